@@ -1,0 +1,73 @@
+#pragma once
+// Backend: where engram's kernels run. A backend owns memory and launches the portable kernels
+// of kernels/; the CPU backend (engram::cpu, g++ + OpenMP + Thrust's OMP system) and the CUDA
+// backend (engram::cuda, nvcc) compile the same kernel functors. Models talk only to this
+// interface and pick the backend at run time.
+//
+//   auto backend = engram::make_backend("auto");   // cuda when a GPU is usable, else cpu
+//   engram::Buffer<float> x(*backend, 1024);
+//
+// A Backend instance is not thread-safe (it caches kernel workspaces); use one per thread.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engram/kernels/core/fixed_point.hpp"
+#include "engram/kernels/core/types.hpp"
+#include "engram/kernels/graph/accumulate.hpp"
+#include "engram/kernels/graph/gnp.hpp"
+#include "engram/kernels/plasticity/hebbian.hpp"
+
+namespace engram {
+
+enum class BackendKind { cpu, cuda };
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual BackendKind kind() const noexcept = 0;
+  virtual std::string_view name() const noexcept = 0;
+
+  // Memory. Pointers returned by allocate() live in the backend's address space.
+  virtual void* allocate(std::size_t bytes) = 0;
+  virtual void release(void* ptr) noexcept = 0;
+  virtual void copy_to_host(void* host_dst, const void* src, std::size_t bytes) = 0;
+  virtual void copy_from_host(void* dst, const void* host_src, std::size_t bytes) = 0;
+  virtual void copy_within(void* dst, const void* src, std::size_t bytes) = 0;
+  virtual void fill_zero(void* dst, std::size_t bytes) = 0;
+  virtual void synchronize() = 0;
+
+  // Graph construction: degree of each requested row, then the rows themselves.
+  virtual void gnp_row_degree(const graph::GnpRowDegree& kernel) = 0;
+  virtual void gnp_row_fill(const graph::GnpRowFill& kernel) = 0;
+  // out[i] = sum of in[0..i); returns the total.
+  virtual EdgeOffset exclusive_scan(const EdgeOffset* in, EdgeOffset* out, std::int64_t n) = 0;
+
+  // One work item per (brain, firing source neuron).
+  virtual void accumulate_inputs(const graph::AccumulateInputs& kernel, std::int64_t items) = 0;
+  virtual void hebbian_scale(const plasticity::HebbianScale& kernel, std::int64_t items) = 0;
+  virtual void mark_winners(const plasticity::MarkWinners& kernel, std::int64_t items) = 0;
+
+  // Batched k-cap over inputs [batch, n]: winners [batch, k] in increasing neuron order.
+  virtual void kcap(const FixedInput* inputs, std::int64_t batch, NeuronId n, std::uint32_t k,
+                    NeuronId* winners) = 0;
+};
+
+// "cpu", "cuda" or "auto" (cuda when compiled in and a device is usable, else cpu).
+std::unique_ptr<Backend> make_backend(std::string_view name);
+
+// What the CUDA runtime reports on this machine.
+struct CudaReport {
+  bool compiled = false;       // the CUDA backend is part of this build
+  bool usable = false;         // at least one device answered
+  std::string status;          // why not, in the runtime's words, when unusable
+  std::vector<std::string> devices;  // "NVIDIA H100 (sm_90, 80 GiB)"
+};
+CudaReport probe_cuda();
+
+std::vector<std::string> compiled_backends();
+
+}  // namespace engram

@@ -1,0 +1,46 @@
+#pragma once
+// engram::Error: every failure the engine reports. The message names the offending field and
+// value, so a user can fix a config without reading engram's source.
+//
+//   throw engram::Error::bad_input("areas[0].k", "5000", "must be at most n = 1000");
+//   // what(): areas[0].k = 5000: must be at most n = 1000
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+namespace engram {
+
+enum class ErrorCode {
+  bad_input = 2,    // the user's config or arguments are wrong; the CLI exits 2
+  unavailable = 3,  // a requested resource (a backend, a device) is missing; the CLI exits 2
+  internal = 1,     // a bug or an unexpected system failure; the CLI exits 1
+};
+
+class Error : public std::runtime_error {
+ public:
+  Error(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  ErrorCode code() const noexcept { return code_; }
+
+  static Error bad_input(const std::string& field, const std::string& value,
+                         const std::string& requirement) {
+    return Error(ErrorCode::bad_input, field + " = " + value + ": " + requirement);
+  }
+  static Error unavailable(const std::string& message) {
+    return Error(ErrorCode::unavailable, message);
+  }
+  static Error internal(const std::string& message) { return Error(ErrorCode::internal, message); }
+
+ private:
+  ErrorCode code_;
+};
+
+// Formats a value for an error message the way the user wrote it.
+template <class T>
+std::string to_text(const T& value) {
+  std::ostringstream out;
+  out.precision(17);
+  out << value;
+  return out.str();
+}
+
+}  // namespace engram

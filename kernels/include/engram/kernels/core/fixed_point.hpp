@@ -1,0 +1,32 @@
+#pragma once
+// Synaptic input is accumulated in 64-bit fixed point. Integer addition is associative, so the
+// sum is the same bits whatever order threads add in (atomics included) — the property that
+// makes a brain's trajectory independent of thread count and batch packing.
+//
+// With 32 fractional bits, any float weight >= 2^-9 converts exactly (its ulp is >= 2^-32), so
+// for the weights Hebbian learning produces the fixed-point sum is the exact real sum. Inputs
+// up to 2^31 are representable.
+#include <cmath>
+#include <cstdint>
+
+#include "engram/kernels/core/hd.hpp"
+
+namespace engram {
+
+using FixedInput = std::int64_t;
+inline constexpr double kFixedOne = 4294967296.0;  // 2^32
+
+ENGRAM_HD inline FixedInput to_fixed(float weight) {
+  return static_cast<FixedInput>(::llrint(static_cast<double>(weight) * kFixedOne));
+}
+
+ENGRAM_HD inline double from_fixed(FixedInput value) {
+  return static_cast<double>(value) / kFixedOne;
+}
+
+// Maps a signed input onto an unsigned key with the same order, for radix selection.
+ENGRAM_HD inline std::uint64_t ordered_key(FixedInput value) {
+  return static_cast<std::uint64_t>(value) ^ 0x8000000000000000ull;
+}
+
+}  // namespace engram

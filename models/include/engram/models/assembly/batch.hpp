@@ -1,0 +1,105 @@
+#pragma once
+// Batch: B brains of one BrainSpec, stepped together with one kernel launch per stage. Brain i's
+// trajectory depends only on (spec, seed_i, index_i): running it alone or inside a batch of
+// any size, on any thread count, gives the same bits.
+//
+//   auto backend = engram::make_backend("cpu");
+//   engram::assembly::Batch batch(*backend, spec, {{/*seed=*/7, /*index=*/0}, {7, 1}});
+//   for (int t = 0; t < 25; ++t) batch.project();
+//   double overlap = batch.overlap(0, "A") / double(spec.areas[0].k);
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engram/engine/backend/backend.hpp"
+#include "engram/engine/memory/buffer.hpp"
+#include "engram/models/assembly/brain_spec.hpp"
+
+namespace engram::assembly {
+
+// Identifies one brain's random streams: the run seed and the brain's index within the run.
+struct BrainId {
+  std::uint64_t seed = 0;
+  std::uint32_t index = 0;
+};
+
+class Batch {
+ public:
+  Batch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains);
+  Batch(const Batch&) = delete;
+  Batch& operator=(const Batch&) = delete;
+
+  // One synchronous step: every area with at least one firing source (a stimulus, or an area
+  // that fired in the previous step) reads its sources' previous winners, takes its k-cap, and
+  // the fibers into it learn (Hebbian, rate beta) on edges from previous to new winners.
+  void project();
+
+  std::size_t size() const { return brains_.size(); }
+  const BrainSpec& spec() const { return spec_; }
+  int steps_taken() const { return steps_; }
+
+  // Winners of the latest step of `area` in brain `brain`, increasing; empty if it never fired.
+  std::vector<NeuronId> winners(std::size_t brain, const std::string& area) const;
+  // Neurons of `area` that have ever been winners.
+  std::uint64_t support(std::size_t brain, const std::string& area) const;
+  // Winners shared by the latest two steps (0 until the area has fired twice).
+  std::uint32_t overlap(std::size_t brain, const std::string& area) const;
+  // Whether `area` took part in the latest step.
+  bool updated(const std::string& area) const;
+
+  // Targets and weights of one materialised row (empty when the row was never generated).
+  struct Row {
+    std::vector<NeuronId> targets;
+    std::vector<float> weights;
+  };
+  Row row(std::size_t brain, std::size_t fiber, NeuronId source) const;
+
+  // Changes fiber's Hebbian rate for one brain (brains of a batch may differ in beta).
+  void set_beta(std::size_t brain, std::size_t fiber, double beta);
+
+ private:
+  struct AreaState {
+    Buffer<NeuronId> winners, next_winners;  // [B, k]
+    Buffer<FixedInput> inputs;               // [B, n]
+    Buffer<std::uint8_t> is_winner;          // [B, n]
+    std::vector<NeuronId> host_winners, host_previous;
+    std::vector<std::uint8_t> ever_fired;  // [B, n], host mirror that drives materialisation
+    std::vector<std::uint64_t> support;    // [B]
+    std::vector<std::uint32_t> overlap;    // [B]
+    bool fired = false;
+    bool updated = false;
+  };
+  struct FiberState {
+    bool from_stimulus = false;
+    std::size_t source = 0, target = 0;
+    NeuronId n_source = 0;
+    bool exclude_self = false;
+    Buffer<double> p;          // [B]
+    Buffer<float> factor;      // [B]: 1 + beta
+    std::vector<double> beta;  // [B], host copy
+    Buffer<EdgeOffset> row_start;
+    Buffer<std::uint32_t> row_degree;
+    Buffer<NeuronId> targets;
+    Buffer<float> weights;
+    EdgeOffset pool_size = 0;
+  };
+
+  std::size_t area_at(const std::string& name) const;
+  graph::RowTable table(FiberState& fiber);
+  graph::FiringSet firing(const FiberState& fiber) const;
+  bool source_firing(const FiberState& fiber) const;
+  void materialise(std::size_t fiber, const std::vector<std::uint32_t>& brains,
+                   const std::vector<NeuronId>& sources);
+  void commit(std::size_t area);
+
+  Backend& backend_;
+  BrainSpec spec_;
+  std::vector<BrainId> brains_;
+  Buffer<std::uint64_t> graph_seed_;  // [B]
+  std::vector<AreaState> areas_;
+  std::vector<Buffer<NeuronId>> stimulus_firing_;  // per stimulus: [B, k], neurons 0..k-1
+  std::vector<FiberState> fibers_;
+  int steps_ = 0;
+};
+
+}  // namespace engram::assembly

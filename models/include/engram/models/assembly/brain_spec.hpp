@@ -1,0 +1,64 @@
+#pragma once
+// The shape of an Assembly Calculus brain: areas of n neurons with a cap of k winners, stimuli
+// (sets of k neurons that fire together), and fibers (directed random graphs G(n, p) between a
+// source and a target area, each with its own Hebbian rate beta). Brains with equal specs form a
+// shape class and can share a Batch.
+//
+//   engram::assembly::BrainSpec spec;
+//   spec.areas = {{"A", 100000, 300}};
+//   spec.stimuli = {{"s", 300}};
+//   spec.fibers = {{"s", "A", 0.05}, {"A", "A", 0.05}};
+//   spec.p = 0.01;
+//   spec.validate();   // throws engram::Error naming the bad field
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engram/kernels/core/types.hpp"
+
+namespace engram::assembly {
+
+enum class GraphMode {
+  explicit_graph,  // every row of every fiber materialised up front as CSR
+  implicit_graph,  // rows generated when their source neuron first fires; identical edges
+};
+
+struct AreaSpec {
+  std::string name;
+  NeuronId n = 0;
+  std::uint32_t k = 0;
+  bool self_loops = true;  // whether a recurrent fiber may connect a neuron to itself
+};
+
+struct StimulusSpec {
+  std::string name;
+  std::uint32_t k = 0;
+};
+
+struct FiberSpec {
+  std::string from;  // a stimulus or an area
+  std::string to;    // an area
+  double beta = 0.0;
+  std::optional<double> p;  // edge probability; the brain's p when absent
+};
+
+struct BrainSpec {
+  std::vector<AreaSpec> areas;
+  std::vector<StimulusSpec> stimuli;
+  std::vector<FiberSpec> fibers;
+  double p = 0.01;
+  GraphMode mode = GraphMode::implicit_graph;
+
+  // Throws engram::Error (bad_input) naming the first invalid field and its value.
+  void validate() const;
+
+  // Index of the area / stimulus with this name, or -1.
+  int area_index(const std::string& name) const;
+  int stimulus_index(const std::string& name) const;
+  double fiber_p(std::size_t fiber) const { return fibers[fiber].p.value_or(p); }
+};
+
+const char* to_string(GraphMode mode);
+
+}  // namespace engram::assembly
