@@ -62,6 +62,8 @@ Batch::Batch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains)
     fiber.row_start = Buffer<EdgeOffset>(backend_, std::vector<EdgeOffset>(B * fiber.n_source, kRowAbsent));
     fiber.row_degree = Buffer<std::uint32_t>(backend_, B * fiber.n_source);
     fiber.row_degree.zero();
+    fiber.targets = Buffer<NeuronId>(backend_, 0);
+    fiber.weights = Buffer<float>(backend_, 0);
     fibers_.push_back(std::move(fiber));
   }
   // Stimulus rows always fire, so both modes build them now; explicit mode builds every row.

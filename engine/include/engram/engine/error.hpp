@@ -4,7 +4,9 @@
 //
 //   throw engram::Error::bad_input("areas[0].k", "5000", "must be at most n = 1000");
 //   // what(): areas[0].k = 5000: must be at most n = 1000
+#include <charconv>
 #include <sstream>
+#include <type_traits>
 #include <stdexcept>
 #include <string>
 
@@ -35,12 +37,18 @@ class Error : public std::runtime_error {
 };
 
 // Formats a value for an error message the way the user wrote it.
+// Floating-point values print in their shortest round-trip form (-0.1, not -0.10000000000000001).
 template <class T>
 std::string to_text(const T& value) {
-  std::ostringstream out;
-  out.precision(17);
-  out << value;
-  return out.str();
+  if constexpr (std::is_floating_point_v<T>) {
+    char buffer[64];
+    const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
+    return std::string(buffer, result.ptr);
+  } else {
+    std::ostringstream out;
+    out << value;
+    return out.str();
+  }
 }
 
 }  // namespace engram

@@ -1,0 +1,55 @@
+#pragma once
+// ConfigNode: a YAML node that knows its path in the document, so every error names the field
+// ("fibers[1].beta = -1: must be a finite number >= 0") and unknown keys are refused instead of
+// silently ignored.
+//
+//   engram::io::ConfigNode root = engram::io::load_config_file("examples/project.yaml");
+//   root.allow_keys({"steps", "areas"});
+//   auto steps = root.required<std::uint32_t>("steps");
+//   for (const auto& area : root.list("areas")) area.required<std::string>("name");
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+namespace engram::io {
+
+class ConfigNode {
+ public:
+  ConfigNode(YAML::Node node, std::string path) : node_(std::move(node)), path_(std::move(path)) {}
+
+  const std::string& path() const { return path_; }
+  bool has(const std::string& key) const;
+  ConfigNode child(const std::string& key) const;  // required mapping or value
+  std::vector<ConfigNode> list(const std::string& key) const;  // required non-empty sequence
+  std::vector<ConfigNode> optional_list(const std::string& key) const;
+
+  template <class T>
+  T required(const std::string& key) const;
+  template <class T>
+  T optional(const std::string& key, const T& fallback) const {
+    return has(key) ? required<T>(key) : fallback;
+  }
+  template <class T>
+  std::optional<T> maybe(const std::string& key) const {
+    return has(key) ? std::optional<T>(required<T>(key)) : std::nullopt;
+  }
+
+  // Refuses keys outside `allowed`, naming the first unknown one.
+  void allow_keys(std::initializer_list<const char*> allowed) const;
+
+  std::string field(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+
+ private:
+  YAML::Node node_;
+  std::string path_;
+};
+
+// Parses a YAML document; malformed YAML raises bad_input with the line and column.
+ConfigNode load_config_file(const std::string& path);
+ConfigNode load_config_string(const std::string& text, const std::string& origin = "config");
+
+}  // namespace engram::io

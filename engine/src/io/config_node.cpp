@@ -1,0 +1,160 @@
+#include "engram/engine/io/config_node.hpp"
+
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include "engram/engine/error.hpp"
+
+namespace engram::io {
+
+namespace {
+std::string shown(const YAML::Node& node) {
+  if (node.IsScalar()) return node.Scalar();
+  YAML::Emitter out;
+  out << YAML::Flow << node;
+  return out.c_str();
+}
+
+// Integers: whole numbers only ("1e6" and "1000000" both accepted, "2.5" refused).
+template <class T>
+T as_integer(const YAML::Node& node, const std::string& field) {
+  if (!node.IsScalar()) throw Error::bad_input(field, shown(node), "must be an integer");
+  double value = 0;
+  try {
+    value = node.as<double>();
+  } catch (const YAML::Exception&) {
+    throw Error::bad_input(field, shown(node), "must be an integer");
+  }
+  if (!std::isfinite(value) || value != std::floor(value)) {
+    throw Error::bad_input(field, shown(node), "must be an integer");
+  }
+  if (value < static_cast<double>(std::numeric_limits<T>::min()) ||
+      value > static_cast<double>(std::numeric_limits<T>::max())) {
+    throw Error::bad_input(field, shown(node),
+                           "is out of range [" + std::to_string(std::numeric_limits<T>::min()) + ", " +
+                               std::to_string(std::numeric_limits<T>::max()) + "]");
+  }
+  return static_cast<T>(value);
+}
+}  // namespace
+
+bool ConfigNode::has(const std::string& key) const {
+  return node_.IsMap() && node_[key].IsDefined() && !node_[key].IsNull();
+}
+
+ConfigNode ConfigNode::child(const std::string& key) const {
+  if (!has(key)) throw Error::bad_input(field(key), "(missing)", "is required");
+  return ConfigNode(node_[key], field(key));
+}
+
+std::vector<ConfigNode> ConfigNode::optional_list(const std::string& key) const {
+  std::vector<ConfigNode> items;
+  if (!has(key)) return items;
+  const YAML::Node seq = node_[key];
+  if (!seq.IsSequence()) throw Error::bad_input(field(key), shown(seq), "must be a list");
+  for (std::size_t i = 0; i < seq.size(); ++i) {
+    items.emplace_back(seq[i], field(key) + "[" + std::to_string(i) + "]");
+  }
+  return items;
+}
+
+std::vector<ConfigNode> ConfigNode::list(const std::string& key) const {
+  if (!has(key)) throw Error::bad_input(field(key), "(missing)", "is required");
+  auto items = optional_list(key);
+  if (items.empty()) throw Error::bad_input(field(key), "[]", "must list at least one entry");
+  return items;
+}
+
+void ConfigNode::allow_keys(std::initializer_list<const char*> allowed) const {
+  if (!node_.IsMap()) {
+    throw Error::bad_input(path_.empty() ? "config" : path_, shown(node_), "must be a mapping of key: value");
+  }
+  for (const auto& entry : node_) {
+    const std::string key = entry.first.Scalar();
+    bool known = false;
+    for (const char* a : allowed) known |= key == a;
+    if (!known) {
+      std::string names;
+      for (const char* a : allowed) names += std::string(names.empty() ? "" : ", ") + a;
+      throw Error::bad_input(field(key), shown(entry.second), "unknown key; expected one of: " + names);
+    }
+  }
+}
+
+template <>
+std::string ConfigNode::required<std::string>(const std::string& key) const {
+  const ConfigNode c = child(key);
+  if (!c.node_.IsScalar()) throw Error::bad_input(c.path_, shown(c.node_), "must be a string");
+  return c.node_.Scalar();
+}
+
+template <>
+double ConfigNode::required<double>(const std::string& key) const {
+  const ConfigNode c = child(key);
+  double value = 0;
+  try {
+    if (!c.node_.IsScalar()) throw YAML::Exception(YAML::Mark::null_mark(), "");
+    value = c.node_.as<double>();
+  } catch (const YAML::Exception&) {
+    throw Error::bad_input(c.path_, shown(c.node_), "must be a number");
+  }
+  if (std::isnan(value)) throw Error::bad_input(c.path_, shown(c.node_), "must be a number, not NaN");
+  return value;
+}
+
+template <>
+bool ConfigNode::required<bool>(const std::string& key) const {
+  const ConfigNode c = child(key);
+  try {
+    if (c.node_.IsScalar()) return c.node_.as<bool>();
+  } catch (const YAML::Exception&) {
+  }
+  throw Error::bad_input(c.path_, shown(c.node_), "must be true or false");
+}
+
+template <>
+std::uint32_t ConfigNode::required<std::uint32_t>(const std::string& key) const {
+  const ConfigNode c = child(key);
+  return as_integer<std::uint32_t>(c.node_, c.path_);
+}
+
+template <>
+std::uint64_t ConfigNode::required<std::uint64_t>(const std::string& key) const {
+  const ConfigNode c = child(key);
+  // Seeds use the full 64-bit range, beyond what a double holds exactly.
+  if (c.node_.IsScalar()) {
+    const std::string& text = c.node_.Scalar();
+    if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos && text.size() <= 20) {
+      try {
+        return std::stoull(text);
+      } catch (const std::exception&) {
+      }
+    }
+  }
+  return as_integer<std::uint64_t>(c.node_, c.path_);
+}
+
+ConfigNode load_config_string(const std::string& text, const std::string& origin) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw Error::bad_input("config", origin,
+                           "is not valid YAML: line " + std::to_string(e.mark.line + 1) + ", column " +
+                               std::to_string(e.mark.column + 1) + ": " + e.msg);
+  }
+  if (!root.IsMap()) throw Error::bad_input(origin, shown(root), "must be a YAML mapping of key: value");
+  return ConfigNode(root, "");
+}
+
+ConfigNode load_config_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error::bad_input("config", path, "cannot be opened for reading");
+  std::stringstream text;
+  text << in.rdbuf();
+  return load_config_string(text.str(), path);
+}
+
+}  // namespace engram::io

@@ -1,0 +1,24 @@
+#include <omp.h>
+
+#include <cstdio>
+
+#include "commands.hpp"
+#include "engram/engine/backend/backend.hpp"
+
+namespace engram::cli {
+
+int info_command() {
+  std::printf("engram %s\n", ENGRAM_VERSION);
+  std::printf("backends compiled in:");
+  for (const auto& name : compiled_backends()) std::printf(" %s", name.c_str());
+  std::printf("\ncpu: %d OpenMP threads\n", omp_get_max_threads());
+  const CudaReport cuda = probe_cuda();
+  if (cuda.usable) {
+    for (std::size_t d = 0; d < cuda.devices.size(); ++d) std::printf("cuda:%zu: %s\n", d, cuda.devices[d].c_str());
+  } else {
+    std::printf("cuda: no usable device (%s)\n", cuda.status.c_str());
+  }
+  return 0;
+}
+
+}  // namespace engram::cli
