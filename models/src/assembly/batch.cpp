@@ -35,6 +35,8 @@ Batch::Batch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains)
     s.ever_fired.assign(B * a.n, 0);
     s.support.assign(B, 0);
     s.overlap.assign(B, 0);
+    s.host_active.assign(B, a.k);
+    s.active = Buffer<std::uint32_t>(backend_, s.host_active);
     areas_.push_back(std::move(s));
   }
   for (const StimulusSpec& st : spec_.stimuli) {
@@ -45,6 +47,7 @@ Batch::Batch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains)
     }
     stimulus_firing_.emplace_back(backend_, all);
   }
+  stimulus_inhibited_.assign(spec_.stimuli.size(), false);
   for (std::size_t f = 0; f < spec_.fibers.size(); ++f) {
     const FiberSpec& fs = spec_.fibers[f];
     FiberState fiber;
@@ -96,11 +99,15 @@ graph::FiringSet Batch::firing(const FiberState& fiber) const {
   if (fiber.from_stimulus) {
     return {stimulus_firing_[fiber.source].data(), spec_.stimuli[fiber.source].k};
   }
-  return {areas_[fiber.source].winners.data(), spec_.areas[fiber.source].k};
+  const AreaState& source = areas_[fiber.source];
+  return {source.winners.data(), spec_.areas[fiber.source].k, source.ragged ? source.active.data() : nullptr};
 }
 
 bool Batch::source_firing(const FiberState& fiber) const {
-  return fiber.from_stimulus || areas_[fiber.source].fired;
+  if (fiber.inhibited) return false;
+  if (fiber.from_stimulus) return !stimulus_inhibited_[fiber.source];
+  const AreaState& source = areas_[fiber.source];
+  return source.fired && !source.inhibited;
 }
 
 void Batch::materialise(std::size_t f, const std::vector<std::uint32_t>& brains,
@@ -129,24 +136,30 @@ void Batch::project() {
   for (std::size_t t = 0; t < areas_.size(); ++t) {
     const AreaSpec& spec = spec_.areas[t];
     AreaState& area = areas_[t];
+    if (area.inhibited) continue;
     bool any = false;
     for (const FiberState& fiber : fibers_) any |= fiber.target == t && source_firing(fiber);
     if (!any) continue;
     area.updated = true;
-    area.inputs.zero();
-    for (FiberState& fiber : fibers_) {
-      if (fiber.target != t || !source_firing(fiber)) continue;
-      const graph::FiringSet fs = firing(fiber);
-      backend_.accumulate_inputs(graph::AccumulateInputs{table(fiber), fs, area.inputs.data(), spec.n},
-                                 static_cast<std::int64_t>(B) * fs.count_per_brain);
+    if (area.fixed && area.fired) {
+      backend_.copy_within(area.next_winners.data(), area.winners.data(), area.winners.bytes());
+    } else {
+      area.inputs.zero();
+      for (FiberState& fiber : fibers_) {
+        if (fiber.target != t || !source_firing(fiber)) continue;
+        const graph::FiringSet fs = firing(fiber);
+        backend_.accumulate_inputs(graph::AccumulateInputs{table(fiber), fs, area.inputs.data(), spec.n},
+                                   static_cast<std::int64_t>(B) * fs.count_per_brain);
+      }
+      backend_.kcap(area.inputs.data(), static_cast<std::int64_t>(B), spec.n, spec.k,
+                    area.next_winners.data());
     }
-    backend_.kcap(area.inputs.data(), static_cast<std::int64_t>(B), spec.n, spec.k,
-                  area.next_winners.data());
     const auto winner_items = static_cast<std::int64_t>(B) * spec.k;
+    // Padding entries of a ragged firing set repeat real neurons, so marking them is harmless.
     backend_.mark_winners(plasticity::MarkWinners{area.next_winners.data(), spec.k, area.is_winner.data(), spec.n, 1},
                           winner_items);
     for (FiberState& fiber : fibers_) {
-      if (fiber.target != t || !source_firing(fiber)) continue;
+      if (fiber.target != t || !source_firing(fiber) || !fiber.plastic) continue;
       if (std::all_of(fiber.beta.begin(), fiber.beta.end(), [](double b) { return b == 0.0; })) continue;
       const graph::FiringSet fs = firing(fiber);
       backend_.hebbian_scale(
@@ -165,21 +178,36 @@ void Batch::project() {
 }
 
 void Batch::commit(std::size_t t) {
+  AreaState& area = areas_[t];
+  area.winners.swap(area.next_winners);
+  if (!area.fixed) {
+    // A k-cap always yields k winners per brain.
+    if (area.ragged) {
+      std::fill(area.host_active.begin(), area.host_active.end(), spec_.areas[t].k);
+      area.active.upload(area.host_active);
+      area.ragged = false;
+    }
+  }
+  record_firing(t);
+}
+
+void Batch::record_firing(std::size_t t) {
   const std::size_t B = brains_.size();
   const AreaSpec& spec = spec_.areas[t];
   AreaState& area = areas_[t];
-  area.winners.swap(area.next_winners);
   area.host_previous.swap(area.host_winners);
+  area.host_previous_active = area.host_active;
   area.host_winners = area.winners.to_host();
   std::vector<std::uint32_t> new_brain;
   std::vector<NeuronId> new_source;
   for (std::size_t b = 0; b < B; ++b) {
     const auto begin = area.host_winners.begin() + static_cast<std::ptrdiff_t>(b * spec.k);
-    const auto end = begin + spec.k;
+    const auto end = begin + area.host_active[b];
     if (area.fired) {
       const auto prev = area.host_previous.begin() + static_cast<std::ptrdiff_t>(b * spec.k);
+      const auto prev_end = prev + area.host_previous_active[b];
       std::uint32_t shared = 0;
-      for (auto i = begin, j = prev; i != end && j != prev + spec.k;) {
+      for (auto i = begin, j = prev; i != end && j != prev_end;) {
         if (*i < *j) ++i;
         else if (*j < *i) ++j;
         else { ++shared; ++i; ++j; }
@@ -209,7 +237,11 @@ std::vector<NeuronId> Batch::winners(std::size_t brain, const std::string& name)
   if (!area.fired) return {};
   const std::uint32_t k = spec_.areas[area_at(name)].k;
   const auto begin = area.host_winners.begin() + static_cast<std::ptrdiff_t>(brain * k);
-  return {begin, begin + k};
+  return {begin, begin + area.host_active.at(brain)};
+}
+
+std::vector<NeuronId> Batch::firing(std::size_t brain, const std::string& name) const {
+  return winners(brain, name);
 }
 
 std::uint64_t Batch::support(std::size_t brain, const std::string& name) const {
@@ -246,6 +278,131 @@ void Batch::set_beta(std::size_t brain, std::size_t f, double beta) {
   fiber.beta.at(brain) = beta;
   const auto factor = static_cast<float>(1.0 + beta);
   backend_.copy_from_host(fiber.factor.data() + brain, &factor, sizeof factor);
+}
+
+}  // namespace engram::assembly
+
+namespace engram::assembly {
+
+std::size_t Batch::stimulus_at(const std::string& name) const {
+  const int index = spec_.stimulus_index(name);
+  if (index < 0) throw Error::bad_input("stimulus", name, "names no stimulus of this brain");
+  return static_cast<std::size_t>(index);
+}
+
+std::size_t Batch::fiber_index(const std::string& from, const std::string& to) const {
+  for (std::size_t f = 0; f < spec_.fibers.size(); ++f) {
+    if (spec_.fibers[f].from == from && spec_.fibers[f].to == to) return f;
+  }
+  throw Error::bad_input("fiber", from + " -> " + to, "is not a fiber of this brain");
+}
+
+void Batch::inhibit(const std::string& name) {
+  if (spec_.stimulus_index(name) >= 0) stimulus_inhibited_[stimulus_at(name)] = true;
+  else areas_[area_at(name)].inhibited = true;
+}
+
+void Batch::disinhibit(const std::string& name) {
+  if (spec_.stimulus_index(name) >= 0) stimulus_inhibited_[stimulus_at(name)] = false;
+  else areas_[area_at(name)].inhibited = false;
+}
+
+bool Batch::inhibited(const std::string& name) const {
+  if (spec_.stimulus_index(name) >= 0) return stimulus_inhibited_[stimulus_at(name)];
+  return areas_[area_at(name)].inhibited;
+}
+
+void Batch::inhibit_fiber(const std::string& from, const std::string& to) {
+  fibers_[fiber_index(from, to)].inhibited = true;
+}
+
+void Batch::disinhibit_fiber(const std::string& from, const std::string& to) {
+  fibers_[fiber_index(from, to)].inhibited = false;
+}
+
+void Batch::set_plasticity(const std::string& from, const std::string& to, bool enabled) {
+  fibers_[fiber_index(from, to)].plastic = enabled;
+}
+
+void Batch::set_plasticity(bool enabled) {
+  for (FiberState& fiber : fibers_) fiber.plastic = enabled;
+}
+
+void Batch::fix(const std::string& name) {
+  AreaState& area = areas_[area_at(name)];
+  if (!area.fired) throw Error::bad_input("fix", name, "the area has no assembly to fix yet");
+  area.fixed = true;
+}
+
+void Batch::unfix(const std::string& name) { areas_[area_at(name)].fixed = false; }
+
+void Batch::set_firing(const std::string& name, const std::vector<std::vector<NeuronId>>& per_brain) {
+  const std::size_t t = area_at(name);
+  const AreaSpec& spec = spec_.areas[t];
+  AreaState& area = areas_[t];
+  if (per_brain.size() != brains_.size()) {
+    throw Error::bad_input("firing." + name, to_text(per_brain.size()) + " lists",
+                           "needs one list per brain (" + to_text(brains_.size()) + ")");
+  }
+  std::vector<NeuronId> padded(brains_.size() * spec.k);
+  std::vector<std::uint32_t> counts(brains_.size());
+  for (std::size_t b = 0; b < brains_.size(); ++b) {
+    const auto& list = per_brain[b];
+    const std::string field = "firing." + name + "[" + to_text(b) + "]";
+    if (list.empty() || list.size() > spec.k) {
+      throw Error::bad_input(field, to_text(list.size()) + " neurons", "must fire between 1 and k = " + to_text(spec.k));
+    }
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      if (list[i] >= spec.n) throw Error::bad_input(field, to_text(list[i]), "is not a neuron of an area of n = " + to_text(spec.n));
+      if (i > 0 && list[i] <= list[i - 1]) throw Error::bad_input(field, to_text(list[i]), "must be strictly increasing");
+    }
+    std::copy(list.begin(), list.end(), padded.begin() + static_cast<std::ptrdiff_t>(b * spec.k));
+    // Padding repeats the last neuron: never read as firing, but a valid index for any kernel.
+    std::fill(padded.begin() + static_cast<std::ptrdiff_t>(b * spec.k + list.size()),
+              padded.begin() + static_cast<std::ptrdiff_t>((b + 1) * spec.k), list.back());
+    counts[b] = static_cast<std::uint32_t>(list.size());
+  }
+  area.winners.upload(padded);
+  area.host_active = counts;
+  area.active.upload(counts);
+  area.ragged = std::any_of(counts.begin(), counts.end(), [&](std::uint32_t c) { return c != spec.k; });
+  record_firing(t);
+}
+
+void Batch::activate(const std::string& name, std::uint32_t assembly) {
+  const AreaSpec& spec = spec_.areas[area_at(name)];
+  const std::uint64_t first = static_cast<std::uint64_t>(assembly) * spec.k;
+  if (first + spec.k > spec.n) {
+    throw Error::bad_input("activate." + name, to_text(assembly),
+                           "assembly index needs (i + 1) * k <= n = " + to_text(spec.n));
+  }
+  std::vector<NeuronId> neurons(spec.k);
+  std::iota(neurons.begin(), neurons.end(), static_cast<NeuronId>(first));
+  set_firing(name, std::vector<std::vector<NeuronId>>(brains_.size(), neurons));
+}
+
+void Batch::fire_random_subset(const std::string& name, double fraction) {
+  if (!(fraction > 0.0 && fraction <= 1.0)) {
+    throw Error::bad_input("fraction", to_text(fraction), "must be in (0, 1]");
+  }
+  const std::size_t t = area_at(name);
+  if (!areas_[t].fired) throw Error::bad_input("area", name, "has no firing set to take a subset of");
+  std::vector<std::vector<NeuronId>> chosen(brains_.size());
+  for (std::size_t b = 0; b < brains_.size(); ++b) {
+    std::vector<NeuronId> pool = firing(b, name);
+    const auto keep = std::max<std::size_t>(1, static_cast<std::size_t>(std::llround(fraction * static_cast<double>(pool.size()))));
+    RngStream rng(RngKey{brains_[b].seed, brains_[b].index, Purpose::firing_subset,
+                         static_cast<std::uint32_t>(steps_), static_cast<std::uint32_t>(t)});
+    // Partial Fisher-Yates: the first `keep` slots become a uniform random subset.
+    for (std::size_t i = 0; i < keep; ++i) {
+      const auto j = i + static_cast<std::size_t>(rng.uniform() * static_cast<double>(pool.size() - i));
+      std::swap(pool[i], pool[std::min(j, pool.size() - 1)]);
+    }
+    pool.resize(keep);
+    std::sort(pool.begin(), pool.end());
+    chosen[b] = std::move(pool);
+  }
+  set_firing(name, chosen);
 }
 
 }  // namespace engram::assembly

@@ -24,6 +24,7 @@ namespace engram {
 enum class Purpose : std::uint32_t {
   graph_seed = 1,  // derive a brain's graph seed from its run seed
   graph_edges = 2, // out-neighbours of one source neuron of one fiber
+  firing_subset = 3, // which part of an assembly fires as a cue (pattern completion)
   test = 200,      // reserved for tests of the generator itself
 };
 
@@ -60,15 +61,20 @@ class RngStream {
   }
 
   // Uniform in the open interval (0, 1) with 53 random bits, so log(u) is always finite.
+  // bits + 0.5 needs 54 significant bits when bits >= 2^52; for the largest pattern it rounds up
+  // to 2^53, i.e. to exactly 1.0, so that one value is mapped to the largest double below 1.
   ENGRAM_HD double uniform() {
     const std::uint64_t bits = next_u64() >> 11;
-    return (static_cast<double>(bits) + 0.5) * 0x1.0p-53;
+    const double u = (static_cast<double>(bits) + 0.5) * 0x1.0p-53;
+    return u < 1.0 ? u : 0x1.fffffffffffffp-1;
   }
 
-  // Uniform in (0, 1) with 24 random bits: cheaper where double precision is not needed.
+  // Uniform in (0, 1) with 24 random bits: cheaper where double precision is not needed. As in
+  // uniform(), the largest pattern would round to 1.0f and is mapped to the float below 1.
   ENGRAM_HD float uniform_float() {
     const std::uint32_t bits = next_u32() >> 8;
-    return (static_cast<float>(bits) + 0.5f) * 0x1.0p-24f;
+    const float u = (static_cast<float>(bits) + 0.5f) * 0x1.0p-24f;
+    return u < 1.0f ? u : 0x1.fffffep-1f;
   }
 
   // Box-Muller; both uniforms are drawn fresh each call so a draw's position in the stream

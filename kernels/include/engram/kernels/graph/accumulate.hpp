@@ -13,10 +13,18 @@
 
 namespace engram::graph {
 
-// The firing source neurons of one fiber for a whole batch: [B, count_per_brain].
+// The firing source neurons of one fiber for a whole batch: [B, count_per_brain]. When
+// `active` is set, brain b fires only its first active[b] entries (ragged firing sets, e.g. a
+// partial assembly or a sample's active features); the rest of its row is padding.
 struct FiringSet {
   const NeuronId* neurons;
   std::uint32_t count_per_brain;
+  const std::uint32_t* active = nullptr;  // [B] or nullptr: all count_per_brain fire
+
+  ENGRAM_HD bool fires(std::int64_t item) const {
+    return active == nullptr ||
+           static_cast<std::uint32_t>(item % count_per_brain) < active[item / count_per_brain];
+  }
 };
 
 struct AccumulateInputs {
@@ -26,6 +34,7 @@ struct AccumulateInputs {
   NeuronId n_target;
 
   ENGRAM_HD void operator()(std::int64_t item) const {
+    if (!firing.fires(item)) return;
     const std::int64_t b = item / firing.count_per_brain;
     const NeuronId s = firing.neurons[item];
     const FlatIndex slot = b * table.n_source + s;

@@ -19,6 +19,7 @@ struct HebbianScale {
   NeuronId n_target;
 
   ENGRAM_HD void operator()(std::int64_t item) const {
+    if (!presynaptic.fires(item)) return;
     const std::int64_t b = item / presynaptic.count_per_brain;
     const float scale = factor[b];
     const NeuronId s = presynaptic.neurons[item];

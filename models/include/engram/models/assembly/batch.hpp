@@ -57,12 +57,46 @@ class Batch {
   // Changes fiber's Hebbian rate for one brain (brains of a batch may differ in beta).
   void set_beta(std::size_t brain, std::size_t fiber, double beta);
 
+  // --- Controls of the Assembly Calculus (all brains of the batch alike) ---
+  // An inhibited area neither fires nor is updated; an inhibited stimulus does not fire. Its
+  // winners are kept and fire again once disinhibited.
+  void inhibit(const std::string& area_or_stimulus);
+  void disinhibit(const std::string& area_or_stimulus);
+  bool inhibited(const std::string& area_or_stimulus) const;
+  // An inhibited fiber carries no input and does not learn.
+  void inhibit_fiber(const std::string& from, const std::string& to);
+  void disinhibit_fiber(const std::string& from, const std::string& to);
+  // Hebbian learning on or off, per fiber or for every fiber.
+  void set_plasticity(const std::string& from, const std::string& to, bool enabled);
+  void set_plasticity(bool enabled);
+  // A fixed area keeps firing its current winners; fibers into it still learn.
+  void fix(const std::string& area);
+  void unfix(const std::string& area);
+
+  // Makes `area` fire the given neurons (one increasing list per brain, duplicates and ids >= n
+  // refused). Lists may differ in length between brains. They count as winners: support grows.
+  void set_firing(const std::string& area, const std::vector<std::vector<NeuronId>>& per_brain);
+  // Fires assembly i of `area`: neurons [i*k, (i+1)*k) — the standard "activate" of the literature.
+  void activate(const std::string& area, std::uint32_t assembly);
+  // Each brain keeps a uniformly random round(fraction * size) subset of the area's current firing
+  // set (pattern completion's cue). Draws are keyed by (brain, step, area, draw).
+  void fire_random_subset(const std::string& area, double fraction);
+
+  // The firing set of `area` for one brain (winners, or what set_firing chose).
+  std::vector<NeuronId> firing(std::size_t brain, const std::string& area) const;
+  std::size_t fiber_index(const std::string& from, const std::string& to) const;
+
  private:
   struct AreaState {
     Buffer<NeuronId> winners, next_winners;  // [B, k]
     Buffer<FixedInput> inputs;               // [B, n]
     Buffer<std::uint8_t> is_winner;          // [B, n]
-    std::vector<NeuronId> host_winners, host_previous;
+    std::vector<NeuronId> host_winners, host_previous;  // [B, k]
+    Buffer<std::uint32_t> active;                       // [B]: firing-set length per brain
+    std::vector<std::uint32_t> host_active, host_previous_active;
+    bool ragged = false;  // some brain fires fewer than k neurons: pass `active` to kernels
+    bool inhibited = false;
+    bool fixed = false;
     std::vector<std::uint8_t> ever_fired;  // [B, n], host mirror that drives materialisation
     std::vector<std::uint64_t> support;    // [B]
     std::vector<std::uint32_t> overlap;    // [B]
@@ -82,6 +116,8 @@ class Batch {
     Buffer<NeuronId> targets;
     Buffer<float> weights;
     EdgeOffset pool_size = 0;
+    bool inhibited = false;
+    bool plastic = true;
   };
 
   std::size_t area_at(const std::string& name) const;
@@ -91,6 +127,8 @@ class Batch {
   void materialise(std::size_t fiber, const std::vector<std::uint32_t>& brains,
                    const std::vector<NeuronId>& sources);
   void commit(std::size_t area);
+  void record_firing(std::size_t area);
+  std::size_t stimulus_at(const std::string& name) const;
 
   Backend& backend_;
   BrainSpec spec_;
@@ -98,6 +136,7 @@ class Batch {
   Buffer<std::uint64_t> graph_seed_;  // [B]
   std::vector<AreaState> areas_;
   std::vector<Buffer<NeuronId>> stimulus_firing_;  // per stimulus: [B, k], neurons 0..k-1
+  std::vector<bool> stimulus_inhibited_;
   std::vector<FiberState> fibers_;
   int steps_ = 0;
 };

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engram/kernels/core/types.hpp"
@@ -24,7 +25,12 @@ enum class GraphMode {
   implicit_graph,  // rows generated when their source neuron first fires; identical edges
 };
 
+// Constructors (rather than plain aggregates) let callers write {"A", n, k} and leave the
+// optional members at their defaults without -Wmissing-field-initializers noise.
 struct AreaSpec {
+  AreaSpec() = default;
+  AreaSpec(std::string name_, NeuronId n_, std::uint32_t k_, bool self_loops_ = true)
+      : name(std::move(name_)), n(n_), k(k_), self_loops(self_loops_) {}
   std::string name;
   NeuronId n = 0;
   std::uint32_t k = 0;
@@ -37,6 +43,9 @@ struct StimulusSpec {
 };
 
 struct FiberSpec {
+  FiberSpec() = default;
+  FiberSpec(std::string from_, std::string to_, double beta_, std::optional<double> p_ = std::nullopt)
+      : from(std::move(from_)), to(std::move(to_)), beta(beta_), p(p_) {}
   std::string from;  // a stimulus or an area
   std::string to;    // an area
   double beta = 0.0;

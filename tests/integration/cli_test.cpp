@@ -1,0 +1,178 @@
+// The `engram` executable as a user meets it: exit codes, messages, output files, determinism
+// across thread counts.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#ifdef ENGRAM_CLI
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int exit_code;
+  std::string output;  // stdout and stderr together
+};
+
+Result run(const std::string& args, const std::string& env = "") {
+  const std::string command = env + " " + ENGRAM_CLI + " " + args + " 2>&1";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  std::string output;
+  std::array<char, 4096> buffer{};
+  while (std::fgets(buffer.data(), buffer.size(), pipe) != nullptr) output += buffer.data();
+  const int status = ::pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("engram_cli_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string write_config(const std::string& text) {
+    const fs::path path = dir_ / "config.yaml";
+    std::ofstream(path) << text;
+    return path.string();
+  }
+  static std::string read(const fs::path& path) {
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+
+  fs::path dir_;
+};
+
+const char* kSmallProjection = R"(p: 0.01
+steps: 12
+seed: 5
+brains: 3
+batch_size: 2
+areas: [{name: A, n: 20000, k: 141}]
+stimuli: [{name: s, k: 141}]
+fibers: [{from: s, to: A, beta: 0.1}, {from: A, to: A, beta: 0.1}]
+)";
+
+TEST_F(CliTest, InfoExitsZeroAndExplainsMissingGpu) {
+  const Result r = run("info");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("backends compiled in: cpu"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("cuda"), std::string::npos) << r.output;
+}
+
+TEST_F(CliTest, ExampleConfigRunsAndWritesCsv) {
+  const Result r = run(std::string("run ") + ENGRAM_SOURCE_DIR + "/examples/project.yaml --backend cpu --out " +
+                       (dir_ / "out").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string csv = read(dir_ / "out" / "projection.csv");
+  EXPECT_EQ(csv.rfind("brain,seed,step,area,k,support,overlap,overlap_fraction\n", 0), 0u);
+  // 2 brains x 20 steps x 1 area, plus the header.
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 41);
+  EXPECT_NE(r.output.find("   20  A"), std::string::npos) << r.output;
+}
+
+TEST_F(CliTest, SameBitsWithOneOrTwoThreads) {
+  const std::string config = write_config(kSmallProjection);
+  const Result one = run("run " + config + " --backend cpu --out " + (dir_ / "t1").string(), "OMP_NUM_THREADS=1");
+  const Result two = run("run " + config + " --backend cpu --out " + (dir_ / "t2").string(), "OMP_NUM_THREADS=2");
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  ASSERT_EQ(two.exit_code, 0) << two.output;
+  const std::string a = read(dir_ / "t1" / "projection.csv");
+  EXPECT_FALSE(a.empty());
+  EXPECT_EQ(a, read(dir_ / "t2" / "projection.csv"));
+}
+
+TEST_F(CliTest, BatchSizeDoesNotChangeResults) {
+  std::string batched = kSmallProjection;
+  std::string alone = kSmallProjection;
+  alone.replace(alone.find("batch_size: 2"), 13, "batch_size: 1");
+  const Result a = run("run " + write_config(batched) + " --backend cpu --out " + (dir_ / "b2").string());
+  const Result b = run("run " + write_config(alone) + " --backend cpu --out " + (dir_ / "b1").string());
+  ASSERT_EQ(a.exit_code, 0) << a.output;
+  ASSERT_EQ(b.exit_code, 0) << b.output;
+  EXPECT_EQ(read(dir_ / "b2" / "projection.csv"), read(dir_ / "b1" / "projection.csv"));
+}
+
+struct BadConfig {
+  const char* name;
+  const char* yaml;
+  const char* expected_message;
+};
+
+class CliBadConfig : public CliTest, public ::testing::WithParamInterface<BadConfig> {};
+
+TEST_P(CliBadConfig, ExitsTwoNamingTheFieldAndWritesNothing) {
+  const std::string config = write_config(GetParam().yaml);
+  const fs::path out = dir_ / "out";
+  const Result r = run("run " + config + " --backend cpu --out " + out.string());
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find(GetParam().expected_message), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(out)) << "a failed run must leave no output behind";
+}
+
+const BadConfig kBadConfigs[] = {
+    {"k_above_n", "p: 0.1\nsteps: 3\nareas: [{name: A, n: 100, k: 101}]\nfibers: [{from: A, to: A, beta: 0.1}]\n",
+     "areas[0].k = 101: must be at most n = 100"},
+    {"k_zero", "p: 0.1\nsteps: 3\nareas: [{name: A, n: 100, k: 0}]\nfibers: [{from: A, to: A, beta: 0.1}]\n",
+     "areas[0].k = 0"},
+    {"p_zero", "p: 0\nsteps: 3\nareas: [{name: A, n: 100, k: 10}]\nfibers: [{from: A, to: A, beta: 0.1}]\n",
+     "p = 0: must be in (0, 1]"},
+    {"p_above_one", "p: 1.5\nsteps: 3\nareas: [{name: A, n: 100, k: 10}]\nfibers: [{from: A, to: A, beta: 0.1}]\n",
+     "p = 1.5"},
+    {"fiber_p_negative",
+     "p: 0.1\nsteps: 3\nareas: [{name: A, n: 100, k: 10}]\nfibers: [{from: A, to: A, beta: 0.1, p: -0.2}]\n",
+     "fibers[0].p = -0.2"},
+    {"beta_negative", "p: 0.1\nsteps: 3\nareas: [{name: A, n: 100, k: 10}]\nfibers: [{from: A, to: A, beta: -1}]\n",
+     "fibers[0].beta = -1"},
+    {"unknown_source", "p: 0.1\nsteps: 3\nareas: [{name: A, n: 100, k: 10}]\nfibers: [{from: B, to: A, beta: 0.1}]\n",
+     "fibers[0].from = B: names no area or stimulus"},
+    {"unknown_target", "p: 0.1\nsteps: 3\nareas: [{name: A, n: 100, k: 10}]\nfibers: [{from: A, to: C, beta: 0.1}]\n",
+     "fibers[0].to = C: names no area"},
+    {"malformed_yaml", "p: 0.1\nsteps: [3\nareas: {name: A\n", "is not valid YAML: line"},
+    {"missing_steps", "p: 0.1\nareas: [{name: A, n: 100, k: 10}]\nfibers: [{from: A, to: A, beta: 0.1}]\n",
+     "steps = (missing): is required"},
+    {"missing_k", "p: 0.1\nsteps: 3\nareas: [{name: A, n: 100}]\nfibers: [{from: A, to: A, beta: 0.1}]\n",
+     "areas[0].k = (missing): is required"},
+    {"nan_p", "p: .nan\nsteps: 3\nareas: [{name: A, n: 100, k: 10}]\nfibers: [{from: A, to: A, beta: 0.1}]\n",
+     "p = .nan"},
+    {"unknown_key", "p: 0.1\nsteps: 3\nareas: [{name: A, n: 100, k: 10, size: 3}]\nfibers: [{from: A, to: A, beta: 0.1}]\n",
+     "areas[0].size = 3: unknown key"},
+    {"fractional_n", "p: 0.1\nsteps: 3\nareas: [{name: A, n: 10.5, k: 10}]\nfibers: [{from: A, to: A, beta: 0.1}]\n",
+     "areas[0].n = 10.5: must be an integer"},
+};
+
+INSTANTIATE_TEST_SUITE_P(Configs, CliBadConfig, ::testing::ValuesIn(kBadConfigs),
+                         [](const ::testing::TestParamInfo<BadConfig>& param_info) { return std::string(param_info.param.name); });
+
+TEST_F(CliTest, MissingConfigFileExitsTwo) {
+  const Result r = run("run " + (dir_ / "nope.yaml").string());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("cannot be opened"), std::string::npos) << r.output;
+}
+
+TEST_F(CliTest, UnusableCudaBackendExitsTwoWithReason) {
+  if (run("info").output.find("cuda:0") != std::string::npos) GTEST_SKIP() << "a GPU is present";
+  const Result r = run("run " + write_config(kSmallProjection) + " --backend cuda --out " + (dir_ / "o").string());
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("backend = cuda"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir_ / "o"));
+}
+
+}  // namespace
+
+#endif  // ENGRAM_CLI
