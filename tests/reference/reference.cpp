@@ -34,10 +34,11 @@ std::vector<NeuronId> kcap(const std::vector<FixedInput>& inputs, std::int64_t b
 std::vector<FixedInput> accumulate(const EdgeRows& rows, NeuronId n_source,
                                    const std::vector<NeuronId>& firing,
                                    std::uint32_t count_per_brain, std::int64_t batch,
-                                   NeuronId n_target) {
+                                   NeuronId n_target, const std::vector<std::uint32_t>& active) {
   std::vector<FixedInput> inputs(static_cast<std::size_t>(batch) * n_target, 0);
   for (std::int64_t b = 0; b < batch; ++b) {
-    for (std::uint32_t i = 0; i < count_per_brain; ++i) {
+    const std::uint32_t fires = active.empty() ? count_per_brain : active[static_cast<std::size_t>(b)];
+    for (std::uint32_t i = 0; i < fires; ++i) {
       const NeuronId s = firing[static_cast<std::size_t>(b) * count_per_brain + i];
       for (const Edge& e : rows[static_cast<std::size_t>(b) * n_source + s]) {
         inputs[static_cast<std::size_t>(b) * n_target + e.target] += to_fixed(e.weight);
@@ -49,11 +50,12 @@ std::vector<FixedInput> accumulate(const EdgeRows& rows, NeuronId n_source,
 
 void hebbian(EdgeRows& rows, NeuronId n_source, const std::vector<NeuronId>& firing,
              std::uint32_t count_per_brain, const std::vector<NeuronId>& winners, std::uint32_t k,
-             const std::vector<float>& factor) {
+             const std::vector<float>& factor, const std::vector<std::uint32_t>& active) {
   const std::size_t batch = factor.size();
   for (std::size_t b = 0; b < batch; ++b) {
     const auto first = winners.begin() + static_cast<std::ptrdiff_t>(b * k);
-    for (std::uint32_t i = 0; i < count_per_brain; ++i) {
+    const std::uint32_t fires = active.empty() ? count_per_brain : active[b];
+    for (std::uint32_t i = 0; i < fires; ++i) {
       const NeuronId s = firing[b * count_per_brain + i];
       for (Edge& e : rows[b * n_source + s]) {
         if (std::find(first, first + k, e.target) != first + k) e.weight *= factor[b];
@@ -193,8 +195,10 @@ ChiSquare chi_square_binomial(const std::vector<std::uint64_t>& samples, std::ui
     expected[static_cast<std::size_t>(x - lo) + 1] = mass * total;
     inside += mass;
   }
+  // Below mean - 12 sd the mass is < 1e-30: summing the last 1000 values of the lower tail is
+  // exact to double precision and keeps n = 1e7 cheap.
   double below = 0.0;
-  for (std::uint64_t x = 0; x < lo; ++x) below += binomial_pmf(n, p, x);
+  for (std::uint64_t x = lo > 1000 ? lo - 1000 : 0; x < lo; ++x) below += binomial_pmf(n, p, x);
   expected[0] = below * total;
   expected[bins - 1] = std::max(0.0, 1.0 - inside - below) * total;
   return chi_square(observed, expected);

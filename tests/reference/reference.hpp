@@ -36,18 +36,20 @@ struct Edge {
 using EdgeRows = std::vector<std::vector<Edge>>;
 
 // inputs[b, t] = sum of to_fixed(weight) over the edges s -> t of every firing source s of brain
-// b. firing is [batch, count_per_brain]; a source listed twice counts twice. Result [batch, n_target].
+// b. firing is [batch, count_per_brain]; a source listed twice counts twice. When `active` is
+// not empty, brain b fires only the first active[b] entries of its row (ragged firing sets).
+// Result [batch, n_target].
 std::vector<FixedInput> accumulate(const EdgeRows& rows, NeuronId n_source,
                                    const std::vector<NeuronId>& firing,
                                    std::uint32_t count_per_brain, std::int64_t batch,
-                                   NeuronId n_target);
+                                   NeuronId n_target, const std::vector<std::uint32_t>& active = {});
 
 // For every brain b, every firing source s and every edge s -> t with t among winners[b, :]:
 // weight *= factor[b] (a float multiply, as the kernel does). firing must not repeat a source
-// within a brain. winners is [batch, k].
+// within a brain; `active` as in accumulate(). winners is [batch, k].
 void hebbian(EdgeRows& rows, NeuronId n_source, const std::vector<NeuronId>& firing,
              std::uint32_t count_per_brain, const std::vector<NeuronId>& winners, std::uint32_t k,
-             const std::vector<float>& factor);
+             const std::vector<float>& factor, const std::vector<std::uint32_t>& active = {});
 
 // ---- the random graph, one GnpRow at a time ----------------------------------------------------
 std::vector<NeuronId> gnp_row(std::uint64_t graph_seed, std::uint32_t fiber, NeuronId source,
