@@ -15,9 +15,19 @@ std::uint64_t derive_graph_seed(const BrainId& id) {
 }
 }  // namespace
 
+std::unique_ptr<BrainBatch> make_batch(Backend& backend, const BrainSpec& spec, std::vector<BrainId> brains) {
+  if (spec.mode == GraphMode::lazy) {
+    throw Error::unavailable("mode = lazy: the lazy mode is not built yet");
+  }
+  return std::make_unique<Batch>(backend, spec, std::move(brains));
+}
+
 Batch::Batch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains)
     : backend_(backend), spec_(std::move(spec)), brains_(std::move(brains)) {
   spec_.validate();
+  if (spec_.mode == GraphMode::lazy) {
+    throw Error::bad_input("mode", "lazy", "assembly::Batch runs the exact modes; use make_batch()");
+  }
   if (brains_.empty()) throw Error::bad_input("brains", "0", "a batch needs at least one brain");
   const std::size_t B = brains_.size();
 

@@ -82,7 +82,12 @@ void BrainSpec::validate() const {
 }
 
 const char* to_string(GraphMode mode) {
-  return mode == GraphMode::explicit_graph ? "explicit" : "implicit";
+  switch (mode) {
+    case GraphMode::explicit_graph: return "explicit";
+    case GraphMode::implicit_graph: return "implicit";
+    case GraphMode::lazy: return "lazy";
+  }
+  return "unknown";
 }
 
 }  // namespace engram::assembly

@@ -29,7 +29,8 @@ ProjectionExperiment parse_projection(const io::ConfigNode& root) {
   const std::string mode = root.optional<std::string>("mode", "implicit");
   if (mode == "implicit") e.brain.mode = GraphMode::implicit_graph;
   else if (mode == "explicit") e.brain.mode = GraphMode::explicit_graph;
-  else throw Error::bad_input("mode", mode, "must be implicit or explicit");
+  else if (mode == "lazy") e.brain.mode = GraphMode::lazy;
+  else throw Error::bad_input("mode", mode, "must be implicit, explicit or lazy");
   e.brain.p = root.required<double>("p");
   root.child("steps");  // required: a run without a step count is almost surely a typo
   e.steps = at_least_one(root, "steps", 0);
@@ -64,7 +65,8 @@ void run_projection(const ProjectionExperiment& experiment, Backend& backend, co
     const std::uint32_t count = std::min(experiment.batch_size, experiment.brains - first);
     std::vector<BrainId> ids;
     for (std::uint32_t i = 0; i < count; ++i) ids.push_back(BrainId{experiment.seed, first + i});
-    Batch batch(backend, experiment.brain, ids);
+    const std::unique_ptr<BrainBatch> made = make_batch(backend, experiment.brain, ids);
+    BrainBatch& batch = *made;
     std::vector<std::vector<ProjectionRecord>> per_brain(count);
     for (std::uint32_t step = 1; step <= experiment.steps; ++step) {
       batch.project();

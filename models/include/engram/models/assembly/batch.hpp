@@ -13,17 +13,13 @@
 
 #include "engram/engine/backend/backend.hpp"
 #include "engram/engine/memory/buffer.hpp"
+#include "engram/models/assembly/brain_batch.hpp"
 #include "engram/models/assembly/brain_spec.hpp"
 
 namespace engram::assembly {
 
-// Identifies one brain's random streams: the run seed and the brain's index within the run.
-struct BrainId {
-  std::uint64_t seed = 0;
-  std::uint32_t index = 0;
-};
-
-class Batch {
+// The exact modes (explicit and implicit graphs) of BrainBatch.
+class Batch final : public BrainBatch {
  public:
   Batch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains);
   Batch(const Batch&) = delete;
@@ -32,20 +28,20 @@ class Batch {
   // One synchronous step: every area with at least one firing source (a stimulus, or an area
   // that fired in the previous step) reads its sources' previous winners, takes its k-cap, and
   // the fibers into it learn (Hebbian, rate beta) on edges from previous to new winners.
-  void project();
+  void project() override;
 
-  std::size_t size() const { return brains_.size(); }
-  const BrainSpec& spec() const { return spec_; }
-  int steps_taken() const { return steps_; }
+  std::size_t size() const override { return brains_.size(); }
+  const BrainSpec& spec() const override { return spec_; }
+  int steps_taken() const override { return steps_; }
 
   // Winners of the latest step of `area` in brain `brain`, increasing; empty if it never fired.
-  std::vector<NeuronId> winners(std::size_t brain, const std::string& area) const;
+  std::vector<NeuronId> winners(std::size_t brain, const std::string& area) const override;
   // Neurons of `area` that have ever been winners.
-  std::uint64_t support(std::size_t brain, const std::string& area) const;
+  std::uint64_t support(std::size_t brain, const std::string& area) const override;
   // Winners shared by the latest two steps (0 until the area has fired twice).
-  std::uint32_t overlap(std::size_t brain, const std::string& area) const;
+  std::uint32_t overlap(std::size_t brain, const std::string& area) const override;
   // Whether `area` took part in the latest step.
-  bool updated(const std::string& area) const;
+  bool updated(const std::string& area) const override;
 
   // Targets and weights of one materialised row (empty when the row was never generated).
   struct Row {
@@ -60,27 +56,27 @@ class Batch {
   // --- Controls of the Assembly Calculus (all brains of the batch alike) ---
   // An inhibited area neither fires nor is updated; an inhibited stimulus does not fire. Its
   // winners are kept and fire again once disinhibited.
-  void inhibit(const std::string& area_or_stimulus);
-  void disinhibit(const std::string& area_or_stimulus);
-  bool inhibited(const std::string& area_or_stimulus) const;
+  void inhibit(const std::string& area_or_stimulus) override;
+  void disinhibit(const std::string& area_or_stimulus) override;
+  bool inhibited(const std::string& area_or_stimulus) const override;
   // An inhibited fiber carries no input and does not learn.
-  void inhibit_fiber(const std::string& from, const std::string& to);
-  void disinhibit_fiber(const std::string& from, const std::string& to);
+  void inhibit_fiber(const std::string& from, const std::string& to) override;
+  void disinhibit_fiber(const std::string& from, const std::string& to) override;
   // Hebbian learning on or off, per fiber or for every fiber.
-  void set_plasticity(const std::string& from, const std::string& to, bool enabled);
-  void set_plasticity(bool enabled);
+  void set_plasticity(const std::string& from, const std::string& to, bool enabled) override;
+  void set_plasticity(bool enabled) override;
   // A fixed area keeps firing its current winners; fibers into it still learn.
-  void fix(const std::string& area);
-  void unfix(const std::string& area);
+  void fix(const std::string& area) override;
+  void unfix(const std::string& area) override;
 
   // Makes `area` fire the given neurons (one increasing list per brain, duplicates and ids >= n
   // refused). Lists may differ in length between brains. They count as winners: support grows.
-  void set_firing(const std::string& area, const std::vector<std::vector<NeuronId>>& per_brain);
+  void set_firing(const std::string& area, const std::vector<std::vector<NeuronId>>& per_brain) override;
   // Fires assembly i of `area`: neurons [i*k, (i+1)*k) — the standard "activate" of the literature.
-  void activate(const std::string& area, std::uint32_t assembly);
+  void activate(const std::string& area, std::uint32_t assembly) override;
   // Each brain keeps a uniformly random round(fraction * size) subset of the area's current firing
   // set (pattern completion's cue). Draws are keyed by (brain, step, area, draw).
-  void fire_random_subset(const std::string& area, double fraction);
+  void fire_random_subset(const std::string& area, double fraction) override;
 
   // The firing set of `area` for one brain (winners, or what set_firing chose).
   std::vector<NeuronId> firing(std::size_t brain, const std::string& area) const;

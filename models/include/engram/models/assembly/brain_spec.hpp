@@ -23,6 +23,7 @@ namespace engram::assembly {
 enum class GraphMode {
   explicit_graph,  // every row of every fiber materialised up front as CSR
   implicit_graph,  // rows generated when their source neuron first fires; identical edges
+  lazy,            // statistical: never-fired neurons summarised by their input distribution
 };
 
 // Constructors (rather than plain aggregates) let callers write {"A", n, k} and leave the
