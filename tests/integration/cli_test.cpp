@@ -159,6 +159,64 @@ const BadConfig kBadConfigs[] = {
 INSTANTIATE_TEST_SUITE_P(Configs, CliBadConfig, ::testing::ValuesIn(kBadConfigs),
                          [](const ::testing::TestParamInfo<BadConfig>& param_info) { return std::string(param_info.param.name); });
 
+// Every shipped example is a promise to a newcomer: each must run and exit 0.
+TEST_F(CliTest, EveryExampleRuns) {
+  int examples = 0;
+  for (const auto& entry : fs::directory_iterator(fs::path(ENGRAM_SOURCE_DIR) / "examples")) {
+    if (entry.path().extension() != ".yaml") continue;
+    ++examples;
+    const fs::path out = dir_ / entry.path().stem();
+    const Result r = run("run " + entry.path().string() + " --backend cpu --out " + out.string());
+    EXPECT_EQ(r.exit_code, 0) << entry.path() << "\n" << r.output;
+    EXPECT_TRUE(fs::exists(out / "projection.csv") || fs::exists(out / "metrics.csv") || fs::exists(out / "results.csv"))
+        << entry.path();
+  }
+  EXPECT_GE(examples, 5);
+}
+
+TEST_F(CliTest, ScriptReportsCompletionAndDensity) {
+  const std::string config = write_config(R"(experiment: script
+p: 0.1
+seed: 2
+areas: [{name: A, n: 5000, k: 70}]
+stimuli: [{name: s, k: 70}]
+fibers: [{from: s, to: A, beta: 0.1}, {from: A, to: A, beta: 0.1}]
+program:
+  - project: {sources: [s, A], targets: [A], steps: 15}
+  - project: {sources: [A], targets: [A], steps: 3}
+  - record: {area: A, as: asm}
+  - density: {area: A, assembly: asm}
+  - complete: {area: A, fraction: 0.6, steps: 4}
+  - compare: {a: A, b: asm}
+)");
+  const Result r = run("run " + config + " --backend cpu --out " + (dir_ / "o").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string csv = read(dir_ / "o" / "metrics.csv");
+  // The recurrent density inside an assembly exceeds p: its neurons were chosen for their edges.
+  const std::string density_key = ",A,density,";
+  const auto density_at = csv.find(density_key);
+  ASSERT_NE(density_at, std::string::npos) << csv;
+  EXPECT_GT(std::stod(csv.substr(density_at + density_key.size())), 0.1);
+  const auto compare_at = csv.find("A~asm,overlap,");
+  ASSERT_NE(compare_at, std::string::npos) << csv;
+  EXPECT_GT(std::stod(csv.substr(compare_at + 14)), 0.9);
+}
+
+TEST_F(CliTest, ScriptErrorsNameTheOperationField) {
+  const std::string config = write_config(R"(experiment: script
+p: 0.1
+areas: [{name: A, n: 500, k: 20}]
+fibers: [{from: A, to: A, beta: 0.1}]
+program:
+  - activate: {area: A, assembly: 0}
+  - complete: {area: A, fraction: 1.5, steps: 2}
+)");
+  const Result r = run("run " + config + " --out " + (dir_ / "o").string());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("program[1].complete.fraction = 1.5"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir_ / "o"));
+}
+
 TEST_F(CliTest, MissingConfigFileExitsTwo) {
   const Result r = run("run " + (dir_ / "nope.yaml").string());
   EXPECT_EQ(r.exit_code, 2);

@@ -1,6 +1,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <tuple>
 #include <vector>
 
 #include "commands.hpp"
@@ -9,6 +10,7 @@
 #include "engram/engine/io/atomic_file.hpp"
 #include "engram/engine/io/config_node.hpp"
 #include "engram/models/assembly/projection_experiment.hpp"
+#include "engram/models/assembly/script_experiment.hpp"
 #include "progress_bar.hpp"
 
 namespace engram::cli {
@@ -51,16 +53,80 @@ void print_table(const assembly::ProjectionExperiment& e, const std::vector<asse
     }
   }
 }
+void write_metrics(const std::filesystem::path& dir, const std::vector<assembly::MetricRecord>& records) {
+  io::AtomicFile csv(dir / "metrics.csv");
+  auto& out = csv.stream();
+  out << "brain,seed,step,op,op_kind,area,metric,value\n";
+  for (const auto& r : records) {
+    out << r.brain << ',' << r.seed << ',' << r.step << ',' << r.op << ',' << r.op_kind << ',' << r.area << ','
+        << r.metric << ',' << r.value << '\n';
+  }
+  csv.commit();
+}
+
+// Per program entry: the mean over brains of each metric's last value, and of converged_step.
+void print_script_summary(const assembly::ScriptExperiment& e, const std::vector<assembly::MetricRecord>& records) {
+  struct Mean {
+    double sum = 0;
+    std::uint32_t count = 0;
+  };
+  std::map<std::tuple<std::uint32_t, std::string, std::string>, std::map<std::uint32_t, double>> last;
+  for (const auto& r : records) last[{r.op, r.area, r.metric}][r.brain] = r.value;
+  std::printf("%3s  %-18s %-12s %-15s %10s\n", "op", "operation", "area", "metric", e.brains > 1 ? "mean" : "value");
+  for (const auto& [key, per_brain] : last) {
+    const auto& [op, area, metric] = key;
+    Mean m;
+    for (const auto& [brain, value] : per_brain) {
+      m.sum += value;
+      ++m.count;
+    }
+    std::printf("%3u  %-18s %-12s %-15s %10.4f\n", op, e.program[op].kind.c_str(), area.c_str(), metric.c_str(),
+                m.sum / m.count);
+  }
+}
+
+void check_out_dir(const RunOptions& options) {
+  if (options.out && std::filesystem::exists(*options.out) && !std::filesystem::is_directory(*options.out)) {
+    throw Error::bad_input("--out", *options.out, "exists and is not a directory");
+  }
+}
+
+int run_script_command(const RunOptions& options, const io::ConfigNode& root) {
+  assembly::ScriptExperiment experiment = assembly::parse_script(root);
+  if (options.backend) experiment.backend = *options.backend;
+  auto backend = make_backend(experiment.backend);
+  check_out_dir(options);
+  std::printf("engram %s: script of %zu operations, %s backend, %s mode, %u brain(s)\n", ENGRAM_VERSION,
+              experiment.program.size(), std::string(backend->name()).c_str(),
+              assembly::to_string(experiment.brain.mode), experiment.brains);
+  std::vector<assembly::MetricRecord> records;
+  {
+    ProgressBar bar("brain-steps");
+    assembly::run_script(
+        experiment, *backend, [&](const assembly::MetricRecord& r) { records.push_back(r); },
+        [&](std::uint64_t done, std::uint64_t total) { bar.update(done, total); });
+  }
+  print_script_summary(experiment, records);
+  if (options.out) {
+    std::filesystem::create_directories(*options.out);
+    write_metrics(*options.out, records);
+    std::printf("wrote %s\n", (std::filesystem::path(*options.out) / "metrics.csv").c_str());
+  }
+  return 0;
+}
+
 }  // namespace
 
 int run_command(const RunOptions& options) {
   // Everything that can be wrong with the input is checked before anything is created.
-  assembly::ProjectionExperiment experiment = assembly::parse_projection(io::load_config_file(options.config));
+  const io::ConfigNode root = io::load_config_file(options.config);
+  const std::string kind = root.optional<std::string>("experiment", "project");
+  if (kind == "script") return run_script_command(options, root);
+  if (kind != "project") throw Error::bad_input("experiment", kind, "must be one of project, script");
+  assembly::ProjectionExperiment experiment = assembly::parse_projection(root);
   if (options.backend) experiment.backend = *options.backend;
   auto backend = make_backend(experiment.backend);
-  if (options.out && std::filesystem::exists(*options.out) && !std::filesystem::is_directory(*options.out)) {
-    throw Error::bad_input("--out", *options.out, "exists and is not a directory");
-  }
+  check_out_dir(options);
 
   const auto batches = (experiment.brains + experiment.batch_size - 1) / experiment.batch_size;
   std::printf("engram %s: %s backend, %s graph, %u brain(s) in %u batch(es), %u steps\n", ENGRAM_VERSION,

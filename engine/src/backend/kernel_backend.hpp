@@ -42,6 +42,12 @@ class KernelBackend : public Backend {
   void mark_winners(const plasticity::MarkWinners& kernel, std::int64_t items) override {
     Exec::for_each_index(items, kernel);
   }
+  void sparse_accumulate(const graph::SparseAccumulate& kernel, std::int64_t edges) override {
+    Exec::for_each_index(edges, kernel);
+  }
+  void sparse_hebbian(const plasticity::SparseHebbian& kernel, std::int64_t edges) override {
+    Exec::for_each_index(edges, kernel);
+  }
 
   void kcap(const FixedInput* inputs, std::int64_t batch, NeuronId n, std::uint32_t k,
             NeuronId* winners) override {

@@ -83,6 +83,11 @@ void ConfigNode::allow_keys(std::initializer_list<const char*> allowed) const {
   }
 }
 
+std::string ConfigNode::text() const {
+  if (!node_.IsScalar()) throw Error::bad_input(path_, shown(node_), "must be a string");
+  return node_.Scalar();
+}
+
 template <>
 std::string ConfigNode::required<std::string>(const std::string& key) const {
   const ConfigNode c = child(key);

@@ -5,10 +5,21 @@
 
 #include "engram/engine/error.hpp"
 #include "engram/kernels/core/random.hpp"
+#include "engram/models/assembly/lazy_batch.hpp"
 
 namespace engram::assembly {
 
 namespace {
+std::uint64_t shared_targets(const std::vector<NeuronId>& a, const std::vector<NeuronId>& b) {
+  std::uint64_t shared = 0;
+  for (auto i = a.begin(), j = b.begin(); i != a.end() && j != b.end();) {
+    if (*i < *j) ++i;
+    else if (*j < *i) ++j;
+    else { ++shared; ++i; ++j; }
+  }
+  return shared;
+}
+
 std::uint64_t derive_graph_seed(const BrainId& id) {
   RngStream rng(RngKey{id.seed, id.index, Purpose::graph_seed, 0, 0});
   return rng.next_u64();
@@ -16,9 +27,7 @@ std::uint64_t derive_graph_seed(const BrainId& id) {
 }  // namespace
 
 std::unique_ptr<BrainBatch> make_batch(Backend& backend, const BrainSpec& spec, std::vector<BrainId> brains) {
-  if (spec.mode == GraphMode::lazy) {
-    throw Error::unavailable("mode = lazy: the lazy mode is not built yet");
-  }
+  if (spec.mode == GraphMode::lazy) return std::make_unique<LazyBatch>(backend, spec, std::move(brains));
   return std::make_unique<Batch>(backend, spec, std::move(brains));
 }
 
@@ -413,6 +422,38 @@ void Batch::fire_random_subset(const std::string& name, double fraction) {
     chosen[b] = std::move(pool);
   }
   set_firing(name, chosen);
+}
+
+}  // namespace engram::assembly
+
+namespace engram::assembly {
+
+double BrainBatch::edge_density(std::size_t, const std::string& from, const std::string& to,
+                                const std::vector<NeuronId>&, const std::vector<NeuronId>&) const {
+  throw Error::unavailable("edge density of " + from + " -> " + to + " is not available in mode " +
+                           to_string(spec().mode));
+}
+
+double Batch::edge_density(std::size_t brain, const std::string& from, const std::string& to,
+                           const std::vector<NeuronId>& from_set, const std::vector<NeuronId>& to_set) const {
+  const std::size_t f = fiber_index(from, to);
+  if (from_set.empty() || to_set.empty()) return 0.0;
+  std::uint64_t edges = 0;
+  for (NeuronId s : from_set) {
+    const Row r = row(brain, f, s);
+    if (r.targets.empty() && spec_.mode == GraphMode::implicit_graph) {
+      // An unmaterialised row: generate it here without storing it.
+      const FiberState& fiber = fibers_[f];
+      graph::GnpRow gen(derive_graph_seed(brains_[brain]), static_cast<std::uint32_t>(f), s, spec_.areas[fiber.target].n, spec_.fiber_p(f),
+                        fiber.exclude_self ? s : graph::kNoExclusion);
+      std::vector<NeuronId> targets;
+      for (NeuronId t; gen.next(t);) targets.push_back(t);
+      edges += shared_targets(targets, to_set);
+    } else {
+      edges += shared_targets(r.targets, to_set);
+    }
+  }
+  return static_cast<double>(edges) / (static_cast<double>(from_set.size()) * static_cast<double>(to_set.size()));
 }
 
 }  // namespace engram::assembly

@@ -19,7 +19,9 @@
 #include "engram/kernels/core/types.hpp"
 #include "engram/kernels/graph/accumulate.hpp"
 #include "engram/kernels/graph/gnp.hpp"
+#include "engram/kernels/graph/sparse_edges.hpp"
 #include "engram/kernels/plasticity/hebbian.hpp"
+#include "engram/kernels/plasticity/sparse_hebbian.hpp"
 
 namespace engram {
 
@@ -50,6 +52,10 @@ class Backend {
   virtual void accumulate_inputs(const graph::AccumulateInputs& kernel, std::int64_t items) = 0;
   virtual void hebbian_scale(const plasticity::HebbianScale& kernel, std::int64_t items) = 0;
   virtual void mark_winners(const plasticity::MarkWinners& kernel, std::int64_t items) = 0;
+
+  // Lazy mode: one work item per stored edge of a sparse (COO) edge list.
+  virtual void sparse_accumulate(const graph::SparseAccumulate& kernel, std::int64_t edges) = 0;
+  virtual void sparse_hebbian(const plasticity::SparseHebbian& kernel, std::int64_t edges) = 0;
 
   // Batched k-cap over inputs [batch, n]: winners [batch, k] in increasing neuron order.
   virtual void kcap(const FixedInput* inputs, std::int64_t batch, NeuronId n, std::uint32_t k,

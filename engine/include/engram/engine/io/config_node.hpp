@@ -38,6 +38,9 @@ class ConfigNode {
     return has(key) ? std::optional<T>(required<T>(key)) : std::nullopt;
   }
 
+  // This node itself as a string (for list items such as `sources: [stim, A]`).
+  std::string text() const;
+
   // Refuses keys outside `allowed`, naming the first unknown one.
   void allow_keys(std::initializer_list<const char*> allowed) const;
 

@@ -78,6 +78,9 @@ class Batch final : public BrainBatch {
   // set (pattern completion's cue). Draws are keyed by (brain, step, area, draw).
   void fire_random_subset(const std::string& area, double fraction) override;
 
+  double edge_density(std::size_t brain, const std::string& from, const std::string& to,
+                      const std::vector<NeuronId>& from_set, const std::vector<NeuronId>& to_set) const override;
+
   // The firing set of `area` for one brain (winners, or what set_firing chose).
   std::vector<NeuronId> firing(std::size_t brain, const std::string& area) const;
   std::size_t fiber_index(const std::string& from, const std::string& to) const;

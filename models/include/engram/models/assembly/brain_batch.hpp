@@ -65,6 +65,12 @@ class BrainBatch {
   virtual void activate(const std::string& area, std::uint32_t assembly) = 0;
   // Each brain keeps a uniformly random round(fraction * size) subset of its firing set.
   virtual void fire_random_subset(const std::string& area, double fraction) = 0;
+
+  // Fraction of the pairs (i in from_set, j in to_set) joined by an edge of fiber from -> to:
+  // the "synaptic density" of an assembly (p for random sets; higher inside an assembly, whose
+  // neurons were selected for their connections). Modes that cannot enumerate edges throw.
+  virtual double edge_density(std::size_t brain, const std::string& from, const std::string& to,
+                              const std::vector<NeuronId>& from_set, const std::vector<NeuronId>& to_set) const;
 };
 
 // A Batch for spec.mode: exact (explicit / implicit) or lazy.

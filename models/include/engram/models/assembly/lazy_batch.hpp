@@ -1,0 +1,164 @@
+#pragma once
+// LazyBatch: the lazy (statistical) mode of BrainBatch, the literature's sparse simulation
+// (Papadimitriou et al., brain.py "sparse" mode). Only neurons that ever fired are materialised;
+// their ids are support-local (0, 1, 2, ... in order of first firing), and winners() returns
+// these ids. Memory grows with the support and the edges among it, never with n, so an area can
+// have n = 10^9 neurons.
+//
+// One step, for each updated target area T with K_f firing source neurons on each active fiber f:
+//   1. inputs of materialised T-neurons: sum of stored edge weights from firing sources;
+//   2. the n - support never-fired neurons each receive sum_f Binomial(K_f, p_f); the k largest
+//      of those n - support i.i.d. inputs are drawn exactly by inverse-CDF order statistics
+//      (select/tail_topk.hpp), whatever n - support is;
+//   3. k-cap over materialised inputs followed by the k candidates (ties: lower index, so
+//      materialised neurons first);
+//   4. each new winner t becomes neuron `support` (the next local id); its input x is split over
+//      the active fibers by its exact conditional distribution (hypergeometric when the fibers
+//      share p) and over each fiber's firing neurons uniformly without replacement; those edges
+//      get weight 1. Every other materialised neuron of every source of T gets an edge to t with
+//      probability p_f, and t gets out-edges with probability p_f to every materialised neuron
+//      of each target of its fibers (pairs of neurons new in the same step are drawn here, once);
+//   5. Hebbian: plastic active fibers scale edges from the previous firing set to the new winners
+//      by (1 + beta).
+// Fixed, inhibited and ragged firing sets behave as BrainBatch documents. set_firing() ids that
+// are not yet materialised (>= support) are materialised in increasing order as support,
+// support + 1, ...; so activate(area, i) on a fresh area fires exactly [i*k, (i+1)*k) when those
+// are the next ids. Their edges are drawn with probability p (no input to condition on).
+//
+// Statistical, not exact: a never-fired neuron's input is redrawn each step rather than
+// remembered (as in the reference implementation). Every draw is keyed by (per-area seed of the
+// brain, brain index, purpose, step or fiber, neuron), so a brain's trajectory is the same bits
+// alone or in a batch, on any thread count.
+//
+//   auto backend = engram::make_backend("cpu");
+//   spec.mode = engram::assembly::GraphMode::lazy;
+//   engram::assembly::LazyBatch batch(*backend, spec, {{/*seed=*/7, /*index=*/0}});
+//   for (int t = 0; t < 25; ++t) batch.project();
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engram/engine/backend/backend.hpp"
+#include "engram/engine/memory/buffer.hpp"
+#include "engram/models/assembly/brain_batch.hpp"
+#include "engram/models/assembly/brain_spec.hpp"
+
+namespace engram::assembly {
+
+class LazyBatch final : public BrainBatch {
+ public:
+  LazyBatch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains);
+  LazyBatch(const LazyBatch&) = delete;
+  LazyBatch& operator=(const LazyBatch&) = delete;
+
+  void project() override;
+
+  std::size_t size() const override { return brains_.size(); }
+  const BrainSpec& spec() const override { return spec_; }
+  int steps_taken() const override { return steps_; }
+
+  std::vector<NeuronId> winners(std::size_t brain, const std::string& area) const override;
+  std::uint64_t support(std::size_t brain, const std::string& area) const override;
+  std::uint32_t overlap(std::size_t brain, const std::string& area) const override;
+  bool updated(const std::string& area) const override;
+
+  void inhibit(const std::string& area_or_stimulus) override;
+  void disinhibit(const std::string& area_or_stimulus) override;
+  bool inhibited(const std::string& area_or_stimulus) const override;
+  void inhibit_fiber(const std::string& from, const std::string& to) override;
+  void disinhibit_fiber(const std::string& from, const std::string& to) override;
+  void set_plasticity(const std::string& from, const std::string& to, bool enabled) override;
+  void set_plasticity(bool enabled) override;
+  void fix(const std::string& area) override;
+  void unfix(const std::string& area) override;
+
+  void set_firing(const std::string& area, const std::vector<std::vector<NeuronId>>& per_brain) override;
+  void activate(const std::string& area, std::uint32_t assembly) override;
+  void fire_random_subset(const std::string& area, double fraction) override;
+  // Fraction of pairs (i in from_set, j in to_set) joined by a stored edge (support-local ids).
+  double edge_density(std::size_t brain, const std::string& from, const std::string& to,
+                      const std::vector<NeuronId>& from_set, const std::vector<NeuronId>& to_set) const override;
+
+  // --- Inspection (tests, diagnostics) ---
+  std::size_t fiber_index(const std::string& from, const std::string& to) const;
+  // Stored edges of one fiber of one brain.
+  std::uint64_t edge_count(std::size_t brain, std::size_t fiber) const;
+  struct Edge {
+    NeuronId source, target;
+    float weight;
+  };
+  std::vector<Edge> edges(std::size_t brain, std::size_t fiber) const;
+  // Bytes of backend memory held (edge lists, flags, inputs): grows with support, not with n.
+  std::size_t memory_bytes() const;
+
+ private:
+  // A probability table over [lo, lo + mass.size()).
+  struct Pmf {
+    std::int64_t lo = 0;
+    std::vector<double> mass;
+  };
+  struct AreaBrain {
+    std::uint64_t seed = 0;  // keys every draw of this area in this brain
+    std::uint32_t support = 0;
+    std::vector<NeuronId> firing, previous;  // increasing support-local ids
+    std::vector<std::uint8_t> fires;         // [support]: 1 for the current firing set
+    std::uint32_t overlap = 0;
+    Buffer<std::uint8_t> fires_device;       // copy of `fires`
+    Buffer<std::uint8_t> wins_device;        // winner flags for Hebbian
+    // Per-step plan.
+    std::vector<std::size_t> active;         // fibers that carry input this step
+    std::vector<Pmf> fiber_pmf, suffix_pmf;  // per active fiber; suffix[i] = sum of fibers i..
+    std::vector<std::int64_t> potentials;    // the best never-fired inputs, descending
+    std::vector<NeuronId> next;              // the new firing set
+    std::vector<std::int64_t> fresh_input;   // input (edge count) of each new winner
+  };
+  struct AreaState {
+    std::vector<AreaBrain> brains;
+    Buffer<FixedInput> inputs;  // [B, stride]
+    Buffer<NeuronId> winners;   // [B, k]
+    bool inhibited = false, fixed = false, fired = false, updated = false;
+  };
+  struct FiberBrain {
+    Buffer<NeuronId> source, target;
+    Buffer<float> weight;
+    std::size_t count = 0;
+    std::vector<NeuronId> new_source, new_target;  // staged by materialise()
+  };
+  struct FiberState {
+    bool from_stimulus = false;
+    std::size_t source = 0, target = 0;
+    double p = 0.0;
+    double beta = 0.0;
+    bool exclude_self = false;
+    bool inhibited = false, plastic = true;
+    std::vector<FiberBrain> brains;
+  };
+
+  std::size_t area_at(const std::string& name) const;
+  std::size_t stimulus_at(const std::string& name) const;
+  bool source_firing(const FiberState& fiber) const;
+  std::uint32_t source_support(const FiberState& fiber, std::size_t brain) const;
+  std::uint32_t firing_count(const FiberState& fiber, std::size_t brain) const;
+  NeuronId firing_neuron(const FiberState& fiber, std::size_t brain, std::uint32_t i) const;
+  bool neuron_fires(const FiberState& fiber, std::size_t brain, NeuronId neuron) const;
+  const std::uint8_t* fires_device(const FiberState& fiber, std::size_t brain) const;
+  graph::SparseEdges sparse(FiberBrain& fb) const;
+
+  void plan(std::size_t area, std::size_t brain);
+  void materialise(std::size_t brain, const std::vector<std::uint32_t>& old_support,
+                   const std::vector<std::uint32_t>& new_support, bool in_step);
+  void upload_new_edges();
+  void sync_fires(std::size_t area);
+  void record_firing(std::size_t area, std::size_t brain, std::vector<NeuronId> firing);
+
+  Backend& backend_;
+  BrainSpec spec_;
+  std::vector<BrainId> brains_;
+  std::vector<AreaState> areas_;
+  std::vector<bool> stimulus_inhibited_;
+  std::vector<Buffer<std::uint8_t>> stimulus_fires_;  // per stimulus: k ones
+  std::vector<FiberState> fibers_;
+  int steps_ = 0;
+};
+
+}  // namespace engram::assembly

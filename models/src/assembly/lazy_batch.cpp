@@ -1,0 +1,618 @@
+#include "engram/models/assembly/lazy_batch.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <utility>
+
+#include "engram/engine/error.hpp"
+#include "engram/kernels/core/random.hpp"
+#include "engram/kernels/select/tail_topk.hpp"
+
+namespace engram::assembly {
+
+namespace {
+
+std::uint64_t derive_area_seed(const BrainId& id, std::size_t area) {
+  RngStream rng(RngKey{id.seed, id.index, Purpose::lazy_area_seed, 0, static_cast<std::uint32_t>(area)});
+  return rng.next_u64();
+}
+
+// Uniform integer in [0, bound), bound >= 1.
+std::uint64_t uniform_below(RngStream& rng, std::uint64_t bound) {
+  const auto draw = static_cast<std::uint64_t>(rng.uniform() * static_cast<double>(bound));
+  return std::min(draw, bound - 1);
+}
+
+// Appends host values to a grow-only backend buffer holding `count` elements.
+template <class T>
+void append(Backend& backend, Buffer<T>& buffer, std::size_t count, const std::vector<T>& values) {
+  if (values.empty()) return;
+  buffer.reserve_keep(count + values.size());
+  backend.copy_from_host(buffer.data() + count, values.data(), values.size() * sizeof(T));
+}
+
+template <class T>
+void upload_prefix(Backend& backend, Buffer<T>& buffer, const std::vector<T>& values) {
+  if (values.empty()) return;
+  if (buffer.size() < values.size()) buffer.reserve_keep(values.size());
+  backend.copy_from_host(buffer.data(), values.data(), values.size() * sizeof(T));
+}
+
+}  // namespace
+
+LazyBatch::LazyBatch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains)
+    : backend_(backend), spec_(std::move(spec)), brains_(std::move(brains)) {
+  spec_.validate();
+  if (spec_.mode != GraphMode::lazy) {
+    throw Error::bad_input("mode", to_string(spec_.mode), "assembly::LazyBatch runs the lazy mode; use make_batch()");
+  }
+  if (brains_.empty()) throw Error::bad_input("brains", "0", "a batch needs at least one brain");
+  const std::size_t B = brains_.size();
+  for (std::size_t a = 0; a < spec_.areas.size(); ++a) {
+    AreaState state;
+    state.brains.resize(B);
+    for (std::size_t b = 0; b < B; ++b) {
+      AreaBrain& ab = state.brains[b];
+      ab.seed = derive_area_seed(brains_[b], a);
+      ab.fires_device = Buffer<std::uint8_t>(backend_, 0);
+      ab.wins_device = Buffer<std::uint8_t>(backend_, 0);
+    }
+    state.inputs = Buffer<FixedInput>(backend_, 0);
+    state.winners = Buffer<NeuronId>(backend_, B * spec_.areas[a].k);
+    areas_.push_back(std::move(state));
+  }
+  for (const StimulusSpec& s : spec_.stimuli) {
+    stimulus_fires_.emplace_back(backend_, std::vector<std::uint8_t>(s.k, 1));
+  }
+  stimulus_inhibited_.assign(spec_.stimuli.size(), false);
+  for (std::size_t f = 0; f < spec_.fibers.size(); ++f) {
+    const FiberSpec& fs = spec_.fibers[f];
+    FiberState fiber;
+    const int stimulus = spec_.stimulus_index(fs.from);
+    fiber.from_stimulus = stimulus >= 0;
+    fiber.source = fiber.from_stimulus ? static_cast<std::size_t>(stimulus)
+                                       : static_cast<std::size_t>(spec_.area_index(fs.from));
+    fiber.target = static_cast<std::size_t>(spec_.area_index(fs.to));
+    fiber.p = spec_.fiber_p(f);
+    fiber.beta = fs.beta;
+    fiber.exclude_self = !fiber.from_stimulus && fiber.source == fiber.target &&
+                         !spec_.areas[fiber.target].self_loops;
+    fiber.brains.resize(B);
+    for (FiberBrain& fb : fiber.brains) {
+      fb.source = Buffer<NeuronId>(backend_, 0);
+      fb.target = Buffer<NeuronId>(backend_, 0);
+      fb.weight = Buffer<float>(backend_, 0);
+    }
+    fibers_.push_back(std::move(fiber));
+  }
+}
+
+// ---- sources ------------------------------------------------------------------------------------
+
+bool LazyBatch::source_firing(const FiberState& fiber) const {
+  if (fiber.inhibited) return false;
+  if (fiber.from_stimulus) return !stimulus_inhibited_[fiber.source];
+  const AreaState& source = areas_[fiber.source];
+  return source.fired && !source.inhibited;
+}
+
+std::uint32_t LazyBatch::source_support(const FiberState& fiber, std::size_t brain) const {
+  if (fiber.from_stimulus) return spec_.stimuli[fiber.source].k;
+  return areas_[fiber.source].brains[brain].support;
+}
+
+std::uint32_t LazyBatch::firing_count(const FiberState& fiber, std::size_t brain) const {
+  if (fiber.from_stimulus) return spec_.stimuli[fiber.source].k;
+  return static_cast<std::uint32_t>(areas_[fiber.source].brains[brain].firing.size());
+}
+
+NeuronId LazyBatch::firing_neuron(const FiberState& fiber, std::size_t brain, std::uint32_t i) const {
+  if (fiber.from_stimulus) return i;
+  return areas_[fiber.source].brains[brain].firing[i];
+}
+
+bool LazyBatch::neuron_fires(const FiberState& fiber, std::size_t brain, NeuronId neuron) const {
+  if (fiber.from_stimulus) return true;
+  return areas_[fiber.source].brains[brain].fires[neuron] != 0;
+}
+
+const std::uint8_t* LazyBatch::fires_device(const FiberState& fiber, std::size_t brain) const {
+  if (fiber.from_stimulus) return stimulus_fires_[fiber.source].data();
+  return areas_[fiber.source].brains[brain].fires_device.data();
+}
+
+graph::SparseEdges LazyBatch::sparse(FiberBrain& fb) const {
+  return graph::SparseEdges{fb.source.data(), fb.target.data(), fb.weight.data()};
+}
+
+void LazyBatch::sync_fires(std::size_t a) {
+  for (AreaBrain& ab : areas_[a].brains) upload_prefix(backend_, ab.fires_device, ab.fires);
+}
+
+// ---- one step -----------------------------------------------------------------------------------
+
+// The input distribution of a never-fired neuron of `t` (a sum of Binomial(K_f, p_f) over the
+// active fibers, as a table) and the best `min(k, n - support)` draws of it.
+void LazyBatch::plan(std::size_t t, std::size_t b) {
+  AreaBrain& ab = areas_[t].brains[b];
+  const AreaSpec& spec = spec_.areas[t];
+  ab.active.clear();
+  ab.fiber_pmf.clear();
+  ab.suffix_pmf.clear();
+  for (std::size_t f = 0; f < fibers_.size(); ++f) {
+    if (fibers_[f].target == t && source_firing(fibers_[f])) ab.active.push_back(f);
+  }
+  for (const std::size_t f : ab.active) {
+    const auto trials = static_cast<std::int64_t>(firing_count(fibers_[f], b));
+    std::int64_t lo = 0, hi = 0;
+    select::binomial_range(trials, fibers_[f].p, lo, hi);
+    Pmf pmf{lo, std::vector<double>(static_cast<std::size_t>(hi - lo + 1))};
+    select::binomial_pmf(trials, fibers_[f].p, lo, hi, pmf.mass.data());
+    ab.fiber_pmf.push_back(std::move(pmf));
+  }
+  const std::size_t F = ab.active.size();
+  if (F == 0) {
+    ab.potentials.clear();
+    return;
+  }
+  ab.suffix_pmf.resize(F);
+  ab.suffix_pmf[F - 1] = ab.fiber_pmf[F - 1];
+  for (std::size_t i = F - 1; i-- > 0;) {
+    const Pmf& a = ab.fiber_pmf[i];
+    const Pmf& r = ab.suffix_pmf[i + 1];
+    Pmf sum{a.lo + r.lo, std::vector<double>(a.mass.size() + r.mass.size() - 1)};
+    select::convolve(a.mass.data(), static_cast<std::int64_t>(a.mass.size()), r.mass.data(),
+                     static_cast<std::int64_t>(r.mass.size()), sum.mass.data());
+    ab.suffix_pmf[i] = std::move(sum);
+  }
+  const std::uint64_t population = spec.n - ab.support;
+  const auto count = static_cast<std::uint32_t>(std::min<std::uint64_t>(spec.k, population));
+  ab.potentials.assign(count, 0);
+  if (count == 0) return;
+  const Pmf& total = ab.suffix_pmf[0];
+  std::vector<double> sf(total.mass.size());
+  select::survival(total.mass.data(), static_cast<std::int64_t>(sf.size()), sf.data());
+  const RngKey key{ab.seed, brains_[b].index, Purpose::lazy_potentials, static_cast<std::uint32_t>(steps_), 0};
+  select::TopOrderStatistics{sf.data(), total.lo, static_cast<std::int64_t>(sf.size()), population, count, key,
+                             ab.potentials.data()}(0);
+}
+
+void LazyBatch::project() {
+  const std::size_t B = brains_.size();
+  const std::size_t A = areas_.size();
+  for (AreaState& area : areas_) {
+    area.updated = false;
+    for (AreaBrain& ab : area.brains) ab.fresh_input.clear();
+  }
+  for (std::size_t t = 0; t < A; ++t) {
+    if (areas_[t].inhibited) continue;
+    for (const FiberState& fiber : fibers_) areas_[t].updated |= fiber.target == t && source_firing(fiber);
+  }
+  for (std::size_t a = 0; a < A; ++a) sync_fires(a);
+
+  // 1-3: inputs of the materialised neurons, the best never-fired candidates, k-cap.
+  for (std::size_t t = 0; t < A; ++t) {
+    AreaState& area = areas_[t];
+    if (!area.updated) continue;
+    const AreaSpec& spec = spec_.areas[t];
+    if (area.fixed && area.fired) {
+      for (AreaBrain& ab : area.brains) ab.next = ab.firing;
+      continue;
+    }
+#pragma omp parallel for schedule(dynamic)
+    for (std::size_t b = 0; b < B; ++b) plan(t, b);
+    std::size_t stride = spec.k;
+    for (const AreaBrain& ab : area.brains) stride = std::max<std::size_t>(stride, ab.support + ab.potentials.size());
+    // Row b: [0, support) materialised inputs (accumulated below), then the candidates (integer
+    // edge counts of weight 1), then padding that can never win.
+    std::vector<FixedInput> rows(B * stride, std::numeric_limits<FixedInput>::min());
+    for (std::size_t b = 0; b < B; ++b) {
+      const AreaBrain& ab = area.brains[b];
+      FixedInput* row = rows.data() + b * stride;
+      std::fill(row, row + ab.support, FixedInput{0});
+      for (std::size_t i = 0; i < ab.potentials.size(); ++i) {
+        row[ab.support + i] = ab.potentials[i] * (FixedInput{1} << 32);
+      }
+    }
+    if (area.inputs.size() < rows.size()) area.inputs = Buffer<FixedInput>(backend_, rows.size());
+    backend_.copy_from_host(area.inputs.data(), rows.data(), rows.size() * sizeof(FixedInput));
+    for (std::size_t f = 0; f < fibers_.size(); ++f) {
+      FiberState& fiber = fibers_[f];
+      if (fiber.target != t || !source_firing(fiber)) continue;
+      for (std::size_t b = 0; b < B; ++b) {
+        FiberBrain& fb = fiber.brains[b];
+        if (fb.count == 0) continue;
+        backend_.sparse_accumulate(
+            graph::SparseAccumulate{sparse(fb), fires_device(fiber, b), area.inputs.data() + b * stride},
+            static_cast<std::int64_t>(fb.count));
+      }
+    }
+    backend_.kcap(area.inputs.data(), static_cast<std::int64_t>(B), static_cast<NeuronId>(stride), spec.k,
+                  area.winners.data());
+    const std::vector<NeuronId> winners = area.winners.to_host();
+    for (std::size_t b = 0; b < B; ++b) {
+      AreaBrain& ab = area.brains[b];
+      ab.next.assign(winners.begin() + static_cast<std::ptrdiff_t>(b * spec.k),
+                     winners.begin() + static_cast<std::ptrdiff_t>((b + 1) * spec.k));
+      for (const NeuronId id : ab.next) {
+        if (id < ab.support) continue;
+        // Candidates are sorted descending, so the chosen ones are a prefix: the i-th new winner
+        // is candidate i and becomes neuron support + i.
+        const std::size_t i = id - ab.support;
+        if (i != ab.fresh_input.size() || i >= ab.potentials.size()) {
+          throw Error::internal("lazy k-cap picked candidates out of order");
+        }
+        ab.fresh_input.push_back(ab.potentials[i]);
+      }
+    }
+  }
+
+  // 4: materialise the new winners (in-edges conditioned on their inputs, out-edges fresh).
+  std::vector<std::vector<std::uint32_t>> old_support(B, std::vector<std::uint32_t>(A));
+  std::vector<std::vector<std::uint32_t>> new_support(B, std::vector<std::uint32_t>(A));
+  for (std::size_t b = 0; b < B; ++b) {
+    for (std::size_t a = 0; a < A; ++a) {
+      const AreaBrain& ab = areas_[a].brains[b];
+      old_support[b][a] = ab.support;
+      new_support[b][a] = ab.support + static_cast<std::uint32_t>(ab.fresh_input.size());
+    }
+  }
+#pragma omp parallel for schedule(dynamic)
+  for (std::size_t b = 0; b < B; ++b) materialise(b, old_support[b], new_support[b], true);
+  upload_new_edges();
+
+  // 5: Hebbian on edges from the firing sets of this step to the new winners.
+  for (std::size_t a = 0; a < A; ++a) sync_fires(a);
+  for (std::size_t t = 0; t < A; ++t) {
+    AreaState& area = areas_[t];
+    if (!area.updated) continue;
+    bool any = false;
+    for (const FiberState& fiber : fibers_) {
+      any |= fiber.target == t && source_firing(fiber) && fiber.plastic && fiber.beta != 0.0;
+    }
+    if (!any) continue;
+    for (AreaBrain& ab : area.brains) {
+      std::vector<std::uint8_t> wins(ab.support, 0);
+      for (const NeuronId id : ab.next) wins[id] = 1;
+      upload_prefix(backend_, ab.wins_device, wins);
+    }
+    for (FiberState& fiber : fibers_) {
+      if (fiber.target != t || !source_firing(fiber) || !fiber.plastic || fiber.beta == 0.0) continue;
+      const auto factor = static_cast<float>(1.0 + fiber.beta);
+      for (std::size_t b = 0; b < B; ++b) {
+        FiberBrain& fb = fiber.brains[b];
+        if (fb.count == 0) continue;
+        backend_.sparse_hebbian(plasticity::SparseHebbian{sparse(fb), fires_device(fiber, b),
+                                                          area.brains[b].wins_device.data(), factor},
+                                static_cast<std::int64_t>(fb.count));
+      }
+    }
+  }
+
+  // Synchronous update: only now do the new winners become the firing sets.
+  for (std::size_t t = 0; t < A; ++t) {
+    if (!areas_[t].updated) continue;
+    for (std::size_t b = 0; b < B; ++b) record_firing(t, b, std::move(areas_[t].brains[b].next));
+    areas_[t].fired = true;
+  }
+  ++steps_;
+}
+
+// Neurons [old_support[a], new_support[a]) of every area a are new. Phase 1 draws their in-edges
+// from the sources' old supports; phase 2 their out-edges to the targets' new supports, so every
+// ordered pair of neurons of a fiber is drawn exactly once, by the later of the two to appear.
+void LazyBatch::materialise(std::size_t b, const std::vector<std::uint32_t>& old_support,
+                            const std::vector<std::uint32_t>& new_support, bool in_step) {
+  const std::uint32_t brain = brains_[b].index;
+  std::vector<std::uint64_t> chosen;
+  for (std::size_t t = 0; t < areas_.size(); ++t) {
+    if (new_support[t] == old_support[t]) continue;
+    AreaBrain& ab = areas_[t].brains[b];
+    for (NeuronId id = old_support[t]; id < new_support[t]; ++id) {
+      if (in_step) {
+        // The input x of the new winner came from x of the K firing neurons of the active fibers:
+        // split x over the fibers by its conditional law, then pick each fiber's share uniformly
+        // among its firing neurons (together: the multivariate hypergeometric when p is shared).
+        std::int64_t x = ab.fresh_input[id - old_support[t]];
+        RngStream rng(RngKey{ab.seed, brain, Purpose::lazy_split, 0, id});
+        for (std::size_t i = 0; i < ab.active.size(); ++i) {
+          const FiberState& fiber = fibers_[ab.active[i]];
+          const std::uint32_t trials = firing_count(fiber, b);
+          std::int64_t share = x;
+          if (i + 1 < ab.active.size()) {
+            const Pmf& a = ab.fiber_pmf[i];
+            const Pmf& r = ab.suffix_pmf[i + 1];
+            share = select::split_first(a.mass.data(), a.lo, static_cast<std::int64_t>(a.mass.size()),
+                                        r.mass.data(), r.lo, static_cast<std::int64_t>(r.mass.size()), x,
+                                        rng.uniform());
+          }
+          share = std::clamp<std::int64_t>(share, 0, std::min<std::int64_t>(x, trials));
+          x -= share;
+          // Floyd's algorithm: `share` distinct positions of [0, trials), O(share^2) for small shares.
+          chosen.clear();
+          for (std::uint64_t j = trials - static_cast<std::uint64_t>(share); j < trials; ++j) {
+            std::uint64_t pick = uniform_below(rng, j + 1);
+            if (std::find(chosen.begin(), chosen.end(), pick) != chosen.end()) pick = j;
+            chosen.push_back(pick);
+          }
+          FiberBrain& fb = fibers_[ab.active[i]].brains[b];
+          for (const std::uint64_t pick : chosen) {
+            fb.new_source.push_back(firing_neuron(fiber, b, static_cast<std::uint32_t>(pick)));
+            fb.new_target.push_back(id);
+          }
+        }
+      }
+      // Every other materialised source neuron connects with probability p.
+      for (std::size_t f = 0; f < fibers_.size(); ++f) {
+        const FiberState& fiber = fibers_[f];
+        if (fiber.target != t) continue;
+        const bool active = in_step && std::find(ab.active.begin(), ab.active.end(), f) != ab.active.end();
+        if (active && fiber.from_stimulus) continue;  // every stimulus neuron fires: split above
+        const std::int64_t range = fiber.from_stimulus ? spec_.stimuli[fiber.source].k : old_support[fiber.source];
+        graph::BernoulliSkip skip(RngKey{ab.seed, brain, Purpose::lazy_in_edges, static_cast<std::uint32_t>(f), id},
+                                  range, fiber.p);
+        FiberBrain& fb = fibers_[f].brains[b];
+        for (std::int64_t s = 0; skip.next(s);) {
+          const auto source = static_cast<NeuronId>(s);
+          if (active && neuron_fires(fiber, b, source)) continue;
+          fb.new_source.push_back(source);
+          fb.new_target.push_back(id);
+        }
+      }
+    }
+  }
+  for (std::size_t a = 0; a < areas_.size(); ++a) {
+    AreaBrain& ab = areas_[a].brains[b];
+    ab.support = new_support[a];
+    ab.fires.resize(ab.support, 0);
+  }
+  for (std::size_t f = 0; f < fibers_.size(); ++f) {
+    const FiberState& fiber = fibers_[f];
+    if (fiber.from_stimulus) continue;
+    const std::size_t s = fiber.source;
+    if (new_support[s] == old_support[s]) continue;
+    const AreaBrain& source = areas_[s].brains[b];
+    FiberBrain& fb = fibers_[f].brains[b];
+    for (NeuronId id = old_support[s]; id < new_support[s]; ++id) {
+      graph::BernoulliSkip skip(RngKey{source.seed, brain, Purpose::lazy_out_edges, static_cast<std::uint32_t>(f), id},
+                                new_support[fiber.target], fiber.p);
+      for (std::int64_t t = 0; skip.next(t);) {
+        const auto target = static_cast<NeuronId>(t);
+        if (fiber.exclude_self && target == id) continue;
+        fb.new_source.push_back(id);
+        fb.new_target.push_back(target);
+      }
+    }
+  }
+}
+
+void LazyBatch::upload_new_edges() {
+  for (FiberState& fiber : fibers_) {
+    for (FiberBrain& fb : fiber.brains) {
+      if (fb.new_source.empty()) continue;
+      const std::size_t added = fb.new_source.size();
+      append(backend_, fb.source, fb.count, fb.new_source);
+      append(backend_, fb.target, fb.count, fb.new_target);
+      append(backend_, fb.weight, fb.count, std::vector<float>(added, 1.0f));
+      fb.count += added;
+      fb.new_source.clear();
+      fb.new_target.clear();
+    }
+  }
+}
+
+void LazyBatch::record_firing(std::size_t t, std::size_t b, std::vector<NeuronId> firing) {
+  AreaBrain& ab = areas_[t].brains[b];
+  if (areas_[t].fired) {
+    std::uint32_t shared = 0;
+    for (auto i = firing.begin(), j = ab.firing.begin(); i != firing.end() && j != ab.firing.end();) {
+      if (*i < *j) ++i;
+      else if (*j < *i) ++j;
+      else { ++shared; ++i; ++j; }
+    }
+    ab.overlap = shared;
+  }
+  for (const NeuronId id : ab.firing) ab.fires[id] = 0;
+  for (const NeuronId id : firing) ab.fires[id] = 1;
+  ab.previous = std::move(ab.firing);
+  ab.firing = std::move(firing);
+}
+
+// ---- queries ------------------------------------------------------------------------------------
+
+std::size_t LazyBatch::area_at(const std::string& name) const {
+  const int index = spec_.area_index(name);
+  if (index < 0) throw Error::bad_input("area", name, "names no area of this brain");
+  return static_cast<std::size_t>(index);
+}
+
+std::size_t LazyBatch::stimulus_at(const std::string& name) const {
+  const int index = spec_.stimulus_index(name);
+  if (index < 0) throw Error::bad_input("stimulus", name, "names no stimulus of this brain");
+  return static_cast<std::size_t>(index);
+}
+
+std::size_t LazyBatch::fiber_index(const std::string& from, const std::string& to) const {
+  for (std::size_t f = 0; f < spec_.fibers.size(); ++f) {
+    if (spec_.fibers[f].from == from && spec_.fibers[f].to == to) return f;
+  }
+  throw Error::bad_input("fiber", from + " -> " + to, "is not a fiber of this brain");
+}
+
+std::vector<NeuronId> LazyBatch::winners(std::size_t brain, const std::string& name) const {
+  const AreaState& area = areas_[area_at(name)];
+  if (!area.fired) return {};
+  return area.brains.at(brain).firing;
+}
+
+std::uint64_t LazyBatch::support(std::size_t brain, const std::string& name) const {
+  return areas_[area_at(name)].brains.at(brain).support;
+}
+
+std::uint32_t LazyBatch::overlap(std::size_t brain, const std::string& name) const {
+  return areas_[area_at(name)].brains.at(brain).overlap;
+}
+
+bool LazyBatch::updated(const std::string& name) const { return areas_[area_at(name)].updated; }
+
+std::uint64_t LazyBatch::edge_count(std::size_t brain, std::size_t fiber) const {
+  return fibers_.at(fiber).brains.at(brain).count;
+}
+
+std::vector<LazyBatch::Edge> LazyBatch::edges(std::size_t brain, std::size_t f) const {
+  const FiberBrain& fb = fibers_.at(f).brains.at(brain);
+  std::vector<NeuronId> source(fb.count), target(fb.count);
+  std::vector<float> weight(fb.count);
+  if (fb.count > 0) {
+    backend_.copy_to_host(source.data(), fb.source.data(), fb.count * sizeof(NeuronId));
+    backend_.copy_to_host(target.data(), fb.target.data(), fb.count * sizeof(NeuronId));
+    backend_.copy_to_host(weight.data(), fb.weight.data(), fb.count * sizeof(float));
+  }
+  std::vector<Edge> out(fb.count);
+  for (std::size_t e = 0; e < fb.count; ++e) out[e] = Edge{source[e], target[e], weight[e]};
+  return out;
+}
+
+double LazyBatch::edge_density(std::size_t brain, const std::string& from, const std::string& to,
+                               const std::vector<NeuronId>& from_set, const std::vector<NeuronId>& to_set) const {
+  const std::size_t f = fiber_index(from, to);
+  if (from_set.empty() || to_set.empty()) return 0.0;
+  std::uint64_t joined = 0;
+  for (const Edge& e : edges(brain, f)) {
+    joined += std::binary_search(from_set.begin(), from_set.end(), e.source) &&
+              std::binary_search(to_set.begin(), to_set.end(), e.target);
+  }
+  return static_cast<double>(joined) / (static_cast<double>(from_set.size()) * static_cast<double>(to_set.size()));
+}
+
+std::size_t LazyBatch::memory_bytes() const {
+  std::size_t bytes = 0;
+  for (const AreaState& area : areas_) {
+    bytes += area.inputs.bytes() + area.winners.bytes();
+    for (const AreaBrain& ab : area.brains) bytes += ab.fires_device.bytes() + ab.wins_device.bytes();
+  }
+  for (const Buffer<std::uint8_t>& s : stimulus_fires_) bytes += s.bytes();
+  for (const FiberState& fiber : fibers_) {
+    for (const FiberBrain& fb : fiber.brains) bytes += fb.source.bytes() + fb.target.bytes() + fb.weight.bytes();
+  }
+  return bytes;
+}
+
+// ---- controls -----------------------------------------------------------------------------------
+
+void LazyBatch::inhibit(const std::string& name) {
+  if (spec_.stimulus_index(name) >= 0) stimulus_inhibited_[stimulus_at(name)] = true;
+  else areas_[area_at(name)].inhibited = true;
+}
+
+void LazyBatch::disinhibit(const std::string& name) {
+  if (spec_.stimulus_index(name) >= 0) stimulus_inhibited_[stimulus_at(name)] = false;
+  else areas_[area_at(name)].inhibited = false;
+}
+
+bool LazyBatch::inhibited(const std::string& name) const {
+  if (spec_.stimulus_index(name) >= 0) return stimulus_inhibited_[stimulus_at(name)];
+  return areas_[area_at(name)].inhibited;
+}
+
+void LazyBatch::inhibit_fiber(const std::string& from, const std::string& to) {
+  fibers_[fiber_index(from, to)].inhibited = true;
+}
+
+void LazyBatch::disinhibit_fiber(const std::string& from, const std::string& to) {
+  fibers_[fiber_index(from, to)].inhibited = false;
+}
+
+void LazyBatch::set_plasticity(const std::string& from, const std::string& to, bool enabled) {
+  fibers_[fiber_index(from, to)].plastic = enabled;
+}
+
+void LazyBatch::set_plasticity(bool enabled) {
+  for (FiberState& fiber : fibers_) fiber.plastic = enabled;
+}
+
+void LazyBatch::fix(const std::string& name) {
+  AreaState& area = areas_[area_at(name)];
+  if (!area.fired) throw Error::bad_input("fix", name, "the area has no assembly to fix yet");
+  area.fixed = true;
+}
+
+void LazyBatch::unfix(const std::string& name) { areas_[area_at(name)].fixed = false; }
+
+void LazyBatch::set_firing(const std::string& name, const std::vector<std::vector<NeuronId>>& per_brain) {
+  const std::size_t t = area_at(name);
+  const AreaSpec& spec = spec_.areas[t];
+  const std::size_t B = brains_.size();
+  if (per_brain.size() != B) {
+    throw Error::bad_input("firing." + name, to_text(per_brain.size()) + " lists",
+                           "needs one list per brain (" + to_text(B) + ")");
+  }
+  for (std::size_t b = 0; b < B; ++b) {
+    const auto& list = per_brain[b];
+    const std::string field = "firing." + name + "[" + to_text(b) + "]";
+    if (list.empty() || list.size() > spec.k) {
+      throw Error::bad_input(field, to_text(list.size()) + " neurons", "must fire between 1 and k = " + to_text(spec.k));
+    }
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      if (list[i] >= spec.n) throw Error::bad_input(field, to_text(list[i]), "is not a neuron of an area of n = " + to_text(spec.n));
+      if (i > 0 && list[i] <= list[i - 1]) throw Error::bad_input(field, to_text(list[i]), "must be strictly increasing");
+    }
+  }
+  // Ids beyond the support name neurons that never fired: they are materialised now, in
+  // increasing order, as the next support-local ids.
+  std::vector<std::vector<NeuronId>> lists(B);
+  std::vector<std::vector<std::uint32_t>> old_support(B, std::vector<std::uint32_t>(areas_.size()));
+  std::vector<std::vector<std::uint32_t>> new_support = old_support;
+  for (std::size_t b = 0; b < B; ++b) {
+    for (std::size_t a = 0; a < areas_.size(); ++a) old_support[b][a] = new_support[b][a] = areas_[a].brains[b].support;
+    NeuronId next = old_support[b][t];
+    for (const NeuronId id : per_brain[b]) lists[b].push_back(id < old_support[b][t] ? id : next++);
+    new_support[b][t] = next;
+  }
+#pragma omp parallel for schedule(dynamic)
+  for (std::size_t b = 0; b < B; ++b) materialise(b, old_support[b], new_support[b], false);
+  upload_new_edges();
+  for (std::size_t b = 0; b < B; ++b) record_firing(t, b, std::move(lists[b]));
+  areas_[t].fired = true;
+}
+
+void LazyBatch::activate(const std::string& name, std::uint32_t assembly) {
+  const AreaSpec& spec = spec_.areas[area_at(name)];
+  const std::uint64_t first = static_cast<std::uint64_t>(assembly) * spec.k;
+  if (first + spec.k > spec.n) {
+    throw Error::bad_input("activate." + name, to_text(assembly),
+                           "assembly index needs (i + 1) * k <= n = " + to_text(spec.n));
+  }
+  std::vector<NeuronId> neurons(spec.k);
+  std::iota(neurons.begin(), neurons.end(), static_cast<NeuronId>(first));
+  set_firing(name, std::vector<std::vector<NeuronId>>(brains_.size(), neurons));
+}
+
+void LazyBatch::fire_random_subset(const std::string& name, double fraction) {
+  if (!(fraction > 0.0 && fraction <= 1.0)) {
+    throw Error::bad_input("fraction", to_text(fraction), "must be in (0, 1]");
+  }
+  const std::size_t t = area_at(name);
+  if (!areas_[t].fired) throw Error::bad_input("area", name, "has no firing set to take a subset of");
+  std::vector<std::vector<NeuronId>> chosen(brains_.size());
+  for (std::size_t b = 0; b < brains_.size(); ++b) {
+    std::vector<NeuronId> pool = areas_[t].brains[b].firing;
+    const auto keep = std::max<std::size_t>(
+        1, static_cast<std::size_t>(std::llround(fraction * static_cast<double>(pool.size()))));
+    RngStream rng(RngKey{brains_[b].seed, brains_[b].index, Purpose::firing_subset,
+                         static_cast<std::uint32_t>(steps_), static_cast<std::uint32_t>(t)});
+    // Partial Fisher-Yates, as Batch does: the first `keep` slots become a uniform random subset.
+    for (std::size_t i = 0; i < keep; ++i) {
+      const auto j = i + static_cast<std::size_t>(rng.uniform() * static_cast<double>(pool.size() - i));
+      std::swap(pool[i], pool[std::min(j, pool.size() - 1)]);
+    }
+    pool.resize(keep);
+    std::sort(pool.begin(), pool.end());
+    chosen[b] = std::move(pool);
+  }
+  set_firing(name, chosen);
+}
+
+}  // namespace engram::assembly
