@@ -11,6 +11,7 @@
 #include "engram/engine/io/config_node.hpp"
 #include "engram/models/assembly/projection_experiment.hpp"
 #include "engram/models/assembly/script_experiment.hpp"
+#include "engram/models/assembly/sequence.hpp"
 #include "progress_bar.hpp"
 
 namespace engram::cli {
@@ -115,6 +116,42 @@ int run_script_command(const RunOptions& options, const io::ConfigNode& root) {
   return 0;
 }
 
+int run_sequence_command(const RunOptions& options, const io::ConfigNode& root) {
+  assembly::SequenceExperiment experiment = assembly::parse_sequence(root);
+  if (options.backend) experiment.backend = *options.backend;
+  auto backend = make_backend(experiment.backend);
+  check_out_dir(options);
+  std::printf("engram %s: sequence of %u stimuli%s, up to %u presentations, %s backend, %u brain(s)\n",
+              ENGRAM_VERSION, experiment.length, experiment.scaffold ? " with a scaffold area" : "",
+              experiment.presentations, std::string(backend->name()).c_str(), experiment.brains);
+  std::vector<assembly::SequenceRecord> records;
+  const auto learned = assembly::run_sequence(experiment, *backend,
+                                              [&](const assembly::SequenceRecord& r) { records.push_back(r); });
+  std::map<std::uint32_t, std::pair<double, std::uint32_t>> mean_recall;  // presentation -> (sum, count)
+  for (const auto& r : records) {
+    auto& m = mean_recall[r.presentation];
+    m.first += r.overlap;
+    ++m.second;
+  }
+  std::printf("%12s %14s\n", "presentation", "mean recall");
+  for (const auto& [presentation, m] : mean_recall) std::printf("%12u %14.4f\n", presentation, m.first / m.second);
+  for (std::size_t b = 0; b < learned.size(); ++b) {
+    if (learned[b] > 0) std::printf("brain %zu: recalled the whole sequence after %u presentation(s)\n", b, learned[b]);
+    else std::printf("brain %zu: not recalled within %u presentations\n", b, experiment.presentations);
+  }
+  if (options.out) {
+    std::filesystem::create_directories(*options.out);
+    io::AtomicFile csv(std::filesystem::path(*options.out) / "sequence.csv");
+    csv.stream() << "brain,seed,presentation,element,overlap\n";
+    for (const auto& r : records) {
+      csv.stream() << r.brain << ',' << r.seed << ',' << r.presentation << ',' << r.element << ',' << r.overlap << '\n';
+    }
+    csv.commit();
+    std::printf("wrote %s\n", (std::filesystem::path(*options.out) / "sequence.csv").c_str());
+  }
+  return 0;
+}
+
 }  // namespace
 
 int run_command(const RunOptions& options) {
@@ -122,7 +159,8 @@ int run_command(const RunOptions& options) {
   const io::ConfigNode root = io::load_config_file(options.config);
   const std::string kind = root.optional<std::string>("experiment", "project");
   if (kind == "script") return run_script_command(options, root);
-  if (kind != "project") throw Error::bad_input("experiment", kind, "must be one of project, script");
+  if (kind == "sequence") return run_sequence_command(options, root);
+  if (kind != "project") throw Error::bad_input("experiment", kind, "must be one of project, script, sequence");
   assembly::ProjectionExperiment experiment = assembly::parse_projection(root);
   if (options.backend) experiment.backend = *options.backend;
   auto backend = make_backend(experiment.backend);
