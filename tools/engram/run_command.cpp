@@ -9,6 +9,7 @@
 #include "engram/engine/error.hpp"
 #include "engram/engine/io/atomic_file.hpp"
 #include "engram/engine/io/config_node.hpp"
+#include "engram/models/assembly/markov.hpp"
 #include "engram/models/assembly/projection_experiment.hpp"
 #include "engram/models/assembly/script_experiment.hpp"
 #include "engram/models/assembly/sequence.hpp"
@@ -152,6 +153,49 @@ int run_sequence_command(const RunOptions& options, const io::ConfigNode& root) 
   return 0;
 }
 
+int run_markov_command(const RunOptions& options, const io::ConfigNode& root) {
+  assembly::MarkovExperiment experiment = assembly::parse_markov(root);
+  if (options.backend) experiment.backend = *options.backend;
+  auto backend = make_backend(experiment.backend);
+  check_out_dir(options);
+  const std::size_t states = experiment.transitions.size();
+  std::printf("engram %s: Markov chain of %zu states, %u training transitions, %u sampled steps, %s backend\n",
+              ENGRAM_VERSION, states, experiment.train_transitions, experiment.sample_steps,
+              std::string(backend->name()).c_str());
+  const auto results = assembly::run_markov(experiment, *backend);
+  std::printf("%5s %5s %5s %10s %10s %10s\n", "brain", "from", "to", "chain", "trained", "sampled");
+  for (const auto& r : results) {
+    for (std::size_t x = 0; x < states; ++x) {
+      double trained = 0, sampled = 0;
+      for (std::size_t y = 0; y < states; ++y) {
+        trained += r.trained[x][y];
+        sampled += r.sampled[x][y];
+      }
+      for (std::size_t y = 0; y < states; ++y) {
+        std::printf("%5u %5zu %5zu %10.3f %10.3f %10.3f\n", r.brain, x, y, experiment.transitions[x][y],
+                    trained > 0 ? r.trained[x][y] / trained : 0.0, sampled > 0 ? r.sampled[x][y] / sampled : 0.0);
+      }
+    }
+    std::printf("brain %u: largest |sampled - chain| = %.3f\n", r.brain, r.max_error);
+  }
+  if (options.out) {
+    std::filesystem::create_directories(*options.out);
+    io::AtomicFile csv(std::filesystem::path(*options.out) / "markov.csv");
+    csv.stream() << "brain,from,to,chain,trained_count,sampled_count\n";
+    for (const auto& r : results) {
+      for (std::size_t x = 0; x < states; ++x) {
+        for (std::size_t y = 0; y < states; ++y) {
+          csv.stream() << r.brain << ',' << x << ',' << y << ',' << experiment.transitions[x][y] << ','
+                       << r.trained[x][y] << ',' << r.sampled[x][y] << '\n';
+        }
+      }
+    }
+    csv.commit();
+    std::printf("wrote %s\n", (std::filesystem::path(*options.out) / "markov.csv").c_str());
+  }
+  return 0;
+}
+
 }  // namespace
 
 int run_command(const RunOptions& options) {
@@ -160,7 +204,8 @@ int run_command(const RunOptions& options) {
   const std::string kind = root.optional<std::string>("experiment", "project");
   if (kind == "script") return run_script_command(options, root);
   if (kind == "sequence") return run_sequence_command(options, root);
-  if (kind != "project") throw Error::bad_input("experiment", kind, "must be one of project, script, sequence");
+  if (kind == "markov") return run_markov_command(options, root);
+  if (kind != "project") throw Error::bad_input("experiment", kind, "must be one of project, script, sequence, markov");
   assembly::ProjectionExperiment experiment = assembly::parse_projection(root);
   if (options.backend) experiment.backend = *options.backend;
   auto backend = make_backend(experiment.backend);

@@ -42,6 +42,9 @@ class KernelBackend : public Backend {
   void mark_winners(const plasticity::MarkWinners& kernel, std::int64_t items) override {
     Exec::for_each_index(items, kernel);
   }
+  void add_input_noise(const graph::InputNoise& kernel, std::int64_t items) override {
+    Exec::for_each_index(items, kernel);
+  }
   void sparse_accumulate(const graph::SparseAccumulate& kernel, std::int64_t edges) override {
     Exec::for_each_index(edges, kernel);
   }

@@ -88,6 +88,25 @@ std::string ConfigNode::text() const {
   return node_.Scalar();
 }
 
+double ConfigNode::number() const {
+  double value = 0;
+  try {
+    if (!node_.IsScalar()) throw YAML::Exception(YAML::Mark::null_mark(), "");
+    value = node_.as<double>();
+  } catch (const YAML::Exception&) {
+    throw Error::bad_input(path_, shown(node_), "must be a number");
+  }
+  if (std::isnan(value)) throw Error::bad_input(path_, shown(node_), "must be a number, not NaN");
+  return value;
+}
+
+std::vector<ConfigNode> ConfigNode::elements() const {
+  if (!node_.IsSequence()) throw Error::bad_input(path_, shown(node_), "must be a list");
+  std::vector<ConfigNode> items;
+  for (std::size_t i = 0; i < node_.size(); ++i) items.emplace_back(node_[i], path_ + "[" + std::to_string(i) + "]");
+  return items;
+}
+
 template <>
 std::string ConfigNode::required<std::string>(const std::string& key) const {
   const ConfigNode c = child(key);

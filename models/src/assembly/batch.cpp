@@ -43,6 +43,14 @@ Batch::Batch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains)
   std::vector<std::uint64_t> seeds(B);
   std::transform(brains_.begin(), brains_.end(), seeds.begin(), derive_graph_seed);
   graph_seed_ = Buffer<std::uint64_t>(backend_, seeds);
+  std::vector<std::uint64_t> run_seeds(B);
+  std::vector<std::uint32_t> indices(B);
+  for (std::size_t b = 0; b < B; ++b) {
+    run_seeds[b] = brains_[b].seed;
+    indices[b] = brains_[b].index;
+  }
+  run_seed_ = Buffer<std::uint64_t>(backend_, run_seeds);
+  brain_index_ = Buffer<std::uint32_t>(backend_, indices);
 
   for (const AreaSpec& a : spec_.areas) {
     AreaState s;
@@ -160,7 +168,9 @@ void Batch::project() {
     for (const FiberState& fiber : fibers_) any |= fiber.target == t && source_firing(fiber);
     if (!any) continue;
     area.updated = true;
-    if (area.fixed && area.fired) {
+    if (area.clamped) {
+      area.clamped = false;  // next_winners were uploaded by clamp_next()
+    } else if (area.fixed && area.fired) {
       backend_.copy_within(area.next_winners.data(), area.winners.data(), area.winners.bytes());
     } else {
       area.inputs.zero();
@@ -169,6 +179,12 @@ void Batch::project() {
         const graph::FiringSet fs = firing(fiber);
         backend_.accumulate_inputs(graph::AccumulateInputs{table(fiber), fs, area.inputs.data(), spec.n},
                                    static_cast<std::int64_t>(B) * fs.count_per_brain);
+      }
+      if (spec.noise > 0.0) {
+        backend_.add_input_noise(graph::InputNoise{area.inputs.data(), run_seed_.data(), brain_index_.data(), spec.n,
+                                                   static_cast<std::uint32_t>(steps_), static_cast<std::uint32_t>(t),
+                                                   spec.noise},
+                                 static_cast<std::int64_t>(B) * spec.n);
       }
       backend_.kcap(area.inputs.data(), static_cast<std::int64_t>(B), spec.n, spec.k,
                     area.next_winners.data());
@@ -454,6 +470,37 @@ double Batch::edge_density(std::size_t brain, const std::string& from, const std
     }
   }
   return static_cast<double>(edges) / (static_cast<double>(from_set.size()) * static_cast<double>(to_set.size()));
+}
+
+}  // namespace engram::assembly
+
+namespace engram::assembly {
+
+void BrainBatch::clamp_next(const std::string& area, const std::vector<std::vector<NeuronId>>&) {
+  throw Error::unavailable("clamp_next(" + area + ") is not available in mode " + to_string(spec().mode));
+}
+
+void Batch::clamp_next(const std::string& name, const std::vector<std::vector<NeuronId>>& per_brain) {
+  const std::size_t t = area_at(name);
+  const AreaSpec& spec = spec_.areas[t];
+  if (per_brain.size() != brains_.size()) {
+    throw Error::bad_input("clamp." + name, to_text(per_brain.size()) + " lists",
+                           "needs one list per brain (" + to_text(brains_.size()) + ")");
+  }
+  std::vector<NeuronId> flat;
+  flat.reserve(brains_.size() * spec.k);
+  for (std::size_t b = 0; b < per_brain.size(); ++b) {
+    const auto& list = per_brain[b];
+    const std::string field = "clamp." + name + "[" + to_text(b) + "]";
+    if (list.size() != spec.k) throw Error::bad_input(field, to_text(list.size()) + " neurons", "must be exactly k = " + to_text(spec.k));
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      if (list[i] >= spec.n) throw Error::bad_input(field, to_text(list[i]), "is not a neuron of an area of n = " + to_text(spec.n));
+      if (i > 0 && list[i] <= list[i - 1]) throw Error::bad_input(field, to_text(list[i]), "must be strictly increasing");
+    }
+    flat.insert(flat.end(), list.begin(), list.end());
+  }
+  areas_[t].next_winners.upload(flat);
+  areas_[t].clamped = true;
 }
 
 }  // namespace engram::assembly

@@ -45,6 +45,9 @@ void BrainSpec::validate() const {
     }
     if (a.n == 0) throw Error::bad_input(indexed("areas", i, "n"), "0", "must be at least 1");
     if (a.k == 0) throw Error::bad_input(indexed("areas", i, "k"), "0", "must be at least 1");
+    if (!(a.noise >= 0.0) || !std::isfinite(a.noise)) {
+      throw Error::bad_input(indexed("areas", i, "noise"), to_text(a.noise), "must be a finite number >= 0");
+    }
     if (a.k > a.n) {
       throw Error::bad_input(indexed("areas", i, "k"), to_text(a.k),
                              "must be at most n = " + to_text(a.n));

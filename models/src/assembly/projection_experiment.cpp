@@ -39,9 +39,9 @@ ProjectionExperiment parse_projection(const io::ConfigNode& root) {
   e.batch_size = std::min(at_least_one(root, "batch_size", e.brains), e.brains);
 
   for (const io::ConfigNode& a : root.list("areas")) {
-    a.allow_keys({"name", "n", "k", "self_loops"});
+    a.allow_keys({"name", "n", "k", "self_loops", "noise"});
     e.brain.areas.push_back(AreaSpec{a.required<std::string>("name"), a.required<std::uint32_t>("n"),
-                                     a.required<std::uint32_t>("k"), a.optional<bool>("self_loops", true)});
+                                     a.required<std::uint32_t>("k"), a.optional<bool>("self_loops", true), a.optional<double>("noise", 0.0)});
   }
   for (const io::ConfigNode& s : root.optional_list("stimuli")) {
     s.allow_keys({"name", "k"});

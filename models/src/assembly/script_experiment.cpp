@@ -178,9 +178,9 @@ void parse_brain_section(const io::ConfigNode& root, BrainSpec& brain, std::uint
   brains = at_least_one(root, "brains", 1);
   batch_size = std::min(at_least_one(root, "batch_size", brains), brains);
   for (const io::ConfigNode& a : root.list("areas")) {
-    a.allow_keys({"name", "n", "k", "self_loops"});
+    a.allow_keys({"name", "n", "k", "self_loops", "noise"});
     brain.areas.emplace_back(a.required<std::string>("name"), a.required<std::uint32_t>("n"),
-                             a.required<std::uint32_t>("k"), a.optional<bool>("self_loops", true));
+                             a.required<std::uint32_t>("k"), a.optional<bool>("self_loops", true), a.optional<double>("noise", 0.0));
   }
   for (const io::ConfigNode& s : root.optional_list("stimuli")) {
     s.allow_keys({"name", "k"});

@@ -19,6 +19,7 @@
 #include "engram/kernels/core/types.hpp"
 #include "engram/kernels/graph/accumulate.hpp"
 #include "engram/kernels/graph/gnp.hpp"
+#include "engram/kernels/graph/input_noise.hpp"
 #include "engram/kernels/graph/sparse_edges.hpp"
 #include "engram/kernels/plasticity/hebbian.hpp"
 #include "engram/kernels/plasticity/sparse_hebbian.hpp"
@@ -52,6 +53,8 @@ class Backend {
   virtual void accumulate_inputs(const graph::AccumulateInputs& kernel, std::int64_t items) = 0;
   virtual void hebbian_scale(const plasticity::HebbianScale& kernel, std::int64_t items) = 0;
   virtual void mark_winners(const plasticity::MarkWinners& kernel, std::int64_t items) = 0;
+  // One work item per (brain, neuron).
+  virtual void add_input_noise(const graph::InputNoise& kernel, std::int64_t items) = 0;
 
   // Lazy mode: one work item per stored edge of a sparse (COO) edge list.
   virtual void sparse_accumulate(const graph::SparseAccumulate& kernel, std::int64_t edges) = 0;

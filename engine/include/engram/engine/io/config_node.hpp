@@ -38,8 +38,11 @@ class ConfigNode {
     return has(key) ? std::optional<T>(required<T>(key)) : std::nullopt;
   }
 
-  // This node itself as a string (for list items such as `sources: [stim, A]`).
+  // This node itself as a string / number / list (for items such as `sources: [stim, A]` or
+  // the rows of a matrix).
   std::string text() const;
+  double number() const;
+  std::vector<ConfigNode> elements() const;
 
   // Refuses keys outside `allowed`, naming the first unknown one.
   void allow_keys(std::initializer_list<const char*> allowed) const;

@@ -20,6 +20,10 @@ ENGRAM_HD inline FixedInput to_fixed(float weight) {
   return static_cast<FixedInput>(::llrint(static_cast<double>(weight) * kFixedOne));
 }
 
+ENGRAM_HD inline FixedInput to_fixed(double value) {
+  return static_cast<FixedInput>(::llrint(value * kFixedOne));
+}
+
 ENGRAM_HD inline double from_fixed(FixedInput value) {
   return static_cast<double>(value) / kFixedOne;
 }

@@ -78,6 +78,7 @@ class Batch final : public BrainBatch {
   // set (pattern completion's cue). Draws are keyed by (brain, step, area, draw).
   void fire_random_subset(const std::string& area, double fraction) override;
 
+  void clamp_next(const std::string& area, const std::vector<std::vector<NeuronId>>& per_brain) override;
   double edge_density(std::size_t brain, const std::string& from, const std::string& to,
                       const std::vector<NeuronId>& from_set, const std::vector<NeuronId>& to_set) const override;
 
@@ -96,6 +97,7 @@ class Batch final : public BrainBatch {
     bool ragged = false;  // some brain fires fewer than k neurons: pass `active` to kernels
     bool inhibited = false;
     bool fixed = false;
+    bool clamped = false;  // next_winners already hold a teacher's lists for the next step
     std::vector<std::uint8_t> ever_fired;  // [B, n], host mirror that drives materialisation
     std::vector<std::uint64_t> support;    // [B]
     std::vector<std::uint32_t> overlap;    // [B]
@@ -133,6 +135,8 @@ class Batch final : public BrainBatch {
   BrainSpec spec_;
   std::vector<BrainId> brains_;
   Buffer<std::uint64_t> graph_seed_;  // [B]
+  Buffer<std::uint64_t> run_seed_;    // [B]
+  Buffer<std::uint32_t> brain_index_; // [B]
   std::vector<AreaState> areas_;
   std::vector<Buffer<NeuronId>> stimulus_firing_;  // per stimulus: [B, k], neurons 0..k-1
   std::vector<bool> stimulus_inhibited_;

@@ -66,6 +66,10 @@ class BrainBatch {
   // Each brain keeps a uniformly random round(fraction * size) subset of its firing set.
   virtual void fire_random_subset(const std::string& area, double fraction) = 0;
 
+  // Teaching: the next project() sets `area`'s winners to these k-neuron lists (one per brain)
+  // instead of taking its k-cap; fibers into it learn from the sources' firing to them.
+  virtual void clamp_next(const std::string& area, const std::vector<std::vector<NeuronId>>& per_brain);
+
   // Fraction of the pairs (i in from_set, j in to_set) joined by an edge of fiber from -> to:
   // the "synaptic density" of an assembly (p for random sets; higher inside an assembly, whose
   // neurons were selected for their connections). Modes that cannot enumerate edges throw.

@@ -30,12 +30,13 @@ enum class GraphMode {
 // optional members at their defaults without -Wmissing-field-initializers noise.
 struct AreaSpec {
   AreaSpec() = default;
-  AreaSpec(std::string name_, NeuronId n_, std::uint32_t k_, bool self_loops_ = true)
-      : name(std::move(name_)), n(n_), k(k_), self_loops(self_loops_) {}
+  AreaSpec(std::string name_, NeuronId n_, std::uint32_t k_, bool self_loops_ = true, double noise_ = 0.0)
+      : name(std::move(name_)), n(n_), k(k_), self_loops(self_loops_), noise(noise_) {}
   std::string name;
   NeuronId n = 0;
   std::uint32_t k = 0;
   bool self_loops = true;  // whether a recurrent fiber may connect a neuron to itself
+  double noise = 0.0;      // sd of i.i.d. Gaussian input noise before the k-cap (NEMO), in unit weights
 };
 
 struct StimulusSpec {
