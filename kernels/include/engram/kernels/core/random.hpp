@@ -25,6 +25,15 @@ enum class Purpose : std::uint32_t {
   graph_seed = 1,  // derive a brain's graph seed from its run seed
   graph_edges = 2, // out-neighbours of one source neuron of one fiber
   firing_subset = 3, // which part of an assembly fires as a cue (pattern completion)
+  // Lazy mode (assembly::LazyBatch); every draw is keyed by a per-(brain, area) seed.
+  lazy_area_seed = 4,   // derive the seed of one area of one brain
+  lazy_potentials = 5,  // the k best inputs among never-fired neurons (step, 0)
+  lazy_split = 6,       // split of a new winner's input over sources (0, neuron)
+  lazy_in_edges = 7,    // in-edges of a newly materialised neuron (fiber, neuron)
+  lazy_out_edges = 8,   // out-edges of a newly materialised neuron (fiber, neuron)
+  classification_data = 9, // synthetic class cores and samples; train/test splits of image sets
+  input_noise = 10,
+  markov_chain = 11,  // the chain's states shown in training (step = transition)  // i.i.d. noise on every neuron's input before the k-cap (step, neuron)
   test = 200,      // reserved for tests of the generator itself
 };
 
