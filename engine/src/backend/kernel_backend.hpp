@@ -42,6 +42,12 @@ class KernelBackend : public Backend {
   void mark_winners(const plasticity::MarkWinners& kernel, std::int64_t items) override {
     Exec::for_each_index(items, kernel);
   }
+  void incoming_sums(const plasticity::IncomingSums& kernel, std::int64_t slots) override {
+    Exec::for_each_index(slots, kernel);
+  }
+  void rescale_incoming(const plasticity::RescaleIncoming& kernel, std::int64_t slots) override {
+    Exec::for_each_index(slots, kernel);
+  }
   void add_input_noise(const graph::InputNoise& kernel, std::int64_t items) override {
     Exec::for_each_index(items, kernel);
   }

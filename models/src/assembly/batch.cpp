@@ -63,6 +63,12 @@ Batch::Batch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains)
     s.support.assign(B, 0);
     s.overlap.assign(B, 0);
     s.host_active.assign(B, a.k);
+    if (a.normalise_incoming) {
+      s.sums_before = Buffer<FixedInput>(backend_, B * a.n);
+      s.sums_after = Buffer<FixedInput>(backend_, B * a.n);
+    }
+    s.fired_mask = Buffer<std::uint8_t>(backend_, B * a.n);
+    s.fired_mask.zero();
     s.active = Buffer<std::uint32_t>(backend_, s.host_active);
     areas_.push_back(std::move(s));
   }
@@ -193,13 +199,25 @@ void Batch::project() {
     // Padding entries of a ragged firing set repeat real neurons, so marking them is harmless.
     backend_.mark_winners(plasticity::MarkWinners{area.next_winners.data(), spec.k, area.is_winner.data(), spec.n, 1},
                           winner_items);
+    if (spec.normalise_incoming) incoming_sums(t, area.sums_before);
     for (FiberState& fiber : fibers_) {
       if (fiber.target != t || !source_firing(fiber) || !fiber.plastic) continue;
       if (std::all_of(fiber.beta.begin(), fiber.beta.end(), [](double b) { return b == 0.0; })) continue;
       const graph::FiringSet fs = firing(fiber);
       backend_.hebbian_scale(
-          plasticity::HebbianScale{table(fiber), fs, area.is_winner.data(), fiber.factor.data(), spec.n},
+          plasticity::HebbianScale{table(fiber), fs, area.is_winner.data(), fiber.factor.data(), spec.n,
+                                   static_cast<float>(spec_.fibers[static_cast<std::size_t>(&fiber - fibers_.data())].max_weight)},
           static_cast<std::int64_t>(B) * fs.count_per_brain);
+    }
+    if (spec.normalise_incoming) {
+      incoming_sums(t, area.sums_after);
+      for (FiberState& fiber : fibers_) {
+        if (fiber.target != t) continue;
+        backend_.rescale_incoming(
+            plasticity::RescaleIncoming{table(fiber), fiber.from_stimulus ? nullptr : areas_[fiber.source].fired_mask.data(),
+                                        area.is_winner.data(), area.sums_before.data(), area.sums_after.data(), spec.n},
+            static_cast<std::int64_t>(B) * fiber.n_source);
+      }
     }
     backend_.mark_winners(plasticity::MarkWinners{area.next_winners.data(), spec.k, area.is_winner.data(), spec.n, 0},
                           winner_items);
@@ -260,6 +278,7 @@ void Batch::record_firing(std::size_t t) {
     }
   }
   area.fired = true;
+  if (any_normalisation() && !new_brain.empty()) area.fired_mask.upload(area.ever_fired);
   if (spec_.mode == GraphMode::implicit_graph) {
     for (std::size_t f = 0; f < fibers_.size(); ++f) {
       if (!fibers_[f].from_stimulus && fibers_[f].source == t) materialise(f, new_brain, new_source);
@@ -501,6 +520,26 @@ void Batch::clamp_next(const std::string& name, const std::vector<std::vector<Ne
   }
   areas_[t].next_winners.upload(flat);
   areas_[t].clamped = true;
+}
+
+}  // namespace engram::assembly
+
+namespace engram::assembly {
+
+bool Batch::any_normalisation() const {
+  return std::any_of(spec_.areas.begin(), spec_.areas.end(), [](const AreaSpec& a) { return a.normalise_incoming; });
+}
+
+void Batch::incoming_sums(std::size_t t, Buffer<FixedInput>& sums) {
+  const std::size_t B = brains_.size();
+  sums.zero();
+  for (FiberState& fiber : fibers_) {
+    if (fiber.target != t) continue;
+    backend_.incoming_sums(
+        plasticity::IncomingSums{table(fiber), fiber.from_stimulus ? nullptr : areas_[fiber.source].fired_mask.data(),
+                                 areas_[t].is_winner.data(), sums.data(), spec_.areas[t].n},
+        static_cast<std::int64_t>(B) * fiber.n_source);
+  }
 }
 
 }  // namespace engram::assembly

@@ -78,6 +78,10 @@ void BrainSpec::validate() const {
                              "must be a finite number >= 0");
     }
     if (f.p) check_probability(indexed("fibers", i, "p"), *f.p);
+    if (!(f.max_weight == 0.0 || f.max_weight >= 1.0) || !std::isfinite(f.max_weight)) {
+      throw Error::bad_input(indexed("fibers", i, "max_weight"), to_text(f.max_weight),
+                             "must be 0 (no cap) or a finite weight >= 1 (edges start at 1)");
+    }
     if (!edges.insert({f.from, f.to}).second) {
       throw Error::bad_input(indexed("fibers", i, "to"), f.to, "fiber " + f.from + " -> " + f.to + " is listed twice");
     }

@@ -178,18 +178,22 @@ void parse_brain_section(const io::ConfigNode& root, BrainSpec& brain, std::uint
   brains = at_least_one(root, "brains", 1);
   batch_size = std::min(at_least_one(root, "batch_size", brains), brains);
   for (const io::ConfigNode& a : root.list("areas")) {
-    a.allow_keys({"name", "n", "k", "self_loops", "noise"});
+    a.allow_keys({"name", "n", "k", "self_loops", "noise", "normalise"});
+    const std::string normalise = a.optional<std::string>("normalise", "none");
+    if (normalise != "none" && normalise != "incoming_sum") {
+      throw Error::bad_input(a.field("normalise"), normalise, "must be none or incoming_sum");
+    }
     brain.areas.emplace_back(a.required<std::string>("name"), a.required<std::uint32_t>("n"),
-                             a.required<std::uint32_t>("k"), a.optional<bool>("self_loops", true), a.optional<double>("noise", 0.0));
+                             a.required<std::uint32_t>("k"), a.optional<bool>("self_loops", true), a.optional<double>("noise", 0.0), normalise == "incoming_sum");
   }
   for (const io::ConfigNode& s : root.optional_list("stimuli")) {
     s.allow_keys({"name", "k"});
     brain.stimuli.push_back(StimulusSpec{s.required<std::string>("name"), s.required<std::uint32_t>("k")});
   }
   for (const io::ConfigNode& f : root.list("fibers")) {
-    f.allow_keys({"from", "to", "beta", "p"});
+    f.allow_keys({"from", "to", "beta", "p", "max_weight"});
     brain.fibers.emplace_back(f.required<std::string>("from"), f.required<std::string>("to"),
-                              f.required<double>("beta"), f.maybe<double>("p"));
+                              f.required<double>("beta"), f.maybe<double>("p"), f.optional<double>("max_weight", 0.0));
   }
   brain.validate();
 }

@@ -22,6 +22,7 @@
 #include "engram/kernels/graph/input_noise.hpp"
 #include "engram/kernels/graph/sparse_edges.hpp"
 #include "engram/kernels/plasticity/hebbian.hpp"
+#include "engram/kernels/plasticity/normalise.hpp"
 #include "engram/kernels/plasticity/sparse_hebbian.hpp"
 
 namespace engram {
@@ -53,6 +54,9 @@ class Backend {
   virtual void accumulate_inputs(const graph::AccumulateInputs& kernel, std::int64_t items) = 0;
   virtual void hebbian_scale(const plasticity::HebbianScale& kernel, std::int64_t items) = 0;
   virtual void mark_winners(const plasticity::MarkWinners& kernel, std::int64_t items) = 0;
+  // One work item per (brain, source neuron) slot of a row table.
+  virtual void incoming_sums(const plasticity::IncomingSums& kernel, std::int64_t slots) = 0;
+  virtual void rescale_incoming(const plasticity::RescaleIncoming& kernel, std::int64_t slots) = 0;
   // One work item per (brain, neuron).
   virtual void add_input_noise(const graph::InputNoise& kernel, std::int64_t items) = 0;
 

@@ -17,6 +17,7 @@ struct HebbianScale {
   const std::uint8_t* is_winner;    // [B, n_target]: 1 for winners of step t+1
   const float* factor;              // [B]: 1 + beta of this fiber for brain b
   NeuronId n_target;
+  float max_weight = 0.0f;          // > 0: weights are capped here (the literature's w_max)
 
   ENGRAM_HD void operator()(std::int64_t item) const {
     if (!presynaptic.fires(item)) return;
@@ -28,7 +29,9 @@ struct HebbianScale {
     const EdgeOffset end = start + table.row_degree[slot];
     const std::uint8_t* winners = is_winner + b * static_cast<FlatIndex>(n_target);
     for (EdgeOffset e = start; e < end; ++e) {
-      if (winners[table.targets[e]]) table.weights[e] *= scale;
+      if (!winners[table.targets[e]]) continue;
+      const float grown = table.weights[e] * scale;
+      table.weights[e] = max_weight > 0.0f && grown > max_weight ? max_weight : grown;
     }
   }
 };

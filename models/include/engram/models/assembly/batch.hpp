@@ -98,6 +98,8 @@ class Batch final : public BrainBatch {
     bool inhibited = false;
     bool fixed = false;
     bool clamped = false;  // next_winners already hold a teacher's lists for the next step
+    Buffer<std::uint8_t> fired_mask;             // [B, n] device copy of ever_fired (normalisation)
+    Buffer<FixedInput> sums_before, sums_after;  // [B, n] incoming sums of winners (normalisation)
     std::vector<std::uint8_t> ever_fired;  // [B, n], host mirror that drives materialisation
     std::vector<std::uint64_t> support;    // [B]
     std::vector<std::uint32_t> overlap;    // [B]
@@ -128,6 +130,8 @@ class Batch final : public BrainBatch {
   void materialise(std::size_t fiber, const std::vector<std::uint32_t>& brains,
                    const std::vector<NeuronId>& sources);
   void commit(std::size_t area);
+  void incoming_sums(std::size_t area, Buffer<FixedInput>& sums);
+  bool any_normalisation() const;
   void record_firing(std::size_t area);
   std::size_t stimulus_at(const std::string& name) const;
 

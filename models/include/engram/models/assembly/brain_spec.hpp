@@ -30,13 +30,18 @@ enum class GraphMode {
 // optional members at their defaults without -Wmissing-field-initializers noise.
 struct AreaSpec {
   AreaSpec() = default;
-  AreaSpec(std::string name_, NeuronId n_, std::uint32_t k_, bool self_loops_ = true, double noise_ = 0.0)
-      : name(std::move(name_)), n(n_), k(k_), self_loops(self_loops_), noise(noise_) {}
+  AreaSpec(std::string name_, NeuronId n_, std::uint32_t k_, bool self_loops_ = true, double noise_ = 0.0,
+           bool normalise_incoming_ = false)
+      : name(std::move(name_)), n(n_), k(k_), self_loops(self_loops_), noise(noise_),
+        normalise_incoming(normalise_incoming_) {}
   std::string name;
   NeuronId n = 0;
   std::uint32_t k = 0;
   bool self_loops = true;  // whether a recurrent fiber may connect a neuron to itself
   double noise = 0.0;      // sd of i.i.d. Gaussian input noise before the k-cap (NEMO), in unit weights
+  // After each update, rescale every winner's in-edges from ever-fired neurons (all fibers into
+  // the area) so their sum stays what it was before learning (plasticity/normalise.hpp).
+  bool normalise_incoming = false;
 };
 
 struct StimulusSpec {
@@ -46,12 +51,14 @@ struct StimulusSpec {
 
 struct FiberSpec {
   FiberSpec() = default;
-  FiberSpec(std::string from_, std::string to_, double beta_, std::optional<double> p_ = std::nullopt)
-      : from(std::move(from_)), to(std::move(to_)), beta(beta_), p(p_) {}
+  FiberSpec(std::string from_, std::string to_, double beta_, std::optional<double> p_ = std::nullopt,
+            double max_weight_ = 0.0)
+      : from(std::move(from_)), to(std::move(to_)), beta(beta_), p(p_), max_weight(max_weight_) {}
   std::string from;  // a stimulus or an area
   std::string to;    // an area
   double beta = 0.0;
   std::optional<double> p;  // edge probability; the brain's p when absent
+  double max_weight = 0.0;  // > 0: Hebbian growth stops at this weight
 };
 
 struct BrainSpec {
