@@ -9,6 +9,7 @@
 #include "engram/engine/error.hpp"
 #include "engram/engine/io/atomic_file.hpp"
 #include "engram/engine/io/config_node.hpp"
+#include "engram/models/assembly/classification.hpp"
 #include "engram/models/assembly/markov.hpp"
 #include "engram/models/assembly/projection_experiment.hpp"
 #include "engram/models/assembly/script_experiment.hpp"
@@ -196,6 +197,42 @@ int run_markov_command(const RunOptions& options, const io::ConfigNode& root) {
   return 0;
 }
 
+int run_classification_command(const RunOptions& options, const io::ConfigNode& root) {
+  assembly::ClassificationExperiment experiment =
+      assembly::parse_classification(root, std::filesystem::path(options.config).parent_path());
+  if (options.backend) experiment.backend = *options.backend;
+  auto backend = make_backend(experiment.backend);
+  check_out_dir(options);
+  std::printf("engram %s: classification with class assemblies, %s backend\n", ENGRAM_VERSION,
+              std::string(backend->name()).c_str());
+  std::vector<assembly::ClassificationRecord> records;
+  {
+    ProgressBar bar("presentations");
+    assembly::run_classification(
+        experiment, *backend, [&](const assembly::ClassificationRecord& r) { records.push_back(r); },
+        [&](std::uint64_t done, std::uint64_t total) { bar.update(done, total); });
+  }
+  double mean = 0;
+  std::printf("%5s %8s %8s %10s %18s\n", "brain", "tested", "correct", "accuracy", "assembly overlap");
+  for (const auto& r : records) {
+    std::printf("%5u %8u %8u %10.4f %18.4f\n", r.brain, r.tested, r.correct, r.accuracy, r.assembly_overlap);
+    mean += r.accuracy / static_cast<double>(records.size());
+  }
+  std::printf("mean accuracy %.4f over %zu brain(s)\n", mean, records.size());
+  if (options.out) {
+    std::filesystem::create_directories(*options.out);
+    io::AtomicFile csv(std::filesystem::path(*options.out) / "results.csv");
+    csv.stream() << "brain,seed,classes,train_per_class,tested,correct,accuracy,assembly_overlap\n";
+    for (const auto& r : records) {
+      csv.stream() << r.brain << ',' << r.seed << ',' << r.classes << ',' << r.train_per_class << ',' << r.tested << ','
+                   << r.correct << ',' << r.accuracy << ',' << r.assembly_overlap << '\n';
+    }
+    csv.commit();
+    std::printf("wrote %s\n", (std::filesystem::path(*options.out) / "results.csv").c_str());
+  }
+  return 0;
+}
+
 }  // namespace
 
 int run_command(const RunOptions& options) {
@@ -205,7 +242,10 @@ int run_command(const RunOptions& options) {
   if (kind == "script") return run_script_command(options, root);
   if (kind == "sequence") return run_sequence_command(options, root);
   if (kind == "markov") return run_markov_command(options, root);
-  if (kind != "project") throw Error::bad_input("experiment", kind, "must be one of project, script, sequence, markov");
+  if (kind == "classify") return run_classification_command(options, root);
+  if (kind != "project") {
+    throw Error::bad_input("experiment", kind, "must be one of project, script, sequence, markov, classify");
+  }
   assembly::ProjectionExperiment experiment = assembly::parse_projection(root);
   if (options.backend) experiment.backend = *options.backend;
   auto backend = make_backend(experiment.backend);
