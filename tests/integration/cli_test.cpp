@@ -179,6 +179,7 @@ TEST_F(CliTest, ScriptReportsCompletionAndDensity) {
   const std::string config = write_config(R"(experiment: script
 p: 0.1
 seed: 2
+trace_winners: true
 areas: [{name: A, n: 5000, k: 70}]
 stimuli: [{name: s, k: 70}]
 fibers: [{from: s, to: A, beta: 0.1}, {from: A, to: A, beta: 0.1}]
@@ -198,6 +199,13 @@ program:
   const auto density_at = csv.find(density_key);
   ASSERT_NE(density_at, std::string::npos) << csv;
   EXPECT_GT(std::stod(csv.substr(density_at + density_key.size())), 0.1);
+  // Winners per step: 15 + 3 + 4 steps of area A, each with k = 70 neurons.
+  const std::string winners = read(dir_ / "o" / "winners.csv");
+  EXPECT_EQ(std::count(winners.begin(), winners.end(), '\n'), 1 + 22);
+  const auto first_row = winners.find('\n') + 1;
+  const std::string row = winners.substr(first_row, winners.find('\n', first_row) - first_row);
+  EXPECT_EQ(row.rfind("0,1,A,", 0), 0u) << row;
+  EXPECT_EQ(std::count(row.begin(), row.end(), ' '), 69) << row;
   const auto compare_at = csv.find("A~asm,overlap,");
   ASSERT_NE(compare_at, std::string::npos) << csv;
   EXPECT_GT(std::stod(csv.substr(compare_at + 14)), 0.9);

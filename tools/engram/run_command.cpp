@@ -103,17 +103,30 @@ int run_script_command(const RunOptions& options, const io::ConfigNode& root) {
               experiment.program.size(), std::string(backend->name()).c_str(),
               assembly::to_string(experiment.brain.mode), experiment.brains);
   std::vector<assembly::MetricRecord> records;
+  std::vector<assembly::WinnersRecord> traces;
   {
     ProgressBar bar("brain-steps");
     assembly::run_script(
         experiment, *backend, [&](const assembly::MetricRecord& r) { records.push_back(r); },
-        [&](std::uint64_t done, std::uint64_t total) { bar.update(done, total); });
+        [&](std::uint64_t done, std::uint64_t total) { bar.update(done, total); },
+        [&](const assembly::WinnersRecord& r) { traces.push_back(r); });
   }
   print_script_summary(experiment, records);
   if (options.out) {
     std::filesystem::create_directories(*options.out);
     write_metrics(*options.out, records);
     std::printf("wrote %s\n", (std::filesystem::path(*options.out) / "metrics.csv").c_str());
+    if (experiment.trace_winners) {
+      io::AtomicFile csv(std::filesystem::path(*options.out) / "winners.csv");
+      csv.stream() << "brain,step,area,winners\n";
+      for (const auto& r : traces) {
+        csv.stream() << r.brain << ',' << r.step << ',' << r.area << ',';
+        for (std::size_t i = 0; i < r.winners.size(); ++i) csv.stream() << (i ? " " : "") << r.winners[i];
+        csv.stream() << '\n';
+      }
+      csv.commit();
+      std::printf("wrote %s\n", (std::filesystem::path(*options.out) / "winners.csv").c_str());
+    }
   }
   return 0;
 }

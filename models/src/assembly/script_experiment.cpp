@@ -200,20 +200,21 @@ void parse_brain_section(const io::ConfigNode& root, BrainSpec& brain, std::uint
 
 ScriptExperiment parse_script(const io::ConfigNode& root) {
   root.allow_keys({"experiment", "backend", "mode", "p", "seed", "brains", "batch_size", "areas", "stimuli",
-                   "fibers", "converged_at", "program"});
+                   "fibers", "converged_at", "trace_winners", "program"});
   ScriptExperiment e;
   parse_brain_section(root, e.brain, e.seed, e.brains, e.batch_size, e.backend);
   e.converged_at = root.optional<double>("converged_at", 0.99);
   if (!(e.converged_at > 0.0 && e.converged_at <= 1.0)) {
     throw Error::bad_input("converged_at", to_text(e.converged_at), "must be in (0, 1]");
   }
+  e.trace_winners = root.optional<bool>("trace_winners", false);
   std::vector<std::string> recorded;
   for (const io::ConfigNode& item : root.list("program")) e.program.push_back(parse_op(item, e.brain, recorded));
   return e;
 }
 
 void run_script(const ScriptExperiment& e, Backend& backend, const MetricSink& sink,
-                const std::function<void(std::uint64_t, std::uint64_t)>& progress) {
+                const std::function<void(std::uint64_t, std::uint64_t)>& progress, const WinnersSink& winners_sink) {
   std::uint64_t steps_per_brain = 0;
   for (const ScriptOp& op : e.program) steps_per_brain += static_cast<std::uint64_t>(op.steps);
   const std::uint64_t total = steps_per_brain * e.brains;
@@ -225,6 +226,7 @@ void run_script(const ScriptExperiment& e, Backend& backend, const MetricSink& s
     const auto made = make_batch(backend, e.brain, ids);
     BrainBatch& batch = *made;
     std::vector<std::vector<MetricRecord>> out(count);
+    std::vector<std::vector<WinnersRecord>> traces(count);
     std::map<std::string, std::vector<std::vector<NeuronId>>> records;  // name -> per brain
     auto emit = [&](std::uint32_t b, std::uint32_t op_index, const std::string& area, const std::string& metric,
                     double value) {
@@ -247,6 +249,10 @@ void run_script(const ScriptExperiment& e, Backend& backend, const MetricSink& s
             const double overlap = static_cast<double>(batch.overlap(b, a.name)) / a.k;
             emit(b, i, a.name, "overlap", overlap);
             if (overlap >= e.converged_at && !converged.count({b, a.name})) converged[{b, a.name}] = step_in_op;
+            if (e.trace_winners) {
+              traces[b].push_back(WinnersRecord{first + b, static_cast<std::uint32_t>(batch.steps_taken()), a.name,
+                                                batch.winners(b, a.name)});
+            }
           }
         }
         done += count;
@@ -307,6 +313,11 @@ void run_script(const ScriptExperiment& e, Backend& backend, const MetricSink& s
     }
     for (const auto& brain_records : out) {
       for (const MetricRecord& r : brain_records) sink(r);
+    }
+    if (winners_sink) {
+      for (const auto& brain_traces : traces) {
+        for (const WinnersRecord& r : brain_traces) winners_sink(r);
+      }
     }
   }
 }

@@ -41,6 +41,7 @@ struct ScriptExperiment {
   std::uint32_t batch_size = 1;
   std::string backend = "auto";
   double converged_at = 0.99;  // overlap fraction that counts as converged
+  bool trace_winners = false;  // also report every updated area's winners after every step
   std::vector<ScriptOp> program;
 };
 
@@ -62,8 +63,18 @@ void parse_brain_section(const io::ConfigNode& root, BrainSpec& brain, std::uint
 
 ScriptExperiment parse_script(const io::ConfigNode& root);
 
+struct WinnersRecord {
+  std::uint32_t brain = 0;
+  std::uint32_t step = 0;
+  std::string area;
+  std::vector<NeuronId> winners;
+};
+
 using MetricSink = std::function<void(const MetricRecord&)>;
+using WinnersSink = std::function<void(const WinnersRecord&)>;
+// `winners` is called only when experiment.trace_winners is set.
 void run_script(const ScriptExperiment& experiment, Backend& backend, const MetricSink& sink,
-                const std::function<void(std::uint64_t, std::uint64_t)>& progress = {});
+                const std::function<void(std::uint64_t, std::uint64_t)>& progress = {},
+                const WinnersSink& winners = {});
 
 }  // namespace engram::assembly
