@@ -16,7 +16,9 @@ struct Exec {
 
   template <class F>
   static void for_each_index(std::int64_t n, const F& f) {
-#pragma omp parallel for schedule(static)
+    // A single work item (one brain's pick, one chunk) runs inline: a parallel region would only
+    // add a fork/join, which costs a scheduler time slice when the cores are oversubscribed.
+#pragma omp parallel for schedule(static) if (n > 1)
     for (std::int64_t i = 0; i < n; ++i) f(i);
   }
   static auto policy() { return thrust::omp::par; }
