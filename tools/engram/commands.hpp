@@ -2,7 +2,9 @@
 // The engram CLI's subcommands. Each returns the process exit code; engram::Error escapes to
 // main(), which maps bad input to 2 and internal failures to 1.
 #include <optional>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace engram::cli {
 
@@ -10,9 +12,22 @@ struct RunOptions {
   std::string config;
   std::optional<std::string> backend;  // overrides the config's backend
   std::optional<std::string> out;      // directory for projection.csv
+  // Sweeps (configs with a `sweep:` section; docs/sweeps.md).
+  bool resume = false;
+  bool force = false;
+  std::optional<std::string> shard;  // "i/N"
+  std::uint32_t max_batch = 256;
+  std::optional<std::uint64_t> memory_budget;  // bytes
+};
+
+struct MergeOptions {
+  std::vector<std::string> dirs;
+  std::string out;
 };
 
 int run_command(const RunOptions& options);
+int run_sweep_command(const RunOptions& options);
+int merge_command(const MergeOptions& options);
 int info_command();
 
 }  // namespace engram::cli

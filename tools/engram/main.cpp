@@ -1,15 +1,33 @@
 // engram: command-line entry point.
 //   engram run CONFIG.yaml [--backend cpu|cuda|auto] [--out DIR]
+//   engram run SWEEP.yaml --out DIR [--resume] [--force] [--shard i/N] [--max-batch B] [--memory-budget BYTES]
+//   engram merge DIR... --out DIR
 //   engram info
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
 #include <cstdio>
 #include <exception>
 
 #include "commands.hpp"
+#include "mpi_support.hpp"
 #include "engram/engine/error.hpp"
 
+namespace {
+int run_main(int argc, char** argv);
+}
+
 int main(int argc, char** argv) {
+  engram::cli::mpi::init(&argc, &argv);
+  const int code = run_main(argc, argv);
+  // A failing rank takes the others down with it rather than leave them waiting at a barrier.
+  if (code != 0 && engram::cli::mpi::world().size > 1) engram::cli::mpi::abort(code);
+  engram::cli::mpi::finalize();
+  return code;
+}
+
+namespace {
+int run_main(int argc, char** argv) {
   CLI::App app{"engram: batched simulation and training of brain models"};
   app.require_subcommand(1);
   engram::cli::RunOptions run;
@@ -18,6 +36,18 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--backend", run.backend, "cpu, cuda or auto (overrides the config)")
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   run_cmd->add_option("--out", run.out, "Directory to write results into");
+  run_cmd->add_flag("--resume", run.resume, "Sweeps: skip jobs whose rows are already in --out");
+  run_cmd->add_flag("--force", run.force, "Sweeps: discard results in --out from another config (or rerun)");
+  run_cmd->add_option("--shard", run.shard, "Sweeps: run shard i of N (i/N, 0 <= i < N)");
+  run_cmd->add_option("--max-batch", run.max_batch, "Sweeps: most brains per batch (default 256)")
+      ->check(CLI::Range(1u, 1u << 20));
+  run_cmd->add_option("--memory-budget", run.memory_budget,
+                      "Sweeps: bytes a batch may use (default: a quarter of available memory)")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 50));
+  engram::cli::MergeOptions merge;
+  auto* merge_cmd = app.add_subcommand("merge", "Merge the results of sweep shards into one file");
+  merge_cmd->add_option("dirs", merge.dirs, "Sweep output directories")->required();
+  merge_cmd->add_option("--out", merge.out, "Directory for the merged results.csv")->required();
   app.add_subcommand("info", "Print the version, compiled backends and devices");
 
   try {
@@ -28,6 +58,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (run_cmd->parsed()) return engram::cli::run_command(run);
+    if (merge_cmd->parsed()) return engram::cli::merge_command(merge);
     return engram::cli::info_command();
   } catch (const engram::Error& e) {
     std::fprintf(stderr, "engram: error: %s\n", e.what());
@@ -37,3 +68,4 @@ int main(int argc, char** argv) {
     return 1;
   }
 }
+}  // namespace

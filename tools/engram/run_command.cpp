@@ -14,6 +14,7 @@
 #include "engram/models/assembly/projection_experiment.hpp"
 #include "engram/models/assembly/script_experiment.hpp"
 #include "engram/models/assembly/sequence.hpp"
+#include "engram/models/assembly/sweep.hpp"
 #include "progress_bar.hpp"
 
 namespace engram::cli {
@@ -258,6 +259,11 @@ int run_command(const RunOptions& options) {
   if (kind == "classify") return run_classification_command(options, root);
   if (kind != "project") {
     throw Error::bad_input("experiment", kind, "must be one of project, script, sequence, markov, classify");
+  }
+  if (assembly::is_sweep(root)) return run_sweep_command(options);
+  if (options.resume || options.force || options.shard) {
+    throw Error::bad_input(options.resume ? "--resume" : options.force ? "--force" : "--shard", "(set)",
+                           "applies only to configs with a sweep: section");
   }
   assembly::ProjectionExperiment experiment = assembly::parse_projection(root);
   if (options.backend) experiment.backend = *options.backend;

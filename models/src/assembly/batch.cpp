@@ -32,8 +32,38 @@ std::unique_ptr<BrainBatch> make_batch(Backend& backend, const BrainSpec& spec, 
 }
 
 Batch::Batch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains)
+    : Batch(backend, std::move(spec), std::move(brains), {}) {}
+
+Batch::Batch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains, std::vector<BrainOverrides> overrides)
     : backend_(backend), spec_(std::move(spec)), brains_(std::move(brains)) {
   spec_.validate();
+  if (!overrides.empty() && overrides.size() != brains_.size()) {
+    throw Error::bad_input("overrides", std::to_string(overrides.size()),
+                           "must be empty or one per brain (" + std::to_string(brains_.size()) + ")");
+  }
+  for (std::size_t b = 0; b < overrides.size(); ++b) {
+    const BrainOverrides& o = overrides[b];
+    for (const auto* values : {&o.fiber_p, &o.fiber_beta}) {
+      if (!values->empty() && values->size() != spec_.fibers.size()) {
+        throw Error::bad_input("overrides[" + std::to_string(b) + "]", std::to_string(values->size()),
+                               "must give one value per fiber (" + std::to_string(spec_.fibers.size()) + ")");
+      }
+    }
+    for (std::size_t f = 0; f < o.fiber_p.size(); ++f) {
+      const double p = o.fiber_p[f];
+      if (!(p > 0.0 && p <= 1.0)) {
+        throw Error::bad_input("overrides[" + std::to_string(b) + "].fiber_p[" + std::to_string(f) + "]", to_text(p),
+                               "must be in (0, 1]");
+      }
+    }
+    for (std::size_t f = 0; f < o.fiber_beta.size(); ++f) {
+      const double beta = o.fiber_beta[f];
+      if (!(beta >= 0.0) || !std::isfinite(beta)) {
+        throw Error::bad_input("overrides[" + std::to_string(b) + "].fiber_beta[" + std::to_string(f) + "]",
+                               to_text(beta), "must be a finite number >= 0");
+      }
+    }
+  }
   if (spec_.mode == GraphMode::lazy) {
     throw Error::bad_input("mode", "lazy", "assembly::Batch runs the exact modes; use make_batch()");
   }
@@ -92,9 +122,16 @@ Batch::Batch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains)
     fiber.n_source = fiber.from_stimulus ? spec_.stimuli[fiber.source].k : spec_.areas[fiber.source].n;
     fiber.exclude_self = !fiber.from_stimulus && fiber.source == fiber.target &&
                          !spec_.areas[fiber.target].self_loops;
-    fiber.p = Buffer<double>(backend_, std::vector<double>(B, spec_.fiber_p(f)));
+    fiber.host_p.assign(B, spec_.fiber_p(f));
     fiber.beta.assign(B, fs.beta);
-    fiber.factor = Buffer<float>(backend_, std::vector<float>(B, static_cast<float>(1.0 + fs.beta)));
+    for (std::size_t b = 0; b < overrides.size(); ++b) {
+      if (!overrides[b].fiber_p.empty()) fiber.host_p[b] = overrides[b].fiber_p[f];
+      if (!overrides[b].fiber_beta.empty()) fiber.beta[b] = overrides[b].fiber_beta[f];
+    }
+    fiber.p = Buffer<double>(backend_, fiber.host_p);
+    std::vector<float> factors(B);
+    for (std::size_t b = 0; b < B; ++b) factors[b] = static_cast<float>(1.0 + fiber.beta[b]);
+    fiber.factor = Buffer<float>(backend_, factors);
     fiber.row_start = Buffer<EdgeOffset>(backend_, std::vector<EdgeOffset>(B * fiber.n_source, kRowAbsent));
     fiber.row_degree = Buffer<std::uint32_t>(backend_, B * fiber.n_source);
     fiber.row_degree.zero();
@@ -479,7 +516,7 @@ double Batch::edge_density(std::size_t brain, const std::string& from, const std
     if (r.targets.empty() && spec_.mode == GraphMode::implicit_graph) {
       // An unmaterialised row: generate it here without storing it.
       const FiberState& fiber = fibers_[f];
-      graph::GnpRow gen(derive_graph_seed(brains_[brain]), static_cast<std::uint32_t>(f), s, spec_.areas[fiber.target].n, spec_.fiber_p(f),
+      graph::GnpRow gen(derive_graph_seed(brains_[brain]), static_cast<std::uint32_t>(f), s, spec_.areas[fiber.target].n, fiber.host_p[brain],
                         fiber.exclude_self ? s : graph::kNoExclusion);
       std::vector<NeuronId> targets;
       for (NeuronId t; gen.next(t);) targets.push_back(t);

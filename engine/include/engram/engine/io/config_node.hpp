@@ -47,6 +47,9 @@ class ConfigNode {
   // Refuses keys outside `allowed`, naming the first unknown one.
   void allow_keys(std::initializer_list<const char*> allowed) const;
 
+  // The underlying YAML (sweeps clone and rewrite it per job).
+  const YAML::Node& yaml() const { return node_; }
+
   std::string field(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
 
  private:

@@ -19,9 +19,19 @@
 namespace engram::assembly {
 
 // The exact modes (explicit and implicit graphs) of BrainBatch.
+// Per-brain parameters that may differ inside one batch (sweeps pack brains that differ only in
+// these). Each vector is empty (the spec's value) or holds one value per fiber of the spec.
+struct BrainOverrides {
+  std::vector<double> fiber_p;     // edge probability of each fiber
+  std::vector<double> fiber_beta;  // Hebbian rate of each fiber
+};
+
 class Batch final : public BrainBatch {
  public:
   Batch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains);
+  // As above, brain i taking overrides[i] (overrides is empty or has one entry per brain). Brain
+  // i's trajectory equals that of a batch built from the spec with its overrides written in.
+  Batch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains, std::vector<BrainOverrides> overrides);
   Batch(const Batch&) = delete;
   Batch& operator=(const Batch&) = delete;
 
@@ -112,6 +122,7 @@ class Batch final : public BrainBatch {
     NeuronId n_source = 0;
     bool exclude_self = false;
     Buffer<double> p;          // [B]
+    std::vector<double> host_p;  // [B], host copy
     Buffer<float> factor;      // [B]: 1 + beta
     std::vector<double> beta;  // [B], host copy
     Buffer<EdgeOffset> row_start;

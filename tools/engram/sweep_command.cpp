@@ -1,0 +1,406 @@
+// `engram run SWEEP.yaml --out DIR` and `engram merge`: expands a sweep into jobs, packs them into
+// batches by shape class, runs the batches one after another (OpenMP inside each batch uses the
+// cores), and appends each batch's rows to DIR/results.csv with an fsync (docs/sweeps.md).
+#include <fcntl.h>
+#include <omp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "commands.hpp"
+#include "engram/engine/backend/backend.hpp"
+#include "engram/engine/error.hpp"
+#include "engram/engine/io/atomic_file.hpp"
+#include "engram/engine/io/config_node.hpp"
+#include "engram/models/assembly/sweep.hpp"
+#include "mpi_support.hpp"
+#include "progress_bar.hpp"
+
+namespace engram::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string json_escape(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buffer[8];
+          std::snprintf(buffer, sizeof buffer, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+          out += buffer;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+// The value of "key": "value" in a manifest written by write_manifest (empty when absent).
+std::string manifest_field(const std::string& manifest, const std::string& key) {
+  const std::string tag = "\"" + key + "\": \"";
+  const auto at = manifest.find(tag);
+  if (at == std::string::npos) return {};
+  const auto start = at + tag.size();
+  const auto end = manifest.find('"', start);
+  return end == std::string::npos ? std::string{} : manifest.substr(start, end - start);
+}
+
+std::uint64_t available_memory() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  std::uint64_t kib = 0;
+  std::string unit;
+  while (in >> key >> kib >> unit) {
+    if (key == "MemAvailable:") return kib * 1024;
+  }
+  return std::uint64_t{4} << 30;
+}
+
+struct Shard {
+  std::uint32_t index = 0, count = 1;
+};
+
+Shard parse_shard(const std::optional<std::string>& text) {
+  Shard s;
+  if (!text) return s;
+  const auto slash = text->find('/');
+  const auto digits = [](const std::string& t) {
+    return !t.empty() && t.size() <= 6 && t.find_first_not_of("0123456789") == std::string::npos;
+  };
+  if (slash == std::string::npos || !digits(text->substr(0, slash)) || !digits(text->substr(slash + 1))) {
+    throw Error::bad_input("--shard", *text, "must be i/N with 0 <= i < N");
+  }
+  s.index = static_cast<std::uint32_t>(std::stoul(text->substr(0, slash)));
+  s.count = static_cast<std::uint32_t>(std::stoul(text->substr(slash + 1)));
+  if (s.count == 0 || s.index >= s.count) throw Error::bad_input("--shard", *text, "must be i/N with 0 <= i < N");
+  return s;
+}
+
+// Complete rows (ending in '\n') of a results file; `complete_bytes` is where a torn tail starts.
+struct ResultsFile {
+  std::string header;
+  std::vector<std::string> rows;
+  std::size_t complete_bytes = 0;
+  bool has_header = false;
+};
+
+ResultsFile read_results(const fs::path& path) {
+  ResultsFile r;
+  const std::string text = read_text(path);
+  std::size_t at = 0;
+  while (true) {
+    const auto newline = text.find('\n', at);
+    if (newline == std::string::npos) break;  // a torn last line: ignored
+    std::string line = text.substr(at, newline - at);
+    at = newline + 1;
+    r.complete_bytes = at;
+    if (!r.has_header) {
+      r.header = std::move(line);
+      r.has_header = true;
+    } else {
+      r.rows.push_back(std::move(line));
+    }
+  }
+  return r;
+}
+
+std::size_t fields(const std::string& line) { return static_cast<std::size_t>(std::count(line.begin(), line.end(), ',')) + 1; }
+
+void write_all(int fd, const std::string& text, const fs::path& path) {
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0) throw Error::internal("cannot write " + path.string());
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0) throw Error::internal("cannot fsync " + path.string());
+}
+
+void write_manifest(const fs::path& dir, const RunOptions& options, const std::string& config_text,
+                    const std::string& config_hash, std::size_t jobs, const std::string& backend) {
+  io::AtomicFile file(dir / "manifest.json");
+  auto& out = file.stream();
+  out << "{\n"
+      << "  \"engram_version\": \"" << ENGRAM_VERSION << "\",\n"
+      << "  \"config_hash\": \"" << config_hash << "\",\n"
+      << "  \"config_file\": \"" << json_escape(options.config) << "\",\n"
+      << "  \"jobs\": " << jobs << ",\n"
+      << "  \"backend\": \"" << backend << "\",\n"
+      << "  \"build\": {\"cuda\": " << (ENGRAM_HAVE_CUDA ? "true" : "false") << ", \"mpi\": " << (mpi::compiled_in() ? "true" : "false") << ", \"compiler\": \""
+      << json_escape(__VERSION__) << "\", \"openmp_threads\": " << omp_get_max_threads() << "},\n"
+      << "  \"config\": \"" << json_escape(config_text) << "\"\n"
+      << "}\n";
+  file.commit();
+}
+
+// The results files of a sweep directory: its shard files when it has any, else results.csv
+// (which, after an MPI run, is the merge of the shard files beside it).
+std::vector<fs::path> results_files(const fs::path& dir) {
+  std::vector<fs::path> shards;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("results.shard-", 0) == 0 && entry.path().extension() == ".csv") shards.push_back(entry.path());
+  }
+  std::sort(shards.begin(), shards.end());
+  if (!shards.empty()) return shards;
+  if (fs::exists(dir / "results.csv")) return {dir / "results.csv"};
+  return {};
+}
+
+// Merges the complete rows of `files` by id; identical or conflicting rows of one id are refused.
+void merge_rows(const std::vector<fs::path>& files, std::string& header, std::map<std::string, std::string>& rows) {
+  for (const fs::path& file : files) {
+    const ResultsFile r = read_results(file);
+    if (!r.has_header) continue;
+    if (header.empty()) header = r.header;
+    if (r.header != header) throw Error::bad_input("merge", file.string(), "has another header than " + files.front().string());
+    for (const auto& row : r.rows) {
+      const std::string id = row.substr(0, row.find(','));
+      const auto [it, inserted] = rows.emplace(id, row);
+      if (!inserted) {
+        throw Error::bad_input("merge", file.string(),
+                               std::string(it->second == row ? "duplicates" : "conflicts with") + " the row of job " + id +
+                                   " from an earlier file");
+      }
+    }
+  }
+}
+
+void write_merged(const fs::path& path, const std::string& header, const std::map<std::string, std::string>& rows) {
+  io::AtomicFile csv(path);
+  csv.stream() << header << '\n';
+  for (const auto& [id, row] : rows) csv.stream() << row << '\n';
+  csv.commit();
+}
+
+}  // namespace
+
+int run_sweep_command(const RunOptions& options) {
+  // Everything that can be wrong is checked before anything is written.
+  const std::string config_text = read_text(options.config);
+  const io::ConfigNode root = io::load_config_string(config_text, options.config);
+  const assembly::Sweep sweep = assembly::parse_sweep(root);
+  Shard shard = parse_shard(options.shard);
+  const mpi::World world = mpi::world();
+  if (world.size > 1) {
+    if (options.shard) throw Error::bad_input("--shard", *options.shard, "is set by mpirun: rank r runs shard r/N");
+    shard = Shard{static_cast<std::uint32_t>(world.rank), static_cast<std::uint32_t>(world.size)};
+  }
+  if (!options.out) throw Error::bad_input("--out", "(missing)", "a sweep needs --out DIR for its results");
+  const fs::path dir = *options.out;
+  if (fs::exists(dir) && !fs::is_directory(dir)) throw Error::bad_input("--out", dir.string(), "exists and is not a directory");
+  std::string backend_name = sweep.base.backend;
+  if (options.backend) backend_name = *options.backend;
+  auto backend = make_backend(backend_name);
+
+  const std::string config_hash = assembly::hash_hex(config_text);
+  const std::string results_name =
+      shard.count == 1 ? std::string("results.csv")
+                       : "results.shard-" + std::to_string(shard.index) + "-of-" + std::to_string(shard.count) + ".csv";
+  const fs::path results_path = dir / results_name;
+  const fs::path manifest_path = dir / "manifest.json";
+  bool discard_all = false;
+  bool discard_own = false;
+  if (fs::exists(manifest_path)) {
+    const std::string old_hash = manifest_field(read_text(manifest_path), "config_hash");
+    if (old_hash != config_hash) {
+      if (!options.force) {
+        throw Error::bad_input("--out", dir.string(),
+                               "holds results of a different config (manifest config_hash " + old_hash + ", this config " +
+                                   config_hash + "); use another directory, or --force to discard them");
+      }
+      discard_all = true;
+    } else if (fs::exists(results_path) && !options.resume) {
+      if (!options.force) {
+        throw Error::bad_input("--out", dir.string(),
+                               "already holds " + results_name + " of this sweep; pass --resume to finish it or --force to start over");
+      }
+      discard_own = true;
+    }
+  } else if (fs::exists(results_path) && !options.force) {
+    throw Error::bad_input("--out", dir.string(), "holds " + results_name + " without a manifest.json; use --force to discard it");
+  } else if (fs::exists(results_path)) {
+    discard_own = true;
+  }
+
+  std::vector<const assembly::SweepJob*> mine;
+  for (std::size_t j = shard.index; j < sweep.jobs.size(); j += shard.count) mine.push_back(&sweep.jobs[j]);
+  const std::string header = assembly::sweep_csv_header(sweep);
+
+  std::set<std::string> done;
+  std::size_t keep_bytes = 0;
+  if (!discard_all && !discard_own && fs::exists(results_path)) {
+    const ResultsFile existing = read_results(results_path);
+    if (existing.has_header) {
+      if (existing.header != header) {
+        throw Error::bad_input("--out", dir.string(), results_name + " has another header than this sweep's; use --force");
+      }
+      std::set<std::string> wanted;
+      for (const auto* job : mine) wanted.insert(job->id);
+      for (const auto& row : existing.rows) {
+        const std::string id = row.substr(0, row.find(','));
+        if (fields(row) != fields(header) || wanted.count(id) == 0 || !done.insert(id).second) {
+          throw Error::bad_input("--out", dir.string(),
+                                 results_name + " holds a row that is not one of this shard's jobs: " + row.substr(0, 40));
+        }
+      }
+      keep_bytes = existing.complete_bytes;
+    }
+  }
+
+  // Writing starts here.
+  fs::create_directories(dir);
+  if (discard_all) {
+    for (const auto& entry : fs::directory_iterator(dir)) {
+      const std::string name = entry.path().filename().string();
+      if (name.rfind("results", 0) == 0 && entry.path().extension() == ".csv") fs::remove(entry.path());
+    }
+  }
+  if (discard_own) fs::remove(results_path);
+  if (world.rank == 0) write_manifest(dir, options, config_text, config_hash, sweep.jobs.size(), std::string(backend->name()));
+  const int fd = ::open(results_path.c_str(), O_WRONLY | O_CREAT, 0644);
+  if (fd < 0) throw Error::internal("cannot open " + results_path.string());
+  struct Closer {
+    int fd;
+    ~Closer() {
+      if (fd >= 0) ::close(fd);
+    }
+  } closer{fd};
+  if (::ftruncate(fd, static_cast<off_t>(keep_bytes)) != 0 || ::lseek(fd, 0, SEEK_END) < 0) {
+    throw Error::internal("cannot truncate " + results_path.string());
+  }
+  if (keep_bytes == 0) write_all(fd, header + "\n", results_path);
+
+  // Pack: shape classes in id order, cut by --max-batch and the memory budget.
+  std::vector<const assembly::SweepJob*> pending;
+  for (const auto* job : mine) {
+    if (done.count(job->id) == 0) pending.push_back(job);
+  }
+  const std::uint64_t budget = options.memory_budget ? *options.memory_budget : available_memory() / 4;
+  std::map<std::string, std::vector<const assembly::SweepJob*>> classes;
+  for (const auto* job : pending) classes[assembly::shape_class(job->experiment)].push_back(job);
+  std::vector<std::vector<const assembly::SweepJob*>> batches;
+  for (const auto& [shape, jobs] : classes) {
+    std::uint64_t per_brain = 1;
+    for (const auto* job : jobs) per_brain = std::max(per_brain, assembly::estimate_brain_bytes(job->experiment));
+    const std::uint64_t fit = std::max<std::uint64_t>(1, budget / per_brain);
+    const std::size_t cap = static_cast<std::size_t>(std::min<std::uint64_t>(options.max_batch, fit));
+    for (std::size_t first = 0; first < jobs.size(); first += cap) {
+      batches.emplace_back(jobs.begin() + static_cast<std::ptrdiff_t>(first),
+                           jobs.begin() + static_cast<std::ptrdiff_t>(std::min(jobs.size(), first + cap)));
+    }
+  }
+
+  std::printf("engram %s: sweep of %zu jobs", ENGRAM_VERSION, sweep.jobs.size());
+  if (shard.count > 1) std::printf(", shard %u/%u: %zu jobs", shard.index, shard.count, mine.size());
+  std::printf("; %zu done, %zu to run in %zu batch(es) of %zu shape class(es), %s backend\n", done.size(),
+              pending.size(), batches.size(), classes.size(), std::string(backend->name()).c_str());
+  std::fflush(stdout);
+
+  const auto start = std::chrono::steady_clock::now();
+  auto last_line = start;
+  const bool terminal = ::isatty(STDERR_FILENO) == 1;
+  std::uint64_t finished = 0;
+  {
+    ProgressBar bar("jobs");
+    for (const auto& batch : batches) {
+      const auto summaries = assembly::run_sweep_batch(batch, *backend);
+      std::string rows;
+      for (std::size_t b = 0; b < batch.size(); ++b) rows += assembly::sweep_csv_row(sweep, *batch[b], summaries[b]) + "\n";
+      write_all(fd, rows, results_path);
+      finished += batch.size();
+      bar.update(finished, pending.size());
+      const auto now = std::chrono::steady_clock::now();
+      if (!terminal && now - last_line > std::chrono::seconds(10)) {
+        last_line = now;
+        const double elapsed = std::chrono::duration<double>(now - start).count();
+        std::fprintf(stderr, "engram: %llu/%zu jobs, %.1f jobs/s\n", static_cast<unsigned long long>(finished),
+                     pending.size(), static_cast<double>(finished) / elapsed);
+      }
+    }
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("ran %llu jobs in %.2f s (%.1f jobs/s); wrote %s\n", static_cast<unsigned long long>(finished), seconds,
+              seconds > 0 ? static_cast<double>(finished) / seconds : 0.0, results_path.c_str());
+  if (world.size > 1) {
+    // Every rank's rows are on disk (fsync'd) before rank 0 merges them into results.csv.
+    ::close(closer.fd);
+    closer.fd = -1;
+    mpi::barrier();
+    if (world.rank == 0) {
+      std::vector<fs::path> files;
+      for (int r = 0; r < world.size; ++r) {
+        files.push_back(dir / ("results.shard-" + std::to_string(r) + "-of-" + std::to_string(world.size) + ".csv"));
+      }
+      std::string merged_header;
+      std::map<std::string, std::string> rows;
+      merge_rows(files, merged_header, rows);
+      if (rows.size() != sweep.jobs.size()) {
+        throw Error::internal("mpi merge: " + std::to_string(rows.size()) + " rows for " + std::to_string(sweep.jobs.size()) + " jobs");
+      }
+      write_merged(dir / "results.csv", merged_header, rows);
+      std::printf("merged %zu ranks' rows into %s\n", static_cast<std::size_t>(world.size), (dir / "results.csv").c_str());
+    }
+    mpi::barrier();
+  }
+  return 0;
+}
+
+int merge_command(const MergeOptions& options) {
+  std::string hash;
+  std::string manifest;
+  std::vector<fs::path> files;
+  for (const std::string& d : options.dirs) {
+    const fs::path dir = d;
+    if (!fs::is_directory(dir)) throw Error::bad_input("merge", d, "is not a directory");
+    if (fs::exists(dir / "manifest.json")) {
+      const std::string m = read_text(dir / "manifest.json");
+      const std::string h = manifest_field(m, "config_hash");
+      if (!hash.empty() && h != hash) throw Error::bad_input("merge", d, "is a sweep of another config (config_hash " + h + " vs " + hash + ")");
+      hash = h;
+      manifest = m;
+    }
+    const auto here = results_files(dir);
+    if (here.empty()) throw Error::bad_input("merge", d, "holds no results.csv or results.shard-*.csv");
+    files.insert(files.end(), here.begin(), here.end());
+  }
+  std::string header;
+  std::map<std::string, std::string> rows;
+  merge_rows(files, header, rows);
+  const fs::path out = options.out;
+  if (fs::exists(out) && !fs::is_directory(out)) throw Error::bad_input("--out", options.out, "exists and is not a directory");
+  fs::create_directories(out);
+  write_merged(out / "results.csv", header, rows);
+  if (!manifest.empty() && !fs::exists(out / "manifest.json")) {
+    io::AtomicFile m(out / "manifest.json");
+    m.stream() << manifest;
+    m.commit();
+  }
+  std::printf("merged %zu rows from %zu file(s) into %s\n", rows.size(), files.size(), (out / "results.csv").c_str());
+  return 0;
+}
+
+}  // namespace engram::cli
