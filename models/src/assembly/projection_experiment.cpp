@@ -5,6 +5,7 @@
 
 #include "engram/engine/error.hpp"
 #include "engram/models/assembly/batch.hpp"
+#include "engram/models/assembly/brain_config.hpp"
 
 namespace engram::assembly {
 
@@ -22,41 +23,14 @@ ProjectionExperiment parse_projection(const io::ConfigNode& root) {
   ProjectionExperiment e;
   const std::string kind = root.optional<std::string>("experiment", "project");
   if (kind != "project") throw Error::bad_input("experiment", kind, "must be project");
-  e.backend = root.optional<std::string>("backend", "auto");
-  if (e.backend != "cpu" && e.backend != "cuda" && e.backend != "auto") {
-    throw Error::bad_input("backend", e.backend, "must be one of cpu, cuda, auto");
-  }
-  const std::string mode = root.optional<std::string>("mode", "implicit");
-  if (mode == "implicit") e.brain.mode = GraphMode::implicit_graph;
-  else if (mode == "explicit") e.brain.mode = GraphMode::explicit_graph;
-  else if (mode == "lazy") e.brain.mode = GraphMode::lazy;
-  else throw Error::bad_input("mode", mode, "must be implicit, explicit or lazy");
-  e.brain.p = root.required<double>("p");
+  BrainSection section = parse_brain_section(root);
+  e.brain = std::move(section.brain);
+  e.seed = section.seed;
+  e.brains = section.brains;
+  e.batch_size = section.batch_size;
+  e.backend = section.backend;
   root.child("steps");  // required: a run without a step count is almost surely a typo
   e.steps = at_least_one(root, "steps", 0);
-  e.seed = root.optional<std::uint64_t>("seed", 0);
-  e.brains = at_least_one(root, "brains", 1);
-  e.batch_size = std::min(at_least_one(root, "batch_size", e.brains), e.brains);
-
-  for (const io::ConfigNode& a : root.list("areas")) {
-    a.allow_keys({"name", "n", "k", "self_loops", "noise", "normalise"});
-    const std::string normalise = a.optional<std::string>("normalise", "none");
-    if (normalise != "none" && normalise != "incoming_sum") {
-      throw Error::bad_input(a.field("normalise"), normalise, "must be none or incoming_sum");
-    }
-    e.brain.areas.push_back(AreaSpec{a.required<std::string>("name"), a.required<std::uint32_t>("n"),
-                                     a.required<std::uint32_t>("k"), a.optional<bool>("self_loops", true), a.optional<double>("noise", 0.0), normalise == "incoming_sum"});
-  }
-  for (const io::ConfigNode& s : root.optional_list("stimuli")) {
-    s.allow_keys({"name", "k"});
-    e.brain.stimuli.push_back(StimulusSpec{s.required<std::string>("name"), s.required<std::uint32_t>("k")});
-  }
-  for (const io::ConfigNode& f : root.list("fibers")) {
-    f.allow_keys({"from", "to", "beta", "p", "max_weight"});
-    e.brain.fibers.push_back(FiberSpec{f.required<std::string>("from"), f.required<std::string>("to"),
-                                       f.required<double>("beta"), f.maybe<double>("p"), f.optional<double>("max_weight", 0.0)});
-  }
-  e.brain.validate();
   return e;
 }
 

@@ -5,17 +5,12 @@
 
 #include "engram/engine/error.hpp"
 #include "engram/models/assembly/brain_batch.hpp"
+#include "engram/models/assembly/brain_config.hpp"
 #include "engram/models/assembly/operations.hpp"
 
 namespace engram::assembly {
 
 namespace {
-
-std::uint32_t at_least_one(const io::ConfigNode& node, const std::string& key, std::uint32_t fallback) {
-  const auto value = node.optional<std::uint32_t>(key, fallback);
-  if (value == 0) throw Error::bad_input(node.field(key), "0", "must be at least 1");
-  return value;
-}
 
 std::vector<std::string> names(const io::ConfigNode& node, const std::string& key) {
   std::vector<std::string> out;
@@ -162,47 +157,16 @@ std::vector<std::string> converging_areas(const ScriptOp& op) {
 
 }  // namespace
 
-void parse_brain_section(const io::ConfigNode& root, BrainSpec& brain, std::uint64_t& seed, std::uint32_t& brains,
-                         std::uint32_t& batch_size, std::string& backend) {
-  backend = root.optional<std::string>("backend", "auto");
-  if (backend != "cpu" && backend != "cuda" && backend != "auto") {
-    throw Error::bad_input("backend", backend, "must be one of cpu, cuda, auto");
-  }
-  const std::string mode = root.optional<std::string>("mode", "implicit");
-  if (mode == "implicit") brain.mode = GraphMode::implicit_graph;
-  else if (mode == "explicit") brain.mode = GraphMode::explicit_graph;
-  else if (mode == "lazy") brain.mode = GraphMode::lazy;
-  else throw Error::bad_input("mode", mode, "must be implicit, explicit or lazy");
-  brain.p = root.required<double>("p");
-  seed = root.optional<std::uint64_t>("seed", 0);
-  brains = at_least_one(root, "brains", 1);
-  batch_size = std::min(at_least_one(root, "batch_size", brains), brains);
-  for (const io::ConfigNode& a : root.list("areas")) {
-    a.allow_keys({"name", "n", "k", "self_loops", "noise", "normalise"});
-    const std::string normalise = a.optional<std::string>("normalise", "none");
-    if (normalise != "none" && normalise != "incoming_sum") {
-      throw Error::bad_input(a.field("normalise"), normalise, "must be none or incoming_sum");
-    }
-    brain.areas.emplace_back(a.required<std::string>("name"), a.required<std::uint32_t>("n"),
-                             a.required<std::uint32_t>("k"), a.optional<bool>("self_loops", true), a.optional<double>("noise", 0.0), normalise == "incoming_sum");
-  }
-  for (const io::ConfigNode& s : root.optional_list("stimuli")) {
-    s.allow_keys({"name", "k"});
-    brain.stimuli.push_back(StimulusSpec{s.required<std::string>("name"), s.required<std::uint32_t>("k")});
-  }
-  for (const io::ConfigNode& f : root.list("fibers")) {
-    f.allow_keys({"from", "to", "beta", "p", "max_weight"});
-    brain.fibers.emplace_back(f.required<std::string>("from"), f.required<std::string>("to"),
-                              f.required<double>("beta"), f.maybe<double>("p"), f.optional<double>("max_weight", 0.0));
-  }
-  brain.validate();
-}
-
 ScriptExperiment parse_script(const io::ConfigNode& root) {
   root.allow_keys({"experiment", "backend", "mode", "p", "seed", "brains", "batch_size", "areas", "stimuli",
                    "fibers", "converged_at", "trace_winners", "program"});
   ScriptExperiment e;
-  parse_brain_section(root, e.brain, e.seed, e.brains, e.batch_size, e.backend);
+  BrainSection section = parse_brain_section(root);
+  e.brain = std::move(section.brain);
+  e.seed = section.seed;
+  e.brains = section.brains;
+  e.batch_size = section.batch_size;
+  e.backend = section.backend;
   e.converged_at = root.optional<double>("converged_at", 0.99);
   if (!(e.converged_at > 0.0 && e.converged_at <= 1.0)) {
     throw Error::bad_input("converged_at", to_text(e.converged_at), "must be in (0, 1]");

@@ -56,11 +56,6 @@ struct MetricRecord {
   double value = 0.0;
 };
 
-// Parses the shared brain keys (mode, p, areas, stimuli, fibers, seed, brains, batch_size,
-// backend) into `experiment`; used by every experiment kind built on BrainBatch.
-void parse_brain_section(const io::ConfigNode& root, BrainSpec& brain, std::uint64_t& seed, std::uint32_t& brains,
-                         std::uint32_t& batch_size, std::string& backend);
-
 ScriptExperiment parse_script(const io::ConfigNode& root);
 
 struct WinnersRecord {
