@@ -260,6 +260,42 @@ TEST_F(SweepCliTest, SweepSurvivesSigkillAndResumes) {
   EXPECT_GE(resumed_partial, 1);
 }
 
+TEST_F(SweepCliTest, TracesHoldEveryStepAndSurviveAKill) {
+  const Result full = run("run " + config_ + " --backend cpu --trace --out " + out("full"));
+  ASSERT_EQ(full.exit_code, 0) << full.output;
+  const auto trace = sorted_rows(dir_ / "full" / "traces.csv");
+  ASSERT_FALSE(trace.empty());
+  EXPECT_EQ(trace.front(), "id,step,area,support,overlap");
+  // Every job contributes one row per step of its area; the last step's row matches its result.
+  const auto results = sorted_rows(dir_ / "full" / "results.csv");
+  std::size_t steps = 0;
+  const std::string first_id = results[1].substr(0, results[1].find(','));
+  for (const auto& row : trace) steps += row.rfind(first_id + ",", 0) == 0;
+  EXPECT_GE(steps, 2u);
+  EXPECT_EQ(trace.size() - 1, (results.size() - 1) * steps);
+
+  // Killed mid-sweep and resumed with --trace: the same trace rows, none duplicated.
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, STDOUT_FILENO);
+    ::dup2(null, STDERR_FILENO);
+    const std::string o = out("killed");
+    ::execl(ENGRAM_CLI, ENGRAM_CLI, "run", config_.c_str(), "--backend", "cpu", "--max-batch", "1", "--trace", "--out",
+            o.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  const Result resumed = run("run " + config_ + " --backend cpu --max-batch 1 --trace --resume --out " + out("killed"));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_EQ(sorted_rows(dir_ / "killed" / "traces.csv"), trace);
+  EXPECT_EQ(sorted_rows(dir_ / "killed" / "results.csv"), results);
+}
+
 TEST_F(SweepCliTest, SweepResumeIgnoresTornLastLine) {
   const auto expected = reference();
   std::string text = read(dir_ / "ref" / "results.csv");

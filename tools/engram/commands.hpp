@@ -15,6 +15,7 @@ struct RunOptions {
   // Sweeps (configs with a `sweep:` section; docs/sweeps.md).
   bool resume = false;
   bool force = false;
+  bool trace = false;  // sweeps: also write every job's per-step support and overlap
   std::optional<std::string> shard;  // "i/N"
   std::uint32_t max_batch = 256;
   std::optional<std::uint64_t> memory_budget;  // bytes

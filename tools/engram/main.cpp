@@ -38,6 +38,7 @@ int run_main(int argc, char** argv) {
   run_cmd->add_option("--out", run.out, "Directory to write results into");
   run_cmd->add_flag("--resume", run.resume, "Sweeps: skip jobs whose rows are already in --out");
   run_cmd->add_flag("--force", run.force, "Sweeps: discard results in --out from another config (or rerun)");
+  run_cmd->add_flag("--trace", run.trace, "Sweeps: also write each job's per-step trace (traces*.csv)");
   run_cmd->add_option("--shard", run.shard, "Sweeps: run shard i of N (i/N, 0 <= i < N)");
   run_cmd->add_option("--max-batch", run.max_batch, "Sweeps: most brains per batch (default 256)")
       ->check(CLI::Range(1u, 1u << 20));

@@ -221,6 +221,8 @@ int run_sweep_command(const RunOptions& options) {
       shard.count == 1 ? std::string("results.csv")
                        : "results.shard-" + std::to_string(shard.index) + "-of-" + std::to_string(shard.count) + ".csv";
   const fs::path results_path = dir / results_name;
+  const std::string traces_name = "traces" + results_name.substr(std::string("results").size());
+  const fs::path traces_path = dir / traces_name;
   const fs::path manifest_path = dir / "manifest.json";
   bool discard_all = false;
   bool discard_own = false;
@@ -276,10 +278,14 @@ int run_sweep_command(const RunOptions& options) {
   if (discard_all) {
     for (const auto& entry : fs::directory_iterator(dir)) {
       const std::string name = entry.path().filename().string();
-      if (name.rfind("results", 0) == 0 && entry.path().extension() == ".csv") fs::remove(entry.path());
+      const bool ours = name.rfind("results", 0) == 0 || name.rfind("traces", 0) == 0;
+      if (ours && entry.path().extension() == ".csv") fs::remove(entry.path());
     }
   }
-  if (discard_own) fs::remove(results_path);
+  if (discard_own) {
+    fs::remove(results_path);
+    fs::remove(traces_path);
+  }
   if (world.rank == 0) write_manifest(dir, options, config_text, config_hash, sweep.jobs.size(), std::string(backend->name()));
   const int fd = ::open(results_path.c_str(), O_WRONLY | O_CREAT, 0644);
   if (fd < 0) throw Error::internal("cannot open " + results_path.string());
@@ -293,6 +299,26 @@ int run_sweep_command(const RunOptions& options) {
     throw Error::internal("cannot truncate " + results_path.string());
   }
   if (keep_bytes == 0) write_all(fd, header + "\n", results_path);
+
+  // Traces are written before their jobs' result rows, so a crash can leave trace rows of jobs
+  // without a result row; on resume only the complete rows of finished jobs are kept.
+  int trace_fd = -1;
+  if (options.trace) {
+    const std::string trace_header = "id,step,area,support,overlap";
+    std::string kept = trace_header + "\n";
+    if (fs::exists(traces_path)) {
+      const ResultsFile old_traces = read_results(traces_path);
+      for (const auto& row : old_traces.rows) {
+        if (done.count(row.substr(0, row.find(','))) != 0) kept += row + "\n";
+      }
+    }
+    io::AtomicFile rewritten(traces_path);
+    rewritten.stream() << kept;
+    rewritten.commit();
+    trace_fd = ::open(traces_path.c_str(), O_WRONLY | O_APPEND);
+    if (trace_fd < 0) throw Error::internal("cannot open " + traces_path.string());
+  }
+  Closer trace_closer{trace_fd};
 
   // Pack: shape classes in id order, cut by --max-batch and the memory budget.
   std::vector<const assembly::SweepJob*> pending;
@@ -327,7 +353,18 @@ int run_sweep_command(const RunOptions& options) {
   {
     ProgressBar bar("jobs");
     for (const auto& batch : batches) {
-      const auto summaries = assembly::run_sweep_batch(batch, *backend);
+      std::vector<std::vector<assembly::TraceRow>> traces;
+      const auto summaries = assembly::run_sweep_batch(batch, *backend, options.trace ? &traces : nullptr);
+      if (options.trace) {
+        std::string trace_rows;
+        for (std::size_t b = 0; b < batch.size(); ++b) {
+          for (const auto& t : traces[b]) {
+            trace_rows += batch[b]->id + "," + std::to_string(t.step) + "," + sweep.base.brain.areas[t.area].name + "," +
+                          std::to_string(t.support) + "," + std::to_string(t.overlap) + "\n";
+          }
+        }
+        write_all(trace_fd, trace_rows, traces_path);
+      }
       std::string rows;
       for (std::size_t b = 0; b < batch.size(); ++b) rows += assembly::sweep_csv_row(sweep, *batch[b], summaries[b]) + "\n";
       write_all(fd, rows, results_path);

@@ -326,8 +326,10 @@ std::uint64_t estimate_brain_bytes(const ProjectionExperiment& e) {
   return static_cast<std::uint64_t>(bytes);
 }
 
-std::vector<std::vector<AreaSummary>> run_sweep_batch(const std::vector<const SweepJob*>& jobs, Backend& backend) {
+std::vector<std::vector<AreaSummary>> run_sweep_batch(const std::vector<const SweepJob*>& jobs, Backend& backend,
+                                                      std::vector<std::vector<TraceRow>>* traces) {
   if (jobs.empty()) return {};
+  if (traces) traces->assign(jobs.size(), {});
   const ProjectionExperiment& first = jobs.front()->experiment;
   const BrainSpec& spec = first.brain;
   std::vector<BrainId> ids;
@@ -366,6 +368,7 @@ std::vector<std::vector<AreaSummary>> run_sweep_batch(const std::vector<const Sw
         else if (s.converged_step == 0) s.converged_step = step;
         s.support = support;
         s.overlap = batch.overlap(b, name);
+        if (traces) (*traces)[b].push_back(TraceRow{step, static_cast<std::uint32_t>(a), s.support, s.overlap});
       }
     }
   }

@@ -52,8 +52,18 @@ struct AreaSummary {
   std::uint32_t converged_step = 0;  // first step from which support stopped growing; 0 if it grew at the end
 };
 
+// One step of one area of one job, for per-step traces.
+struct TraceRow {
+  std::uint32_t step = 0;
+  std::uint32_t area = 0;  // index into the spec's areas
+  std::uint64_t support = 0;
+  std::uint32_t overlap = 0;
+};
+
 // Runs jobs of one shape class as one batch; result i (one summary per area) belongs to jobs[i].
-std::vector<std::vector<AreaSummary>> run_sweep_batch(const std::vector<const SweepJob*>& jobs, Backend& backend);
+// With `traces`, (*traces)[i] receives job i's per-step rows.
+std::vector<std::vector<AreaSummary>> run_sweep_batch(const std::vector<const SweepJob*>& jobs, Backend& backend,
+                                                      std::vector<std::vector<TraceRow>>* traces = nullptr);
 
 // The results file: a header and one line per job (no trailing newline in either).
 std::string sweep_csv_header(const Sweep& sweep);
