@@ -425,6 +425,32 @@ TEST_F(SweepCliTest, ExampleSweepReducedRuns) {
   EXPECT_EQ(sorted_rows(dir_ / "example" / "results.shard-7-of-100.csv").size(), 11u);
 }
 
-#endif  // ENGRAM_CLI
 
 }  // namespace
+
+namespace {
+
+// The acceptance run at full size: the 1000 jobs of examples/sweep.yaml give the same
+// rows with max batch 256, 7 and 1, on 2 and 1 threads. (~1-2 minutes on 2 cores.)
+TEST(SweepAcceptance, ExampleSweepRowsIndependentOfPackingAndThreads) {
+  const fs::path dir = fs::temp_directory_path() / "engram_sweep_acceptance";
+  fs::remove_all(dir);
+  const std::string config = std::string(ENGRAM_SOURCE_DIR) + "/examples/sweep.yaml";
+  std::vector<std::string> expected;
+  for (const auto& [batch, threads] : std::vector<std::pair<int, int>>{{256, 2}, {7, 1}, {1, 2}}) {
+    const std::string name = "b" + std::to_string(batch) + "t" + std::to_string(threads);
+    const Result r = run("run " + config + " --backend cpu --max-batch " + std::to_string(batch) + " --out " +
+                             (dir / name).string(),
+                         "OMP_NUM_THREADS=" + std::to_string(threads));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const auto rows = sorted_rows(dir / name / "results.csv");
+    ASSERT_EQ(rows.size(), 1001u) << name;
+    if (expected.empty()) expected = rows;
+    else EXPECT_EQ(rows, expected) << name;
+  }
+  fs::remove_all(dir);
+}
+
+}  // namespace
+
+#endif  // ENGRAM_CLI
