@@ -8,6 +8,7 @@
 
 #include "engram/engine/error.hpp"
 #include "engram/kernels/core/random.hpp"
+#include "engram/models/assembly/firing_sets.hpp"
 #include "engram/kernels/select/tail_topk.hpp"
 
 namespace engram::assembly {
@@ -545,21 +546,7 @@ void LazyBatch::set_firing(const std::string& name, const std::vector<std::vecto
   const std::size_t t = area_at(name);
   const AreaSpec& spec = spec_.areas[t];
   const std::size_t B = brains_.size();
-  if (per_brain.size() != B) {
-    throw Error::bad_input("firing." + name, to_text(per_brain.size()) + " lists",
-                           "needs one list per brain (" + to_text(B) + ")");
-  }
-  for (std::size_t b = 0; b < B; ++b) {
-    const auto& list = per_brain[b];
-    const std::string field = "firing." + name + "[" + to_text(b) + "]";
-    if (list.empty() || list.size() > spec.k) {
-      throw Error::bad_input(field, to_text(list.size()) + " neurons", "must fire between 1 and k = " + to_text(spec.k));
-    }
-    for (std::size_t i = 0; i < list.size(); ++i) {
-      if (list[i] >= spec.n) throw Error::bad_input(field, to_text(list[i]), "is not a neuron of an area of n = " + to_text(spec.n));
-      if (i > 0 && list[i] <= list[i - 1]) throw Error::bad_input(field, to_text(list[i]), "must be strictly increasing");
-    }
-  }
+  check_firing_lists("firing", spec, per_brain, B, false);
   // Ids beyond the support name neurons that never fired: they are materialised now, in
   // increasing order, as the next support-local ids.
   std::vector<std::vector<NeuronId>> lists(B);
@@ -579,38 +566,18 @@ void LazyBatch::set_firing(const std::string& name, const std::vector<std::vecto
 }
 
 void LazyBatch::activate(const std::string& name, std::uint32_t assembly) {
-  const AreaSpec& spec = spec_.areas[area_at(name)];
-  const std::uint64_t first = static_cast<std::uint64_t>(assembly) * spec.k;
-  if (first + spec.k > spec.n) {
-    throw Error::bad_input("activate." + name, to_text(assembly),
-                           "assembly index needs (i + 1) * k <= n = " + to_text(spec.n));
-  }
-  std::vector<NeuronId> neurons(spec.k);
-  std::iota(neurons.begin(), neurons.end(), static_cast<NeuronId>(first));
+  const std::vector<NeuronId> neurons = assembly_block(spec_.areas[area_at(name)], assembly);
   set_firing(name, std::vector<std::vector<NeuronId>>(brains_.size(), neurons));
 }
 
 void LazyBatch::fire_random_subset(const std::string& name, double fraction) {
-  if (!(fraction > 0.0 && fraction <= 1.0)) {
-    throw Error::bad_input("fraction", to_text(fraction), "must be in (0, 1]");
-  }
   const std::size_t t = area_at(name);
   if (!areas_[t].fired) throw Error::bad_input("area", name, "has no firing set to take a subset of");
   std::vector<std::vector<NeuronId>> chosen(brains_.size());
   for (std::size_t b = 0; b < brains_.size(); ++b) {
-    std::vector<NeuronId> pool = areas_[t].brains[b].firing;
-    const auto keep = std::max<std::size_t>(
-        1, static_cast<std::size_t>(std::llround(fraction * static_cast<double>(pool.size()))));
     RngStream rng(RngKey{brains_[b].seed, brains_[b].index, Purpose::firing_subset,
                          static_cast<std::uint32_t>(steps_), static_cast<std::uint32_t>(t)});
-    // Partial Fisher-Yates, as Batch does: the first `keep` slots become a uniform random subset.
-    for (std::size_t i = 0; i < keep; ++i) {
-      const auto j = i + static_cast<std::size_t>(rng.uniform() * static_cast<double>(pool.size() - i));
-      std::swap(pool[i], pool[std::min(j, pool.size() - 1)]);
-    }
-    pool.resize(keep);
-    std::sort(pool.begin(), pool.end());
-    chosen[b] = std::move(pool);
+    chosen[b] = random_subset(areas_[t].brains[b].firing, fraction, rng);
   }
   set_firing(name, chosen);
 }
