@@ -216,6 +216,10 @@ TEST_F(SweepCliTest, SweepRowsIndependentOfBatchSizeAndThreads) {
     ASSERT_EQ(r.exit_code, 0) << r.output;
     EXPECT_EQ(sorted_rows(dir_ / name / "results.csv"), expected) << name;
   }
+  // Two workers (two backends, one OpenMP thread each) finish batches out of order; same rows.
+  const Result pool = run("run " + config_ + " --backend cpu --workers 2 --max-batch 3 --out " + out("pool"));
+  ASSERT_EQ(pool.exit_code, 0) << pool.output;
+  EXPECT_EQ(sorted_rows(dir_ / "pool" / "results.csv"), expected);
   // A tiny memory budget forces one brain per batch; rows are the same.
   const Result r = run("run " + config_ + " --backend cpu --memory-budget 1 --out " + out("tiny"));
   ASSERT_EQ(r.exit_code, 0) << r.output;

@@ -18,6 +18,7 @@ struct RunOptions {
   bool trace = false;  // sweeps: also write every job's per-step support and overlap
   std::optional<std::string> shard;  // "i/N"
   std::uint32_t max_batch = 256;
+  std::uint32_t workers = 1;  // sweeps: batches in flight at once (CUDA: one stream each)
   std::optional<std::uint64_t> memory_budget;  // bytes
 };
 

@@ -40,6 +40,9 @@ int run_main(int argc, char** argv) {
   run_cmd->add_flag("--force", run.force, "Sweeps: discard results in --out from another config (or rerun)");
   run_cmd->add_flag("--trace", run.trace, "Sweeps: also write each job's per-step trace (traces*.csv)");
   run_cmd->add_option("--shard", run.shard, "Sweeps: run shard i of N (i/N, 0 <= i < N)");
+  run_cmd->add_option("--workers", run.workers,
+                      "Sweeps: batches run at once, each on its own backend (CUDA: its own stream); default 1")
+      ->check(CLI::Range(1, 64));
   run_cmd->add_option("--max-batch", run.max_batch, "Sweeps: most brains per batch (default 256)")
       ->check(CLI::Range(1u, 1u << 20));
   run_cmd->add_option("--memory-budget", run.memory_budget,

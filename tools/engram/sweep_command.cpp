@@ -6,6 +6,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <exception>
+#include <mutex>
+#include <thread>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -332,7 +336,8 @@ int run_sweep_command(const RunOptions& options) {
   for (const auto& [shape, jobs] : classes) {
     std::uint64_t per_brain = 1;
     for (const auto* job : jobs) per_brain = std::max(per_brain, assembly::estimate_brain_bytes(job->experiment));
-    const std::uint64_t fit = std::max<std::uint64_t>(1, budget / per_brain);
+    // Every worker holds a batch at once, so each gets its share of the budget.
+    const std::uint64_t fit = std::max<std::uint64_t>(1, budget / std::max<std::uint32_t>(1, options.workers) / per_brain);
     const std::size_t cap = static_cast<std::size_t>(std::min<std::uint64_t>(options.max_batch, fit));
     for (std::size_t first = 0; first < jobs.size(); first += cap) {
       batches.emplace_back(jobs.begin() + static_cast<std::ptrdiff_t>(first),
@@ -350,35 +355,64 @@ int run_sweep_command(const RunOptions& options) {
   auto last_line = start;
   const bool terminal = ::isatty(STDERR_FILENO) == 1;
   std::uint64_t finished = 0;
+  // Workers take batches in order from a shared counter, each on its own backend (its own CUDA
+  // stream); on the CPU each gets cores / workers OpenMP threads, so the pool never
+  // oversubscribes. A job's row does not depend on which worker or batch ran it.
+  const std::size_t workers = std::max<std::size_t>(1, std::min<std::size_t>(options.workers, batches.size()));
+  const int threads_per_worker = std::max(1, omp_get_max_threads() / static_cast<int>(workers));
+  std::atomic<std::size_t> next_batch{0};
+  std::mutex write_mutex;
+  std::exception_ptr failure;
+  std::atomic<bool> failed{false};
   {
     ProgressBar bar("jobs");
-    for (const auto& batch : batches) {
-      std::vector<std::vector<assembly::TraceRow>> traces;
-      const auto summaries = assembly::run_sweep_batch(batch, *backend, options.trace ? &traces : nullptr);
-      if (options.trace) {
-        std::string trace_rows;
-        for (std::size_t b = 0; b < batch.size(); ++b) {
-          for (const auto& t : traces[b]) {
-            trace_rows += batch[b]->id + "," + std::to_string(t.step) + "," + sweep.base.brain.areas[t.area].name + "," +
-                          std::to_string(t.support) + "," + std::to_string(t.overlap) + "\n";
+    auto work = [&](Backend* own) {
+      try {
+        std::unique_ptr<Backend> made;
+        if (own == nullptr) {
+          made = make_backend(backend_name);
+          own = made.get();
+        }
+        omp_set_num_threads(threads_per_worker);
+        for (std::size_t i = next_batch++; i < batches.size() && !failed; i = next_batch++) {
+          const auto& batch = batches[i];
+          std::vector<std::vector<assembly::TraceRow>> traces;
+          const auto summaries = assembly::run_sweep_batch(batch, *own, options.trace ? &traces : nullptr);
+          std::string trace_rows;
+          for (std::size_t b = 0; b < traces.size(); ++b) {
+            for (const auto& t : traces[b]) {
+              trace_rows += batch[b]->id + "," + std::to_string(t.step) + "," + sweep.base.brain.areas[t.area].name +
+                            "," + std::to_string(t.support) + "," + std::to_string(t.overlap) + "\n";
+            }
+          }
+          std::string rows;
+          for (std::size_t b = 0; b < batch.size(); ++b) {
+            rows += assembly::sweep_csv_row(sweep, *batch[b], summaries[b]) + "\n";
+          }
+          const std::lock_guard<std::mutex> lock(write_mutex);
+          if (options.trace) write_all(trace_fd, trace_rows, traces_path);
+          write_all(fd, rows, results_path);
+          finished += batch.size();
+          bar.update(finished, pending.size());
+          const auto now = std::chrono::steady_clock::now();
+          if (!terminal && now - last_line > std::chrono::seconds(10)) {
+            last_line = now;
+            const double elapsed = std::chrono::duration<double>(now - start).count();
+            std::fprintf(stderr, "engram: %llu/%zu jobs, %.1f jobs/s\n", static_cast<unsigned long long>(finished),
+                         pending.size(), static_cast<double>(finished) / elapsed);
           }
         }
-        write_all(trace_fd, trace_rows, traces_path);
+      } catch (...) {
+        const std::lock_guard<std::mutex> lock(write_mutex);
+        if (!failed.exchange(true)) failure = std::current_exception();
       }
-      std::string rows;
-      for (std::size_t b = 0; b < batch.size(); ++b) rows += assembly::sweep_csv_row(sweep, *batch[b], summaries[b]) + "\n";
-      write_all(fd, rows, results_path);
-      finished += batch.size();
-      bar.update(finished, pending.size());
-      const auto now = std::chrono::steady_clock::now();
-      if (!terminal && now - last_line > std::chrono::seconds(10)) {
-        last_line = now;
-        const double elapsed = std::chrono::duration<double>(now - start).count();
-        std::fprintf(stderr, "engram: %llu/%zu jobs, %.1f jobs/s\n", static_cast<unsigned long long>(finished),
-                     pending.size(), static_cast<double>(finished) / elapsed);
-      }
-    }
+    };
+    std::vector<std::thread> pool;
+    for (std::size_t w = 1; w < workers; ++w) pool.emplace_back(work, nullptr);
+    work(backend.get());
+    for (std::thread& t : pool) t.join();
   }
+  if (failure) std::rethrow_exception(failure);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("ran %llu jobs in %.2f s (%.1f jobs/s); wrote %s\n", static_cast<unsigned long long>(finished), seconds,
               seconds > 0 ? static_cast<double>(finished) / seconds : 0.0, results_path.c_str());

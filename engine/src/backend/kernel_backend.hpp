@@ -20,12 +20,15 @@ template <class Exec>
 class KernelBackend : public Backend {
  public:
   void gnp_row_degree(const graph::GnpRowDegree& kernel) override {
+    bind_launch_context();
     Exec::for_each_index(kernel.requests.count, kernel);
   }
   void gnp_row_fill(const graph::GnpRowFill& kernel) override {
+    bind_launch_context();
     Exec::for_each_index(kernel.requests.count, kernel);
   }
   EdgeOffset exclusive_scan(const EdgeOffset* in, EdgeOffset* out, std::int64_t n) override {
+    bind_launch_context();
     if (n == 0) return 0;
     thrust::exclusive_scan(Exec::policy(), in, in + n, out, EdgeOffset{0});
     EdgeOffset last_in = 0, last_out = 0;
@@ -34,32 +37,41 @@ class KernelBackend : public Backend {
     return last_in + last_out;
   }
   void accumulate_inputs(const graph::AccumulateInputs& kernel, std::int64_t items) override {
+    bind_launch_context();
     Exec::for_each_index(items, kernel);
   }
   void hebbian_scale(const plasticity::HebbianScale& kernel, std::int64_t items) override {
+    bind_launch_context();
     Exec::for_each_index(items, kernel);
   }
   void mark_winners(const plasticity::MarkWinners& kernel, std::int64_t items) override {
+    bind_launch_context();
     Exec::for_each_index(items, kernel);
   }
   void incoming_sums(const plasticity::IncomingSums& kernel, std::int64_t slots) override {
+    bind_launch_context();
     Exec::for_each_index(slots, kernel);
   }
   void rescale_incoming(const plasticity::RescaleIncoming& kernel, std::int64_t slots) override {
+    bind_launch_context();
     Exec::for_each_index(slots, kernel);
   }
   void add_input_noise(const graph::InputNoise& kernel, std::int64_t items) override {
+    bind_launch_context();
     Exec::for_each_index(items, kernel);
   }
   void sparse_accumulate(const graph::SparseAccumulate& kernel, std::int64_t edges) override {
+    bind_launch_context();
     Exec::for_each_index(edges, kernel);
   }
   void sparse_hebbian(const plasticity::SparseHebbian& kernel, std::int64_t edges) override {
+    bind_launch_context();
     Exec::for_each_index(edges, kernel);
   }
 
   void kcap(const FixedInput* inputs, std::int64_t batch, NeuronId n, std::uint32_t k,
             NeuronId* winners) override {
+    bind_launch_context();
     using namespace select;
     const KcapShape shape{batch, n, k, std::min<NeuronId>(Exec::kcap_chunk, n)};
     const std::int64_t chunk_items = batch * shape.chunks_per_brain();
@@ -83,6 +95,10 @@ class KernelBackend : public Backend {
   ~KernelBackend() override = default;
 
  protected:
+  // Called before every launch: a backend whose launches depend on per-thread state (the CUDA
+  // backend's current stream) makes that state its own here.
+  virtual void bind_launch_context() {}
+
   // Grow-only scratch memory, kept between calls so a step allocates nothing.
   struct Scratch {
     void* ptr = nullptr;

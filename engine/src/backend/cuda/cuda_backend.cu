@@ -26,6 +26,10 @@ __global__ void for_each_kernel(std::int64_t n, F f) {
 }
 }  // namespace
 
+// Each CudaBackend owns a stream; the launching thread's current stream is what the Exec
+// policy below uses, so several backends on several host threads run their batches concurrently.
+thread_local cudaStream_t current_stream = nullptr;
+
 struct Exec {
   // Small chunks: many threads each walk a short slice; histograms live in local memory.
   static constexpr NeuronId kcap_chunk = 1024;
@@ -35,38 +39,62 @@ struct Exec {
     if (n <= 0) return;
     constexpr int kThreads = 256;
     const std::int64_t blocks = std::min<std::int64_t>((n + kThreads - 1) / kThreads, 1 << 20);
-    for_each_kernel<<<static_cast<unsigned>(blocks), kThreads>>>(n, f);
+    for_each_kernel<<<static_cast<unsigned>(blocks), kThreads, 0, current_stream>>>(n, f);
     check(cudaGetLastError(), "kernel launch");
   }
-  static auto policy() { return thrust::cuda::par; }
+  static auto policy() { return thrust::cuda::par.on(current_stream); }
 };
 
 class CudaBackend final : public detail::KernelBackend<Exec> {
  public:
-  CudaBackend() { check(cudaSetDevice(0), "cudaSetDevice"); }
-  ~CudaBackend() override { release_workspaces(); }
+  CudaBackend() {
+    check(cudaSetDevice(0), "cudaSetDevice");
+    check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
+    current_stream = stream_;
+  }
+  ~CudaBackend() override {
+    release_workspaces();
+    cudaStreamDestroy(stream_);
+  }
   BackendKind kind() const noexcept override { return BackendKind::cuda; }
   std::string_view name() const noexcept override { return "cuda"; }
 
   void* allocate(std::size_t bytes) override {
+    bind();
     void* ptr = nullptr;
-    check(cudaMalloc(&ptr, bytes), "cudaMalloc");
+    check(cudaMallocAsync(&ptr, bytes, stream_), "cudaMallocAsync");
     return ptr;
   }
-  void release(void* ptr) noexcept override { cudaFree(ptr); }
+  void release(void* ptr) noexcept override { cudaFreeAsync(ptr, stream_); }
+  // Copies to the host return with the data in place; the others are ordered on the stream.
   void copy_to_host(void* dst, const void* src, std::size_t bytes) override {
-    check(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost), "copy to host");
+    bind();
+    check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream_), "copy to host");
+    check(cudaStreamSynchronize(stream_), "synchronize");
   }
   void copy_from_host(void* dst, const void* src, std::size_t bytes) override {
-    check(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice), "copy from host");
+    bind();
+    // The host buffer may be a temporary: wait until the copy has read it.
+    check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream_), "copy from host");
+    check(cudaStreamSynchronize(stream_), "synchronize");
   }
   void copy_within(void* dst, const void* src, std::size_t bytes) override {
-    check(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice), "device copy");
+    bind();
+    check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_), "device copy");
   }
   void fill_zero(void* dst, std::size_t bytes) override {
-    check(cudaMemset(dst, 0, bytes), "cudaMemset");
+    bind();
+    check(cudaMemsetAsync(dst, 0, bytes, stream_), "cudaMemset");
   }
-  void synchronize() override { check(cudaDeviceSynchronize(), "synchronize"); }
+  void synchronize() override { check(cudaStreamSynchronize(stream_), "synchronize"); }
+
+ protected:
+  // Kernels launch on the calling thread's current stream: make it this backend's.
+  void bind_launch_context() override { bind(); }
+
+ private:
+  void bind() const { current_stream = stream_; }
+  cudaStream_t stream_ = nullptr;
 };
 
 std::unique_ptr<Backend> make_cuda_backend() { return std::make_unique<CudaBackend>(); }
