@@ -76,6 +76,29 @@ TEST_P(Normalisation, ExplicitAndImplicitStayIdentical) {
   }
 }
 
+TEST_P(Normalisation, LongRunsSaturateInsteadOfOverflowing) {
+  // Unbounded 1.05x growth per step would push a converged assembly's inputs past the fixed-point
+  // range (2^31) near step 400 and silently scramble it; the engine ceiling keeps it converged.
+  ENGRAM_BACKEND_OR_SKIP(backend, GetParam());
+  BrainSpec spec;
+  spec.areas = {{"A", 10'000, 100}};
+  spec.stimuli = {{"s", 100}};
+  spec.fibers = {{"s", "A", 0.05}, {"A", "A", 0.05}};
+  spec.p = 0.01;
+  Batch batch(backend, spec, {{42, 0}});
+  for (int step = 0; step < 450; ++step) {
+    batch.project();
+    if (step >= 380) {
+      ASSERT_EQ(batch.overlap(0, "A"), 100u) << "step " << step;
+    }
+  }
+  float largest = 0;
+  for (NeuronId s = 0; s < 100; ++s) {
+    for (float w : batch.row(0, 0, s).weights) largest = std::max(largest, w);
+  }
+  EXPECT_EQ(largest, kMaxWeight);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, Normalisation, ::testing::Values("cpu", "cuda"), engram::testing::backend_name);
 
 }  // namespace

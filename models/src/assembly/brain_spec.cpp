@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "engram/engine/error.hpp"
+#include "engram/kernels/core/fixed_point.hpp"
 
 namespace engram::assembly {
 
@@ -78,9 +79,9 @@ void BrainSpec::validate() const {
                              "must be a finite number >= 0");
     }
     if (f.p) check_probability(indexed("fibers", i, "p"), *f.p);
-    if (!(f.max_weight == 0.0 || f.max_weight >= 1.0) || !std::isfinite(f.max_weight)) {
+    if (!(f.max_weight == 0.0 || (f.max_weight >= 1.0 && f.max_weight <= kMaxWeight))) {
       throw Error::bad_input(indexed("fibers", i, "max_weight"), to_text(f.max_weight),
-                             "must be 0 (no cap) or a finite weight >= 1 (edges start at 1)");
+                             "must be 0 (only the engine's ceiling 65536) or a weight in [1, 65536]");
     }
     if (!edges.insert({f.from, f.to}).second) {
       throw Error::bad_input(indexed("fibers", i, "to"), f.to, "fiber " + f.from + " -> " + f.to + " is listed twice");

@@ -16,13 +16,22 @@ namespace engram {
 using FixedInput = std::int64_t;
 inline constexpr double kFixedOne = 4294967296.0;  // 2^32
 
-ENGRAM_HD inline FixedInput to_fixed(float weight) {
-  return static_cast<FixedInput>(::llrint(static_cast<double>(weight) * kFixedOne));
+// Hebbian growth saturates here (all modes). Unbounded multiplicative growth would otherwise
+// overflow the fixed-point sums after a few hundred steps of a converged assembly (1.05^400 ~
+// 3e8); with the ceiling, a neuron's input stays exact below 2^31 as long as fewer than 2^15
+// in-edges from firing neurons reach it.
+inline constexpr float kMaxWeight = 65536.0f;
+
+// Saturates instead of overflowing (llrint of an out-of-range value is undefined).
+ENGRAM_HD inline FixedInput to_fixed(double value) {
+  constexpr double kLimit = 4611686018427387904.0;  // 2^62: leaves headroom for sums
+  const double scaled = value * kFixedOne;
+  if (scaled >= kLimit) return static_cast<FixedInput>(kLimit);
+  if (scaled <= -kLimit) return -static_cast<FixedInput>(kLimit);
+  return static_cast<FixedInput>(::llrint(scaled));
 }
 
-ENGRAM_HD inline FixedInput to_fixed(double value) {
-  return static_cast<FixedInput>(::llrint(value * kFixedOne));
-}
+ENGRAM_HD inline FixedInput to_fixed(float weight) { return to_fixed(static_cast<double>(weight)); }
 
 ENGRAM_HD inline double from_fixed(FixedInput value) {
   return static_cast<double>(value) / kFixedOne;

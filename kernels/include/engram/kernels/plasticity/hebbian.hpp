@@ -4,6 +4,7 @@
 // same weight and the update needs no atomics.
 #include <cstdint>
 
+#include "engram/kernels/core/fixed_point.hpp"
 #include "engram/kernels/core/hd.hpp"
 #include "engram/kernels/core/types.hpp"
 #include "engram/kernels/graph/accumulate.hpp"
@@ -17,7 +18,8 @@ struct HebbianScale {
   const std::uint8_t* is_winner;    // [B, n_target]: 1 for winners of step t+1
   const float* factor;              // [B]: 1 + beta of this fiber for brain b
   NeuronId n_target;
-  float max_weight = 0.0f;          // > 0: weights are capped here (the literature's w_max)
+  float max_weight = 0.0f;          // > 0: weights are capped here (the literature's w_max);
+                                    // kMaxWeight always applies
 
   ENGRAM_HD void operator()(std::int64_t item) const {
     if (!presynaptic.fires(item)) return;
@@ -31,7 +33,8 @@ struct HebbianScale {
     for (EdgeOffset e = start; e < end; ++e) {
       if (!winners[table.targets[e]]) continue;
       const float grown = table.weights[e] * scale;
-      table.weights[e] = max_weight > 0.0f && grown > max_weight ? max_weight : grown;
+      const float ceiling = max_weight > 0.0f && max_weight < kMaxWeight ? max_weight : kMaxWeight;
+      table.weights[e] = grown > ceiling ? ceiling : grown;
     }
   }
 };

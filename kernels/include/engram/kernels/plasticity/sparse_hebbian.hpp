@@ -4,6 +4,7 @@
 // weight, so no atomics are needed and the result is independent of the thread count.
 #include <cstdint>
 
+#include "engram/kernels/core/fixed_point.hpp"
 #include "engram/kernels/core/hd.hpp"
 #include "engram/kernels/graph/sparse_edges.hpp"
 
@@ -16,7 +17,10 @@ struct SparseHebbian {
   float factor;                      // 1 + beta
 
   ENGRAM_HD void operator()(std::int64_t e) const {
-    if (source_fired[edges.source[e]] && target_wins[edges.target[e]]) edges.weight[e] *= factor;
+    if (source_fired[edges.source[e]] && target_wins[edges.target[e]]) {
+      const float grown = edges.weight[e] * factor;
+      edges.weight[e] = grown > kMaxWeight ? kMaxWeight : grown;
+    }
   }
 };
 
