@@ -1,0 +1,76 @@
+# Runs one projection config through the CLI (projection.csv), through the C API test program
+# (printed rows) and through engram_run_config (its projection.csv), and checks that all three
+# give the same support and overlap for every (brain, step, area).
+#   cmake -DCLI=... -DCAPI=... -DRUN_CONFIG=... -DCONFIG=... -DWORK=... -P compare.cmake
+foreach(var CLI CAPI RUN_CONFIG CONFIG WORK)
+  if(NOT DEFINED ${var})
+    message(FATAL_ERROR "compare.cmake: -D${var}= is required")
+  endif()
+endforeach()
+file(REMOVE_RECURSE "${WORK}")
+file(MAKE_DIRECTORY "${WORK}")
+
+file(READ "${CONFIG}" config_text)
+if(NOT config_text MATCHES "\nsteps: ([0-9]+)")
+  message(FATAL_ERROR "no steps: in ${CONFIG}")
+endif()
+set(steps "${CMAKE_MATCH_1}")
+
+execute_process(COMMAND "${CLI}" run "${CONFIG}" --backend cpu --out "${WORK}/cli"
+                RESULT_VARIABLE rc OUTPUT_VARIABLE cli_out ERROR_VARIABLE cli_err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "engram run failed (${rc}):\n${cli_out}\n${cli_err}")
+endif()
+execute_process(COMMAND "${CAPI}" "${CONFIG}" "${steps}"
+                RESULT_VARIABLE rc OUTPUT_VARIABLE capi_out ERROR_VARIABLE capi_err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "C API program failed (${rc}):\n${capi_out}\n${capi_err}")
+endif()
+execute_process(COMMAND "${RUN_CONFIG}" "${CONFIG}" "${WORK}/run_config"
+                RESULT_VARIABLE rc OUTPUT_VARIABLE run_out ERROR_VARIABLE run_err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "engram_run_config program failed (${rc}):\n${run_out}\n${run_err}")
+endif()
+
+# CLI rows: brain,seed,step,area,k,support,overlap,overlap_fraction -> brain,step,area,support,overlap
+file(STRINGS "${WORK}/cli/projection.csv" cli_lines)
+list(REMOVE_AT cli_lines 0)
+set(cli_rows "")
+foreach(line IN LISTS cli_lines)
+  string(REPLACE "," ";" f "${line}")
+  list(GET f 0 brain)
+  list(GET f 2 step)
+  list(GET f 3 area)
+  list(GET f 5 support)
+  list(GET f 6 overlap)
+  list(APPEND cli_rows "${brain},${step},${area},${support},${overlap}")
+endforeach()
+
+string(REPLACE "\n" ";" capi_lines "${capi_out}")
+set(capi_rows "")
+foreach(line IN LISTS capi_lines)
+  if(line MATCHES "^[0-9]")
+    list(APPEND capi_rows "${line}")
+  endif()
+endforeach()
+
+list(LENGTH cli_rows n_cli)
+list(LENGTH capi_rows n_capi)
+if(n_cli EQUAL 0)
+  message(FATAL_ERROR "the CLI wrote no rows")
+endif()
+list(SORT cli_rows)
+list(SORT capi_rows)
+if(NOT cli_rows STREQUAL capi_rows)
+  string(REPLACE ";" "\n" a "${cli_rows}")
+  string(REPLACE ";" "\n" b "${capi_rows}")
+  message(FATAL_ERROR "C API and CLI differ (${n_capi} vs ${n_cli} rows)\nCLI:\n${a}\nC API:\n${b}")
+endif()
+
+file(READ "${WORK}/cli/projection.csv" cli_csv)
+file(READ "${WORK}/run_config/projection.csv" run_csv)
+if(NOT cli_csv STREQUAL run_csv)
+  message(FATAL_ERROR "engram_run_config's projection.csv differs from the CLI's")
+endif()
+message(STATUS "C API, engram_run_config and CLI agree on ${n_cli} rows")
+file(REMOVE_RECURSE "${WORK}")

@@ -1,0 +1,211 @@
+"""pytest suite for the engram Python module.
+
+Run against a CMake build (PYTHONPATH=build/python) or an installed package (`pip install .`).
+The CLI comparison finds the `engram` executable through $ENGRAM_CLI, else build*/tools/engram,
+and skips when none exists.
+"""
+import csv
+import gc
+import os
+import pathlib
+import subprocess
+
+import numpy as np
+import pytest
+
+import engram
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+SMALL = {
+    "p": 0.05,
+    "areas": [{"name": "A", "n": 1000, "k": 31}],
+    "stimuli": [{"name": "stim", "k": 31}],
+    "fibers": [{"from": "stim", "to": "A", "beta": 0.1}, {"from": "A", "to": "A", "beta": 0.1}],
+}
+
+
+def find_cli():
+    env = os.environ.get("ENGRAM_CLI")
+    if env:
+        return pathlib.Path(env)
+    for build in [os.environ.get("ENGRAM_BUILD_DIR", "build"), "build", "build-py", "build-cpu"]:
+        candidate = ROOT / build / "tools" / "engram"
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def test_backend():
+    assert engram.Backend("cpu").name == "cpu"
+    assert engram.Backend("auto").name in ("cpu", "cuda")
+    with pytest.raises(ValueError, match="backend"):
+        engram.Backend("tpu")
+
+
+def test_projection_forms_an_assembly():
+    brain = engram.Brain(SMALL, brains=2, seed=3, backend="cpu")
+    assert len(brain) == 2
+    brain.project(25)
+    assert brain.steps_taken == 25
+    for b in range(2):
+        winners = brain.winners("A", b)
+        assert winners.dtype == np.uint32 and winners.shape == (31,)
+        assert np.all(np.diff(winners.astype(np.int64)) > 0)
+        assert brain.overlap("A", b) >= 25
+        assert 31 <= brain.support("A", b) <= 1000
+
+
+def test_brain_is_deterministic_and_accepts_yaml():
+    yaml = """
+p: 0.05
+seed: 9
+areas: [{name: A, n: 1000, k: 31}]
+stimuli: [{name: stim, k: 31}]
+fibers: [{from: stim, to: A, beta: 0.1}, {from: A, to: A, beta: 0.1}]
+"""
+    a = engram.Brain(yaml, backend="cpu")
+    b = engram.Brain(dict(SMALL, seed=9), backend=engram.Backend("cpu"))
+    a.project(5)
+    b.project(5)
+    np.testing.assert_array_equal(a.winners("A"), b.winners("A"))
+
+
+def test_controls():
+    brain = engram.Brain(SMALL, seed=1, backend="cpu")
+    brain.inhibit("stim")
+    assert brain.inhibited("stim")
+    brain.disinhibit("stim")
+    brain.project(3)
+    brain.fix("A")
+    fixed = brain.winners("A")
+    brain.project(2)
+    np.testing.assert_array_equal(brain.winners("A"), fixed)
+    brain.unfix("A")
+    brain.set_plasticity(False)
+    brain.set_plasticity(True, "stim", "A")
+    brain.activate("A", 1)
+    np.testing.assert_array_equal(brain.winners("A"), np.arange(31, 62, dtype=np.uint32))
+    brain.set_firing("A", [[1, 5, 7]])
+    np.testing.assert_array_equal(brain.winners("A"), [1, 5, 7])
+    brain.fire_random_subset("A", 2 / 3)
+    assert len(brain.winners("A")) == 2
+
+
+def test_pattern_completion():
+    brain = engram.Brain(SMALL, brains=2, seed=5, backend="cpu")
+    brain.project_rounds(["stim", "A"], ["A"], 30)
+    assembly = [brain.winners("A", b) for b in range(2)]
+    brain.complete("A", 0.5, 5)
+    for b in range(2):
+        recovered = np.intersect1d(assembly[b], brain.winners("A", b)).size
+        assert recovered >= 0.8 * 31, recovered
+
+
+def read_cli_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_run_matches_cli(tmp_path):
+    config = dict(SMALL, experiment="project", steps=8, seed=11, brains=3, batch_size=2, backend="cpu")
+    result = engram.run(config, as_frame=False)
+    assert set(result) == {"brain", "seed", "step", "area", "k", "support", "overlap", "overlap_fraction"}
+    assert len(result["step"]) == 3 * 8
+    assert result["support"].dtype == np.uint64
+
+    cli = find_cli()
+    if cli is None:
+        pytest.skip("no engram CLI found (set ENGRAM_CLI or build into build/)")
+    import json
+    config_path = tmp_path / "project.yaml"
+    config_path.write_text(json.dumps(config))  # JSON is YAML
+    subprocess.run([str(cli), "run", str(config_path), "--backend", "cpu", "--out", str(tmp_path / "out")],
+                   check=True, capture_output=True)
+    rows = read_cli_csv(tmp_path / "out" / "projection.csv")
+    assert len(rows) == len(result["step"])
+    for i, row in enumerate(rows):
+        for column in ("brain", "seed", "step", "k", "support", "overlap"):
+            assert int(row[column]) == int(result[column][i]), (i, column)
+        assert row["area"] == result["area"][i]
+        assert float(row["overlap_fraction"]) == pytest.approx(result["overlap_fraction"][i], rel=1e-5)
+
+    # The same run from the YAML path.
+    again = engram.run(str(config_path), as_frame=False)
+    np.testing.assert_array_equal(again["overlap"], result["overlap"])
+
+
+def test_run_dataframe_when_pandas():
+    pd = pytest.importorskip("pandas")
+    frame = engram.run(dict(SMALL, steps=2), backend="cpu")
+    assert isinstance(frame, pd.DataFrame)
+    assert list(frame["step"]) == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"p": 2}, "p"),
+        ({"areas": [{"name": "A", "n": 10, "k": 20}]}, "k"),
+        ({"fibers": [{"from": "nope", "to": "A", "beta": 0.1}]}, "from"),
+        ({"colour": "red"}, "colour"),
+        ({"mode": "psychic"}, "mode"),
+    ],
+)
+def test_bad_input_raises_value_error_naming_the_field(change, field):
+    with pytest.raises(ValueError, match=field):
+        engram.Brain(dict(SMALL, **change), backend="cpu")
+    with pytest.raises(ValueError, match=field):
+        engram.run(dict(SMALL, steps=1, **change), backend="cpu")
+
+
+def test_bad_arguments():
+    brain = engram.Brain(SMALL, backend="cpu")
+    with pytest.raises(ValueError, match="area"):
+        brain.winners("Z")
+    with pytest.raises(ValueError, match="brain"):
+        brain.winners("A", 1)
+    with pytest.raises(ValueError, match="steps"):
+        brain.project(-1)
+    with pytest.raises(ValueError, match="experiment"):
+        engram.run(dict(SMALL, experiment="sequence"))
+    with pytest.raises(ValueError, match="config"):
+        engram.Brain(42)
+
+
+def resident_pages():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1])
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs /proc/self/statm (Linux)")
+def test_create_destroy_10000_brains_does_not_leak():
+    tiny = {"p": 0.1, "areas": [{"name": "A", "n": 200, "k": 10}], "stimuli": [{"name": "s", "k": 10}],
+            "fibers": [{"from": "s", "to": "A", "beta": 0.1}]}
+    backend = engram.Backend("cpu")
+
+    def cycle(count):
+        for i in range(count):
+            brain = engram.Brain(tiny, seed=i, backend=backend)
+            brain.project(1)
+            brain.winners("A")
+            del brain
+
+    cycle(1000)
+    gc.collect()
+    baseline = resident_pages()
+    cycle(9000)
+    gc.collect()
+    grown = resident_pages()
+    assert grown <= baseline * 1.10, (baseline, grown)
+
+
+def test_docs_snippets_run(monkeypatch):
+    """Every ```python block of docs/python.md runs (from the repository root)."""
+    import re
+    text = (ROOT / "docs" / "python.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert blocks
+    monkeypatch.chdir(ROOT)
+    for block in blocks:
+        exec(compile(block, "docs/python.md", "exec"), {})
