@@ -14,24 +14,15 @@
 
 #ifdef ENGRAM_CLI
 
+#include "support/cli.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int exit_code;
-  std::string output;  // stdout and stderr together
-};
+using Result = engram::testing::CliResult;
 
-Result run(const std::string& args, const std::string& env = "") {
-  const std::string command = env + " " + ENGRAM_CLI + " " + args + " 2>&1";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  std::string output;
-  std::array<char, 4096> buffer{};
-  while (std::fgets(buffer.data(), buffer.size(), pipe) != nullptr) output += buffer.data();
-  const int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
+Result run(const std::string& args, const std::string& env = "") { return engram::testing::run_cli(args, env); }
 
 class CliTest : public ::testing::Test {
  protected:
@@ -48,12 +39,7 @@ class CliTest : public ::testing::Test {
     std::ofstream(path) << text;
     return path.string();
   }
-  static std::string read(const fs::path& path) {
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
+  static std::string read(const fs::path& path) { return engram::testing::read_file(path); }
 
   fs::path dir_;
 };

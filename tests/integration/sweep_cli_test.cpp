@@ -146,27 +146,13 @@ TEST(SweepBatchOverrides, PerBrainPAndBetaMatchSeparateSpecs) {
 
 #ifdef ENGRAM_CLI
 
-struct Result {
-  int exit_code;
-  std::string output;
-};
+#include "support/cli.hpp"
 
-Result run(const std::string& args, const std::string& env = "") {
-  const std::string command = env + " " + ENGRAM_CLI + " " + args + " 2>&1";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  std::string output;
-  std::array<char, 4096> buffer{};
-  while (std::fgets(buffer.data(), buffer.size(), pipe) != nullptr) output += buffer.data();
-  const int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
+using Result = engram::testing::CliResult;
 
-std::string read(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+Result run(const std::string& args, const std::string& env = "") { return engram::testing::run_cli(args, env); }
+
+std::string read(const fs::path& path) { return engram::testing::read_file(path); }
 
 // Header, then the rows sorted by id; fails on a torn (unterminated) last line.
 std::vector<std::string> sorted_rows(const fs::path& path) {

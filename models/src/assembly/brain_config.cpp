@@ -6,13 +6,11 @@
 
 namespace engram::assembly {
 
-namespace {
-std::uint32_t at_least_one(const io::ConfigNode& node, const std::string& key, std::uint32_t fallback) {
+std::uint32_t positive_count(const io::ConfigNode& node, const std::string& key, std::uint32_t fallback) {
   const auto value = node.optional<std::uint32_t>(key, fallback);
   if (value == 0) throw Error::bad_input(node.field(key), "0", "must be at least 1");
   return value;
 }
-}  // namespace
 
 BrainSection parse_brain_section(const io::ConfigNode& root) {
   BrainSection section;
@@ -29,8 +27,8 @@ BrainSection parse_brain_section(const io::ConfigNode& root) {
   else throw Error::bad_input("mode", mode, "must be implicit, explicit or lazy");
   brain.p = root.required<double>("p");
   section.seed = root.optional<std::uint64_t>("seed", 0);
-  section.brains = at_least_one(root, "brains", 1);
-  section.batch_size = std::min(at_least_one(root, "batch_size", section.brains), section.brains);
+  section.brains = positive_count(root, "brains", 1);
+  section.batch_size = std::min(positive_count(root, "batch_size", section.brains), section.brains);
   for (const io::ConfigNode& a : root.list("areas")) {
     a.allow_keys({"name", "n", "k", "self_loops", "noise", "normalise"});
     const std::string normalise = a.optional<std::string>("normalise", "none");

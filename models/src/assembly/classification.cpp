@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "engram/engine/error.hpp"
+#include "engram/models/assembly/brain_config.hpp"
 
 namespace engram::assembly {
 
@@ -155,11 +156,6 @@ const std::vector<NeuronId>& Classifier::assembly(std::size_t brain, std::uint32
 // ---- Experiment ----
 
 namespace {
-std::uint32_t at_least_one(const io::ConfigNode& node, const std::string& key, std::uint32_t fallback) {
-  const auto value = node.optional<std::uint32_t>(key, fallback);
-  if (value == 0) throw Error::bad_input(node.field(key), "0", "must be at least 1");
-  return value;
-}
 
 std::string resolve(const io::ConfigNode& node, const std::string& key, const std::filesystem::path& config_dir) {
   const std::string given = node.required<std::string>(key);
@@ -199,8 +195,8 @@ ClassificationExperiment parse_classification(const io::ConfigNode& root, const 
   else if (mode == "explicit") c.mode = GraphMode::explicit_graph;
   else throw Error::bad_input("mode", mode, "must be implicit or explicit (classification runs the exact modes)");
   e.seed = root.optional<std::uint64_t>("seed", 0);
-  e.brains = at_least_one(root, "brains", 1);
-  e.batch_size = std::min(at_least_one(root, "batch_size", e.brains), e.brains);
+  e.brains = positive_count(root, "brains", 1);
+  e.batch_size = std::min(positive_count(root, "batch_size", e.brains), e.brains);
 
   c.n = root.required<std::uint32_t>("n");
   c.k = root.required<std::uint32_t>("k");
@@ -215,8 +211,8 @@ ClassificationExperiment parse_classification(const io::ConfigNode& root, const 
   const io::ConfigNode train = root.child("train");
   train.allow_keys({"samples_per_class", "rounds", "assemblies"});
   train.child("samples_per_class");
-  e.train_per_class = at_least_one(train, "samples_per_class", 0);
-  c.rounds = at_least_one(train, "rounds", 1);
+  e.train_per_class = positive_count(train, "samples_per_class", 0);
+  c.rounds = positive_count(train, "rounds", 1);
   const std::string assemblies = train.optional<std::string>("assemblies", "formed");
   if (assemblies == "formed") c.assemblies = ClassifierConfig::Assemblies::formed;
   else if (assemblies == "designated") c.assemblies = ClassifierConfig::Assemblies::designated;
@@ -224,8 +220,8 @@ ClassificationExperiment parse_classification(const io::ConfigNode& root, const 
   const io::ConfigNode test = root.child("test");
   test.allow_keys({"samples_per_class", "steps"});
   test.child("samples_per_class");
-  e.test_per_class = at_least_one(test, "samples_per_class", 0);
-  c.classify_steps = at_least_one(test, "steps", 1);
+  e.test_per_class = positive_count(test, "samples_per_class", 0);
+  c.classify_steps = positive_count(test, "steps", 1);
 
   const io::ConfigNode data = root.child("data");
   const std::string data_kind = data.required<std::string>("kind");
@@ -252,7 +248,7 @@ ClassificationExperiment parse_classification(const io::ConfigNode& root, const 
       throw Error::bad_input(data.field("threshold"), to_text(threshold), "must be in [1, 255] (a pixel fires when >= threshold)");
     }
     e.data.encoding.threshold = threshold;
-    e.data.encoding.replicas = at_least_one(data, "replicas", 1);
+    e.data.encoding.replicas = positive_count(data, "replicas", 1);
     e.data.encoding.off_features = data.optional<bool>("off_features", false);
     e.data.classes = data.optional<std::uint32_t>("classes", 0);
     if (e.data.classes == 1) throw Error::bad_input(data.field("classes"), "1", "must be at least 2 (0: every label)");

@@ -9,13 +9,6 @@
 
 namespace engram::assembly {
 
-namespace {
-std::uint32_t at_least_one(const io::ConfigNode& node, const std::string& key, std::uint32_t fallback) {
-  const auto value = node.optional<std::uint32_t>(key, fallback);
-  if (value == 0) throw Error::bad_input(node.field(key), "0", "must be at least 1");
-  return value;
-}
-}  // namespace
 
 ProjectionExperiment parse_projection(const io::ConfigNode& root) {
   root.allow_keys({"experiment", "backend", "mode", "p", "steps", "seed", "brains", "batch_size",
@@ -30,7 +23,7 @@ ProjectionExperiment parse_projection(const io::ConfigNode& root) {
   e.batch_size = section.batch_size;
   e.backend = section.backend;
   root.child("steps");  // required: a run without a step count is almost surely a typo
-  e.steps = at_least_one(root, "steps", 0);
+  e.steps = positive_count(root, "steps", 0);
   return e;
 }
 

@@ -21,4 +21,7 @@ struct BrainSection {
 // Reads and validates the shared keys; the caller checks the keys it allows (allow_keys).
 BrainSection parse_brain_section(const io::ConfigNode& root);
 
+// An optional count that must be at least 1 when given (brains, batch_size, steps).
+std::uint32_t positive_count(const io::ConfigNode& node, const std::string& key, std::uint32_t fallback);
+
 }  // namespace engram::assembly
