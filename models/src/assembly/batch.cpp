@@ -36,8 +36,7 @@ Batch::Batch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains)
     : Batch(backend, std::move(spec), std::move(brains), {}) {}
 
 Batch::Batch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains, std::vector<BrainOverrides> overrides)
-    : backend_(backend), spec_(std::move(spec)), brains_(std::move(brains)) {
-  spec_.validate();
+    : BatchControls(spec), backend_(backend), spec_(std::move(spec)), brains_(std::move(brains)) {
   if (!overrides.empty() && overrides.size() != brains_.size()) {
     throw Error::bad_input("overrides", std::to_string(overrides.size()),
                            "must be empty or one per brain (" + std::to_string(brains_.size()) + ")");
@@ -111,7 +110,6 @@ Batch::Batch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains, std:
     }
     stimulus_firing_.emplace_back(backend_, all);
   }
-  stimulus_inhibited_.assign(spec_.stimuli.size(), false);
   for (std::size_t f = 0; f < spec_.fibers.size(); ++f) {
     const FiberSpec& fs = spec_.fibers[f];
     FiberState fiber;
@@ -155,12 +153,6 @@ Batch::Batch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains, std:
   }
 }
 
-std::size_t Batch::area_at(const std::string& name) const {
-  const int index = spec_.area_index(name);
-  if (index < 0) throw Error::bad_input("area", name, "names no area of this brain");
-  return static_cast<std::size_t>(index);
-}
-
 graph::RowTable Batch::table(FiberState& fiber) {
   return graph::RowTable{fiber.row_start.data(), fiber.row_degree.data(), fiber.targets.data(),
                          fiber.weights.data(), fiber.n_source};
@@ -172,13 +164,6 @@ graph::FiringSet Batch::firing(const FiberState& fiber) const {
   }
   const AreaState& source = areas_[fiber.source];
   return {source.winners.data(), spec_.areas[fiber.source].k, source.ragged ? source.active.data() : nullptr};
-}
-
-bool Batch::source_firing(const FiberState& fiber) const {
-  if (fiber.inhibited) return false;
-  if (fiber.from_stimulus) return !stimulus_inhibited_[fiber.source];
-  const AreaState& source = areas_[fiber.source];
-  return source.fired && !source.inhibited;
 }
 
 void Batch::materialise(std::size_t f, const std::vector<std::uint32_t>& brains,
@@ -207,14 +192,14 @@ void Batch::project() {
   for (std::size_t t = 0; t < areas_.size(); ++t) {
     const AreaSpec& spec = spec_.areas[t];
     AreaState& area = areas_[t];
-    if (area.inhibited) continue;
+    if (area_inhibited(t)) continue;
     bool any = false;
     for (const FiberState& fiber : fibers_) any |= fiber.target == t && source_firing(fiber);
     if (!any) continue;
     area.updated = true;
     if (area.clamped) {
       area.clamped = false;  // next_winners were uploaded by clamp_next()
-    } else if (area.fixed && area.fired) {
+    } else if (area_fixed(t) && area.fired) {
       backend_.copy_within(area.next_winners.data(), area.winners.data(), area.winners.bytes());
     } else {
       area.inputs.zero();
@@ -239,7 +224,9 @@ void Batch::project() {
                           winner_items);
     if (spec.normalise_incoming) incoming_sums(t, area.sums_before);
     for (FiberState& fiber : fibers_) {
-      if (fiber.target != t || !source_firing(fiber) || !fiber.plastic) continue;
+      if (fiber.target != t || !source_firing(fiber) || !fiber_plastic(static_cast<std::size_t>(&fiber - fibers_.data()))) {
+        continue;
+      }
       if (std::all_of(fiber.beta.begin(), fiber.beta.end(), [](double b) { return b == 0.0; })) continue;
       const graph::FiringSet fs = firing(fiber);
       backend_.hebbian_scale(
@@ -271,7 +258,7 @@ void Batch::project() {
 void Batch::commit(std::size_t t) {
   AreaState& area = areas_[t];
   area.winners.swap(area.next_winners);
-  if (!area.fixed) {
+  if (!area_fixed(t)) {
     // A k-cap always yields k winners per brain.
     if (area.ragged) {
       std::fill(area.host_active.begin(), area.host_active.end(), spec_.areas[t].k);
@@ -375,58 +362,6 @@ void Batch::set_beta(std::size_t brain, std::size_t f, double beta) {
 }  // namespace engram::assembly
 
 namespace engram::assembly {
-
-std::size_t Batch::stimulus_at(const std::string& name) const {
-  const int index = spec_.stimulus_index(name);
-  if (index < 0) throw Error::bad_input("stimulus", name, "names no stimulus of this brain");
-  return static_cast<std::size_t>(index);
-}
-
-std::size_t Batch::fiber_index(const std::string& from, const std::string& to) const {
-  for (std::size_t f = 0; f < spec_.fibers.size(); ++f) {
-    if (spec_.fibers[f].from == from && spec_.fibers[f].to == to) return f;
-  }
-  throw Error::bad_input("fiber", from + " -> " + to, "is not a fiber of this brain");
-}
-
-void Batch::inhibit(const std::string& name) {
-  if (spec_.stimulus_index(name) >= 0) stimulus_inhibited_[stimulus_at(name)] = true;
-  else areas_[area_at(name)].inhibited = true;
-}
-
-void Batch::disinhibit(const std::string& name) {
-  if (spec_.stimulus_index(name) >= 0) stimulus_inhibited_[stimulus_at(name)] = false;
-  else areas_[area_at(name)].inhibited = false;
-}
-
-bool Batch::inhibited(const std::string& name) const {
-  if (spec_.stimulus_index(name) >= 0) return stimulus_inhibited_[stimulus_at(name)];
-  return areas_[area_at(name)].inhibited;
-}
-
-void Batch::inhibit_fiber(const std::string& from, const std::string& to) {
-  fibers_[fiber_index(from, to)].inhibited = true;
-}
-
-void Batch::disinhibit_fiber(const std::string& from, const std::string& to) {
-  fibers_[fiber_index(from, to)].inhibited = false;
-}
-
-void Batch::set_plasticity(const std::string& from, const std::string& to, bool enabled) {
-  fibers_[fiber_index(from, to)].plastic = enabled;
-}
-
-void Batch::set_plasticity(bool enabled) {
-  for (FiberState& fiber : fibers_) fiber.plastic = enabled;
-}
-
-void Batch::fix(const std::string& name) {
-  AreaState& area = areas_[area_at(name)];
-  if (!area.fired) throw Error::bad_input("fix", name, "the area has no assembly to fix yet");
-  area.fixed = true;
-}
-
-void Batch::unfix(const std::string& name) { areas_[area_at(name)].fixed = false; }
 
 void Batch::set_firing(const std::string& name, const std::vector<std::vector<NeuronId>>& per_brain) {
   const std::size_t t = area_at(name);

@@ -44,8 +44,7 @@ void upload_prefix(Backend& backend, Buffer<T>& buffer, const std::vector<T>& va
 }  // namespace
 
 LazyBatch::LazyBatch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains)
-    : backend_(backend), spec_(std::move(spec)), brains_(std::move(brains)) {
-  spec_.validate();
+    : BatchControls(spec), backend_(backend), spec_(std::move(spec)), brains_(std::move(brains)) {
   if (spec_.mode != GraphMode::lazy) {
     throw Error::bad_input("mode", to_string(spec_.mode), "assembly::LazyBatch runs the lazy mode; use make_batch()");
   }
@@ -67,7 +66,6 @@ LazyBatch::LazyBatch(Backend& backend, BrainSpec spec, std::vector<BrainId> brai
   for (const StimulusSpec& s : spec_.stimuli) {
     stimulus_fires_.emplace_back(backend_, std::vector<std::uint8_t>(s.k, 1));
   }
-  stimulus_inhibited_.assign(spec_.stimuli.size(), false);
   for (std::size_t f = 0; f < spec_.fibers.size(); ++f) {
     const FiberSpec& fs = spec_.fibers[f];
     FiberState fiber;
@@ -91,13 +89,6 @@ LazyBatch::LazyBatch(Backend& backend, BrainSpec spec, std::vector<BrainId> brai
 }
 
 // ---- sources ------------------------------------------------------------------------------------
-
-bool LazyBatch::source_firing(const FiberState& fiber) const {
-  if (fiber.inhibited) return false;
-  if (fiber.from_stimulus) return !stimulus_inhibited_[fiber.source];
-  const AreaState& source = areas_[fiber.source];
-  return source.fired && !source.inhibited;
-}
 
 std::uint32_t LazyBatch::source_support(const FiberState& fiber, std::size_t brain) const {
   if (fiber.from_stimulus) return spec_.stimuli[fiber.source].k;
@@ -188,7 +179,7 @@ void LazyBatch::project() {
     for (AreaBrain& ab : area.brains) ab.fresh_input.clear();
   }
   for (std::size_t t = 0; t < A; ++t) {
-    if (areas_[t].inhibited) continue;
+    if (area_inhibited(t)) continue;
     for (const FiberState& fiber : fibers_) areas_[t].updated |= fiber.target == t && source_firing(fiber);
   }
   for (std::size_t a = 0; a < A; ++a) sync_fires(a);
@@ -198,7 +189,7 @@ void LazyBatch::project() {
     AreaState& area = areas_[t];
     if (!area.updated) continue;
     const AreaSpec& spec = spec_.areas[t];
-    if (area.fixed && area.fired) {
+    if (area_fixed(t) && area.fired) {
       for (AreaBrain& ab : area.brains) ab.next = ab.firing;
       continue;
     }
@@ -271,7 +262,7 @@ void LazyBatch::project() {
     if (!area.updated) continue;
     bool any = false;
     for (const FiberState& fiber : fibers_) {
-      any |= fiber.target == t && source_firing(fiber) && fiber.plastic && fiber.beta != 0.0;
+      any |= fiber.target == t && source_firing(fiber) && plastic(fiber) && fiber.beta != 0.0;
     }
     if (!any) continue;
     for (AreaBrain& ab : area.brains) {
@@ -280,7 +271,7 @@ void LazyBatch::project() {
       upload_prefix(backend_, ab.wins_device, wins);
     }
     for (FiberState& fiber : fibers_) {
-      if (fiber.target != t || !source_firing(fiber) || !fiber.plastic || fiber.beta == 0.0) continue;
+      if (fiber.target != t || !source_firing(fiber) || !plastic(fiber) || fiber.beta == 0.0) continue;
       const auto factor = static_cast<float>(1.0 + fiber.beta);
       for (std::size_t b = 0; b < B; ++b) {
         FiberBrain& fb = fiber.brains[b];
@@ -423,25 +414,6 @@ void LazyBatch::record_firing(std::size_t t, std::size_t b, std::vector<NeuronId
 
 // ---- queries ------------------------------------------------------------------------------------
 
-std::size_t LazyBatch::area_at(const std::string& name) const {
-  const int index = spec_.area_index(name);
-  if (index < 0) throw Error::bad_input("area", name, "names no area of this brain");
-  return static_cast<std::size_t>(index);
-}
-
-std::size_t LazyBatch::stimulus_at(const std::string& name) const {
-  const int index = spec_.stimulus_index(name);
-  if (index < 0) throw Error::bad_input("stimulus", name, "names no stimulus of this brain");
-  return static_cast<std::size_t>(index);
-}
-
-std::size_t LazyBatch::fiber_index(const std::string& from, const std::string& to) const {
-  for (std::size_t f = 0; f < spec_.fibers.size(); ++f) {
-    if (spec_.fibers[f].from == from && spec_.fibers[f].to == to) return f;
-  }
-  throw Error::bad_input("fiber", from + " -> " + to, "is not a fiber of this brain");
-}
-
 std::vector<NeuronId> LazyBatch::winners(std::size_t brain, const std::string& name) const {
   const AreaState& area = areas_[area_at(name)];
   if (!area.fired) return {};
@@ -502,45 +474,6 @@ std::size_t LazyBatch::memory_bytes() const {
 }
 
 // ---- controls -----------------------------------------------------------------------------------
-
-void LazyBatch::inhibit(const std::string& name) {
-  if (spec_.stimulus_index(name) >= 0) stimulus_inhibited_[stimulus_at(name)] = true;
-  else areas_[area_at(name)].inhibited = true;
-}
-
-void LazyBatch::disinhibit(const std::string& name) {
-  if (spec_.stimulus_index(name) >= 0) stimulus_inhibited_[stimulus_at(name)] = false;
-  else areas_[area_at(name)].inhibited = false;
-}
-
-bool LazyBatch::inhibited(const std::string& name) const {
-  if (spec_.stimulus_index(name) >= 0) return stimulus_inhibited_[stimulus_at(name)];
-  return areas_[area_at(name)].inhibited;
-}
-
-void LazyBatch::inhibit_fiber(const std::string& from, const std::string& to) {
-  fibers_[fiber_index(from, to)].inhibited = true;
-}
-
-void LazyBatch::disinhibit_fiber(const std::string& from, const std::string& to) {
-  fibers_[fiber_index(from, to)].inhibited = false;
-}
-
-void LazyBatch::set_plasticity(const std::string& from, const std::string& to, bool enabled) {
-  fibers_[fiber_index(from, to)].plastic = enabled;
-}
-
-void LazyBatch::set_plasticity(bool enabled) {
-  for (FiberState& fiber : fibers_) fiber.plastic = enabled;
-}
-
-void LazyBatch::fix(const std::string& name) {
-  AreaState& area = areas_[area_at(name)];
-  if (!area.fired) throw Error::bad_input("fix", name, "the area has no assembly to fix yet");
-  area.fixed = true;
-}
-
-void LazyBatch::unfix(const std::string& name) { areas_[area_at(name)].fixed = false; }
 
 void LazyBatch::set_firing(const std::string& name, const std::vector<std::vector<NeuronId>>& per_brain) {
   const std::size_t t = area_at(name);

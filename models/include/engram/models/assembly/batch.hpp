@@ -13,6 +13,7 @@
 
 #include "engram/engine/backend/backend.hpp"
 #include "engram/engine/memory/buffer.hpp"
+#include "engram/models/assembly/batch_controls.hpp"
 #include "engram/models/assembly/brain_batch.hpp"
 #include "engram/models/assembly/brain_spec.hpp"
 
@@ -26,7 +27,7 @@ struct BrainOverrides {
   std::vector<double> fiber_beta;  // Hebbian rate of each fiber
 };
 
-class Batch final : public BrainBatch {
+class Batch final : public BatchControls {
  public:
   Batch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains);
   // As above, brain i taking overrides[i] (overrides is empty or has one entry per brain). Brain
@@ -63,21 +64,7 @@ class Batch final : public BrainBatch {
   // Changes fiber's Hebbian rate for one brain (brains of a batch may differ in beta).
   void set_beta(std::size_t brain, std::size_t fiber, double beta);
 
-  // --- Controls of the Assembly Calculus (all brains of the batch alike) ---
-  // An inhibited area neither fires nor is updated; an inhibited stimulus does not fire. Its
-  // winners are kept and fire again once disinhibited.
-  void inhibit(const std::string& area_or_stimulus) override;
-  void disinhibit(const std::string& area_or_stimulus) override;
-  bool inhibited(const std::string& area_or_stimulus) const override;
-  // An inhibited fiber carries no input and does not learn.
-  void inhibit_fiber(const std::string& from, const std::string& to) override;
-  void disinhibit_fiber(const std::string& from, const std::string& to) override;
-  // Hebbian learning on or off, per fiber or for every fiber.
-  void set_plasticity(const std::string& from, const std::string& to, bool enabled) override;
-  void set_plasticity(bool enabled) override;
-  // A fixed area keeps firing its current winners; fibers into it still learn.
-  void fix(const std::string& area) override;
-  void unfix(const std::string& area) override;
+  // Controls (inhibit, fix, plasticity switches) come from BatchControls.
 
   // Makes `area` fire the given neurons (one increasing list per brain, duplicates and ids >= n
   // refused). Lists may differ in length between brains. They count as winners: support grows.
@@ -94,7 +81,6 @@ class Batch final : public BrainBatch {
 
   // The firing set of `area` for one brain (winners, or what set_firing chose).
   std::vector<NeuronId> firing(std::size_t brain, const std::string& area) const;
-  std::size_t fiber_index(const std::string& from, const std::string& to) const;
 
  private:
   struct AreaState {
@@ -105,8 +91,6 @@ class Batch final : public BrainBatch {
     Buffer<std::uint32_t> active;                       // [B]: firing-set length per brain
     std::vector<std::uint32_t> host_active, host_previous_active;
     bool ragged = false;  // some brain fires fewer than k neurons: pass `active` to kernels
-    bool inhibited = false;
-    bool fixed = false;
     bool clamped = false;  // next_winners already hold a teacher's lists for the next step
     Buffer<std::uint8_t> fired_mask;             // [B, n] device copy of ever_fired (normalisation)
     Buffer<FixedInput> sums_before, sums_after;  // [B, n] incoming sums of winners (normalisation)
@@ -130,21 +114,20 @@ class Batch final : public BrainBatch {
     Buffer<NeuronId> targets;
     Buffer<float> weights;
     EdgeOffset pool_size = 0;
-    bool inhibited = false;
-    bool plastic = true;
   };
 
-  std::size_t area_at(const std::string& name) const;
   graph::RowTable table(FiberState& fiber);
   graph::FiringSet firing(const FiberState& fiber) const;
-  bool source_firing(const FiberState& fiber) const;
+  bool source_firing(const FiberState& fiber) const {
+    return source_fires(static_cast<std::size_t>(&fiber - fibers_.data()));
+  }
+  bool area_fired(std::size_t area) const override { return areas_[area].fired; }
   void materialise(std::size_t fiber, const std::vector<std::uint32_t>& brains,
                    const std::vector<NeuronId>& sources);
   void commit(std::size_t area);
   void incoming_sums(std::size_t area, Buffer<FixedInput>& sums);
   bool any_normalisation() const;
   void record_firing(std::size_t area);
-  std::size_t stimulus_at(const std::string& name) const;
 
   Backend& backend_;
   BrainSpec spec_;
@@ -154,7 +137,6 @@ class Batch final : public BrainBatch {
   Buffer<std::uint32_t> brain_index_; // [B]
   std::vector<AreaState> areas_;
   std::vector<Buffer<NeuronId>> stimulus_firing_;  // per stimulus: [B, k], neurons 0..k-1
-  std::vector<bool> stimulus_inhibited_;
   std::vector<FiberState> fibers_;
   int steps_ = 0;
 };

@@ -40,12 +40,13 @@
 
 #include "engram/engine/backend/backend.hpp"
 #include "engram/engine/memory/buffer.hpp"
+#include "engram/models/assembly/batch_controls.hpp"
 #include "engram/models/assembly/brain_batch.hpp"
 #include "engram/models/assembly/brain_spec.hpp"
 
 namespace engram::assembly {
 
-class LazyBatch final : public BrainBatch {
+class LazyBatch final : public BatchControls {
  public:
   LazyBatch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains);
   LazyBatch(const LazyBatch&) = delete;
@@ -62,15 +63,6 @@ class LazyBatch final : public BrainBatch {
   std::uint32_t overlap(std::size_t brain, const std::string& area) const override;
   bool updated(const std::string& area) const override;
 
-  void inhibit(const std::string& area_or_stimulus) override;
-  void disinhibit(const std::string& area_or_stimulus) override;
-  bool inhibited(const std::string& area_or_stimulus) const override;
-  void inhibit_fiber(const std::string& from, const std::string& to) override;
-  void disinhibit_fiber(const std::string& from, const std::string& to) override;
-  void set_plasticity(const std::string& from, const std::string& to, bool enabled) override;
-  void set_plasticity(bool enabled) override;
-  void fix(const std::string& area) override;
-  void unfix(const std::string& area) override;
 
   void set_firing(const std::string& area, const std::vector<std::vector<NeuronId>>& per_brain) override;
   void activate(const std::string& area, std::uint32_t assembly) override;
@@ -80,7 +72,6 @@ class LazyBatch final : public BrainBatch {
                       const std::vector<NeuronId>& from_set, const std::vector<NeuronId>& to_set) const override;
 
   // --- Inspection (tests, diagnostics) ---
-  std::size_t fiber_index(const std::string& from, const std::string& to) const;
   // Stored edges of one fiber of one brain.
   std::uint64_t edge_count(std::size_t brain, std::size_t fiber) const;
   struct Edge {
@@ -116,7 +107,7 @@ class LazyBatch final : public BrainBatch {
     std::vector<AreaBrain> brains;
     Buffer<FixedInput> inputs;  // [B, stride]
     Buffer<NeuronId> winners;   // [B, k]
-    bool inhibited = false, fixed = false, fired = false, updated = false;
+    bool fired = false, updated = false;
   };
   struct FiberBrain {
     Buffer<NeuronId> source, target;
@@ -130,13 +121,16 @@ class LazyBatch final : public BrainBatch {
     double p = 0.0;
     double beta = 0.0;
     bool exclude_self = false;
-    bool inhibited = false, plastic = true;
     std::vector<FiberBrain> brains;
   };
 
-  std::size_t area_at(const std::string& name) const;
-  std::size_t stimulus_at(const std::string& name) const;
-  bool source_firing(const FiberState& fiber) const;
+  bool source_firing(const FiberState& fiber) const {
+    return source_fires(static_cast<std::size_t>(&fiber - fibers_.data()));
+  }
+  bool plastic(const FiberState& fiber) const {
+    return fiber_plastic(static_cast<std::size_t>(&fiber - fibers_.data()));
+  }
+  bool area_fired(std::size_t area) const override { return areas_[area].fired; }
   std::uint32_t source_support(const FiberState& fiber, std::size_t brain) const;
   std::uint32_t firing_count(const FiberState& fiber, std::size_t brain) const;
   NeuronId firing_neuron(const FiberState& fiber, std::size_t brain, std::uint32_t i) const;
@@ -155,7 +149,6 @@ class LazyBatch final : public BrainBatch {
   BrainSpec spec_;
   std::vector<BrainId> brains_;
   std::vector<AreaState> areas_;
-  std::vector<bool> stimulus_inhibited_;
   std::vector<Buffer<std::uint8_t>> stimulus_fires_;  // per stimulus: k ones
   std::vector<FiberState> fibers_;
   int steps_ = 0;
