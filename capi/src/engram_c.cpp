@@ -55,6 +55,7 @@ engram_status guarded(Body&& body) noexcept {
       case engram::ErrorCode::bad_input: return fail(ENGRAM_BAD_INPUT, e.what());
       case engram::ErrorCode::unavailable: return fail(ENGRAM_UNAVAILABLE, e.what());
       case engram::ErrorCode::internal: break;
+      case engram::ErrorCode::cancelled: break;
     }
     return fail(ENGRAM_INTERNAL, e.what());
   } catch (const std::bad_alloc&) {

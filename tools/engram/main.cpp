@@ -66,6 +66,7 @@ int run_main(int argc, char** argv) {
     return engram::cli::info_command();
   } catch (const engram::Error& e) {
     std::fprintf(stderr, "engram: error: %s\n", e.what());
+    if (e.code() == engram::ErrorCode::cancelled) return 130;
     return e.code() == engram::ErrorCode::internal ? 1 : 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "engram: internal error: %s\n", e.what());

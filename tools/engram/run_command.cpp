@@ -15,6 +15,8 @@
 #include "engram/models/assembly/script_experiment.hpp"
 #include "engram/models/assembly/sequence.hpp"
 #include "engram/models/assembly/sweep.hpp"
+#include "engram/models/job_kinds.hpp"
+#include <memory>
 #include "progress_bar.hpp"
 
 namespace engram::cli {
@@ -211,6 +213,37 @@ int run_markov_command(const RunOptions& options, const io::ConfigNode& root) {
   return 0;
 }
 
+// Any registered kind: its tables become <name>.csv under --out, all written only after the run.
+int run_job_kind_command(const RunOptions& options, const io::ConfigNode& root, const sched::JobKind& kind) {
+  if (assembly::is_sweep(root)) return run_sweep_command(options);
+  kind.validate(root);
+  check_out_dir(options);
+  sched::RunContext context;
+  if (options.backend) context.backend = *options.backend;
+  std::printf("engram %s: %s (%s)\n", ENGRAM_VERSION, std::string(kind.name()).c_str(),
+              std::string(kind.description()).c_str());
+  sched::Results results;
+  {
+    ProgressBar bar("steps");
+    context.progress = [&](std::uint64_t done, std::uint64_t total) { bar.update(done, total); };
+    results = kind.run(root, context);
+  }
+  for (const std::string& line : results.summary) std::printf("%s\n", line.c_str());
+  if (options.out) {
+    std::filesystem::create_directories(*options.out);
+    std::vector<std::unique_ptr<io::AtomicFile>> files;
+    for (const sched::Table& table : results.tables) {
+      files.push_back(std::make_unique<io::AtomicFile>(std::filesystem::path(*options.out) / (table.name + ".csv")));
+      files.back()->stream() << table.csv();
+    }
+    for (auto& file : files) file->commit();
+    for (const sched::Table& table : results.tables) {
+      std::printf("wrote %s\n", (std::filesystem::path(*options.out) / (table.name + ".csv")).c_str());
+    }
+  }
+  return 0;
+}
+
 int run_classification_command(const RunOptions& options, const io::ConfigNode& root) {
   assembly::ClassificationExperiment experiment =
       assembly::parse_classification(root, std::filesystem::path(options.config).parent_path());
@@ -257,8 +290,13 @@ int run_command(const RunOptions& options) {
   if (kind == "sequence") return run_sequence_command(options, root);
   if (kind == "markov") return run_markov_command(options, root);
   if (kind == "classify") return run_classification_command(options, root);
+  if (const sched::JobKind* registered = models::find_job_kind(kind)) {
+    return run_job_kind_command(options, root, *registered);
+  }
   if (kind != "project") {
-    throw Error::bad_input("experiment", kind, "must be one of project, script, sequence, markov, classify");
+    std::string known = "project, script, sequence, markov, classify";
+    for (const sched::JobKind* k : models::job_kinds()) known += ", " + std::string(k->name());
+    throw Error::bad_input("experiment", kind, "must be one of " + known);
   }
   if (assembly::is_sweep(root)) return run_sweep_command(options);
   if (options.resume || options.force || options.shard) {

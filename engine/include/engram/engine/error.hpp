@@ -16,6 +16,7 @@ enum class ErrorCode {
   bad_input = 2,    // the user's config or arguments are wrong; the CLI exits 2
   unavailable = 3,  // a requested resource (a backend, a device) is missing; the CLI exits 2
   internal = 1,     // a bug or an unexpected system failure; the CLI exits 1
+  cancelled = 130,  // the caller asked to stop (Ctrl-C, a progress callback); the CLI exits 130
 };
 
 class Error : public std::runtime_error {
@@ -31,6 +32,7 @@ class Error : public std::runtime_error {
     return Error(ErrorCode::unavailable, message);
   }
   static Error internal(const std::string& message) { return Error(ErrorCode::internal, message); }
+  static Error cancelled(const std::string& message) { return Error(ErrorCode::cancelled, message); }
 
  private:
   ErrorCode code_;

@@ -1,0 +1,68 @@
+#include "engram/engine/scheduler/job_kind.hpp"
+
+#include "engram/engine/error.hpp"
+
+namespace engram::sched {
+
+std::size_t Column::size() const {
+  switch (type) {
+    case Type::integer: return integers.size();
+    case Type::real: return reals.size();
+    case Type::text: return texts.size();
+  }
+  return 0;
+}
+
+std::string Column::cell(std::size_t row) const {
+  switch (type) {
+    case Type::integer: return std::to_string(integers.at(row));
+    case Type::real: return to_text(reals.at(row));
+    case Type::text: {
+      const std::string& t = texts.at(row);
+      // CSV quoting only when needed, so plain names stay greppable.
+      if (t.find_first_of(",\"\n") == std::string::npos) return t;
+      std::string quoted = "\"";
+      for (char c : t) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+      return quoted + "\"";
+    }
+  }
+  return {};
+}
+
+Column& Table::add(std::string column_name, Column::Type type) {
+  Column c;
+  c.name = std::move(column_name);
+  c.type = type;
+  columns.push_back(std::move(c));
+  return columns.back();
+}
+
+std::size_t Table::rows() const {
+  if (columns.empty()) return 0;
+  const std::size_t n = columns.front().size();
+  for (const Column& c : columns) {
+    if (c.size() != n) {
+      throw Error::internal("table " + name + ": column " + c.name + " has " + std::to_string(c.size()) +
+                            " rows, column " + columns.front().name + " has " + std::to_string(n));
+    }
+  }
+  return n;
+}
+
+std::string Table::csv() const {
+  std::string out;
+  for (std::size_t c = 0; c < columns.size(); ++c) out += (c ? "," : "") + columns[c].name;
+  out += '\n';
+  const std::size_t n = rows();
+  for (std::size_t r = 0; r < n; ++r) {
+    for (std::size_t c = 0; c < columns.size(); ++c) out += (c ? "," : "") + columns[c].cell(r);
+    out += '\n';
+  }
+  return out;
+}
+
+void RunContext::check_cancelled() const {
+  if (should_continue && !should_continue()) throw Error::cancelled("stopped at the caller's request");
+}
+
+}  // namespace engram::sched

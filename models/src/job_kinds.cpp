@@ -1,0 +1,30 @@
+#include "engram/models/job_kinds.hpp"
+
+#include "engram/engine/error.hpp"
+
+namespace engram::models {
+
+// Each model contributes one accessor returning its kind (a function-local static).
+// Add new kinds here; keep the list sorted by experiment name.
+
+const std::vector<const sched::JobKind*>& job_kinds() {
+  static const std::vector<const sched::JobKind*> kinds = {};
+  return kinds;
+}
+
+const sched::JobKind* find_job_kind(std::string_view experiment) {
+  for (const sched::JobKind* kind : job_kinds()) {
+    if (kind->name() == experiment) return kind;
+  }
+  return nullptr;
+}
+
+const sched::JobKind& job_kind(const io::ConfigNode& root) {
+  const std::string experiment = root.required<std::string>("experiment");
+  if (const sched::JobKind* kind = find_job_kind(experiment)) return *kind;
+  std::string known;
+  for (const sched::JobKind* kind : job_kinds()) known += (known.empty() ? "" : ", ") + std::string(kind->name());
+  throw Error::bad_input(root.field("experiment"), experiment, "unknown experiment; known: " + known);
+}
+
+}  // namespace engram::models
