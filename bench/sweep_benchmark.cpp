@@ -10,25 +10,23 @@
 
 #include "bench_common.hpp"
 #include "engram/engine/io/config_node.hpp"
-#include "engram/models/assembly/sweep.hpp"
+#include "engram/engine/scheduler/sweep.hpp"
+#include "engram/models/assembly/projection_kind.hpp"
 
 namespace engram::bench {
 namespace {
 
 void BM_Sweep1000(benchmark::State& state) {
   const auto max_batch = static_cast<std::size_t>(state.range(0));
-  const assembly::Sweep sweep =
-      assembly::parse_sweep(io::load_config_file(std::string(ENGRAM_SOURCE_DIR) + "/examples/sweep.yaml"));
-  std::map<std::string, std::vector<const assembly::SweepJob*>> classes;
-  for (const auto& job : sweep.jobs) classes[assembly::shape_class(job.experiment)].push_back(&job);
+  const sched::Sweep sweep = sched::parse_sweep(
+      io::load_config_file(std::string(ENGRAM_SOURCE_DIR) + "/examples/sweep.yaml"), assembly::projection_kind());
+  std::vector<const sched::SweepJob*> all;
+  for (const auto& job : sweep.jobs) all.push_back(&job);
+  sched::PackOptions pack;
+  pack.max_batch = static_cast<std::uint32_t>(max_batch);
+  const auto batches = sched::plan_batches(sweep, all, pack);
   for (auto _ : state) {
-    for (const auto& [shape, jobs] : classes) {
-      for (std::size_t first = 0; first < jobs.size(); first += max_batch) {
-        const std::vector<const assembly::SweepJob*> cut(jobs.begin() + static_cast<std::ptrdiff_t>(first),
-                                                         jobs.begin() + static_cast<std::ptrdiff_t>(std::min(jobs.size(), first + max_batch)));
-        benchmark::DoNotOptimize(assembly::run_sweep_batch(cut, backend()));
-      }
-    }
+    for (const auto& batch : batches) benchmark::DoNotOptimize(sched::run_jobs(sweep, batch, backend(), {}));
   }
   state.counters["jobs/s"] = benchmark::Counter(static_cast<double>(sweep.jobs.size()),
                                                 benchmark::Counter::kIsIterationInvariantRate);

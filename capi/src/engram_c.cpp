@@ -19,7 +19,8 @@
 #include "engram/models/assembly/brain_batch.hpp"
 #include "engram/models/assembly/brain_config.hpp"
 #include "engram/models/assembly/projection_experiment.hpp"
-#include "engram/models/assembly/sweep.hpp"
+#include "engram/engine/scheduler/sweep.hpp"
+#include "engram/models/job_kinds.hpp"
 
 struct engram_backend {
   std::shared_ptr<engram::Backend> backend;
@@ -102,37 +103,15 @@ engram_status create_brain(engram_backend* backend, const char* yaml, const std:
   });
 }
 
-void write_projection_csv(const std::filesystem::path& dir, const std::vector<engram::assembly::ProjectionRecord>& records) {
-  engram::io::AtomicFile csv(dir / "projection.csv");
-  auto& out = csv.stream();
-  out << "brain,seed,step,area,k,support,overlap,overlap_fraction\n";
-  for (const auto& r : records) {
-    out << r.brain << ',' << r.seed << ',' << r.step << ',' << r.area << ',' << r.k << ',' << r.support << ','
-        << r.overlap << ',' << static_cast<double>(r.overlap) / r.k << '\n';
+// Tables are all written before any is renamed into place, so a failure leaves no partial set.
+void write_tables(const std::filesystem::path& dir, const std::vector<engram::sched::Table>& tables) {
+  std::filesystem::create_directories(dir);
+  std::vector<std::unique_ptr<engram::io::AtomicFile>> files;
+  for (const auto& table : tables) {
+    files.push_back(std::make_unique<engram::io::AtomicFile>(dir / (table.name + ".csv")));
+    files.back()->stream() << table.csv();
   }
-  csv.commit();
-}
-
-void run_sweep(const engram::assembly::Sweep& sweep, engram::Backend& backend, const std::filesystem::path& dir) {
-  constexpr std::size_t max_batch = 256;
-  std::map<std::string, std::vector<const engram::assembly::SweepJob*>> classes;
-  for (const auto& job : sweep.jobs) classes[engram::assembly::shape_class(job.experiment)].push_back(&job);
-  std::map<std::string, std::string> rows;  // job id -> row
-  for (const auto& [shape, jobs] : classes) {
-    for (std::size_t first = 0; first < jobs.size(); first += max_batch) {
-      const std::vector<const engram::assembly::SweepJob*> batch(
-          jobs.begin() + static_cast<std::ptrdiff_t>(first),
-          jobs.begin() + static_cast<std::ptrdiff_t>(std::min(jobs.size(), first + max_batch)));
-      const auto summaries = engram::assembly::run_sweep_batch(batch, backend);
-      for (std::size_t b = 0; b < batch.size(); ++b) {
-        rows[batch[b]->id] = engram::assembly::sweep_csv_row(sweep, *batch[b], summaries[b]);
-      }
-    }
-  }
-  engram::io::AtomicFile csv(dir / "results.csv");
-  csv.stream() << engram::assembly::sweep_csv_header(sweep) << '\n';
-  for (const auto& [id, row] : rows) csv.stream() << row << '\n';
-  csv.commit();
+  for (auto& file : files) file->commit();
 }
 
 }  // namespace
@@ -319,29 +298,21 @@ engram_status engram_run_config(const char* config_path, const char* backend, co
     require(config_path, "config_path");
     require(out_dir, "out_dir");
     const engram::io::ConfigNode root = engram::io::load_config_file(config_path);
-    const std::string kind = root.optional<std::string>("experiment", "project");
-    if (kind != "project") {
-      throw engram::Error::bad_input("experiment", kind, "engram_run_config runs project configs only");
-    }
+    const engram::sched::JobKind& kind = engram::models::job_kind(root);
     const std::filesystem::path dir(out_dir);
     if (std::filesystem::exists(dir) && !std::filesystem::is_directory(dir)) {
       throw engram::Error::bad_input("out_dir", out_dir, "exists and is not a directory");
     }
-    if (engram::assembly::is_sweep(root)) {
-      const engram::assembly::Sweep sweep = engram::assembly::parse_sweep(root);
-      auto made = engram::make_backend(backend != nullptr ? std::string(backend) : sweep.base.backend);
-      std::filesystem::create_directories(dir);
-      run_sweep(sweep, *made, dir);
+    engram::sched::RunContext context;
+    if (backend != nullptr) context.backend = backend;
+    if (engram::sched::is_sweep(root)) {
+      const engram::sched::Sweep sweep = engram::sched::parse_sweep(root, kind);
+      auto made = engram::make_backend(context.backend.empty() ? sweep.backend : context.backend);
+      write_tables(dir, {engram::sched::run_sweep(sweep, *made, {}, context)});
       return;
     }
-    engram::assembly::ProjectionExperiment experiment = engram::assembly::parse_projection(root);
-    if (backend != nullptr) experiment.backend = backend;
-    auto made = engram::make_backend(experiment.backend);
-    std::vector<engram::assembly::ProjectionRecord> records;
-    engram::assembly::run_projection(experiment, *made,
-                                     [&](const engram::assembly::ProjectionRecord& r) { records.push_back(r); });
-    std::filesystem::create_directories(dir);
-    write_projection_csv(dir, records);
+    kind.validate(root);
+    write_tables(dir, kind.run(root, context).tables);
   });
 }
 

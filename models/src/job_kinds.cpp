@@ -1,6 +1,8 @@
 #include "engram/models/job_kinds.hpp"
 
 #include "engram/engine/error.hpp"
+#include "engram/models/assembly/projection_kind.hpp"
+#include "engram/models/assembly/script_kind.hpp"
 
 namespace engram::models {
 
@@ -8,7 +10,10 @@ namespace engram::models {
 // Add new kinds here; keep the list sorted by experiment name.
 
 const std::vector<const sched::JobKind*>& job_kinds() {
-  static const std::vector<const sched::JobKind*> kinds = {};
+  static const std::vector<const sched::JobKind*> kinds = {
+      &assembly::projection_kind(),
+      &assembly::script_kind(),
+  };
   return kinds;
 }
 
@@ -20,7 +25,7 @@ const sched::JobKind* find_job_kind(std::string_view experiment) {
 }
 
 const sched::JobKind& job_kind(const io::ConfigNode& root) {
-  const std::string experiment = root.required<std::string>("experiment");
+  const std::string experiment = root.optional<std::string>("experiment", "project");
   if (const sched::JobKind* kind = find_job_kind(experiment)) return *kind;
   std::string known;
   for (const sched::JobKind* kind : job_kinds()) known += (known.empty() ? "" : ", ") + std::string(kind->name());

@@ -8,36 +8,57 @@
     brain.project(10)
     brain.winners("A")          # numpy uint32 array
     engram.run("examples/project.yaml")   # DataFrame (pandas) or dict of numpy columns
+    engram.run("examples/sweep.yaml")     # a sweep: one row per job, as results.csv
+    brain.graph("s", "A")["weights"]      # zero-copy, writable view of a fiber's weights
 
 Engine errors arrive as ValueError (bad input; the message names the field) or RuntimeError.
 """
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Mapping, Optional, Union
+import sys
+from typing import Any, Callable, Dict, Mapping, Optional, Union
 
 import numpy as np
 
-from ._engram import Backend, Brain, _run_columns
+from ._engram import Backend, Brain, _experiments, _run
 
-__all__ = ["Backend", "Brain", "run", "__version__"]
+__all__ = ["Backend", "Brain", "run", "experiments", "__version__"]
 __version__ = "0.1.0"
 
 
-def run(config: Union[Mapping[str, Any], str, "os.PathLike[str]"],
-        backend: Union[Backend, str, None] = None,
-        as_frame: Optional[bool] = None):
-    """Runs a projection experiment (``experiment: project``) given as a dict, YAML text or a path.
+def experiments() -> Dict[str, str]:
+    """The experiment kinds ``run`` accepts (``experiment:`` values) and what each computes."""
+    return dict(_experiments())
 
-    Returns the records the CLI writes to projection.csv (brain, seed, step, area, k, support,
-    overlap, overlap_fraction): a pandas DataFrame when pandas is importable (or as_frame=True),
-    else a dict of numpy arrays (as_frame=False forces the dict). The GIL is released while the
-    engine runs.
-    """
-    if isinstance(config, Mapping):
-        config = dict(config)
-    columns: Dict[str, Any] = _run_columns(config, backend)
-    columns["area"] = np.asarray(columns["area"], dtype=str)
+
+def _progress_callback(progress):
+    """A (done, total) callable, a tqdm bar, or None; returns (callback, bar to close)."""
+    if progress is None or progress is False:
+        return None, None
+    if callable(progress):
+        return progress, None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        if progress is True:
+            raise ImportError("progress=True needs tqdm (pip install tqdm); pass a callable instead") from None
+        return None, None
+    bar = tqdm(total=0, unit="step", leave=False)
+
+    def update(done: int, total: int) -> None:
+        if bar.total != total:
+            bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    return update, bar
+
+
+def _frame(columns: Dict[str, Any], as_frame: Optional[bool]):
+    for name, values in columns.items():
+        if isinstance(values, list):
+            columns[name] = np.asarray(values, dtype=str)
     if as_frame is False:
         return columns
     try:
@@ -47,3 +68,46 @@ def run(config: Union[Mapping[str, Any], str, "os.PathLike[str]"],
             raise
         return columns
     return pd.DataFrame(columns)
+
+
+def run(config: Union[Mapping[str, Any], str, "os.PathLike[str]"],
+        backend: Union[Backend, str, None] = None,
+        as_frame: Optional[bool] = None,
+        progress: Union[bool, Callable[[int, int], Any], None] = "auto",
+        max_batch: int = 256,
+        memory_budget: int = 0):
+    """Runs any experiment engram knows (``experiment:``; see ``experiments()``), or a sweep of one.
+
+    ``config`` is a dict, YAML text or a path, exactly what ``engram run`` reads. Returns the
+    tables the CLI writes as CSV: a pandas DataFrame when pandas is importable (or as_frame=True),
+    else a dict of numpy arrays (as_frame=False forces dicts). One table comes back as itself;
+    several as a dict {name: table}. A sweep returns its results table (one row per job, as
+    results.csv), packed into batches of at most ``max_batch`` jobs.
+
+    ``progress`` is a callable (done, total), True for a tqdm bar, or "auto" (a tqdm bar when
+    tqdm is installed and stderr is a terminal). The GIL is released while the engine runs;
+    Ctrl-C (or an exception raised by the progress callback) stops the run at the engine's next
+    check and is re-raised here.
+    """
+    if isinstance(config, Mapping):
+        config = dict(config)
+    if progress == "auto":
+        progress = True if sys.stderr.isatty() and _has_tqdm() else None
+    callback, bar = _progress_callback(progress)
+    try:
+        tables, _summary = _run(config, backend, callback, max_batch, memory_budget)
+    finally:
+        if bar is not None:
+            bar.close()
+    frames = {name: _frame(columns, as_frame) for name, columns in tables}
+    if len(frames) == 1:
+        return next(iter(frames.values()))
+    return frames
+
+
+def _has_tqdm() -> bool:
+    try:
+        import tqdm  # noqa: F401
+    except ImportError:
+        return False
+    return True

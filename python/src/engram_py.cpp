@@ -28,7 +28,10 @@
 #include "engram/models/assembly/brain_batch.hpp"
 #include "engram/models/assembly/brain_config.hpp"
 #include "engram/models/assembly/operations.hpp"
-#include "engram/models/assembly/projection_experiment.hpp"
+#include "engram/engine/scheduler/job_kind.hpp"
+#include "engram/engine/scheduler/sweep.hpp"
+#include "engram/models/assembly/batch.hpp"
+#include "engram/models/job_kinds.hpp"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -104,6 +107,21 @@ class PyBrain {
   }
 
   BrainBatch& batch() { return *batch_; }
+  Backend& backend() { return *backend_; }
+
+  // The exact-mode batch whose backend memory numpy may alias; explains when that is impossible.
+  engram::assembly::Batch& aliasable(const char* what) {
+    if (backend_->kind() != engram::BackendKind::cpu) {
+      throw engram::Error::bad_input("backend", std::string(backend_->name()),
+                                     std::string(what) + " views alias engine memory and need the cpu backend");
+    }
+    auto* exact = dynamic_cast<engram::assembly::Batch*>(batch_.get());
+    if (exact == nullptr) {
+      throw engram::Error::bad_input("mode", engram::assembly::to_string(batch_->spec().mode),
+                                     std::string(what) + " views need mode explicit or implicit");
+    }
+    return *exact;
+  }
   const BrainBatch& batch() const { return *batch_; }
   std::string backend_name() const { return std::string(backend_->name()); }
 
@@ -119,43 +137,115 @@ class PyBrain {
   std::unique_ptr<BrainBatch> batch_;
 };
 
-nb::dict run_projection_columns(const nb::object& config, const std::optional<nb::object>& backend) {
-  const engram::io::ConfigNode root = load_config(config, true);
-  const std::string kind = root.optional<std::string>("experiment", "project");
-  if (kind != "project") {
-    throw engram::Error::bad_input("experiment", kind, "engram.run supports only experiment: project so far");
-  }
-  const engram::assembly::ProjectionExperiment experiment = engram::assembly::parse_projection(root);
-  std::shared_ptr<Backend> chosen = resolve_backend(backend, experiment.backend);
-  std::vector<engram::assembly::ProjectionRecord> records;
-  {
-    nb::gil_scoped_release release;
-    engram::assembly::run_projection(experiment, *chosen,
-                                     [&](const engram::assembly::ProjectionRecord& r) { records.push_back(r); });
-  }
-  std::vector<std::uint32_t> brain, step, k, overlap;
-  std::vector<std::uint64_t> seed, support;
-  std::vector<double> fraction;
-  nb::list area;
-  for (const auto& r : records) {
-    brain.push_back(r.brain);
-    seed.push_back(r.seed);
-    step.push_back(r.step);
-    area.append(nb::str(r.area.c_str()));
-    k.push_back(r.k);
-    support.push_back(r.support);
-    overlap.push_back(r.overlap);
-    fraction.push_back(static_cast<double>(r.overlap) / r.k);
-  }
+// A table's columns as numpy arrays (text columns as lists of str; Python turns them into arrays).
+nb::dict table_columns(engram::sched::Table& table) {
   nb::dict out;
-  out["brain"] = to_numpy(std::move(brain));
-  out["seed"] = to_numpy(std::move(seed));
-  out["step"] = to_numpy(std::move(step));
-  out["area"] = area;
-  out["k"] = to_numpy(std::move(k));
-  out["support"] = to_numpy(std::move(support));
-  out["overlap"] = to_numpy(std::move(overlap));
-  out["overlap_fraction"] = to_numpy(std::move(fraction));
+  for (auto& column : table.columns) {
+    const char* name = column.name.c_str();
+    switch (column.type) {
+      case engram::sched::Column::Type::integer: out[name] = to_numpy(std::move(column.integers)); break;
+      case engram::sched::Column::Type::real: out[name] = to_numpy(std::move(column.reals)); break;
+      case engram::sched::Column::Type::text: {
+        nb::list texts;
+        for (const auto& t : column.texts) texts.append(nb::str(t.c_str()));
+        out[name] = texts;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+// Progress and Ctrl-C for a run that holds no GIL: both callbacks take the GIL briefly. A Python
+// exception (KeyboardInterrupt from a signal, or one raised by the progress callback) stops the
+// run at the engine's next check and is re-raised once the engine has unwound.
+struct PythonHooks {
+  nb::object progress;
+  std::optional<nb::python_error> pending;
+
+  engram::sched::RunContext context(const std::string& backend) {
+    engram::sched::RunContext c;
+    c.backend = backend;
+    c.should_continue = [this] {
+      nb::gil_scoped_acquire acquire;
+      if (pending) return false;
+      if (PyErr_CheckSignals() != 0) {
+        pending.emplace();
+        return false;
+      }
+      return true;
+    };
+    if (progress.is_valid() && !progress.is_none()) {
+      c.progress = [this](std::uint64_t done, std::uint64_t total) {
+        nb::gil_scoped_acquire acquire;
+        if (pending) return;
+        try {
+          progress(done, total);
+        } catch (nb::python_error& e) {
+          pending.emplace(std::move(e));
+        }
+      };
+    }
+    return c;
+  }
+  // After the engine returned or threw: re-raise what Python asked for.
+  void rethrow() {
+    if (pending) {
+      nb::python_error e = std::move(*pending);
+      pending.reset();
+      throw e;
+    }
+  }
+};
+
+// Any experiment kind, or a sweep of one: a list of (table name, columns) and the summary lines.
+nb::tuple run_config(const nb::object& config, const std::optional<nb::object>& backend, const nb::object& progress,
+                     std::uint32_t max_batch, std::uint64_t memory_budget) {
+  const engram::io::ConfigNode root = load_config(config, true);
+  const engram::sched::JobKind& kind = engram::models::job_kind(root);
+  std::string backend_name;
+  if (backend && !backend->is_none()) {
+    if (nb::isinstance<PyBackend>(*backend)) backend_name = nb::cast<PyBackend&>(*backend).name();
+    else if (nb::isinstance<nb::str>(*backend)) backend_name = nb::cast<std::string>(*backend);
+    else {
+      throw engram::Error::bad_input("backend", nb::cast<std::string>(nb::str(backend->type())),
+                                     "must be an engram.Backend or one of cpu, cuda, auto");
+    }
+  }
+  PythonHooks hooks{progress, std::nullopt};
+  const engram::sched::RunContext context = hooks.context(backend_name);
+  engram::sched::Results results;
+  try {
+    nb::gil_scoped_release release;
+    if (engram::sched::is_sweep(root)) {
+      const engram::sched::Sweep sweep = engram::sched::parse_sweep(root, kind);
+      auto made = engram::make_backend(backend_name.empty() ? sweep.backend : backend_name);
+      engram::sched::PackOptions pack;
+      pack.max_batch = max_batch;
+      pack.memory_budget = memory_budget;
+      results.tables.push_back(engram::sched::run_sweep(sweep, *made, pack, context));
+    } else {
+      kind.validate(root);
+      results = kind.run(root, context);
+    }
+  } catch (const engram::Error& e) {
+    if (e.code() == engram::ErrorCode::cancelled) hooks.rethrow();
+    throw;
+  }
+  hooks.rethrow();
+  nb::list tables;
+  for (auto& table : results.tables) tables.append(nb::make_tuple(nb::str(table.name.c_str()), table_columns(table)));
+  nb::list summary;
+  for (const auto& line : results.summary) summary.append(nb::str(line.c_str()));
+  return nb::make_tuple(tables, summary);
+}
+
+nb::list experiment_kinds() {
+  nb::list out;
+  for (const auto* kind : engram::models::job_kinds()) {
+    out.append(nb::make_tuple(nb::str(std::string(kind->name()).c_str()),
+                              nb::str(std::string(kind->description()).c_str())));
+  }
   return out;
 }
 
@@ -171,6 +261,8 @@ NB_MODULE(_engram, m) {
     } catch (const engram::Error& e) {
       if (e.code() == engram::ErrorCode::bad_input) {
         PyErr_SetString(PyExc_ValueError, e.what());
+      } else if (e.code() == engram::ErrorCode::cancelled) {
+        PyErr_SetString(PyExc_KeyboardInterrupt, e.what());
       } else {
         PyErr_SetString(PyExc_RuntimeError, e.what());
       }
@@ -222,6 +314,43 @@ NB_MODULE(_engram, m) {
           },
           "area"_a, "brain"_a = 0)
       .def("updated", [](const PyBrain& b, const std::string& area) { return b.batch().updated(area); }, "area"_a)
+      .def(
+          "inputs",
+          [](PyBrain& b, const std::string& area) {
+            auto& batch = b.aliasable("inputs");
+            const engram::FixedInput* memory = batch.input_memory(area);  // names the area when unknown
+            const auto n = batch.spec().areas[static_cast<std::size_t>(batch.spec().area_index(area))].n;
+            return nb::ndarray<nb::numpy, const std::int64_t, nb::ndim<2>>(
+                memory, {batch.size(), static_cast<std::size_t>(n)}, nb::find(&b));
+          },
+          "area"_a,
+          "The latest inputs of `area`, [brains, n] int64 in fixed point (value * 2**32): a read-only "
+          "view of engine memory that the next step overwrites (cpu backend).")
+      .def(
+          "graph",
+          [](PyBrain& b, const std::string& source, const std::string& target) {
+            auto& batch = b.aliasable("graph");
+            const auto memory = batch.fiber_memory(batch.fiber_index(source, target));
+            if (!memory.stable) {
+              throw engram::Error::bad_input("mode", engram::assembly::to_string(batch.spec().mode),
+                                             "graph views need mode explicit (implicit mode moves its edge pools "
+                                             "as neurons first fire)");
+            }
+            const nb::handle owner = nb::find(&b);
+            const std::size_t rows[2] = {batch.size(), memory.rows_per_brain};
+            nb::dict out;
+            out["row_start"] = nb::ndarray<nb::numpy, const std::int64_t, nb::ndim<2>>(memory.row_start, 2, rows, owner);
+            out["row_degree"] =
+                nb::ndarray<nb::numpy, const std::uint32_t, nb::ndim<2>>(memory.row_degree, 2, rows, owner);
+            out["targets"] =
+                nb::ndarray<nb::numpy, const std::uint32_t, nb::ndim<1>>(memory.targets, {memory.edges}, owner);
+            out["weights"] = nb::ndarray<nb::numpy, float, nb::ndim<1>>(memory.weights, {memory.edges}, owner);
+            return out;
+          },
+          "source"_a, "target"_a,
+          "The fiber source->target as CSR views of engine memory (mode explicit, cpu backend): row "
+          "(brain b, neuron s) is targets/weights[row_start[b, s] : row_start[b, s] + row_degree[b, s]]. "
+          "weights is writable and the next step reads what you write; the rest is read-only.")
       .def("inhibit", [](PyBrain& b, const std::string& name) { b.batch().inhibit(name); }, "name"_a)
       .def("disinhibit", [](PyBrain& b, const std::string& name) { b.batch().disinhibit(name); }, "name"_a)
       .def("inhibited", [](const PyBrain& b, const std::string& name) { return b.batch().inhibited(name); },
@@ -297,6 +426,8 @@ NB_MODULE(_engram, m) {
           },
           "a"_a, "b"_a, "steps"_a);
 
-  m.def("_run_columns", &run_projection_columns, "config"_a, "backend"_a = nb::none(),
-        "Runs a projection experiment; returns a dict of numpy columns (as projection.csv).");
+  m.def("_run", &run_config, "config"_a, "backend"_a = nb::none(), "progress"_a = nb::none(), "max_batch"_a = 256,
+        "memory_budget"_a = 0,
+        "Runs any experiment (or a sweep of one); returns ([(table name, columns)], summary lines).");
+  m.def("_experiments", &experiment_kinds, "The registered experiment kinds: [(name, description)].");
 }

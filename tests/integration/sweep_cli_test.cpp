@@ -25,7 +25,8 @@
 #include "engram/engine/io/config_node.hpp"
 #include "engram/engine/backend/backend.hpp"
 #include "engram/models/assembly/batch.hpp"
-#include "engram/models/assembly/sweep.hpp"
+#include "engram/engine/scheduler/sweep.hpp"
+#include "engram/models/assembly/projection_kind.hpp"
 
 namespace {
 
@@ -48,8 +49,15 @@ sweep:
     fibers[1].beta: [0.02, 0.04, 0.06, 0.08]
 )";
 
+engram::sched::Sweep parse(const std::string& text) {
+  return engram::sched::parse_sweep(engram::io::load_config_string(text), engram::assembly::projection_kind());
+}
+engram::assembly::ProjectionExperiment experiment_of(const engram::sched::SweepJob& job) {
+  return engram::assembly::parse_projection(job.config());
+}
+
 std::set<std::string> ids_of(const std::string& text) {
-  const auto sweep = engram::assembly::parse_sweep(engram::io::load_config_string(text));
+  const auto sweep = parse(text);
   std::set<std::string> ids;
   for (const auto& job : sweep.jobs) ids.insert(job.id);
   EXPECT_EQ(ids.size(), sweep.jobs.size());
@@ -57,22 +65,24 @@ std::set<std::string> ids_of(const std::string& text) {
 }
 
 TEST(SweepConfig, ExpandsGridZipRangesAndSeeds) {
-  const auto sweep = engram::assembly::parse_sweep(engram::io::load_config_string(kSweep));
+  const auto sweep = parse(kSweep);
   ASSERT_EQ(sweep.jobs.size(), 3u * 4u * 3u);
   EXPECT_EQ(sweep.parameters, (std::vector<std::string>{"fibers[0].beta", "fibers[1].beta", "p"}));
   std::set<std::string> betas;
   for (const auto& job : sweep.jobs) {
-    EXPECT_EQ(job.experiment.brains, 1u);
-    EXPECT_EQ(job.experiment.seed, 3u + job.replicate);
+    const auto experiment = experiment_of(job);
+    EXPECT_EQ(experiment.brains, 1u);
+    EXPECT_EQ(experiment.seed, 3u + job.replicate);
     betas.insert(job.assignments[0].second);
     // Zipped: fibers[0].beta and fibers[1].beta move together.
-    EXPECT_DOUBLE_EQ(job.experiment.brain.fibers[0].beta, job.experiment.brain.fibers[1].beta);
-    EXPECT_EQ(job.experiment.brain.p, std::stod(job.assignments[2].second));
+    EXPECT_DOUBLE_EQ(experiment.brain.fibers[0].beta, experiment.brain.fibers[1].beta);
+    EXPECT_EQ(experiment.brain.p, std::stod(job.assignments[2].second));
   }
   EXPECT_EQ(betas, (std::set<std::string>{"0.02", "0.04", "0.06", "0.08"}));
   EXPECT_TRUE(std::is_sorted(sweep.jobs.begin(), sweep.jobs.end(), [](const auto& a, const auto& b) { return a.id < b.id; }));
   // Two jobs of different p share a shape class (p and beta are per brain).
-  EXPECT_EQ(engram::assembly::shape_class(sweep.jobs[0].experiment), engram::assembly::shape_class(sweep.jobs[1].experiment));
+  EXPECT_EQ(engram::assembly::shape_class(experiment_of(sweep.jobs[0])),
+            engram::assembly::shape_class(experiment_of(sweep.jobs[1])));
 }
 
 TEST(SweepConfig, IdsSurviveReorderingTheConfig) {
@@ -94,7 +104,7 @@ sweep:
 }
 
 TEST(SweepConfig, RangesWithStep) {
-  const auto sweep = engram::assembly::parse_sweep(engram::io::load_config_string(
+  const auto sweep = parse(std::string(
       "p: 0.01\nsteps: 2\nareas: [{name: A, n: 100, k: 10}]\nstimuli: [{name: s, k: 10}]\n"
       "fibers: [{from: s, to: A, beta: 0.1}]\nsweep: {grid: {\"fibers[0].beta\": {start: 0.1, stop: 0.4, step: 0.1}}}\n"));
   std::vector<std::string> values;

@@ -8,6 +8,7 @@ import csv
 import gc
 import os
 import pathlib
+import signal
 import subprocess
 
 import numpy as np
@@ -112,7 +113,7 @@ def test_run_matches_cli(tmp_path):
     result = engram.run(config, as_frame=False)
     assert set(result) == {"brain", "seed", "step", "area", "k", "support", "overlap", "overlap_fraction"}
     assert len(result["step"]) == 3 * 8
-    assert result["support"].dtype == np.uint64
+    assert result["support"].dtype == np.int64
 
     cli = find_cli()
     if cli is None:
@@ -133,6 +134,145 @@ def test_run_matches_cli(tmp_path):
     # The same run from the YAML path.
     again = engram.run(str(config_path), as_frame=False)
     np.testing.assert_array_equal(again["overlap"], result["overlap"])
+
+
+def run_cli(tmp_path, config_path, out):
+    cli = find_cli()
+    if cli is None:
+        pytest.skip("no engram CLI found (set ENGRAM_CLI or build into build/)")
+    subprocess.run([str(cli), "run", str(config_path), "--backend", "cpu", "--out", str(tmp_path / out)],
+                   check=True, capture_output=True)
+    return tmp_path / out
+
+
+def test_pattern_completion_matches_cli(tmp_path):
+    config = ROOT / "examples" / "pattern_completion.yaml"
+    metrics = engram.run(config, backend="cpu", as_frame=False)
+    out = run_cli(tmp_path, config, "completion")
+    rows = read_cli_csv(out / "metrics.csv")
+    assert len(rows) == len(metrics["value"]) > 0
+    recovered = [i for i, m in enumerate(metrics["metric"]) if m == "overlap" and metrics["op_kind"][i] == "compare"]
+    assert recovered, "the example compares the completed assembly with the recorded one"
+    for i, row in enumerate(rows):
+        for column in ("brain", "seed", "step", "op"):
+            assert int(row[column]) == int(metrics[column][i]), (i, column)
+        for column in ("op_kind", "area", "metric"):
+            assert row[column] == metrics[column][i], (i, column)
+        assert float(row["value"]) == metrics["value"][i], i
+
+
+SWEEP_100 = """
+experiment: project
+seed: 21
+steps: 6
+p: 0.05
+backend: cpu
+areas: [{name: A, n: 600, k: 24}]
+stimuli: [{name: s, k: 24}]
+fibers: [{from: s, to: A, beta: 0.05}, {from: A, to: A, beta: 0.05}]
+sweep:
+  seeds: 4
+  grid:
+    p: [0.03, 0.05, 0.07, 0.09, 0.11]
+  zip:
+    fibers[0].beta: {start: 0.0, stop: 0.2, num: 5}
+    fibers[1].beta: [0.0, 0.05, 0.1, 0.15, 0.2]
+"""
+
+
+def test_sweep_of_100_jobs_matches_cli(tmp_path):
+    config_path = tmp_path / "sweep.yaml"
+    config_path.write_text(SWEEP_100)
+    seen = []
+    result = engram.run(str(config_path), as_frame=False, max_batch=7, progress=lambda d, t: seen.append((d, t)))
+    assert len(result["id"]) == 100
+    assert seen[-1] == (100, 100)
+    out = run_cli(tmp_path, config_path, "sweep")
+    rows = {row["id"]: row for row in read_cli_csv(out / "results.csv")}
+    assert len(rows) == 100
+    columns = [c for c in result if c != "id"]
+    assert set(columns) | {"id"} == set(next(iter(rows.values())))
+    for i, job in enumerate(result["id"]):
+        row = rows[job]
+        for column in columns:
+            assert str(row[column]) == str(result[column][i]) or float(row[column]) == float(result[column][i]), \
+                (job, column)
+    # Packing does not change a job's row.
+    again = engram.run(str(config_path), as_frame=False, max_batch=100)
+    np.testing.assert_array_equal(again["A.support"], result["A.support"])
+
+
+def test_views_alias_engine_memory():
+    config = dict(SMALL, mode="explicit")
+    brain = engram.Brain(config, brains=2, seed=7, backend="cpu")
+    twin = engram.Brain(config, brains=2, seed=7, backend="cpu")
+    graph = brain.graph("stim", "A")
+    assert graph["weights"].flags.writeable and graph["weights"].dtype == np.float32
+    for name in ("row_start", "row_degree", "targets"):
+        assert not graph[name].flags.writeable, name
+    with pytest.raises(ValueError):
+        graph["targets"][0] = 1
+    brain.project(1)
+    twin.project(1)
+    twin.project(1)
+    usual = twin.winners("A", 1)
+    # A neuron of brain 1 that the stimulus reaches but that would not win: make its stimulus
+    # synapses strong through the view, and the engine must pick it.
+    starts, degrees, targets, weights = graph["row_start"], graph["row_degree"], graph["targets"], graph["weights"]
+    reached = {}
+    for source in range(31):
+        begin = int(starts[1, source])
+        for e in range(begin, begin + int(degrees[1, source])):
+            reached.setdefault(int(targets[e]), []).append(e)
+    chosen = next(t for t in sorted(reached) if t not in set(usual.tolist()))
+    weights[reached[chosen]] = 1000.0
+    brain.project(1)
+    assert chosen in brain.winners("A", 1)
+    np.testing.assert_array_equal(brain.winners("A", 0), twin.winners("A", 0))  # brain 0 untouched
+    inputs = brain.inputs("A")
+    assert inputs.shape == (2, 1000) and not inputs.flags.writeable
+    assert inputs[1, chosen] >= 1000 * 2**32
+    snapshot = inputs.copy()
+    brain.project(1)
+    assert not np.array_equal(snapshot, inputs)  # the same array shows the newest step
+    # Views keep the brain alive.
+    del brain
+    gc.collect()
+    assert np.isfinite(weights.sum())
+    with pytest.raises(ValueError, match="mode"):
+        engram.Brain(SMALL, backend="cpu").graph("stim", "A")
+
+
+def test_progress_callback_and_interrupt():
+    config = dict(SMALL, steps=40, brains=2, backend="cpu")
+    seen = []
+    engram.run(dict(config, steps=5), progress=lambda d, t: seen.append((d, t)), as_frame=False)
+    assert seen[-1] == (10, 10) and all(a[0] <= b[0] for a, b in zip(seen, seen[1:]))
+    calls = []
+
+    def interrupt(done, total):
+        calls.append(done)
+        if done >= 3:
+            signal.raise_signal(signal.SIGINT)  # what Ctrl-C does
+
+    with pytest.raises(KeyboardInterrupt):
+        engram.run(config, progress=interrupt)
+    assert max(calls) < 80, "the run stopped soon after the interrupt"
+
+    class Stop(Exception):
+        pass
+
+    def fail(done, total):
+        raise Stop()
+
+    with pytest.raises(Stop):
+        engram.run(config, progress=fail)
+    assert len(engram.run(dict(config, steps=2), as_frame=False)["step"]) == 4  # still usable
+
+
+def test_experiments_lists_every_kind():
+    kinds = engram.experiments()
+    assert {"project", "script"} <= set(kinds)
 
 
 def test_run_dataframe_when_pandas():

@@ -14,7 +14,7 @@
 #include "engram/models/assembly/projection_experiment.hpp"
 #include "engram/models/assembly/script_experiment.hpp"
 #include "engram/models/assembly/sequence.hpp"
-#include "engram/models/assembly/sweep.hpp"
+#include "engram/engine/scheduler/sweep.hpp"
 #include "engram/models/job_kinds.hpp"
 #include <memory>
 #include "progress_bar.hpp"
@@ -22,116 +22,10 @@
 namespace engram::cli {
 
 namespace {
-void write_csv(const std::filesystem::path& dir, const std::vector<assembly::ProjectionRecord>& records) {
-  io::AtomicFile csv(dir / "projection.csv");
-  auto& out = csv.stream();
-  out << "brain,seed,step,area,k,support,overlap,overlap_fraction\n";
-  for (const auto& r : records) {
-    out << r.brain << ',' << r.seed << ',' << r.step << ',' << r.area << ',' << r.k << ',' << r.support << ','
-        << r.overlap << ',' << static_cast<double>(r.overlap) / r.k << '\n';
-  }
-  csv.commit();
-}
-
-void print_table(const assembly::ProjectionExperiment& e, const std::vector<assembly::ProjectionRecord>& records) {
-  struct Summary {
-    double support = 0, overlap = 0, min_overlap = 1;
-    std::uint32_t brains = 0;
-  };
-  std::map<std::pair<std::uint32_t, std::string>, Summary> by_step;
-  for (const auto& r : records) {
-    Summary& s = by_step[{r.step, r.area}];
-    const double fraction = static_cast<double>(r.overlap) / r.k;
-    s.support += static_cast<double>(r.support);
-    s.overlap += fraction;
-    s.min_overlap = std::min(s.min_overlap, fraction);
-    ++s.brains;
-  }
-  const bool many = e.brains > 1;
-  std::printf(many ? "%5s  %-8s %12s %10s %10s\n" : "%5s  %-8s %12s %10s\n", "step", "area",
-              many ? "support(avg)" : "support", many ? "overlap" : "overlap", "min");
-  for (const auto& [key, s] : by_step) {
-    if (many) {
-      std::printf("%5u  %-8s %12.1f %10.4f %10.4f\n", key.first, key.second.c_str(), s.support / s.brains,
-                  s.overlap / s.brains, s.min_overlap);
-    } else {
-      std::printf("%5u  %-8s %12.0f %10.4f\n", key.first, key.second.c_str(), s.support, s.overlap);
-    }
-  }
-}
-void write_metrics(const std::filesystem::path& dir, const std::vector<assembly::MetricRecord>& records) {
-  io::AtomicFile csv(dir / "metrics.csv");
-  auto& out = csv.stream();
-  out << "brain,seed,step,op,op_kind,area,metric,value\n";
-  for (const auto& r : records) {
-    out << r.brain << ',' << r.seed << ',' << r.step << ',' << r.op << ',' << r.op_kind << ',' << r.area << ','
-        << r.metric << ',' << r.value << '\n';
-  }
-  csv.commit();
-}
-
-// Per program entry: the mean over brains of each metric's last value, and of converged_step.
-void print_script_summary(const assembly::ScriptExperiment& e, const std::vector<assembly::MetricRecord>& records) {
-  struct Mean {
-    double sum = 0;
-    std::uint32_t count = 0;
-  };
-  std::map<std::tuple<std::uint32_t, std::string, std::string>, std::map<std::uint32_t, double>> last;
-  for (const auto& r : records) last[{r.op, r.area, r.metric}][r.brain] = r.value;
-  std::printf("%3s  %-18s %-12s %-15s %10s\n", "op", "operation", "area", "metric", e.brains > 1 ? "mean" : "value");
-  for (const auto& [key, per_brain] : last) {
-    const auto& [op, area, metric] = key;
-    Mean m;
-    for (const auto& [brain, value] : per_brain) {
-      m.sum += value;
-      ++m.count;
-    }
-    std::printf("%3u  %-18s %-12s %-15s %10.4f\n", op, e.program[op].kind.c_str(), area.c_str(), metric.c_str(),
-                m.sum / m.count);
-  }
-}
-
 void check_out_dir(const RunOptions& options) {
   if (options.out && std::filesystem::exists(*options.out) && !std::filesystem::is_directory(*options.out)) {
     throw Error::bad_input("--out", *options.out, "exists and is not a directory");
   }
-}
-
-int run_script_command(const RunOptions& options, const io::ConfigNode& root) {
-  assembly::ScriptExperiment experiment = assembly::parse_script(root);
-  if (options.backend) experiment.backend = *options.backend;
-  auto backend = make_backend(experiment.backend);
-  check_out_dir(options);
-  std::printf("engram %s: script of %zu operations, %s backend, %s mode, %u brain(s)\n", ENGRAM_VERSION,
-              experiment.program.size(), std::string(backend->name()).c_str(),
-              assembly::to_string(experiment.brain.mode), experiment.brains);
-  std::vector<assembly::MetricRecord> records;
-  std::vector<assembly::WinnersRecord> traces;
-  {
-    ProgressBar bar("brain-steps");
-    assembly::run_script(
-        experiment, *backend, [&](const assembly::MetricRecord& r) { records.push_back(r); },
-        [&](std::uint64_t done, std::uint64_t total) { bar.update(done, total); },
-        [&](const assembly::WinnersRecord& r) { traces.push_back(r); });
-  }
-  print_script_summary(experiment, records);
-  if (options.out) {
-    std::filesystem::create_directories(*options.out);
-    write_metrics(*options.out, records);
-    std::printf("wrote %s\n", (std::filesystem::path(*options.out) / "metrics.csv").c_str());
-    if (experiment.trace_winners) {
-      io::AtomicFile csv(std::filesystem::path(*options.out) / "winners.csv");
-      csv.stream() << "brain,step,area,winners\n";
-      for (const auto& r : traces) {
-        csv.stream() << r.brain << ',' << r.step << ',' << r.area << ',';
-        for (std::size_t i = 0; i < r.winners.size(); ++i) csv.stream() << (i ? " " : "") << r.winners[i];
-        csv.stream() << '\n';
-      }
-      csv.commit();
-      std::printf("wrote %s\n", (std::filesystem::path(*options.out) / "winners.csv").c_str());
-    }
-  }
-  return 0;
 }
 
 int run_sequence_command(const RunOptions& options, const io::ConfigNode& root) {
@@ -215,12 +109,16 @@ int run_markov_command(const RunOptions& options, const io::ConfigNode& root) {
 
 // Any registered kind: its tables become <name>.csv under --out, all written only after the run.
 int run_job_kind_command(const RunOptions& options, const io::ConfigNode& root, const sched::JobKind& kind) {
-  if (assembly::is_sweep(root)) return run_sweep_command(options);
+  if (sched::is_sweep(root)) return run_sweep_command(options);
+  if (options.resume || options.force || options.shard) {
+    throw Error::bad_input(options.resume ? "--resume" : options.force ? "--force" : "--shard", "(set)",
+                           "applies only to configs with a sweep: section");
+  }
   kind.validate(root);
   check_out_dir(options);
   sched::RunContext context;
   if (options.backend) context.backend = *options.backend;
-  std::printf("engram %s: %s (%s)\n", ENGRAM_VERSION, std::string(kind.name()).c_str(),
+  std::printf("engram %s: %s: %s\n", ENGRAM_VERSION, std::string(kind.name()).c_str(),
               std::string(kind.description()).c_str());
   sched::Results results;
   {
@@ -286,46 +184,15 @@ int run_command(const RunOptions& options) {
   // Everything that can be wrong with the input is checked before anything is created.
   const io::ConfigNode root = io::load_config_file(options.config);
   const std::string kind = root.optional<std::string>("experiment", "project");
-  if (kind == "script") return run_script_command(options, root);
   if (kind == "sequence") return run_sequence_command(options, root);
   if (kind == "markov") return run_markov_command(options, root);
   if (kind == "classify") return run_classification_command(options, root);
   if (const sched::JobKind* registered = models::find_job_kind(kind)) {
     return run_job_kind_command(options, root, *registered);
   }
-  if (kind != "project") {
-    std::string known = "project, script, sequence, markov, classify";
-    for (const sched::JobKind* k : models::job_kinds()) known += ", " + std::string(k->name());
-    throw Error::bad_input("experiment", kind, "must be one of " + known);
-  }
-  if (assembly::is_sweep(root)) return run_sweep_command(options);
-  if (options.resume || options.force || options.shard) {
-    throw Error::bad_input(options.resume ? "--resume" : options.force ? "--force" : "--shard", "(set)",
-                           "applies only to configs with a sweep: section");
-  }
-  assembly::ProjectionExperiment experiment = assembly::parse_projection(root);
-  if (options.backend) experiment.backend = *options.backend;
-  auto backend = make_backend(experiment.backend);
-  check_out_dir(options);
-
-  const auto batches = (experiment.brains + experiment.batch_size - 1) / experiment.batch_size;
-  std::printf("engram %s: %s backend, %s graph, %u brain(s) in %u batch(es), %u steps\n", ENGRAM_VERSION,
-              std::string(backend->name()).c_str(), assembly::to_string(experiment.brain.mode), experiment.brains,
-              batches, experiment.steps);
-  std::vector<assembly::ProjectionRecord> records;
-  {
-    ProgressBar bar("brain-steps");
-    assembly::run_projection(
-        experiment, *backend, [&](const assembly::ProjectionRecord& r) { records.push_back(r); },
-        [&](std::uint64_t done, std::uint64_t total) { bar.update(done, total); });
-  }
-  print_table(experiment, records);
-  if (options.out) {
-    std::filesystem::create_directories(*options.out);
-    write_csv(*options.out, records);
-    std::printf("wrote %s\n", (std::filesystem::path(*options.out) / "projection.csv").c_str());
-  }
-  return 0;
+  std::string known = "sequence, markov, classify";
+  for (const sched::JobKind* k : models::job_kinds()) known += ", " + std::string(k->name());
+  throw Error::bad_input("experiment", kind, "must be one of " + known);
 }
 
 }  // namespace engram::cli

@@ -23,7 +23,8 @@
 #include "engram/engine/error.hpp"
 #include "engram/engine/io/atomic_file.hpp"
 #include "engram/engine/io/config_node.hpp"
-#include "engram/models/assembly/sweep.hpp"
+#include "engram/engine/scheduler/sweep.hpp"
+#include "engram/models/job_kinds.hpp"
 #include "mpi_support.hpp"
 #include "progress_bar.hpp"
 
@@ -70,17 +71,6 @@ std::string manifest_field(const std::string& manifest, const std::string& key) 
   const auto start = at + tag.size();
   const auto end = manifest.find('"', start);
   return end == std::string::npos ? std::string{} : manifest.substr(start, end - start);
-}
-
-std::uint64_t available_memory() {
-  std::ifstream in("/proc/meminfo");
-  std::string key;
-  std::uint64_t kib = 0;
-  std::string unit;
-  while (in >> key >> kib >> unit) {
-    if (key == "MemAvailable:") return kib * 1024;
-  }
-  return std::uint64_t{4} << 30;
 }
 
 struct Shard {
@@ -206,7 +196,7 @@ int run_sweep_command(const RunOptions& options) {
   // Everything that can be wrong is checked before anything is written.
   const std::string config_text = read_text(options.config);
   const io::ConfigNode root = io::load_config_string(config_text, options.config);
-  const assembly::Sweep sweep = assembly::parse_sweep(root);
+  const sched::Sweep sweep = sched::parse_sweep(root, models::job_kind(root));
   Shard shard = parse_shard(options.shard);
   const mpi::World world = mpi::world();
   if (world.size > 1) {
@@ -216,11 +206,11 @@ int run_sweep_command(const RunOptions& options) {
   if (!options.out) throw Error::bad_input("--out", "(missing)", "a sweep needs --out DIR for its results");
   const fs::path dir = *options.out;
   if (fs::exists(dir) && !fs::is_directory(dir)) throw Error::bad_input("--out", dir.string(), "exists and is not a directory");
-  std::string backend_name = sweep.base.backend;
+  std::string backend_name = sweep.backend;
   if (options.backend) backend_name = *options.backend;
   auto backend = make_backend(backend_name);
 
-  const std::string config_hash = assembly::hash_hex(config_text);
+  const std::string config_hash = sched::hash_hex(config_text);
   const std::string results_name =
       shard.count == 1 ? std::string("results.csv")
                        : "results.shard-" + std::to_string(shard.index) + "-of-" + std::to_string(shard.count) + ".csv";
@@ -252,9 +242,9 @@ int run_sweep_command(const RunOptions& options) {
     discard_own = true;
   }
 
-  std::vector<const assembly::SweepJob*> mine;
+  std::vector<const sched::SweepJob*> mine;
   for (std::size_t j = shard.index; j < sweep.jobs.size(); j += shard.count) mine.push_back(&sweep.jobs[j]);
-  const std::string header = assembly::sweep_csv_header(sweep);
+  const std::string header = sched::csv_header(sweep);
 
   std::set<std::string> done;
   std::size_t keep_bytes = 0;
@@ -308,7 +298,11 @@ int run_sweep_command(const RunOptions& options) {
   // without a result row; on resume only the complete rows of finished jobs are kept.
   int trace_fd = -1;
   if (options.trace) {
-    const std::string trace_header = "id,step,area,support,overlap";
+    if (sweep.trace_columns.empty()) {
+      throw Error::bad_input("--trace", "(set)", "experiment " + std::string(sweep.kind->name()) + " has no per-step traces");
+    }
+    std::string trace_header = "id";
+    for (const auto& c : sweep.trace_columns) trace_header += "," + c;
     std::string kept = trace_header + "\n";
     if (fs::exists(traces_path)) {
       const ResultsFile old_traces = read_results(traces_path);
@@ -325,25 +319,17 @@ int run_sweep_command(const RunOptions& options) {
   Closer trace_closer{trace_fd};
 
   // Pack: shape classes in id order, cut by --max-batch and the memory budget.
-  std::vector<const assembly::SweepJob*> pending;
+  std::vector<const sched::SweepJob*> pending;
   for (const auto* job : mine) {
     if (done.count(job->id) == 0) pending.push_back(job);
   }
-  const std::uint64_t budget = options.memory_budget ? *options.memory_budget : available_memory() / 4;
-  std::map<std::string, std::vector<const assembly::SweepJob*>> classes;
-  for (const auto* job : pending) classes[assembly::shape_class(job->experiment)].push_back(job);
-  std::vector<std::vector<const assembly::SweepJob*>> batches;
-  for (const auto& [shape, jobs] : classes) {
-    std::uint64_t per_brain = 1;
-    for (const auto* job : jobs) per_brain = std::max(per_brain, assembly::estimate_brain_bytes(job->experiment));
-    // Every worker holds a batch at once, so each gets its share of the budget.
-    const std::uint64_t fit = std::max<std::uint64_t>(1, budget / std::max<std::uint32_t>(1, options.workers) / per_brain);
-    const std::size_t cap = static_cast<std::size_t>(std::min<std::uint64_t>(options.max_batch, fit));
-    for (std::size_t first = 0; first < jobs.size(); first += cap) {
-      batches.emplace_back(jobs.begin() + static_cast<std::ptrdiff_t>(first),
-                           jobs.begin() + static_cast<std::ptrdiff_t>(std::min(jobs.size(), first + cap)));
-    }
-  }
+  sched::PackOptions pack;
+  pack.max_batch = options.max_batch;
+  pack.memory_budget = options.memory_budget ? *options.memory_budget : 0;
+  pack.workers = options.workers;
+  const auto batches = sched::plan_batches(sweep, pending, pack);
+  std::set<std::string> classes;
+  for (const auto* job : pending) classes.insert(sweep.kind->shape_class(job->config()));
 
   std::printf("engram %s: sweep of %zu jobs", ENGRAM_VERSION, sweep.jobs.size());
   if (shard.count > 1) std::printf(", shard %u/%u: %zu jobs", shard.index, shard.count, mine.size());
@@ -376,19 +362,18 @@ int run_sweep_command(const RunOptions& options) {
         omp_set_num_threads(threads_per_worker);
         for (std::size_t i = next_batch++; i < batches.size() && !failed; i = next_batch++) {
           const auto& batch = batches[i];
-          std::vector<std::vector<assembly::TraceRow>> traces;
-          const auto summaries = assembly::run_sweep_batch(batch, *own, options.trace ? &traces : nullptr);
+          std::vector<std::vector<std::vector<std::string>>> traces;
+          const auto cells = sched::run_jobs(sweep, batch, *own, sched::RunContext{}, options.trace ? &traces : nullptr);
           std::string trace_rows;
           for (std::size_t b = 0; b < traces.size(); ++b) {
             for (const auto& t : traces[b]) {
-              trace_rows += batch[b]->id + "," + std::to_string(t.step) + "," + sweep.base.brain.areas[t.area].name +
-                            "," + std::to_string(t.support) + "," + std::to_string(t.overlap) + "\n";
+              trace_rows += batch[b]->id;
+              for (const auto& cell : t) trace_rows += "," + cell;
+              trace_rows += "\n";
             }
           }
           std::string rows;
-          for (std::size_t b = 0; b < batch.size(); ++b) {
-            rows += assembly::sweep_csv_row(sweep, *batch[b], summaries[b]) + "\n";
-          }
+          for (std::size_t b = 0; b < batch.size(); ++b) rows += sched::csv_row(*batch[b], cells[b]) + "\n";
           const std::lock_guard<std::mutex> lock(write_mutex);
           if (options.trace) write_all(trace_fd, trace_rows, traces_path);
           write_all(fd, rows, results_path);

@@ -65,4 +65,13 @@ void RunContext::check_cancelled() const {
   if (should_continue && !should_continue()) throw Error::cancelled("stopped at the caller's request");
 }
 
+std::vector<std::string> JobKind::trace_columns(const io::ConfigNode&) const { return {}; }
+
+std::vector<std::vector<std::string>> JobKind::run_batch_traced(
+    const std::vector<JobInput>& jobs, Backend& backend, const RunContext& context,
+    std::vector<std::vector<std::vector<std::string>>>* traces) const {
+  if (traces) traces->assign(jobs.size(), {});
+  return run_batch(jobs, backend, context);
+}
+
 }  // namespace engram::sched

@@ -349,6 +349,15 @@ Batch::Row Batch::row(std::size_t brain, std::size_t f, NeuronId source) const {
   return row;
 }
 
+Batch::FiberMemory Batch::fiber_memory(std::size_t f) {
+  FiberState& fiber = fibers_.at(f);
+  return FiberMemory{fiber.row_start.data(), fiber.row_degree.data(), fiber.targets.data(), fiber.weights.data(),
+                     fiber.n_source, static_cast<std::size_t>(fiber.pool_size),
+                     spec_.mode == GraphMode::explicit_graph};
+}
+
+const FixedInput* Batch::input_memory(const std::string& name) const { return areas_[area_at(name)].inputs.data(); }
+
 void Batch::set_beta(std::size_t brain, std::size_t f, double beta) {
   if (!(beta >= 0.0) || !std::isfinite(beta)) {
     throw Error::bad_input("beta", to_text(beta), "must be a finite number >= 0");

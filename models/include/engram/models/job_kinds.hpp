@@ -14,7 +14,7 @@ namespace engram::models {
 const std::vector<const sched::JobKind*>& job_kinds();
 // nullptr when no kind has that name.
 const sched::JobKind* find_job_kind(std::string_view experiment);
-// The kind named by root's `experiment:`; bad_input listing the known kinds otherwise.
+// The kind named by root's `experiment:` (default project); bad_input listing the known kinds otherwise.
 const sched::JobKind& job_kind(const io::ConfigNode& root);
 
 }  // namespace engram::models

@@ -85,6 +85,10 @@ class JobKind {
   // A single `engram run` / `engram.run()`.
   virtual Results run(const io::ConfigNode& config, const RunContext& context) const = 0;
 
+  // A sweep job's config (by default, validate); kinds whose sweep jobs are narrower than a run
+  // (one brain per job) refuse more here.
+  virtual void validate_sweep_job(const io::ConfigNode& config) const { validate(config); }
+
   // Sweeps. Jobs whose shape classes are equal may share run_batch; the estimate bounds one
   // job's memory so the packer can respect --memory-budget.
   virtual std::string shape_class(const io::ConfigNode& config) const = 0;
@@ -94,6 +98,13 @@ class JobKind {
   // Row i (cells in result_columns order) belongs to jobs[i].
   virtual std::vector<std::vector<std::string>> run_batch(const std::vector<JobInput>& jobs, Backend& backend,
                                                           const RunContext& context) const = 0;
+
+  // Optional per-step traces of sweep jobs (`--trace`): the columns after `id`, and run_batch that
+  // also fills (*traces)[i] with job i's trace rows. Kinds without traces keep the defaults.
+  virtual std::vector<std::string> trace_columns(const io::ConfigNode& config) const;
+  virtual std::vector<std::vector<std::string>> run_batch_traced(
+      const std::vector<JobInput>& jobs, Backend& backend, const RunContext& context,
+      std::vector<std::vector<std::vector<std::string>>>* traces) const;
 };
 
 }  // namespace engram::sched

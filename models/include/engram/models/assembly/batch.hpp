@@ -61,6 +61,25 @@ class Batch final : public BatchControls {
   };
   Row row(std::size_t brain, std::size_t fiber, NeuronId source) const;
 
+  // The backend memory of one fiber's stored graph, for zero-copy views (Python's numpy arrays).
+  // Row (brain b, source s) is targets/weights[row_start[b*rows_per_brain + s] + i], i < row_degree[..]
+  // (row_start == kRowAbsent: never generated). Weights may be written in place: the next step
+  // reads them. Pointers stay valid while `stable` (explicit mode: every row exists from
+  // construction); implicit mode grows the pools as neurons first fire, moving them.
+  struct FiberMemory {
+    const EdgeOffset* row_start = nullptr;
+    const std::uint32_t* row_degree = nullptr;
+    const NeuronId* targets = nullptr;
+    float* weights = nullptr;
+    std::size_t rows_per_brain = 0;
+    std::size_t edges = 0;
+    bool stable = false;
+  };
+  FiberMemory fiber_memory(std::size_t fiber);
+  // The latest inputs of `area` ([B, n], fixed point: value * 2^32), read-only backend memory
+  // that the next step overwrites.
+  const FixedInput* input_memory(const std::string& area) const;
+
   // Changes fiber's Hebbian rate for one brain (brains of a batch may differ in beta).
   void set_beta(std::size_t brain, std::size_t fiber, double beta);
 

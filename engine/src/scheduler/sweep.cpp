@@ -1,66 +1,81 @@
-#include "engram/models/assembly/sweep.hpp"
+#include "engram/engine/scheduler/sweep.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
+#include <fstream>
 #include <map>
-#include <memory>
 #include <set>
-#include <sstream>
 
 #include "engram/engine/error.hpp"
-#include "engram/models/assembly/batch.hpp"
 
-namespace engram::assembly {
+namespace engram::sched {
 
 namespace {
 
-constexpr const char* kSweepable =
-    "p, steps, mode, areas[i].{n, k, self_loops, noise}, stimuli[i].k, fibers[i].{beta, p, max_weight}";
-
-// A parsed parameter path: `name` (top level) or `list[index].name`.
-struct Path {
-  std::string list;  // empty for a top-level key
+// A parameter path: `key`, `a.b` (nested mappings) or `list[i].key`, as segments.
+struct Segment {
+  std::string key;  // empty for an index
   std::size_t index = 0;
-  std::string key;
 };
+using Path = std::vector<Segment>;
 
-Path parse_path(const std::string& field, const std::string& path, const YAML::Node& base) {
-  const auto unknown = [&](const std::string& why) {
-    return Error::bad_input(field, path, "unknown parameter (" + why + "); sweepable: " + kSweepable);
+Path parse_path(const std::string& field, const std::string& path) {
+  const auto malformed = [&](const std::string& why) {
+    return Error::bad_input(field, path, "malformed parameter path (" + why + "); write key, a.b or list[i].key");
   };
   Path p;
-  const auto bracket = path.find('[');
-  if (bracket == std::string::npos) {
-    p.key = path;
-    if (p.key != "p" && p.key != "steps" && p.key != "mode") throw unknown("not a sweepable key");
-    return p;
+  std::size_t at = 0;
+  while (at < path.size()) {
+    const std::size_t stop = path.find_first_of(".[", at);
+    const std::string key = path.substr(at, stop == std::string::npos ? std::string::npos : stop - at);
+    if (key.empty()) throw malformed("empty key");
+    p.push_back(Segment{key, 0});
+    if (stop == std::string::npos) break;
+    at = stop;
+    while (at < path.size() && path[at] == '[') {
+      const auto close = path.find(']', at);
+      if (close == std::string::npos) throw malformed("unclosed [");
+      const std::string index = path.substr(at + 1, close - at - 1);
+      if (index.empty() || index.find_first_not_of("0123456789") != std::string::npos || index.size() > 6) {
+        throw malformed("bad index");
+      }
+      p.push_back(Segment{"", std::stoul(index)});
+      at = close + 1;
+    }
+    if (at < path.size()) {
+      if (path[at] != '.') throw malformed("expected . after ]");
+      ++at;
+      if (at == path.size()) throw malformed("ends with .");
+    }
   }
-  const auto close = path.find(']', bracket);
-  if (close == std::string::npos || close + 1 >= path.size() || path[close + 1] != '.') throw unknown("malformed path");
-  p.list = path.substr(0, bracket);
-  const std::string index = path.substr(bracket + 1, close - bracket - 1);
-  if (index.empty() || index.find_first_not_of("0123456789") != std::string::npos || index.size() > 6) {
-    throw unknown("malformed index");
-  }
-  p.index = std::stoul(index);
-  p.key = path.substr(close + 2);
-  static const std::map<std::string, std::set<std::string>> allowed = {
-      {"areas", {"n", "k", "self_loops", "noise"}}, {"stimuli", {"k"}}, {"fibers", {"beta", "p", "max_weight"}}};
-  const auto it = allowed.find(p.list);
-  if (it == allowed.end() || it->second.count(p.key) == 0) throw unknown("not a sweepable key");
-  const YAML::Node list = base[p.list];
-  if (!list || !list.IsSequence() || p.index >= list.size()) throw unknown("no such list entry in the config");
+  if (p.empty() || p.back().key.empty()) throw malformed("must end in a key");
   return p;
 }
 
-void assign(YAML::Node& root, const Path& p, const std::string& value) {
-  if (p.list.empty()) {
-    root[p.key] = value;
-  } else {
-    YAML::Node entry = root[p.list][p.index];
-    entry[p.key] = value;
+// Where the path leads in `root` (every step but the last must exist); returns the parent.
+YAML::Node parent_of(const YAML::Node& root, const Path& p, const std::string& field, const std::string& path) {
+  YAML::Node node = root;
+  for (std::size_t s = 0; s + 1 < p.size(); ++s) {
+    const Segment& seg = p[s];
+    if (seg.key.empty()) {
+      if (!node.IsSequence() || seg.index >= node.size()) {
+        throw Error::bad_input(field, path, "no such list entry in the config");
+      }
+      node.reset(node[seg.index]);
+    } else {
+      if (!node.IsMap() || !node[seg.key]) throw Error::bad_input(field, path, "no " + seg.key + " in the config");
+      node.reset(node[seg.key]);
+    }
   }
+  if (!node.IsMap()) throw Error::bad_input(field, path, "does not name a key of a mapping in the config");
+  return node;
+}
+
+void assign(YAML::Node& root, const Path& p, const std::string& value) {
+  YAML::Node parent = parent_of(root, p, "sweep", "(path)");
+  parent[p.back().key] = value;
 }
 
 // Numbers in their shortest round-trip form (so 1e-2 and 0.010 are the same value); other
@@ -158,6 +173,33 @@ std::string job_key(const std::vector<std::pair<std::string, std::string>>& assi
   return key + "seed=" + std::to_string(seed);
 }
 
+std::string describe(const std::map<std::string, std::string>& values) {
+  std::string text;
+  for (const auto& [path, value] : values) text += (text.empty() ? "" : ", ") + path + "=" + value;
+  return text;
+}
+
+// A text column whose cells are all numbers becomes integer or real, so Python sees numbers.
+void narrow(Column& column) {
+  std::vector<double> reals;
+  bool integral = true;
+  for (const std::string& t : column.texts) {
+    char* end = nullptr;
+    const double v = std::strtod(t.c_str(), &end);
+    if (t.empty() || end == nullptr || *end != '\0') return;
+    integral = integral && t.find_first_not_of("-0123456789") == std::string::npos && std::abs(v) < 9e15;
+    reals.push_back(v);
+  }
+  if (integral) {
+    column.type = Column::Type::integer;
+    for (const double v : reals) column.integers.push_back(static_cast<std::int64_t>(v));
+  } else {
+    column.type = Column::Type::real;
+    column.reals = std::move(reals);
+  }
+  column.texts.clear();
+}
+
 }  // namespace
 
 std::string hash_hex(std::string_view bytes) {
@@ -173,16 +215,19 @@ std::string hash_hex(std::string_view bytes) {
 
 bool is_sweep(const io::ConfigNode& root) { return root.has("sweep"); }
 
-Sweep parse_sweep(const io::ConfigNode& root) {
+Sweep parse_sweep(const io::ConfigNode& root, const JobKind& kind) {
   const YAML::Node original = root.yaml();
   YAML::Node base_yaml = YAML::Clone(original);
   base_yaml.remove("sweep");
-  if (base_yaml["brains"] || base_yaml["batch_size"]) {
-    throw Error::bad_input(base_yaml["brains"] ? "brains" : "batch_size", "(set)",
-                           "a sweep job is one brain; use sweep.seeds for replicates and --max-batch for packing");
-  }
   Sweep sweep;
-  sweep.base = parse_projection(io::ConfigNode(base_yaml, ""));
+  sweep.kind = &kind;
+  std::uint64_t base_seed = 0;
+  {
+    const io::ConfigNode base(base_yaml, "");
+    kind.validate_sweep_job(base);
+    sweep.backend = base.optional<std::string>("backend", "auto");
+    base_seed = base.optional<std::uint64_t>("seed", 0);
+  }
 
   const YAML::Node section = original["sweep"];
   if (!section.IsMap()) throw Error::bad_input("sweep", "(not a mapping)", "must be a mapping with grid, zip or seeds");
@@ -207,8 +252,20 @@ Sweep parse_sweep(const io::ConfigNode& root) {
   std::vector<Factor> factors;
   std::set<std::string> swept;
   std::map<std::string, Path> paths;
-  const auto add_path = [&](const std::string& field, const std::string& path) {
-    paths.emplace(path, parse_path(field, path, base_yaml));
+  const auto add_path = [&](const std::string& field, const std::string& path, const std::string& first_value) {
+    Path p = parse_path(field, path);
+    YAML::Node parent = parent_of(base_yaml, p, field, path);
+    if (!parent[p.back().key]) {
+      // A key the base config leaves out: it must be one the experiment accepts.
+      YAML::Node probe = YAML::Clone(base_yaml);
+      assign(probe, p, first_value);
+      try {
+        kind.validate_sweep_job(io::ConfigNode(probe, ""));
+      } catch (const Error& e) {
+        throw Error::bad_input(field, path, "not a parameter this experiment accepts (" + std::string(e.what()) + ")");
+      }
+    }
+    paths.emplace(path, std::move(p));
     if (!swept.insert(path).second) throw Error::bad_input(field, path, "duplicate key: parameter swept twice");
   };
   if (section["grid"]) {
@@ -217,8 +274,9 @@ Sweep parse_sweep(const io::ConfigNode& root) {
     for (auto it = grid.begin(); it != grid.end(); ++it) {
       const std::string path = it->first.as<std::string>();
       const std::string field = "sweep.grid." + path;
-      add_path(field, path);
-      factors.push_back(Factor{{path}, {parse_values(field, it->second)}});
+      auto values = parse_values(field, it->second);
+      add_path(field, path, values.front());
+      factors.push_back(Factor{{path}, {std::move(values)}});
     }
   }
   if (section["zip"]) {
@@ -236,9 +294,9 @@ Sweep parse_sweep(const io::ConfigNode& root) {
       for (auto it = group.begin(); it != group.end(); ++it) {
         const std::string path = it->first.as<std::string>();
         const std::string field = name + "." + path;
-        add_path(field, path);
         factor.paths.push_back(path);
         factor.values.push_back(parse_values(field, it->second));
+        add_path(field, path, factor.values.back().front());
         if (factor.values.back().size() != factor.values.front().size()) {
           throw Error::bad_input(field, std::to_string(factor.values.back().size()) + " values",
                                  "zipped lists must have equal length (" + factor.paths.front() + " has " +
@@ -264,14 +322,19 @@ Sweep parse_sweep(const io::ConfigNode& root) {
     }
     YAML::Node job_yaml = YAML::Clone(base_yaml);
     for (const auto& [path, value] : values) assign(job_yaml, paths.at(path), value);
-    ProjectionExperiment experiment = parse_projection(io::ConfigNode(job_yaml, ""));
+    try {
+      kind.validate_sweep_job(io::ConfigNode(job_yaml, ""));
+    } catch (const Error& e) {
+      throw Error(e.code(), "sweep job (" + describe(values) + "): " + e.what());
+    }
     for (std::uint32_t r = 0; r < sweep.seeds; ++r) {
       SweepJob job;
       job.assignments.assign(values.begin(), values.end());
       job.replicate = r;
-      job.seed = sweep.base.seed + r;
-      job.experiment = experiment;
-      job.experiment.seed = job.seed;
+      job.seed = base_seed + r;
+      auto yaml = std::make_shared<YAML::Node>(YAML::Clone(job_yaml));
+      (*yaml)["seed"] = job.seed;
+      job.yaml = std::move(yaml);
       job.id = hash_hex(job_key(job.assignments, job.seed));
       if (!ids.insert(job.id).second) throw Error::bad_input("sweep", job.id, "two jobs have the same parameters and seed");
       sweep.jobs.push_back(std::move(job));
@@ -282,117 +345,109 @@ Sweep parse_sweep(const io::ConfigNode& root) {
     }
   }
   std::sort(sweep.jobs.begin(), sweep.jobs.end(), [](const SweepJob& a, const SweepJob& b) { return a.id < b.id; });
+  const io::ConfigNode first = sweep.jobs.front().config();
+  sweep.result_columns = kind.result_columns(first);
+  sweep.trace_columns = kind.trace_columns(first);
   return sweep;
 }
 
-std::string shape_class(const ProjectionExperiment& e) {
-  std::ostringstream key;
-  const BrainSpec& s = e.brain;
-  const bool per_brain_parameters = s.mode != GraphMode::lazy;  // Batch takes per-brain p and beta
-  key << to_string(s.mode) << "|steps=" << e.steps << "|backend=" << e.backend;
-  for (const AreaSpec& a : s.areas) {
-    key << "|area " << a.name << ' ' << a.n << ' ' << a.k << ' ' << a.self_loops << ' ' << to_text(a.noise) << ' '
-        << a.normalise_incoming;
+std::uint64_t available_memory() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  std::uint64_t kib = 0;
+  std::string unit;
+  while (in >> key >> kib >> unit) {
+    if (key == "MemAvailable:") return kib * 1024;
   }
-  for (const StimulusSpec& st : s.stimuli) key << "|stimulus " << st.name << ' ' << st.k;
-  for (std::size_t f = 0; f < s.fibers.size(); ++f) {
-    const FiberSpec& fs = s.fibers[f];
-    key << "|fiber " << fs.from << ' ' << fs.to << ' ' << to_text(fs.max_weight);
-    if (!per_brain_parameters) key << ' ' << to_text(fs.beta) << ' ' << to_text(s.fiber_p(f));
-  }
-  return key.str();
+  return std::uint64_t{4} << 30;
 }
 
-std::uint64_t estimate_brain_bytes(const ProjectionExperiment& e) {
-  const BrainSpec& s = e.brain;
-  double bytes = 64.0 * 1024;
-  for (const AreaSpec& a : s.areas) {
-    bytes += static_cast<double>(a.n) * (sizeof(FixedInput) + 3 + (a.normalise_incoming ? 2 * sizeof(FixedInput) : 0));
-    bytes += static_cast<double>(a.k) * 4 * sizeof(NeuronId);
+std::vector<std::vector<const SweepJob*>> plan_batches(const Sweep& sweep, const std::vector<const SweepJob*>& pending,
+                                                       const PackOptions& options) {
+  const std::uint64_t budget = options.memory_budget ? options.memory_budget : available_memory() / 4;
+  std::map<std::string, std::vector<const SweepJob*>> classes;
+  for (const SweepJob* job : pending) classes[sweep.kind->shape_class(job->config())].push_back(job);
+  std::vector<std::vector<const SweepJob*>> batches;
+  for (const auto& [shape, jobs] : classes) {
+    std::uint64_t per_job = 1;
+    for (const SweepJob* job : jobs) {
+      per_job = std::max(per_job, sweep.kind->estimate_bytes(job->config()));
+    }
+    // Every worker holds a batch at once, so each gets its share of the budget.
+    const std::uint64_t fit = std::max<std::uint64_t>(1, budget / std::max<std::uint32_t>(1, options.workers) / per_job);
+    const std::size_t cap = static_cast<std::size_t>(std::min<std::uint64_t>(std::max<std::uint32_t>(1, options.max_batch), fit));
+    for (std::size_t first = 0; first < jobs.size(); first += cap) {
+      batches.emplace_back(jobs.begin() + static_cast<std::ptrdiff_t>(first),
+                           jobs.begin() + static_cast<std::ptrdiff_t>(std::min(jobs.size(), first + cap)));
+    }
   }
-  for (std::size_t f = 0; f < s.fibers.size(); ++f) {
-    const FiberSpec& fs = s.fibers[f];
-    const int stimulus = s.stimulus_index(fs.from);
-    const double n_source = stimulus >= 0 ? s.stimuli[static_cast<std::size_t>(stimulus)].k
-                                          : s.areas[static_cast<std::size_t>(s.area_index(fs.from))].n;
-    const double k_source = stimulus >= 0 ? n_source : s.areas[static_cast<std::size_t>(s.area_index(fs.from))].k;
-    const double n_target = s.areas[static_cast<std::size_t>(s.area_index(fs.to))].n;
-    // Explicit graphs hold every row; implicit ones at most the rows of neurons that fired.
-    const double rows = s.mode == GraphMode::explicit_graph ? n_source
-                                                            : std::min(n_source, k_source * (e.steps + 1.0));
-    const double degree = n_target * s.fiber_p(f);
-    bytes += n_source * 12.0 + rows * (degree + 4.0 * std::sqrt(degree + 1.0)) * 1.25 * (sizeof(NeuronId) + sizeof(float));
-  }
-  return static_cast<std::uint64_t>(bytes);
+  return batches;
 }
 
-std::vector<std::vector<AreaSummary>> run_sweep_batch(const std::vector<const SweepJob*>& jobs, Backend& backend,
-                                                      std::vector<std::vector<TraceRow>>* traces) {
-  if (jobs.empty()) return {};
-  if (traces) traces->assign(jobs.size(), {});
-  const ProjectionExperiment& first = jobs.front()->experiment;
-  const BrainSpec& spec = first.brain;
-  std::vector<BrainId> ids;
-  std::vector<BrainOverrides> overrides;
-  for (const SweepJob* job : jobs) {
-    if (shape_class(job->experiment) != shape_class(first)) {
-      throw Error::internal("run_sweep_batch: job " + job->id + " is of another shape class than job " + jobs.front()->id);
-    }
-    ids.push_back(BrainId{job->seed, 0});
-    BrainOverrides o;
-    for (std::size_t f = 0; f < spec.fibers.size(); ++f) {
-      o.fiber_p.push_back(job->experiment.brain.fiber_p(f));
-      o.fiber_beta.push_back(job->experiment.brain.fibers[f].beta);
-    }
-    overrides.push_back(std::move(o));
+std::vector<std::vector<std::string>> run_jobs(const Sweep& sweep, const std::vector<const SweepJob*>& batch,
+                                               Backend& backend, const RunContext& context,
+                                               std::vector<std::vector<std::vector<std::string>>>* traces) {
+  std::vector<JobInput> inputs;
+  inputs.reserve(batch.size());
+  for (const SweepJob* job : batch) inputs.push_back(job->input());
+  auto rows = sweep.kind->run_batch_traced(inputs, backend, context, traces);
+  if (rows.size() != batch.size()) {
+    throw Error::internal(std::string(sweep.kind->name()) + ": run_batch returned " + std::to_string(rows.size()) +
+                          " rows for " + std::to_string(batch.size()) + " jobs");
   }
-  std::unique_ptr<BrainBatch> made;
-  if (spec.mode == GraphMode::lazy) made = make_batch(backend, spec, ids);
-  else made = std::make_unique<Batch>(backend, spec, ids, overrides);
-  BrainBatch& batch = *made;
-
-  const std::size_t B = jobs.size();
-  std::vector<std::vector<AreaSummary>> out(B, std::vector<AreaSummary>(spec.areas.size()));
-  for (std::size_t b = 0; b < B; ++b) {
-    for (std::size_t a = 0; a < spec.areas.size(); ++a) out[b][a].k = spec.areas[a].k;
-  }
-  for (std::uint32_t step = 1; step <= first.steps; ++step) {
-    batch.project();
-    for (std::size_t a = 0; a < spec.areas.size(); ++a) {
-      const std::string& name = spec.areas[a].name;
-      if (!batch.updated(name)) continue;
-      for (std::size_t b = 0; b < B; ++b) {
-        AreaSummary& s = out[b][a];
-        const std::uint64_t support = batch.support(b, name);
-        if (support != s.support || step == 1) s.converged_step = 0;
-        else if (s.converged_step == 0) s.converged_step = step;
-        s.support = support;
-        s.overlap = batch.overlap(b, name);
-        if (traces) (*traces)[b].push_back(TraceRow{step, static_cast<std::uint32_t>(a), s.support, s.overlap});
-      }
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (rows[i].size() != sweep.result_columns.size()) {
+      throw Error::internal(std::string(sweep.kind->name()) + ": job " + batch[i]->id + " has " +
+                            std::to_string(rows[i].size()) + " cells for " + std::to_string(sweep.result_columns.size()) +
+                            " columns");
     }
   }
-  return out;
+  return rows;
 }
 
-std::string sweep_csv_header(const Sweep& sweep) {
+std::string csv_header(const Sweep& sweep) {
   std::string h = "id,seed,replicate";
   for (const auto& p : sweep.parameters) h += "," + p;
-  for (const AreaSpec& a : sweep.base.brain.areas) {
-    h += "," + a.name + ".support," + a.name + ".overlap," + a.name + ".overlap_fraction," + a.name + ".converged_step";
-  }
+  for (const auto& c : sweep.result_columns) h += "," + c;
   return h;
 }
 
-std::string sweep_csv_row(const Sweep& sweep, const SweepJob& job, const std::vector<AreaSummary>& areas) {
+std::string csv_row(const SweepJob& job, const std::vector<std::string>& cells) {
   std::string row = job.id + "," + std::to_string(job.seed) + "," + std::to_string(job.replicate);
   for (const auto& [path, value] : job.assignments) row += "," + value;
-  (void)sweep;
-  for (const AreaSummary& s : areas) {
-    row += "," + std::to_string(s.support) + "," + std::to_string(s.overlap) + "," +
-           to_text(s.k ? static_cast<double>(s.overlap) / s.k : 0.0) + "," + std::to_string(s.converged_step);
-  }
+  for (const auto& cell : cells) row += "," + cell;
   return row;
 }
 
-}  // namespace engram::assembly
+Table run_sweep(const Sweep& sweep, Backend& backend, const PackOptions& options, const RunContext& context) {
+  std::vector<const SweepJob*> all;
+  for (const SweepJob& job : sweep.jobs) all.push_back(&job);
+  std::map<std::string, std::vector<std::string>> by_id;
+  std::uint64_t done = 0;
+  for (const auto& batch : plan_batches(sweep, all, options)) {
+    context.check_cancelled();
+    const auto rows = run_jobs(sweep, batch, backend, context);
+    for (std::size_t b = 0; b < batch.size(); ++b) by_id[batch[b]->id] = rows[b];
+    done += batch.size();
+    context.report(done, sweep.jobs.size());
+  }
+  Table table;
+  table.name = "results";
+  table.add("id", Column::Type::text);
+  table.add("seed", Column::Type::integer);
+  table.add("replicate", Column::Type::integer);
+  for (const auto& p : sweep.parameters) table.add(p, Column::Type::text);
+  for (const auto& c : sweep.result_columns) table.add(c, Column::Type::text);
+  for (const SweepJob& job : sweep.jobs) {
+    table.columns[0].texts.push_back(job.id);
+    table.columns[1].integers.push_back(static_cast<std::int64_t>(job.seed));
+    table.columns[2].integers.push_back(job.replicate);
+    std::size_t c = 3;
+    for (const auto& [path, value] : job.assignments) table.columns[c++].texts.push_back(value);
+    for (const auto& cell : by_id.at(job.id)) table.columns[c++].texts.push_back(cell);
+  }
+  for (std::size_t c = 3; c < table.columns.size(); ++c) narrow(table.columns[c]);
+  return table;
+}
+
+}  // namespace engram::sched

@@ -1,0 +1,80 @@
+#pragma once
+// Parameter sweeps over any experiment kind. A config with a `sweep:` section expands into jobs:
+// a cartesian `grid`, `zip` groups varied together, numeric ranges, and `seeds: N` replicates.
+// Each job has a stable id, a hash of its canonical parameter assignments and seed, so reordering
+// the config does not change ids. The job's config is the base config with the assignments
+// written in and `seed:` set to the job's seed; its JobKind validates it before anything runs.
+// Jobs of one shape class are packed into batches (plan_batches); a job's row is the same in
+// any batch (docs/sweeps.md).
+//
+//   const auto& kind = engram::models::job_kind(root);
+//   engram::sched::Sweep sweep = engram::sched::parse_sweep(root, kind);
+//   engram::sched::Table results = engram::sched::run_sweep(sweep, *backend, {}, {});
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "engram/engine/io/config_node.hpp"
+#include "engram/engine/scheduler/job_kind.hpp"
+
+namespace engram::sched {
+
+struct SweepJob {
+  std::string id;  // 16 hex digits
+  std::vector<std::pair<std::string, std::string>> assignments;  // (path, canonical value), by path
+  std::uint32_t replicate = 0;
+  std::uint64_t seed = 0;  // base seed + replicate
+  // The job's whole config. Held by pointer: YAML::Node assignment rebinds the shared node in
+  // place, so sorting jobs that held nodes by value would scramble their configs.
+  std::shared_ptr<const YAML::Node> yaml;
+
+  io::ConfigNode config() const { return io::ConfigNode(*yaml, ""); }
+  JobInput input() const { return JobInput{config(), seed}; }
+};
+
+struct Sweep {
+  const JobKind* kind = nullptr;
+  std::string backend = "auto";        // the base config's `backend:`
+  std::vector<std::string> parameters;  // swept paths, sorted
+  std::uint32_t seeds = 1;
+  std::vector<SweepJob> jobs;  // sorted by id
+  std::vector<std::string> result_columns;
+  std::vector<std::string> trace_columns;
+};
+
+// Whether a config has a `sweep:` section.
+bool is_sweep(const io::ConfigNode& root);
+// Expands the sweep and validates every job; throws Error (bad_input) naming the bad field.
+Sweep parse_sweep(const io::ConfigNode& root, const JobKind& kind);
+
+struct PackOptions {
+  std::uint32_t max_batch = 256;
+  std::uint64_t memory_budget = 0;  // bytes; 0: a quarter of available memory
+  std::uint32_t workers = 1;        // batches held at once share the budget
+};
+// Groups `pending` by shape class (classes in order of their first job) and cuts each class by
+// max_batch and the memory budget.
+std::vector<std::vector<const SweepJob*>> plan_batches(const Sweep& sweep, const std::vector<const SweepJob*>& pending,
+                                                       const PackOptions& options);
+std::uint64_t available_memory();
+
+// One batch through its kind: rows (and, with traces, per-job trace rows) in job order.
+std::vector<std::vector<std::string>> run_jobs(const Sweep& sweep, const std::vector<const SweepJob*>& batch,
+                                               Backend& backend, const RunContext& context,
+                                               std::vector<std::vector<std::vector<std::string>>>* traces = nullptr);
+
+// The results file: a header and one line per job (no trailing newline in either).
+std::string csv_header(const Sweep& sweep);
+std::string csv_row(const SweepJob& job, const std::vector<std::string>& cells);
+
+// The whole sweep in memory (Python, the C API): one row per job, sorted by id, with the columns
+// of csv_header (cells as text). Progress counts jobs.
+Table run_sweep(const Sweep& sweep, Backend& backend, const PackOptions& options, const RunContext& context);
+
+// 64-bit FNV-1a of the bytes, as 16 hex digits (job ids, config hashes).
+std::string hash_hex(std::string_view bytes);
+
+}  // namespace engram::sched

@@ -1,0 +1,249 @@
+#include "engram/models/assembly/projection_kind.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <sstream>
+
+#include "engram/engine/error.hpp"
+#include "engram/models/assembly/batch.hpp"
+
+namespace engram::assembly {
+
+std::string shape_class(const ProjectionExperiment& e) {
+  std::ostringstream key;
+  const BrainSpec& s = e.brain;
+  const bool per_brain_parameters = s.mode != GraphMode::lazy;  // Batch takes per-brain p and beta
+  key << to_string(s.mode) << "|steps=" << e.steps << "|backend=" << e.backend;
+  for (const AreaSpec& a : s.areas) {
+    key << "|area " << a.name << ' ' << a.n << ' ' << a.k << ' ' << a.self_loops << ' ' << to_text(a.noise) << ' '
+        << a.normalise_incoming;
+  }
+  for (const StimulusSpec& st : s.stimuli) key << "|stimulus " << st.name << ' ' << st.k;
+  for (std::size_t f = 0; f < s.fibers.size(); ++f) {
+    const FiberSpec& fs = s.fibers[f];
+    key << "|fiber " << fs.from << ' ' << fs.to << ' ' << to_text(fs.max_weight);
+    if (!per_brain_parameters) key << ' ' << to_text(fs.beta) << ' ' << to_text(s.fiber_p(f));
+  }
+  return key.str();
+}
+
+std::uint64_t estimate_brain_bytes(const ProjectionExperiment& e) {
+  const BrainSpec& s = e.brain;
+  double bytes = 64.0 * 1024;
+  for (const AreaSpec& a : s.areas) {
+    bytes += static_cast<double>(a.n) * (sizeof(FixedInput) + 3 + (a.normalise_incoming ? 2 * sizeof(FixedInput) : 0));
+    bytes += static_cast<double>(a.k) * 4 * sizeof(NeuronId);
+  }
+  for (std::size_t f = 0; f < s.fibers.size(); ++f) {
+    const FiberSpec& fs = s.fibers[f];
+    const int stimulus = s.stimulus_index(fs.from);
+    const double n_source = stimulus >= 0 ? s.stimuli[static_cast<std::size_t>(stimulus)].k
+                                          : s.areas[static_cast<std::size_t>(s.area_index(fs.from))].n;
+    const double k_source = stimulus >= 0 ? n_source : s.areas[static_cast<std::size_t>(s.area_index(fs.from))].k;
+    const double n_target = s.areas[static_cast<std::size_t>(s.area_index(fs.to))].n;
+    // Explicit graphs hold every row; implicit ones at most the rows of neurons that fired.
+    const double rows = s.mode == GraphMode::explicit_graph ? n_source
+                                                            : std::min(n_source, k_source * (e.steps + 1.0));
+    const double degree = n_target * s.fiber_p(f);
+    bytes += n_source * 12.0 + rows * (degree + 4.0 * std::sqrt(degree + 1.0)) * 1.25 * (sizeof(NeuronId) + sizeof(float));
+  }
+  return static_cast<std::uint64_t>(bytes);
+}
+
+std::vector<std::vector<AreaSummary>> run_projection_batch(const std::vector<ProjectionExperiment>& jobs,
+                                                           Backend& backend, std::vector<std::vector<TraceRow>>* traces) {
+  if (jobs.empty()) return {};
+  if (traces) traces->assign(jobs.size(), {});
+  const ProjectionExperiment& first = jobs.front();
+  const BrainSpec& spec = first.brain;
+  std::vector<BrainId> ids;
+  std::vector<BrainOverrides> overrides;
+  const std::string first_class = shape_class(first);
+  for (const ProjectionExperiment& job : jobs) {
+    if (shape_class(job) != first_class) {
+      throw Error::internal("run_projection_batch: job of seed " + std::to_string(job.seed) +
+                            " is of another shape class than the first");
+    }
+    ids.push_back(BrainId{job.seed, 0});
+    BrainOverrides o;
+    for (std::size_t f = 0; f < spec.fibers.size(); ++f) {
+      o.fiber_p.push_back(job.brain.fiber_p(f));
+      o.fiber_beta.push_back(job.brain.fibers[f].beta);
+    }
+    overrides.push_back(std::move(o));
+  }
+  std::unique_ptr<BrainBatch> made;
+  if (spec.mode == GraphMode::lazy) made = make_batch(backend, spec, ids);
+  else made = std::make_unique<Batch>(backend, spec, ids, overrides);
+  BrainBatch& batch = *made;
+
+  const std::size_t B = jobs.size();
+  std::vector<std::vector<AreaSummary>> out(B, std::vector<AreaSummary>(spec.areas.size()));
+  for (std::size_t b = 0; b < B; ++b) {
+    for (std::size_t a = 0; a < spec.areas.size(); ++a) out[b][a].k = spec.areas[a].k;
+  }
+  for (std::uint32_t step = 1; step <= first.steps; ++step) {
+    batch.project();
+    for (std::size_t a = 0; a < spec.areas.size(); ++a) {
+      const std::string& name = spec.areas[a].name;
+      if (!batch.updated(name)) continue;
+      for (std::size_t b = 0; b < B; ++b) {
+        AreaSummary& s = out[b][a];
+        const std::uint64_t support = batch.support(b, name);
+        if (support != s.support || step == 1) s.converged_step = 0;
+        else if (s.converged_step == 0) s.converged_step = step;
+        s.support = support;
+        s.overlap = batch.overlap(b, name);
+        if (traces) (*traces)[b].push_back(TraceRow{step, static_cast<std::uint32_t>(a), s.support, s.overlap});
+      }
+    }
+  }
+  return out;
+}
+
+namespace {
+
+ProjectionExperiment sweep_job(const sched::JobInput& job) {
+  ProjectionExperiment e = parse_projection(job.config);
+  e.seed = job.seed;
+  return e;
+}
+
+class ProjectionKind final : public sched::JobKind {
+ public:
+  std::string_view name() const override { return "project"; }
+  std::string_view description() const override { return "Assembly Calculus projection: support and overlap per step"; }
+  void validate(const io::ConfigNode& config) const override { parse_projection(config).brain.validate(); }
+  void validate_sweep_job(const io::ConfigNode& config) const override {
+    for (const char* key : {"brains", "batch_size"}) {
+      if (config.has(key)) {
+        throw Error::bad_input(key, "(set)",
+                               "a sweep job is one brain; use sweep.seeds for replicates and --max-batch for packing");
+      }
+    }
+    validate(config);
+  }
+
+  sched::Results run(const io::ConfigNode& config, const sched::RunContext& context) const override {
+    ProjectionExperiment e = parse_projection(config);
+    if (!context.backend.empty()) e.backend = context.backend;
+    auto backend = make_backend(e.backend);
+    sched::Table table;
+    table.name = "projection";
+    for (const char* c : {"brain", "seed", "step"}) table.add(c, sched::Column::Type::integer);
+    table.add("area", sched::Column::Type::text);
+    for (const char* c : {"k", "support", "overlap"}) table.add(c, sched::Column::Type::integer);
+    table.add("overlap_fraction", sched::Column::Type::real);
+    struct Summary {
+      double support = 0, overlap = 0, min_overlap = 1;
+      std::uint32_t brains = 0;
+    };
+    std::map<std::pair<std::uint32_t, std::string>, Summary> by_step;
+    run_projection(
+        e, *backend,
+        [&](const ProjectionRecord& r) {
+          auto& c = table.columns;
+          c[0].integers.push_back(r.brain);
+          c[1].integers.push_back(static_cast<std::int64_t>(r.seed));
+          c[2].integers.push_back(r.step);
+          c[3].texts.push_back(r.area);
+          c[4].integers.push_back(r.k);
+          c[5].integers.push_back(static_cast<std::int64_t>(r.support));
+          c[6].integers.push_back(r.overlap);
+          const double fraction = static_cast<double>(r.overlap) / r.k;
+          c[7].reals.push_back(fraction);
+          Summary& s = by_step[{r.step, r.area}];
+          s.support += static_cast<double>(r.support);
+          s.overlap += fraction;
+          s.min_overlap = std::min(s.min_overlap, fraction);
+          ++s.brains;
+        },
+        [&](std::uint64_t done, std::uint64_t total) {
+          context.check_cancelled();
+          context.report(done, total);
+        });
+    sched::Results results;
+    const auto batches = (e.brains + e.batch_size - 1) / e.batch_size;
+    char line[256];
+    std::snprintf(line, sizeof line, "%s backend, %s graph, %u brain(s) in %u batch(es), %u steps",
+                  std::string(backend->name()).c_str(), to_string(e.brain.mode), e.brains, batches, e.steps);
+    results.summary.push_back(line);
+    const bool many = e.brains > 1;
+    std::snprintf(line, sizeof line, many ? "%5s  %-8s %12s %10s %10s" : "%5s  %-8s %12s %10s", "step", "area",
+                  many ? "support(avg)" : "support", "overlap", "min");
+    results.summary.push_back(line);
+    for (const auto& [key, s] : by_step) {
+      if (many) {
+        std::snprintf(line, sizeof line, "%5u  %-8s %12.1f %10.4f %10.4f", key.first, key.second.c_str(),
+                      s.support / s.brains, s.overlap / s.brains, s.min_overlap);
+      } else {
+        std::snprintf(line, sizeof line, "%5u  %-8s %12.0f %10.4f", key.first, key.second.c_str(), s.support, s.overlap);
+      }
+      results.summary.push_back(line);
+    }
+    results.tables.push_back(std::move(table));
+    return results;
+  }
+
+  std::string shape_class(const io::ConfigNode& config) const override {
+    return assembly::shape_class(parse_projection(config));
+  }
+  std::uint64_t estimate_bytes(const io::ConfigNode& config) const override {
+    return estimate_brain_bytes(parse_projection(config));
+  }
+  std::vector<std::string> result_columns(const io::ConfigNode& config) const override {
+    std::vector<std::string> columns;
+    for (const AreaSpec& a : parse_projection(config).brain.areas) {
+      for (const char* c : {".support", ".overlap", ".overlap_fraction", ".converged_step"}) columns.push_back(a.name + c);
+    }
+    return columns;
+  }
+  std::vector<std::string> trace_columns(const io::ConfigNode&) const override {
+    return {"step", "area", "support", "overlap"};
+  }
+  std::vector<std::vector<std::string>> run_batch(const std::vector<sched::JobInput>& jobs, Backend& backend,
+                                                  const sched::RunContext& context) const override {
+    return run_batch_traced(jobs, backend, context, nullptr);
+  }
+  std::vector<std::vector<std::string>> run_batch_traced(
+      const std::vector<sched::JobInput>& jobs, Backend& backend, const sched::RunContext&,
+      std::vector<std::vector<std::vector<std::string>>>* traces) const override {
+    std::vector<ProjectionExperiment> experiments;
+    for (const auto& job : jobs) experiments.push_back(sweep_job(job));
+    std::vector<std::vector<TraceRow>> trace_rows;
+    const auto summaries = run_projection_batch(experiments, backend, traces ? &trace_rows : nullptr);
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& areas : summaries) {
+      std::vector<std::string> cells;
+      for (const AreaSummary& s : areas) {
+        cells.push_back(std::to_string(s.support));
+        cells.push_back(std::to_string(s.overlap));
+        cells.push_back(to_text(s.k ? static_cast<double>(s.overlap) / s.k : 0.0));
+        cells.push_back(std::to_string(s.converged_step));
+      }
+      rows.push_back(std::move(cells));
+    }
+    if (traces) {
+      traces->assign(jobs.size(), {});
+      const auto& areas = experiments.front().brain.areas;
+      for (std::size_t b = 0; b < trace_rows.size(); ++b) {
+        for (const TraceRow& t : trace_rows[b]) {
+          (*traces)[b].push_back({std::to_string(t.step), areas[t.area].name, std::to_string(t.support),
+                                  std::to_string(t.overlap)});
+        }
+      }
+    }
+    return rows;
+  }
+};
+
+}  // namespace
+
+const sched::JobKind& projection_kind() {
+  static const ProjectionKind kind;
+  return kind;
+}
+
+}  // namespace engram::assembly
