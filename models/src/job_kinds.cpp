@@ -1,6 +1,7 @@
 #include "engram/models/job_kinds.hpp"
 
 #include "engram/engine/error.hpp"
+#include "engram/models/assembly/assembly_kinds.hpp"
 #include "engram/models/assembly/projection_kind.hpp"
 #include "engram/models/assembly/script_kind.hpp"
 
@@ -11,8 +12,11 @@ namespace engram::models {
 
 const std::vector<const sched::JobKind*>& job_kinds() {
   static const std::vector<const sched::JobKind*> kinds = {
+      &assembly::classification_kind(),
+      &assembly::markov_kind(),
       &assembly::projection_kind(),
       &assembly::script_kind(),
+      &assembly::sequence_kind(),
   };
   return kinds;
 }

@@ -308,7 +308,7 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="steps"):
         brain.project(-1)
     with pytest.raises(ValueError, match="experiment"):
-        engram.run(dict(SMALL, experiment="sequence"))
+        engram.run(dict(SMALL, experiment="telepathy"))
     with pytest.raises(ValueError, match="config"):
         engram.Brain(42)
 

@@ -195,7 +195,8 @@ void write_merged(const fs::path& path, const std::string& header, const std::ma
 int run_sweep_command(const RunOptions& options) {
   // Everything that can be wrong is checked before anything is written.
   const std::string config_text = read_text(options.config);
-  const io::ConfigNode root = io::load_config_string(config_text, options.config);
+  const io::ConfigNode root(io::load_config_string(config_text, options.config).yaml(), "",
+                            fs::path(options.config).parent_path().string());
   const sched::Sweep sweep = sched::parse_sweep(root, models::job_kind(root));
   Shard shard = parse_shard(options.shard);
   const mpi::World world = mpi::world();

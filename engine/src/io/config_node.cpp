@@ -1,6 +1,7 @@
 #include "engram/engine/io/config_node.hpp"
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -46,7 +47,7 @@ bool ConfigNode::has(const std::string& key) const {
 
 ConfigNode ConfigNode::child(const std::string& key) const {
   if (!has(key)) throw Error::bad_input(field(key), "(missing)", "is required");
-  return ConfigNode(node_[key], field(key));
+  return ConfigNode(node_[key], field(key), base_dir_);
 }
 
 std::vector<ConfigNode> ConfigNode::optional_list(const std::string& key) const {
@@ -55,7 +56,7 @@ std::vector<ConfigNode> ConfigNode::optional_list(const std::string& key) const 
   const YAML::Node seq = node_[key];
   if (!seq.IsSequence()) throw Error::bad_input(field(key), shown(seq), "must be a list");
   for (std::size_t i = 0; i < seq.size(); ++i) {
-    items.emplace_back(seq[i], field(key) + "[" + std::to_string(i) + "]");
+    items.emplace_back(seq[i], field(key) + "[" + std::to_string(i) + "]", base_dir_);
   }
   return items;
 }
@@ -103,7 +104,9 @@ double ConfigNode::number() const {
 std::vector<ConfigNode> ConfigNode::elements() const {
   if (!node_.IsSequence()) throw Error::bad_input(path_, shown(node_), "must be a list");
   std::vector<ConfigNode> items;
-  for (std::size_t i = 0; i < node_.size(); ++i) items.emplace_back(node_[i], path_ + "[" + std::to_string(i) + "]");
+  for (std::size_t i = 0; i < node_.size(); ++i) {
+    items.emplace_back(node_[i], path_ + "[" + std::to_string(i) + "]", base_dir_);
+  }
   return items;
 }
 
@@ -178,7 +181,16 @@ ConfigNode load_config_file(const std::string& path) {
   if (!in) throw Error::bad_input("config", path, "cannot be opened for reading");
   std::stringstream text;
   text << in.rdbuf();
-  return load_config_string(text.str(), path);
+  const ConfigNode root = load_config_string(text.str(), path);
+  return ConfigNode(root.yaml(), "", std::filesystem::path(path).parent_path().string());
+}
+
+std::string ConfigNode::file_path(const std::string& key) const {
+  const std::string text = required<std::string>(key);
+  if (text.empty()) throw Error::bad_input(field(key), "(empty)", "must name a file");
+  std::filesystem::path p(text);
+  if (p.is_relative() && !base_dir_.empty()) p = std::filesystem::path(base_dir_) / p;
+  return p.string();
 }
 
 }  // namespace engram::io

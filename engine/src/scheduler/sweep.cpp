@@ -223,7 +223,7 @@ Sweep parse_sweep(const io::ConfigNode& root, const JobKind& kind) {
   sweep.kind = &kind;
   std::uint64_t base_seed = 0;
   {
-    const io::ConfigNode base(base_yaml, "");
+    const io::ConfigNode base(base_yaml, "", root.base_dir());
     kind.validate_sweep_job(base);
     sweep.backend = base.optional<std::string>("backend", "auto");
     base_seed = base.optional<std::uint64_t>("seed", 0);
@@ -260,7 +260,7 @@ Sweep parse_sweep(const io::ConfigNode& root, const JobKind& kind) {
       YAML::Node probe = YAML::Clone(base_yaml);
       assign(probe, p, first_value);
       try {
-        kind.validate_sweep_job(io::ConfigNode(probe, ""));
+        kind.validate_sweep_job(io::ConfigNode(probe, "", root.base_dir()));
       } catch (const Error& e) {
         throw Error::bad_input(field, path, "not a parameter this experiment accepts (" + std::string(e.what()) + ")");
       }
@@ -323,7 +323,7 @@ Sweep parse_sweep(const io::ConfigNode& root, const JobKind& kind) {
     YAML::Node job_yaml = YAML::Clone(base_yaml);
     for (const auto& [path, value] : values) assign(job_yaml, paths.at(path), value);
     try {
-      kind.validate_sweep_job(io::ConfigNode(job_yaml, ""));
+      kind.validate_sweep_job(io::ConfigNode(job_yaml, "", root.base_dir()));
     } catch (const Error& e) {
       throw Error(e.code(), "sweep job (" + describe(values) + "): " + e.what());
     }
@@ -335,6 +335,7 @@ Sweep parse_sweep(const io::ConfigNode& root, const JobKind& kind) {
       auto yaml = std::make_shared<YAML::Node>(YAML::Clone(job_yaml));
       (*yaml)["seed"] = job.seed;
       job.yaml = std::move(yaml);
+      job.base_dir = root.base_dir();
       job.id = hash_hex(job_key(job.assignments, job.seed));
       if (!ids.insert(job.id).second) throw Error::bad_input("sweep", job.id, "two jobs have the same parameters and seed");
       sweep.jobs.push_back(std::move(job));

@@ -19,9 +19,15 @@ namespace engram::io {
 
 class ConfigNode {
  public:
-  ConfigNode(YAML::Node node, std::string path) : node_(std::move(node)), path_(std::move(path)) {}
+  // base_dir: where relative file paths in the config resolve (the config file's folder; empty:
+  // the working directory). Children inherit it.
+  ConfigNode(YAML::Node node, std::string path, std::string base_dir = {})
+      : node_(std::move(node)), path_(std::move(path)), base_dir_(std::move(base_dir)) {}
 
   const std::string& path() const { return path_; }
+  const std::string& base_dir() const { return base_dir_; }
+  // A required file name, relative ones resolved against base_dir() (existence is not checked).
+  std::string file_path(const std::string& key) const;
   bool has(const std::string& key) const;
   ConfigNode child(const std::string& key) const;  // required mapping or value
   std::vector<ConfigNode> list(const std::string& key) const;  // required non-empty sequence
@@ -55,6 +61,7 @@ class ConfigNode {
  private:
   YAML::Node node_;
   std::string path_;
+  std::string base_dir_;
 };
 
 // Parses a YAML document; malformed YAML raises bad_input with the line and column.

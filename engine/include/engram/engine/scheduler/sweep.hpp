@@ -30,8 +30,9 @@ struct SweepJob {
   // The job's whole config. Held by pointer: YAML::Node assignment rebinds the shared node in
   // place, so sorting jobs that held nodes by value would scramble their configs.
   std::shared_ptr<const YAML::Node> yaml;
+  std::string base_dir;  // the sweep file's folder: relative data paths resolve there
 
-  io::ConfigNode config() const { return io::ConfigNode(*yaml, ""); }
+  io::ConfigNode config() const { return io::ConfigNode(*yaml, "", base_dir); }
   JobInput input() const { return JobInput{config(), seed}; }
 };
 

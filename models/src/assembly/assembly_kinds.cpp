@@ -1,0 +1,249 @@
+#include "engram/models/assembly/assembly_kinds.hpp"
+
+#include <cstdio>
+#include <map>
+
+#include "engram/engine/error.hpp"
+#include "engram/models/assembly/classification.hpp"
+#include "engram/models/assembly/markov.hpp"
+#include "engram/models/assembly/sequence.hpp"
+
+namespace engram::assembly {
+namespace {
+
+using sched::Column;
+
+std::string format(const char* pattern, double a, double b = 0, double c = 0) {
+  char line[256];
+  std::snprintf(line, sizeof line, pattern, a, b, c);
+  return line;
+}
+
+// Shared by the three kinds: a sweep job is one brain keyed by the job's seed, run alone.
+template <class Experiment, class Derived>
+class OneBrainPerJob : public sched::JobKind {
+ public:
+  void validate_sweep_job(const io::ConfigNode& config) const override {
+    for (const char* key : {"brains", "batch_size"}) {
+      if (config.has(key)) {
+        throw Error::bad_input(key, "(set)", "a sweep job is one brain; use sweep.seeds for replicates");
+      }
+    }
+    validate(config);
+  }
+  std::string shape_class(const io::ConfigNode&) const override { return std::string(name()); }
+  std::uint64_t estimate_bytes(const io::ConfigNode&) const override { return std::uint64_t{64} << 20; }
+  std::vector<std::vector<std::string>> run_batch(const std::vector<sched::JobInput>& jobs, Backend& backend,
+                                                  const sched::RunContext& context) const override {
+    std::vector<std::vector<std::string>> rows;
+    for (const sched::JobInput& job : jobs) {
+      context.check_cancelled();
+      Experiment e = static_cast<const Derived*>(this)->parse(job.config);
+      e.seed = job.seed;
+      e.brains = 1;
+      e.batch_size = 1;
+      rows.push_back(static_cast<const Derived*>(this)->summarise(e, backend));
+    }
+    return rows;
+  }
+};
+
+class SequenceKind final : public OneBrainPerJob<SequenceExperiment, SequenceKind> {
+ public:
+  std::string_view name() const override { return "sequence"; }
+  std::string_view description() const override { return "sequence memorisation and recall"; }
+  SequenceExperiment parse(const io::ConfigNode& c) const { return parse_sequence(c); }
+  void validate(const io::ConfigNode& config) const override { parse(config); }
+
+  sched::Results run(const io::ConfigNode& config, const sched::RunContext& context) const override {
+    SequenceExperiment e = parse(config);
+    if (!context.backend.empty()) e.backend = context.backend;
+    auto backend = make_backend(e.backend);
+    sched::Table table;
+    table.name = "sequence";
+    for (const char* c : {"brain", "seed", "presentation", "element"}) table.add(c, Column::Type::integer);
+    table.add("overlap", Column::Type::real);
+    std::map<std::uint32_t, std::pair<double, std::uint32_t>> mean_recall;
+    const auto learned = run_sequence(e, *backend, [&](const SequenceRecord& r) {
+      context.check_cancelled();
+      auto& c = table.columns;
+      c[0].integers.push_back(r.brain);
+      c[1].integers.push_back(static_cast<std::int64_t>(r.seed));
+      c[2].integers.push_back(r.presentation);
+      c[3].integers.push_back(r.element);
+      c[4].reals.push_back(r.overlap);
+      auto& m = mean_recall[r.presentation];
+      m.first += r.overlap;
+      ++m.second;
+    });
+    sched::Results results;
+    results.summary.push_back(format("sequence of %.0f stimuli, up to %.0f presentations, %.0f brain(s)", e.length,
+                                     e.presentations, e.brains) +
+                              (e.scaffold ? " with a scaffold area" : "") + ", " + std::string(backend->name()) +
+                              " backend");
+    results.summary.push_back("presentation    mean recall");
+    for (const auto& [presentation, m] : mean_recall) {
+      results.summary.push_back(format("%12.0f %14.4f", presentation, m.first / m.second));
+    }
+    for (std::size_t b = 0; b < learned.size(); ++b) {
+      results.summary.push_back(learned[b] > 0
+                                    ? format("brain %.0f: recalled the whole sequence after %.0f presentation(s)",
+                                             static_cast<double>(b), learned[b])
+                                    : format("brain %.0f: not recalled within %.0f presentations",
+                                             static_cast<double>(b), e.presentations));
+    }
+    results.tables.push_back(std::move(table));
+    return results;
+  }
+  std::vector<std::string> result_columns(const io::ConfigNode&) const override {
+    return {"recalled_after", "final_recall"};
+  }
+  std::vector<std::string> summarise(const SequenceExperiment& e, Backend& backend) const {
+    double last_sum = 0;
+    std::uint32_t last_presentation = 0, count = 0;
+    const auto learned = run_sequence(e, backend, [&](const SequenceRecord& r) {
+      if (r.presentation != last_presentation) {
+        last_presentation = r.presentation;
+        last_sum = 0;
+        count = 0;
+      }
+      last_sum += r.overlap;
+      ++count;
+    });
+    return {std::to_string(learned.at(0)), to_text(count ? last_sum / count : 0.0)};
+  }
+};
+
+class MarkovKind final : public OneBrainPerJob<MarkovExperiment, MarkovKind> {
+ public:
+  std::string_view name() const override { return "markov"; }
+  std::string_view description() const override { return "noise-driven sampling that learns a Markov chain"; }
+  MarkovExperiment parse(const io::ConfigNode& c) const {
+    MarkovExperiment e = parse_markov(c);
+    assembly::validate(e);
+    return e;
+  }
+  void validate(const io::ConfigNode& config) const override { parse(config); }
+
+  sched::Results run(const io::ConfigNode& config, const sched::RunContext& context) const override {
+    MarkovExperiment e = parse(config);
+    if (!context.backend.empty()) e.backend = context.backend;
+    auto backend = make_backend(e.backend);
+    const auto brains = run_markov(e, *backend);
+    const std::size_t states = e.transitions.size();
+    sched::Table table;
+    table.name = "markov";
+    for (const char* c : {"brain", "from", "to"}) table.add(c, Column::Type::integer);
+    table.add("chain", Column::Type::real);
+    for (const char* c : {"trained_count", "sampled_count"}) table.add(c, Column::Type::integer);
+    sched::Results results;
+    results.summary.push_back(format("Markov chain of %.0f states, %.0f training transitions, %.0f sampled steps",
+                                     static_cast<double>(states), e.train_transitions, e.sample_steps));
+    results.summary.push_back("brain  from    to      chain    trained    sampled");
+    for (const auto& r : brains) {
+      for (std::size_t x = 0; x < states; ++x) {
+        double trained = 0, sampled = 0;
+        for (std::size_t y = 0; y < states; ++y) {
+          trained += r.trained[x][y];
+          sampled += r.sampled[x][y];
+        }
+        for (std::size_t y = 0; y < states; ++y) {
+          auto& c = table.columns;
+          c[0].integers.push_back(r.brain);
+          c[1].integers.push_back(static_cast<std::int64_t>(x));
+          c[2].integers.push_back(static_cast<std::int64_t>(y));
+          c[3].reals.push_back(e.transitions[x][y]);
+          c[4].integers.push_back(r.trained[x][y]);
+          c[5].integers.push_back(r.sampled[x][y]);
+          char line[128];
+          std::snprintf(line, sizeof line, "%5u %5zu %5zu %10.3f %10.3f %10.3f", r.brain, x, y, e.transitions[x][y],
+                        trained > 0 ? r.trained[x][y] / trained : 0.0, sampled > 0 ? r.sampled[x][y] / sampled : 0.0);
+          results.summary.push_back(line);
+        }
+      }
+      results.summary.push_back(format("brain %.0f: largest |sampled - chain| = %.3f", r.brain, r.max_error));
+    }
+    results.tables.push_back(std::move(table));
+    return results;
+  }
+  std::vector<std::string> result_columns(const io::ConfigNode&) const override { return {"max_error"}; }
+  std::vector<std::string> summarise(const MarkovExperiment& e, Backend& backend) const {
+    return {to_text(run_markov(e, backend).at(0).max_error)};
+  }
+};
+
+class ClassificationKind final : public OneBrainPerJob<ClassificationExperiment, ClassificationKind> {
+ public:
+  std::string_view name() const override { return "classify"; }
+  std::string_view description() const override { return "class assemblies that learn to classify"; }
+  ClassificationExperiment parse(const io::ConfigNode& c) const { return parse_classification(c, c.base_dir()); }
+  void validate(const io::ConfigNode& config) const override { parse(config); }
+
+  sched::Results run(const io::ConfigNode& config, const sched::RunContext& context) const override {
+    ClassificationExperiment e = parse(config);
+    if (!context.backend.empty()) e.backend = context.backend;
+    auto backend = make_backend(e.backend);
+    sched::Table table;
+    table.name = "results";
+    for (const char* c : {"brain", "seed", "classes", "train_per_class", "tested", "correct"}) {
+      table.add(c, Column::Type::integer);
+    }
+    for (const char* c : {"accuracy", "assembly_overlap"}) table.add(c, Column::Type::real);
+    sched::Results results;
+    results.summary.push_back("brain   tested  correct   accuracy   assembly overlap");
+    double mean = 0;
+    std::vector<ClassificationRecord> records;
+    run_classification(
+        e, *backend, [&](const ClassificationRecord& r) { records.push_back(r); },
+        [&](std::uint64_t done, std::uint64_t total) {
+          context.check_cancelled();
+          context.report(done, total);
+        });
+    for (const auto& r : records) {
+      auto& c = table.columns;
+      c[0].integers.push_back(r.brain);
+      c[1].integers.push_back(static_cast<std::int64_t>(r.seed));
+      c[2].integers.push_back(r.classes);
+      c[3].integers.push_back(r.train_per_class);
+      c[4].integers.push_back(r.tested);
+      c[5].integers.push_back(r.correct);
+      c[6].reals.push_back(r.accuracy);
+      c[7].reals.push_back(r.assembly_overlap);
+      char line[128];
+      std::snprintf(line, sizeof line, "%5u %8u %8u %10.4f %18.4f", r.brain, r.tested, r.correct, r.accuracy,
+                    r.assembly_overlap);
+      results.summary.push_back(line);
+      mean += r.accuracy / static_cast<double>(records.size());
+    }
+    results.summary.push_back(format("mean accuracy %.4f over %.0f brain(s)", mean, static_cast<double>(records.size())));
+    results.tables.push_back(std::move(table));
+    return results;
+  }
+  std::vector<std::string> result_columns(const io::ConfigNode&) const override {
+    return {"tested", "correct", "accuracy", "assembly_overlap"};
+  }
+  std::vector<std::string> summarise(const ClassificationExperiment& e, Backend& backend) const {
+    std::vector<std::string> row;
+    run_classification(e, backend, [&](const ClassificationRecord& r) {
+      row = {std::to_string(r.tested), std::to_string(r.correct), to_text(r.accuracy), to_text(r.assembly_overlap)};
+    });
+    return row;
+  }
+};
+
+}  // namespace
+
+const sched::JobKind& sequence_kind() {
+  static const SequenceKind kind;
+  return kind;
+}
+const sched::JobKind& markov_kind() {
+  static const MarkovKind kind;
+  return kind;
+}
+const sched::JobKind& classification_kind() {
+  static const ClassificationKind kind;
+  return kind;
+}
+
+}  // namespace engram::assembly
