@@ -92,4 +92,31 @@ TEST(PlasticityJobs, SweepRowsDoNotDependOnBatchMates) {
   EXPECT_EQ(alone[0].size(), kind.result_columns(config).size());
 }
 
+TEST(PlasticityJobs, IdxFilesTrainTheClosedFormRule) {
+  // The MNIST-format loader on the bundled digits files, as a user's MNIST files would be given.
+  const std::string data = std::string(ENGRAM_SOURCE_DIR) + "/data/";
+  const engram::io::ConfigNode config = engram::io::load_config_string(
+      "experiment: plasticity_meta\nnetwork: {neurons: 100, cap: 50, rounds: 1, p: 0.5}\n"
+      "rule: {init: perceptron}\nmeta: {method: none}\nbaseline: {enabled: false}\n"
+      "data: {kind: idx, images: " + data + "digits-images.idx3-ubyte, label_file: " + data +
+      "digits-labels.idx1-ubyte, train_examples: 1000}\n");
+  const engram::sched::JobKind& kind = engram::models::job_kind(config);
+  kind.validate(config);
+  const engram::sched::Results r = kind.run(config, {});
+  const engram::sched::Table& metrics = r.tables.at(0);
+  ASSERT_EQ(metrics.name, "metrics");
+  ASSERT_EQ(metrics.rows(), 3u);  // initial, learned, perceptron rule on the idx set
+  EXPECT_EQ(metrics.columns[0].texts[0], "idx");
+  EXPECT_GT(metrics.columns[2].reals[2], 0.7);  // the closed-form rule learns the digits
+
+  const engram::io::ConfigNode missing = engram::io::load_config_string(
+      "experiment: plasticity_meta\ndata: {kind: idx, images: /no/such/file, label_file: /no/such/labels}\n");
+  try {
+    kind.validate(missing);
+    FAIL() << "no error";
+  } catch (const engram::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("/no/such/file"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace

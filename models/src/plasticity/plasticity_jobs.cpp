@@ -239,7 +239,9 @@ Prepared prepare(const DataSpec& d, const Config& c) {
   if (d.kind == "idx" && !d.test_images.empty()) {
     p.train = all;
     p.test = image_data(assembly::load_idx(d.test_images, d.test_label_file));
-    p.test.features == p.train.features ? void() : throw Error::bad_input(d.field + ".test_images", d.test_images, "image size differs from the training images");
+    if (p.test.features != p.train.features) {
+      throw Error::bad_input(d.field + ".test_images", d.test_images, "image size differs from the training images");
+    }
     if (d.train_examples) p.train = p.train.slice(0, d.train_examples);
   } else {
     const std::size_t n_train = d.train_examples ? d.train_examples : all.size() * 3 / 4;
