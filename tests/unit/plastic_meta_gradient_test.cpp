@@ -84,7 +84,7 @@ TEST_P(EsGradient, PopulationOf512AgreesWithExactGradient) {
   const MetaGradient exact = meta_gradient(problem, params);
   EsOptions options;
   options.population = 512;
-  options.sigma = 1e-3;
+  options.sigma = 1e-2;
   options.seed = 11;
   const std::vector<double> es = es_gradient(problem, params, options, backend);
   double dot = 0, ne = 0, nx = 0;
