@@ -28,13 +28,15 @@ struct Case {
   std::uint32_t rounds;
   plasticity::RuleMode mode;
   std::uint64_t seed;
+  bool held_out = false;  // score the chain on other examples than it learned from
 };
 
 class MetaGradientFd : public ::testing::TestWithParam<Case> {};
 
 TEST_P(MetaGradientFd, MatchesCentralDifferences) {
   const Case c = GetParam();
-  const MetaProblem problem = small_problem(c.rounds, c.mode, c.seed);
+  MetaProblem problem = small_problem(c.rounds, c.mode, c.seed);
+  if (c.held_out) problem.score = relu_teacher_data(5, 3, 8, 9, c.seed, 1);
   const std::vector<double> params = PlasticRule::random(c.rounds, 0.5, c.seed + 100).params;
   ASSERT_EQ(params.size(), c.rounds == 1 ? 28u : 88u);
   const MetaGradient g = meta_gradient(problem, params);
@@ -64,10 +66,13 @@ TEST_P(MetaGradientFd, MatchesCentralDifferences) {
 
 INSTANTIATE_TEST_SUITE_P(Rules, MetaGradientFd,
                          ::testing::Values(Case{1, plasticity::RuleMode::additive, 3}, Case{1, plasticity::RuleMode::multiplicative, 4},
-                                           Case{2, plasticity::RuleMode::additive, 5}, Case{2, plasticity::RuleMode::multiplicative, 6}),
+                                           Case{2, plasticity::RuleMode::additive, 5}, Case{2, plasticity::RuleMode::multiplicative, 6},
+                                           Case{1, plasticity::RuleMode::multiplicative, 7, true},
+                                           Case{2, plasticity::RuleMode::additive, 8, true}),
                          [](const ::testing::TestParamInfo<Case>& param_info) {
                            return "R" + std::to_string(param_info.param.rounds) +
-                                  (param_info.param.mode == plasticity::RuleMode::additive ? "_additive" : "_multiplicative");
+                                  (param_info.param.mode == plasticity::RuleMode::additive ? "_additive" : "_multiplicative") +
+                                  (param_info.param.held_out ? "_held_out" : "");
                          });
 
 class EsGradient : public ::testing::TestWithParam<std::string> {};

@@ -26,6 +26,7 @@ void MetaProblem::check(const std::string& field) const {
   initial.check(shape, field + ".initial");
   batch.check(shape, field + ".batch");
   if (batch.size() == 0) throw Error::bad_input(field + ".batch", "0 examples", "must hold at least one example");
+  if (score.size() > 0 || score.features != 0) score.check(shape, field + ".score");
   if (!std::isfinite(eta) || eta <= 0.0) throw Error::bad_input(field + ".eta", to_text(eta), "must be finite and > 0");
 }
 
@@ -95,13 +96,14 @@ double meta_loss(const MetaProblem& problem, const std::vector<double>& params, 
     const Trace t = rule_step(s, w, rule, data.sample(i), data.y[i]);
     if (signature != nullptr) append_signature(*signature, t);
   }
+  const Dataset& scored = problem.scored();
   double loss = 0.0;
-  for (std::size_t i = 0; i < data.size(); ++i) {
-    const Trace t = forward(s, w, data.sample(i));
+  for (std::size_t i = 0; i < scored.size(); ++i) {
+    const Trace t = forward(s, w, scored.sample(i));
     if (signature != nullptr) append_signature(*signature, t);
-    loss += cross_entropy(t.logits, data.y[i]);
+    loss += cross_entropy(t.logits, scored.y[i]);
   }
-  return loss / static_cast<double>(data.size());
+  return loss / static_cast<double>(scored.size());
 }
 
 MetaGradient meta_gradient(const MetaProblem& problem, const std::vector<double>& params) {
@@ -154,10 +156,11 @@ MetaGradient meta_gradient(const MetaProblem& problem, const std::vector<double>
 
   Gradients g;
   g.resize(s);
-  const double scale = 1.0 / static_cast<double>(data.size());
-  for (std::size_t n = 0; n < data.size(); ++n) {
-    append_signature(result.signature, forward(s, w, data.sample(n)));
-    result.loss += scale * backward(s, w, data.sample(n), data.y[n], g, scale);
+  const Dataset& scored = problem.scored();
+  const double scale = 1.0 / static_cast<double>(scored.size());
+  for (std::size_t n = 0; n < scored.size(); ++n) {
+    append_signature(result.signature, forward(s, w, scored.sample(n)));
+    result.loss += scale * backward(s, w, scored.sample(n), scored.y[n], g, scale);
   }
   std::vector<double> dloss_dw;
   dloss_dw.reserve(n_rec + n_in + n_out);
@@ -181,14 +184,15 @@ std::vector<double> population_losses(const MetaProblem& problem, const std::vec
     std::copy(data.sample(i), data.sample(i) + d, x.begin());
     batch.learn(x, {data.y[i]});
   }
+  const Dataset& scored = problem.scored();
   std::vector<double> losses(population, 0.0), logits(m);
-  for (std::size_t i = 0; i < data.size(); ++i) {
-    std::copy(data.sample(i), data.sample(i) + d, x.begin());
+  for (std::size_t i = 0; i < scored.size(); ++i) {
+    std::copy(scored.sample(i), scored.sample(i) + d, x.begin());
     const std::vector<double> all = batch.logits_for(x);
     for (std::uint32_t b = 0; b < population; ++b) {
       std::copy(all.begin() + static_cast<std::ptrdiff_t>(b * m), all.begin() + static_cast<std::ptrdiff_t>((b + 1) * m),
                 logits.begin());
-      losses[b] += cross_entropy(logits, data.y[i]) / static_cast<double>(data.size());
+      losses[b] += cross_entropy(logits, scored.y[i]) / static_cast<double>(scored.size());
     }
   }
   return losses;

@@ -20,6 +20,8 @@ namespace {
 constexpr std::uint32_t kEvalBrain = 0xFFFF0000u;
 // Data streams of synthetic sets: meta-learning problem i draws stream i.
 constexpr std::uint32_t kTrainStream = 0xF0000000u, kTestStream = 0xF0000001u;
+// With meta.score: fresh, problem i is scored on stream kScoreStreams + i.
+constexpr std::uint32_t kScoreStreams = 0x40000000u;
 
 struct DataSpec {
   std::string field;
@@ -44,6 +46,7 @@ struct Config {
   std::string method = "exact";
   MetaTraining meta;
   std::uint32_t meta_batch = 100;
+  bool score_fresh = false;
   bool learn[3] = {true, true, true};  // recurrent, input, output
   // evaluation
   DataSpec data;
@@ -131,13 +134,16 @@ Config parse(const io::ConfigNode& root, std::optional<std::uint64_t> seed_overr
   }
   if (root.has("meta")) {
     const io::ConfigNode m = root.child("meta");
-    m.allow_keys({"method", "steps", "batch", "problems_per_step", "lr", "weight_decay", "population", "sigma", "learn"});
+    m.allow_keys({"method", "steps", "batch", "score", "problems_per_step", "lr", "weight_decay", "population", "sigma", "learn"});
     c.method = m.optional<std::string>("method", "exact");
     if (c.method != "exact" && c.method != "es" && c.method != "none") {
       throw Error::bad_input(m.field("method"), c.method, "must be exact, es or none");
     }
     c.meta.steps = m.optional<std::uint32_t>("steps", 100);
     c.meta_batch = m.optional<std::uint32_t>("batch", 100);
+    const std::string score = m.optional<std::string>("score", "batch");
+    if (score != "batch" && score != "fresh") throw Error::bad_input(m.field("score"), score, "must be batch or fresh");
+    c.score_fresh = score == "fresh";
     c.meta.problems_per_step = m.optional<std::uint32_t>("problems_per_step", 1);
     c.meta.adam.lr = m.optional<double>("lr", 0.02);
     c.meta.adam.weight_decay = m.optional<double>("weight_decay", 0.0);
@@ -311,6 +317,25 @@ Outcome run_meta(const Config& c, const sched::RunContext& context) {
   o.learned = o.initial;
   std::unique_ptr<Backend> backend = make_backend(context.backend.empty() ? c.backend : context.backend);
   const Prepared& p = o.primary;
+  const auto make_batch = [&](std::uint32_t stream) {
+    if (p.synthetic) {
+      const DataSpec& d = c.data;
+      if (d.kind == "halfspace") return halfspace_data(d.inputs, c.meta_batch, c.seed, stream);
+      if (d.kind == "relu_teacher") return relu_teacher_data(d.inputs, d.labels, d.hidden, c.meta_batch, c.seed, stream);
+      return plastic_teacher_data(p.shape, c.meta_batch, c.seed, stream);
+    }
+    // Image sets: a keyed random batch of the training part.
+    Dataset batch;
+    batch.features = p.train.features;
+    batch.labels = p.train.labels;
+    for (std::uint32_t i = 0; i < c.meta_batch; ++i) {
+      RngStream rng({c.seed, 0, Purpose::plasticity_data, stream, i});
+      const std::size_t pick = static_cast<std::size_t>(rng.next_u64() % p.train.size());
+      batch.x.insert(batch.x.end(), p.train.sample(pick), p.train.sample(pick) + p.train.features);
+      batch.y.push_back(p.train.y[pick]);
+    }
+    return batch;
+  };
   const auto problem = [&](std::uint32_t index) {
     MetaProblem prob;
     prob.shape = p.shape;
@@ -318,26 +343,8 @@ Outcome run_meta(const Config& c, const sched::RunContext& context) {
     prob.eta = c.eta;
     prob.mode = c.mode;
     prob.only_misclassified = c.only_misclassified;
-    if (p.synthetic) {
-      const DataSpec& d = c.data;
-      if (d.kind == "halfspace") {
-        prob.batch = halfspace_data(d.inputs, c.meta_batch, c.seed, index);
-      } else if (d.kind == "relu_teacher") {
-        prob.batch = relu_teacher_data(d.inputs, d.labels, d.hidden, c.meta_batch, c.seed, index);
-      } else {
-        prob.batch = plastic_teacher_data(p.shape, c.meta_batch, c.seed, index);
-      }
-    } else {
-      // Image sets: a keyed random batch of the training part.
-      prob.batch.features = p.train.features;
-      prob.batch.labels = p.train.labels;
-      for (std::uint32_t i = 0; i < c.meta_batch; ++i) {
-        RngStream rng({c.seed, 0, Purpose::plasticity_data, index, i});
-        const std::size_t pick = static_cast<std::size_t>(rng.next_u64() % p.train.size());
-        prob.batch.x.insert(prob.batch.x.end(), p.train.sample(pick), p.train.sample(pick) + p.train.features);
-        prob.batch.y.push_back(p.train.y[pick]);
-      }
-    }
+    prob.batch = make_batch(index);
+    if (c.score_fresh) prob.score = make_batch(kScoreStreams + index);
     return prob;
   };
   if (c.method != "none") {

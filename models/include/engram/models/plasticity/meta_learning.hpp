@@ -1,7 +1,7 @@
 #pragma once
 // Meta-learning a plasticity rule. The meta-loss of a rule theta on a problem is: reset the
 // weights to `initial`, apply the rule example by example through `batch`, then the mean
-// cross-entropy of the resulting network on that same batch.
+// cross-entropy of the resulting network on that same batch (or on `score` when given).
 //  - meta_gradient: exact d loss / d theta. The k-cap selections, firing states and the
 //    misclassified/predicted decisions are piecewise constant in theta, so the weights after the
 //    unrolled chain are a smooth function of theta within a piece; forward mode carries
@@ -30,11 +30,15 @@ struct MetaProblem {
   PlasticShape shape;
   PlasticWeights initial;
   Dataset batch;
+  // Examples the final loss is scored on; empty: `batch` itself (the definition above). A
+  // held-out score set rewards rules that generalise rather than fit the batch they just saw.
+  Dataset score;
   double eta = 0.1;
   plasticity::RuleMode mode = plasticity::RuleMode::additive;
   bool only_misclassified = true;
 
   PlasticRule rule(const std::vector<double>& params) const;
+  const Dataset& scored() const { return score.size() > 0 ? score : batch; }
   void check(const std::string& field = "meta") const;
 };
 
