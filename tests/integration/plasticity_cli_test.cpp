@@ -92,6 +92,35 @@ TEST(PlasticityJobs, SweepRowsDoNotDependOnBatchMates) {
   EXPECT_EQ(alone[0].size(), kind.result_columns(config).size());
 }
 
+TEST(PlasticityJobs, NaturalSelectionEvolvesOneEntry) {
+  const engram::io::ConfigNode config = engram::io::load_config_string(
+      "experiment: plasticity_meta\nnetwork: {neurons: 30, cap: 15, rounds: 1}\nrule: {init: zeros}\n"
+      "meta: {method: selection, entry: 26, steps: 3, batch: 20, population: 6, mutation: 0.5}\n"
+      "data: {kind: halfspace, inputs: 6, train_examples: 100, test_examples: 100}\nbaseline: {enabled: false}\n");
+  const engram::sched::JobKind& kind = engram::models::job_kind(config);
+  kind.validate(config);
+  const engram::sched::Results r = kind.run(config, {});
+  const engram::sched::Table* rule = nullptr;
+  const engram::sched::Table* training = nullptr;
+  for (const auto& t : r.tables) {
+    if (t.name == "rule") rule = &t;
+    if (t.name == "training") training = &t;
+  }
+  ASSERT_NE(rule, nullptr);
+  ASSERT_NE(training, nullptr);
+  EXPECT_EQ(training->rows(), 3u);  // one best loss per generation
+  const auto& learned = rule->columns[5].reals;
+  ASSERT_EQ(learned.size(), 28u);
+  for (std::size_t k = 0; k < 28; ++k) {
+    if (k != 26) {
+      EXPECT_EQ(learned[k], 0.0) << k;
+    }
+  }
+  EXPECT_NE(learned[26], 0.0);
+  EXPECT_THROW(kind.validate(engram::io::load_config_string("experiment: plasticity_meta\nmeta: {method: selection, entry: 28}\n")),
+               engram::Error);
+}
+
 TEST(PlasticityJobs, IdxFilesTrainTheClosedFormRule) {
   // The MNIST-format loader on the bundled digits files, as a user's MNIST files would be given.
   const std::string data = std::string(ENGRAM_SOURCE_DIR) + "/data/";

@@ -48,6 +48,7 @@ struct Config {
   std::uint32_t meta_batch = 100;
   bool score_fresh = false;
   bool learn[3] = {true, true, true};  // recurrent, input, output
+  SelectionOptions selection;         // method: selection
   // evaluation
   DataSpec data;
   std::vector<DataSpec> transfer;
@@ -107,6 +108,7 @@ Config parse(const io::ConfigNode& root, std::optional<std::uint64_t> seed_overr
     c.net.cap = n.optional<std::uint32_t>("cap", 50);
     c.net.rounds = n.optional<std::uint32_t>("rounds", 1);
     c.net.p = n.optional<double>("p", 0.5);
+    c.net.validate("network.");
   } else {
     c.net.p = 0.5;
   }
@@ -134,10 +136,11 @@ Config parse(const io::ConfigNode& root, std::optional<std::uint64_t> seed_overr
   }
   if (root.has("meta")) {
     const io::ConfigNode m = root.child("meta");
-    m.allow_keys({"method", "steps", "batch", "score", "problems_per_step", "lr", "weight_decay", "population", "sigma", "learn"});
+    m.allow_keys({"method", "steps", "batch", "score", "problems_per_step", "lr", "weight_decay", "population", "sigma", "learn",
+                  "entry", "mutation"});
     c.method = m.optional<std::string>("method", "exact");
-    if (c.method != "exact" && c.method != "es" && c.method != "none") {
-      throw Error::bad_input(m.field("method"), c.method, "must be exact, es or none");
+    if (c.method != "exact" && c.method != "es" && c.method != "selection" && c.method != "none") {
+      throw Error::bad_input(m.field("method"), c.method, "must be exact, es, selection or none");
     }
     c.meta.steps = m.optional<std::uint32_t>("steps", 100);
     c.meta_batch = m.optional<std::uint32_t>("batch", 100);
@@ -149,6 +152,23 @@ Config parse(const io::ConfigNode& root, std::optional<std::uint64_t> seed_overr
     c.meta.adam.weight_decay = m.optional<double>("weight_decay", 0.0);
     c.meta.es.population = m.optional<std::uint32_t>("population", 64);
     c.meta.es.sigma = m.optional<double>("sigma", 0.02);
+    c.selection.population = c.meta.es.population;
+    c.selection.generations = c.meta.steps;
+    c.selection.mutation = m.optional<double>("mutation", 0.1);
+    const plasticity::RuleLayout l = c.net.layout();
+    // Default: the true-label entry of neurons that fired in every round.
+    c.selection.index = m.optional<std::uint32_t>("entry", l.output(l.states - 1, 0));
+    if (c.method == "selection") {
+      if (c.selection.index >= l.size()) {
+        throw Error::bad_input(m.field("entry"), to_text(c.selection.index), "must be below the rule's size " + to_text(l.size()));
+      }
+      if (c.selection.population < 2 || c.selection.population % 2 != 0) {
+        throw Error::bad_input(m.field("population"), to_text(c.selection.population), "must be an even number of at least 2");
+      }
+      if (!(c.selection.mutation > 0.0) || !std::isfinite(c.selection.mutation)) {
+        throw Error::bad_input(m.field("mutation"), to_text(c.selection.mutation), "must be finite and > 0");
+      }
+    }
     if (m.has("learn")) {
       std::fill(std::begin(c.learn), std::end(c.learn), false);
       for (const io::ConfigNode& e : m.list("learn")) {
@@ -347,7 +367,19 @@ Outcome run_meta(const Config& c, const sched::RunContext& context) {
     if (c.score_fresh) prob.score = make_batch(kScoreStreams + index);
     return prob;
   };
-  if (c.method != "none") {
+  if (c.method == "selection") {
+    SelectionOptions selection = c.selection;
+    selection.seed = c.seed;
+    const SelectionResult r = natural_selection(
+        [&](std::uint32_t generation) {
+          context.check_cancelled();
+          context.report(generation, selection.generations);
+          return problem(generation);
+        },
+        o.initial.params, selection, *backend);
+    o.learned.params[selection.index] = r.best_value;
+    for (std::uint32_t g = 0; g < r.best_loss.size(); ++g) o.log.push_back({g, r.best_loss[g], 0.0});
+  } else if (c.method != "none") {
     const plasticity::RuleLayout l = o.initial.layout();
     MetaTraining meta = c.meta;
     meta.learn.resize(l.size());
