@@ -4,6 +4,7 @@
 #include "engram/models/assembly/assembly_kinds.hpp"
 #include "engram/models/assembly/projection_kind.hpp"
 #include "engram/models/assembly/script_kind.hpp"
+#include "engram/models/plasticity/plasticity_jobs.hpp"
 
 namespace engram::models {
 
@@ -17,6 +18,8 @@ const std::vector<const sched::JobKind*>& job_kinds() {
       &assembly::projection_kind(),
       &assembly::script_kind(),
       &assembly::sequence_kind(),
+      &plastic::plasticity_meta_kind(),
+      &plastic::plasticity_robustness_kind(),
   };
   return kinds;
 }

@@ -92,6 +92,25 @@ class KernelBackend : public Backend {
     Exec::for_each_index(chunk_items, ChunkWrite{shape, inputs, state, above, equal, winners});
   }
 
+  // ---- Learned plasticity rules ----
+  void rule_drive(const plasticity::RuleDrive& kernel, std::int64_t items) override {
+    bind_launch_context();
+    Exec::for_each_index(items, kernel);
+  }
+  void rule_select(const plasticity::RuleSelect& kernel, std::int64_t items) override {
+    bind_launch_context();
+    Exec::for_each_index(items, kernel);
+  }
+  void rule_readout(const plasticity::RuleReadout& kernel, std::int64_t items) override {
+    bind_launch_context();
+    Exec::for_each_index(items, kernel);
+  }
+  void rule_update(const plasticity::RuleUpdate& kernel, std::int64_t items) override {
+    bind_launch_context();
+    Exec::for_each_index(items, kernel);
+  }
+  // ---- end learned plasticity rules ----
+
   ~KernelBackend() override = default;
 
  protected:

@@ -23,6 +23,8 @@
 #include "engram/kernels/graph/sparse_edges.hpp"
 #include "engram/kernels/plasticity/hebbian.hpp"
 #include "engram/kernels/plasticity/normalise.hpp"
+#include "engram/kernels/plasticity/rule_network.hpp"
+#include "engram/kernels/plasticity/rule_update.hpp"
 #include "engram/kernels/plasticity/sparse_hebbian.hpp"
 
 namespace engram {
@@ -67,6 +69,15 @@ class Backend {
   // Batched k-cap over inputs [batch, n]: winners [batch, k] in increasing neuron order.
   virtual void kcap(const FixedInput* inputs, std::int64_t batch, NeuronId n, std::uint32_t k,
                     NeuronId* winners) = 0;
+
+  // ---- Learned plasticity rules (models/plasticity) ----
+  // One work item per (brain, hidden neuron) for drive and select, (brain, output unit) for the
+  // readout, (brain, row) with rows = v + m for the rule update.
+  virtual void rule_drive(const plasticity::RuleDrive& kernel, std::int64_t items) = 0;
+  virtual void rule_select(const plasticity::RuleSelect& kernel, std::int64_t items) = 0;
+  virtual void rule_readout(const plasticity::RuleReadout& kernel, std::int64_t items) = 0;
+  virtual void rule_update(const plasticity::RuleUpdate& kernel, std::int64_t items) = 0;
+  // ---- end learned plasticity rules ----
 };
 
 // "cpu", "cuda" or "auto" (cuda when compiled in and a device is usable, else cpu).

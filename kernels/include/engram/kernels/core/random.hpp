@@ -34,6 +34,9 @@ enum class Purpose : std::uint32_t {
   classification_data = 9, // synthetic class cores and samples; train/test splits of image sets
   input_noise = 10,
   markov_chain = 11,  // the chain's states shown in training (step = transition)  // i.i.d. noise on every neuron's input before the k-cap (step, neuron)
+  plasticity_data = 12,     // learned-rule networks: synthetic samples and teachers (step = stream, index = sample)
+  plasticity_weights = 13,  // learned-rule networks: graph and initial weights (step = array, index = row)
+  plasticity_rule = 14,     // learned-rule networks: initial rules, ES perturbations, selection mutations
   test = 200,      // reserved for tests of the generator itself
 };
 

@@ -1,0 +1,629 @@
+#include "engram/models/plasticity/plasticity_jobs.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+
+#include "engram/engine/error.hpp"
+#include "engram/kernels/core/random.hpp"
+#include "engram/models/plasticity/adversarial.hpp"
+#include "engram/models/plasticity/gradient_training.hpp"
+#include "engram/models/plasticity/meta_learning.hpp"
+#include "engram/models/plasticity/plastic_data.hpp"
+
+namespace engram::plastic {
+
+namespace {
+
+// The brain every evaluation (rule-trained and gradient-trained) starts from; meta-learning
+// problem i uses brain i, so evaluation never reuses a meta-training brain's graph.
+constexpr std::uint32_t kEvalBrain = 0xFFFF0000u;
+// Data streams of synthetic sets: meta-learning problem i draws stream i.
+constexpr std::uint32_t kTrainStream = 0xF0000000u, kTestStream = 0xF0000001u;
+// With meta.score: fresh, problem i is scored on stream kScoreStreams + i.
+constexpr std::uint32_t kScoreStreams = 0x40000000u;
+
+struct DataSpec {
+  std::string field;
+  std::string kind = "halfspace";
+  std::uint32_t inputs = 20, labels = 2, hidden = 16;
+  std::string images, label_file, test_images, test_label_file;
+  std::uint32_t train_examples = 0, test_examples = 0;  // 0: the kind's default
+};
+
+struct Config {
+  std::uint64_t seed = 1;
+  std::string backend = "cpu";
+  PlasticShape net;
+  // rule
+  double eta = 0.1;
+  plasticity::RuleMode mode = plasticity::RuleMode::additive;
+  bool only_misclassified = true;
+  std::string init = "random";
+  double init_scale = 0.1;
+  std::vector<double> table;
+  // meta
+  std::string method = "exact";
+  MetaTraining meta;
+  std::uint32_t meta_batch = 100;
+  bool score_fresh = false;
+  bool learn[3] = {true, true, true};  // recurrent, input, output
+  SelectionOptions selection;         // method: selection
+  // evaluation
+  DataSpec data;
+  std::vector<DataSpec> transfer;
+  std::uint32_t epochs = 1;
+  bool baseline = true;
+  GradientTraining gradient;
+  // robustness
+  std::vector<Attack> attacks{Attack::fgsm, Attack::pgd};
+  std::vector<double> epsilons{0.0, 0.05, 0.1, 0.2, 0.3, 0.5};
+  std::uint32_t pgd_steps = 10;
+  std::uint32_t attack_examples = 200;
+};
+
+std::vector<double> numbers(const io::ConfigNode& node, const std::string& key) {
+  std::vector<double> out;
+  for (const io::ConfigNode& e : node.list(key)) out.push_back(e.number());
+  return out;
+}
+
+DataSpec parse_data(const io::ConfigNode& node) {
+  DataSpec d;
+  d.field = node.path();
+  node.allow_keys({"kind", "inputs", "labels", "hidden", "images", "label_file", "test_images", "test_label_file",
+                   "train_examples", "test_examples"});
+  d.kind = node.optional<std::string>("kind", "halfspace");
+  if (d.kind != "halfspace" && d.kind != "relu_teacher" && d.kind != "plastic_teacher" && d.kind != "digits" && d.kind != "idx") {
+    throw Error::bad_input(node.field("kind"), d.kind, "must be halfspace, relu_teacher, plastic_teacher, digits or idx");
+  }
+  d.inputs = node.optional<std::uint32_t>("inputs", 20);
+  d.labels = node.optional<std::uint32_t>("labels", 2);
+  d.hidden = node.optional<std::uint32_t>("hidden", 16);
+  if (d.kind == "idx") {
+    d.images = node.required<std::string>("images");
+    d.label_file = node.required<std::string>("label_file");
+    d.test_images = node.optional<std::string>("test_images", "");
+    d.test_label_file = node.optional<std::string>("test_label_file", "");
+    if (d.test_images.empty() != d.test_label_file.empty()) {
+      throw Error::bad_input(node.field("test_images"), d.test_images, "test_images and test_label_file go together");
+    }
+  }
+  d.train_examples = node.optional<std::uint32_t>("train_examples", 0);
+  d.test_examples = node.optional<std::uint32_t>("test_examples", 0);
+  if (d.kind == "halfspace" && d.labels != 2) throw Error::bad_input(node.field("labels"), to_text(d.labels), "a halfspace has 2 labels");
+  if (d.inputs == 0) throw Error::bad_input(node.field("inputs"), "0", "must be at least 1");
+  return d;
+}
+
+Config parse(const io::ConfigNode& root, std::optional<std::uint64_t> seed_override = std::nullopt) {
+  root.allow_keys({"experiment", "seed", "backend", "network", "rule", "meta", "data", "evaluate", "baseline", "attack"});
+  Config c;
+  c.seed = seed_override ? *seed_override : root.optional<std::uint64_t>("seed", 1);
+  c.backend = root.optional<std::string>("backend", "cpu");
+  if (root.has("network")) {
+    const io::ConfigNode n = root.child("network");
+    n.allow_keys({"neurons", "cap", "rounds", "p"});
+    c.net.neurons = n.optional<std::uint32_t>("neurons", 100);
+    c.net.cap = n.optional<std::uint32_t>("cap", 50);
+    c.net.rounds = n.optional<std::uint32_t>("rounds", 1);
+    c.net.p = n.optional<double>("p", 0.5);
+    c.net.validate("network.");
+  } else {
+    c.net.p = 0.5;
+  }
+  if (root.has("rule")) {
+    const io::ConfigNode r = root.child("rule");
+    r.allow_keys({"eta", "mode", "updates", "init", "init_scale", "table"});
+    c.eta = r.optional<double>("eta", 0.1);
+    const std::string mode = r.optional<std::string>("mode", "additive");
+    if (mode == "additive") {
+      c.mode = plasticity::RuleMode::additive;
+    } else if (mode == "multiplicative") {
+      c.mode = plasticity::RuleMode::multiplicative;
+    } else {
+      throw Error::bad_input(r.field("mode"), mode, "must be additive or multiplicative");
+    }
+    const std::string updates = r.optional<std::string>("updates", "misclassified");
+    if (updates != "misclassified" && updates != "all") throw Error::bad_input(r.field("updates"), updates, "must be misclassified or all");
+    c.only_misclassified = updates == "misclassified";
+    c.init = r.optional<std::string>("init", r.has("table") ? "table" : "random");
+    if (c.init != "random" && c.init != "zeros" && c.init != "perceptron" && c.init != "table") {
+      throw Error::bad_input(r.field("init"), c.init, "must be random, zeros, perceptron or table");
+    }
+    c.init_scale = r.optional<double>("init_scale", 0.1);
+    if (c.init == "table") c.table = numbers(r, "table");
+  }
+  if (root.has("meta")) {
+    const io::ConfigNode m = root.child("meta");
+    m.allow_keys({"method", "steps", "batch", "score", "problems_per_step", "lr", "weight_decay", "population", "sigma", "learn",
+                  "entry", "mutation"});
+    c.method = m.optional<std::string>("method", "exact");
+    if (c.method != "exact" && c.method != "es" && c.method != "selection" && c.method != "none") {
+      throw Error::bad_input(m.field("method"), c.method, "must be exact, es, selection or none");
+    }
+    c.meta.steps = m.optional<std::uint32_t>("steps", 100);
+    c.meta_batch = m.optional<std::uint32_t>("batch", 100);
+    const std::string score = m.optional<std::string>("score", "batch");
+    if (score != "batch" && score != "fresh") throw Error::bad_input(m.field("score"), score, "must be batch or fresh");
+    c.score_fresh = score == "fresh";
+    c.meta.problems_per_step = m.optional<std::uint32_t>("problems_per_step", 1);
+    c.meta.adam.lr = m.optional<double>("lr", 0.02);
+    c.meta.adam.weight_decay = m.optional<double>("weight_decay", 0.0);
+    c.meta.es.population = m.optional<std::uint32_t>("population", 64);
+    c.meta.es.sigma = m.optional<double>("sigma", 0.02);
+    c.selection.population = c.meta.es.population;
+    c.selection.generations = c.meta.steps;
+    c.selection.mutation = m.optional<double>("mutation", 0.1);
+    const plasticity::RuleLayout l = c.net.layout();
+    // Default: the true-label entry of neurons that fired in every round.
+    c.selection.index = m.optional<std::uint32_t>("entry", l.output(l.states - 1, 0));
+    if (c.method == "selection") {
+      if (c.selection.index >= l.size()) {
+        throw Error::bad_input(m.field("entry"), to_text(c.selection.index), "must be below the rule's size " + to_text(l.size()));
+      }
+      if (c.selection.population < 2 || c.selection.population % 2 != 0) {
+        throw Error::bad_input(m.field("population"), to_text(c.selection.population), "must be an even number of at least 2");
+      }
+      if (!(c.selection.mutation > 0.0) || !std::isfinite(c.selection.mutation)) {
+        throw Error::bad_input(m.field("mutation"), to_text(c.selection.mutation), "must be finite and > 0");
+      }
+    }
+    if (m.has("learn")) {
+      std::fill(std::begin(c.learn), std::end(c.learn), false);
+      for (const io::ConfigNode& e : m.list("learn")) {
+        const std::string t = e.text();
+        if (t == "recurrent") {
+          c.learn[0] = true;
+        } else if (t == "input") {
+          c.learn[1] = true;
+        } else if (t == "output") {
+          c.learn[2] = true;
+        } else {
+          throw Error::bad_input(m.field("learn"), t, "entries must be recurrent, input or output");
+        }
+      }
+    }
+    if (c.meta_batch == 0) throw Error::bad_input(m.field("batch"), "0", "must be at least 1");
+    if (c.meta.problems_per_step == 0) throw Error::bad_input(m.field("problems_per_step"), "0", "must be at least 1");
+    if (!(c.meta.adam.lr > 0.0) || !std::isfinite(c.meta.adam.lr)) throw Error::bad_input(m.field("lr"), to_text(c.meta.adam.lr), "must be finite and > 0");
+    if (c.method == "es" && (c.meta.es.population < 2 || c.meta.es.population % 2 != 0)) {
+      throw Error::bad_input(m.field("population"), to_text(c.meta.es.population), "must be an even number of at least 2 (antithetic pairs)");
+    }
+    if (!(c.meta.es.sigma > 0.0) || !std::isfinite(c.meta.es.sigma)) throw Error::bad_input(m.field("sigma"), to_text(c.meta.es.sigma), "must be finite and > 0");
+  }
+  c.meta.method = c.method == "es" ? MetaMethod::es : MetaMethod::exact;
+  c.meta.es.seed = c.seed;
+  if (root.has("data")) c.data = parse_data(root.child("data"));
+  if (root.has("evaluate")) {
+    const io::ConfigNode e = root.child("evaluate");
+    e.allow_keys({"epochs", "transfer"});
+    c.epochs = e.optional<std::uint32_t>("epochs", 1);
+    for (const io::ConfigNode& t : e.optional_list("transfer")) c.transfer.push_back(parse_data(t));
+  }
+  if (root.has("baseline")) {
+    const io::ConfigNode b = root.child("baseline");
+    b.allow_keys({"enabled", "epochs", "lr", "batch"});
+    c.baseline = b.optional<bool>("enabled", true);
+    c.gradient.epochs = b.optional<std::uint32_t>("epochs", 20);
+    c.gradient.adam.lr = b.optional<double>("lr", 0.01);
+    c.gradient.batch = b.optional<std::uint32_t>("batch", 32);
+    if (c.gradient.batch == 0) throw Error::bad_input(b.field("batch"), "0", "must be at least 1");
+  }
+  c.gradient.seed = c.seed;
+  if (root.has("attack")) {
+    const io::ConfigNode a = root.child("attack");
+    a.allow_keys({"kinds", "epsilons", "steps", "examples"});
+    if (a.has("kinds")) {
+      c.attacks.clear();
+      for (const io::ConfigNode& k : a.list("kinds")) c.attacks.push_back(parse_attack(k.text(), a.field("kinds")));
+    }
+    if (a.has("epsilons")) c.epsilons = numbers(a, "epsilons");
+    for (double e : c.epsilons) {
+      if (!std::isfinite(e) || e < 0.0) throw Error::bad_input(a.field("epsilons"), to_text(e), "must be finite and >= 0");
+    }
+    c.pgd_steps = a.optional<std::uint32_t>("steps", 10);
+    if (c.pgd_steps == 0) throw Error::bad_input(a.field("steps"), "0", "PGD needs at least one step");
+    c.attack_examples = a.optional<std::uint32_t>("examples", 200);
+  }
+  return c;
+}
+
+// A data set made concrete: the network shape it implies, a train and a test part, and the
+// meta-learning batches.
+struct Prepared {
+  PlasticShape shape;
+  Dataset train, test;
+  bool synthetic = true;
+};
+
+Prepared prepare(const DataSpec& d, const Config& c) {
+  Prepared p;
+  p.shape = c.net;
+  if (d.kind == "halfspace" || d.kind == "relu_teacher" || d.kind == "plastic_teacher") {
+    p.shape.inputs = d.inputs;
+    p.shape.labels = d.kind == "halfspace" ? 2 : d.labels;
+    p.shape.validate("network.");
+    const std::size_t n_train = d.train_examples ? d.train_examples : 1000;
+    const std::size_t n_test = d.test_examples ? d.test_examples : 1000;
+    const auto make = [&](std::size_t n, std::uint32_t stream) {
+      if (d.kind == "halfspace") return halfspace_data(d.inputs, n, c.seed, stream);
+      if (d.kind == "relu_teacher") return relu_teacher_data(d.inputs, d.labels, d.hidden, n, c.seed, stream);
+      return plastic_teacher_data(p.shape, n, c.seed, stream);
+    };
+    p.train = make(n_train, kTrainStream);
+    p.test = make(n_test, kTestStream);
+    return p;
+  }
+  p.synthetic = false;
+  Dataset all;
+  if (d.kind == "digits") {
+    all = digits_data();
+  } else {
+    all = image_data(assembly::load_idx(d.images, d.label_file));
+  }
+  if (d.kind == "idx" && !d.test_images.empty()) {
+    p.train = all;
+    p.test = image_data(assembly::load_idx(d.test_images, d.test_label_file));
+    if (p.test.features != p.train.features) {
+      throw Error::bad_input(d.field + ".test_images", d.test_images, "image size differs from the training images");
+    }
+    if (d.train_examples) p.train = p.train.slice(0, d.train_examples);
+  } else {
+    const std::size_t n_train = d.train_examples ? d.train_examples : all.size() * 3 / 4;
+    shuffle_split(all, n_train, c.seed, p.train, p.test);
+  }
+  if (d.test_examples) p.test = p.test.slice(0, d.test_examples);
+  p.train.labels = p.test.labels = std::max(p.train.labels, p.test.labels);
+  standardize(p.train, p.test);
+  p.shape.inputs = p.train.features;
+  p.shape.labels = p.train.labels;
+  p.shape.validate("network.");
+  return p;
+}
+
+// 0 recurrent, 1 input, 2 output.
+int table_of(const plasticity::RuleLayout& l, std::uint32_t index) {
+  if (index < l.states * l.states) return 0;
+  return index < l.states * l.states + l.states ? 1 : 2;
+}
+
+PlasticRule initial_rule(const Config& c) {
+  PlasticRule r;
+  if (c.init == "zeros") {
+    r = PlasticRule::zeros(c.net.rounds);
+  } else if (c.init == "perceptron") {
+    r = PlasticRule::perceptron(c.net.rounds);
+  } else if (c.init == "random") {
+    r = PlasticRule::random(c.net.rounds, c.init_scale, c.seed);
+  } else {
+    r.rounds = c.net.rounds;
+    r.params = c.table;
+  }
+  r.eta = c.eta;
+  r.mode = c.mode;
+  r.only_misclassified = c.only_misclassified;
+  const plasticity::RuleLayout l = r.layout();
+  if (r.params.size() == l.size()) {
+    for (std::uint32_t i = 0; i < l.size(); ++i) {
+      if (!c.learn[table_of(l, i)]) r.params[i] = 0.0;
+    }
+  }
+  r.validate("rule");
+  return r;
+}
+
+struct Outcome {
+  PlasticShape shape;
+  PlasticRule initial, learned;
+  std::vector<MetaStep> log;
+  sched::Table metrics{"metrics", {}};
+  double initial_accuracy = 0, learned_accuracy = 0, perceptron_accuracy = 0, gradient_accuracy = 0;
+  Prepared primary;
+  PlasticWeights rule_trained, gradient_trained;
+};
+
+PlasticWeights trained_by_rule(const Prepared& p, const PlasticRule& rule, const Config& c) {
+  PlasticWeights w = random_weights(p.shape, c.seed, kEvalBrain);
+  train_by_rule(p.shape, w, rule, p.train, c.epochs);
+  return w;
+}
+
+Outcome run_meta(const Config& c, const sched::RunContext& context) {
+  Outcome o;
+  o.primary = prepare(c.data, c);
+  o.shape = o.primary.shape;
+  o.initial = initial_rule(c);
+  o.learned = o.initial;
+  std::unique_ptr<Backend> backend = make_backend(context.backend.empty() ? c.backend : context.backend);
+  const Prepared& p = o.primary;
+  const auto make_batch = [&](std::uint32_t stream) {
+    if (p.synthetic) {
+      const DataSpec& d = c.data;
+      if (d.kind == "halfspace") return halfspace_data(d.inputs, c.meta_batch, c.seed, stream);
+      if (d.kind == "relu_teacher") return relu_teacher_data(d.inputs, d.labels, d.hidden, c.meta_batch, c.seed, stream);
+      return plastic_teacher_data(p.shape, c.meta_batch, c.seed, stream);
+    }
+    // Image sets: a keyed random batch of the training part.
+    Dataset batch;
+    batch.features = p.train.features;
+    batch.labels = p.train.labels;
+    for (std::uint32_t i = 0; i < c.meta_batch; ++i) {
+      RngStream rng({c.seed, 0, Purpose::plasticity_data, stream, i});
+      const std::size_t pick = static_cast<std::size_t>(rng.next_u64() % p.train.size());
+      batch.x.insert(batch.x.end(), p.train.sample(pick), p.train.sample(pick) + p.train.features);
+      batch.y.push_back(p.train.y[pick]);
+    }
+    return batch;
+  };
+  const auto problem = [&](std::uint32_t index) {
+    MetaProblem prob;
+    prob.shape = p.shape;
+    prob.initial = random_weights(p.shape, c.seed, index);
+    prob.eta = c.eta;
+    prob.mode = c.mode;
+    prob.only_misclassified = c.only_misclassified;
+    prob.batch = make_batch(index);
+    if (c.score_fresh) prob.score = make_batch(kScoreStreams + index);
+    return prob;
+  };
+  if (c.method == "selection") {
+    SelectionOptions selection = c.selection;
+    selection.seed = c.seed;
+    const SelectionResult r = natural_selection(
+        [&](std::uint32_t generation) {
+          context.check_cancelled();
+          context.report(generation, selection.generations);
+          return problem(generation);
+        },
+        o.initial.params, selection, *backend);
+    o.learned.params[selection.index] = r.best_value;
+    for (std::uint32_t g = 0; g < r.best_loss.size(); ++g) o.log.push_back({g, r.best_loss[g], 0.0});
+  } else if (c.method != "none") {
+    const plasticity::RuleLayout l = o.initial.layout();
+    MetaTraining meta = c.meta;
+    meta.learn.resize(l.size());
+    for (std::uint32_t k = 0; k < l.size(); ++k) meta.learn[k] = c.learn[table_of(l, k)] ? 1 : 0;
+    std::vector<double> params = o.initial.params;
+    o.log = meta_train(problem, params, meta, backend.get(), [&](std::uint32_t done) {
+      context.check_cancelled();
+      context.report(done, meta.steps);
+    });
+    o.learned.params = params;
+  }
+
+  // Columns first: add() may move earlier columns, so references are taken after.
+  o.metrics.add("dataset", sched::Column::Type::text);
+  o.metrics.add("model", sched::Column::Type::text);
+  o.metrics.add("accuracy", sched::Column::Type::real);
+  sched::Column& dataset = o.metrics.columns[0];
+  sched::Column& model = o.metrics.columns[1];
+  sched::Column& acc = o.metrics.columns[2];
+  const auto row = [&](const std::string& set, const std::string& name, double a) {
+    dataset.texts.push_back(set);
+    model.texts.push_back(name);
+    acc.reals.push_back(a);
+  };
+  std::vector<std::pair<std::string, Prepared>> sets;
+  sets.emplace_back(c.data.kind, o.primary);
+  for (const DataSpec& t : c.transfer) sets.emplace_back(t.kind, prepare(t, c));
+  for (std::size_t s = 0; s < sets.size(); ++s) {
+    const Prepared& set = sets[s].second;
+    PlasticRule perceptron = PlasticRule::perceptron(c.net.rounds);
+    perceptron.eta = c.eta;
+    perceptron.mode = plasticity::RuleMode::additive;
+    const double a_init = accuracy(set.shape, trained_by_rule(set, o.initial, c), set.test);
+    PlasticWeights learned_w = trained_by_rule(set, o.learned, c);
+    const double a_learned = accuracy(set.shape, learned_w, set.test);
+    const double a_perc = accuracy(set.shape, trained_by_rule(set, perceptron, c), set.test);
+    row(sets[s].first, "initial_rule", a_init);
+    row(sets[s].first, "learned_rule", a_learned);
+    row(sets[s].first, "perceptron_rule", a_perc);
+    double a_grad = std::nan("");
+    if (c.baseline) {
+      PlasticWeights w = random_weights(set.shape, c.seed, kEvalBrain);
+      train_by_gradient(set.shape, w, set.train, c.gradient);
+      a_grad = accuracy(set.shape, w, set.test);
+      row(sets[s].first, "gradient", a_grad);
+      if (s == 0) o.gradient_trained = std::move(w);
+    }
+    if (s == 0) {
+      o.initial_accuracy = a_init;
+      o.learned_accuracy = a_learned;
+      o.perceptron_accuracy = a_perc;
+      o.gradient_accuracy = a_grad;
+      o.rule_trained = std::move(learned_w);
+    }
+  }
+  return o;
+}
+
+sched::Table rule_table(const Outcome& o) {
+  sched::Table t{"rule", {}};
+  // Columns first: add() may move earlier columns, so references are taken after.
+  t.add("index", sched::Column::Type::integer);
+  t.add("table", sched::Column::Type::text);
+  t.add("row", sched::Column::Type::integer);
+  t.add("column", sched::Column::Type::integer);
+  t.add("initial", sched::Column::Type::real);
+  t.add("learned", sched::Column::Type::real);
+  sched::Column& index = t.columns[0];
+  sched::Column& table = t.columns[1];
+  sched::Column& a = t.columns[2];
+  sched::Column& b = t.columns[3];
+  sched::Column& init = t.columns[4];
+  sched::Column& learned = t.columns[5];
+  const plasticity::RuleLayout l = o.initial.layout();
+  for (std::uint32_t i = 0; i < l.size(); ++i) {
+    index.integers.push_back(i);
+    if (i < l.states * l.states) {
+      table.texts.emplace_back("recurrent");  // row = pre state, column = post state
+      a.integers.push_back(i / l.states);
+      b.integers.push_back(i % l.states);
+    } else if (i < l.states * l.states + l.states) {
+      table.texts.emplace_back("input");  // row = post state
+      a.integers.push_back(i - l.states * l.states);
+      b.integers.push_back(0);
+    } else {
+      const std::uint32_t k = i - l.states * l.states - l.states;
+      table.texts.emplace_back("output");  // row = hidden state, column = 0 true label / 1 predicted
+      a.integers.push_back(k / 2);
+      b.integers.push_back(k % 2);
+    }
+    init.reals.push_back(o.initial.params[i]);
+    learned.reals.push_back(o.learned.params[i]);
+  }
+  return t;
+}
+
+sched::Table training_table(const Outcome& o) {
+  sched::Table t{"training", {}};
+  // Columns first: add() may move earlier columns, so references are taken after.
+  t.add("step", sched::Column::Type::integer);
+  t.add("meta_loss", sched::Column::Type::real);
+  t.add("gradient_norm", sched::Column::Type::real);
+  sched::Column& step = t.columns[0];
+  sched::Column& loss = t.columns[1];
+  sched::Column& norm = t.columns[2];
+  for (const MetaStep& s : o.log) {
+    step.integers.push_back(s.step);
+    loss.reals.push_back(s.loss);
+    norm.reals.push_back(s.gradient_norm);
+  }
+  return t;
+}
+
+struct Curve {
+  sched::Table table{"robustness", {}};
+  double rule_worst = 0, gradient_worst = 0;
+};
+
+Curve robustness(const Outcome& o, const Config& c) {
+  Curve curve;
+  // Columns first: add() may move earlier columns, so references are taken after.
+  curve.table.add("model", sched::Column::Type::text);
+  curve.table.add("attack", sched::Column::Type::text);
+  curve.table.add("epsilon", sched::Column::Type::real);
+  curve.table.add("accuracy", sched::Column::Type::real);
+  sched::Column& model = curve.table.columns[0];
+  sched::Column& attack = curve.table.columns[1];
+  sched::Column& eps = curve.table.columns[2];
+  sched::Column& acc = curve.table.columns[3];
+  const Dataset test = o.primary.test.slice(0, c.attack_examples);
+  std::vector<std::pair<std::string, const PlasticWeights*>> models{{"rule", &o.rule_trained}};
+  if (c.baseline) models.emplace_back("gradient", &o.gradient_trained);
+  for (const auto& [name, w] : models) {
+    for (Attack a : c.attacks) {
+      for (double e : c.epsilons) {
+        AttackOptions opt;
+        opt.attack = a;
+        opt.epsilon = e;
+        opt.steps = c.pgd_steps;
+        const double r = adversarial_accuracy(o.shape, *w, test, opt);
+        model.texts.push_back(name);
+        attack.texts.emplace_back(attack_name(a));
+        eps.reals.push_back(e);
+        acc.reals.push_back(r);
+        (name == "rule" ? curve.rule_worst : curve.gradient_worst) = r;
+      }
+    }
+  }
+  return curve;
+}
+
+std::string fmt(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4f", x);
+  return buf;
+}
+
+class MetaKind : public sched::JobKind {
+ public:
+  explicit MetaKind(bool robust) : robust_(robust) {}
+  std::string_view name() const override { return robust_ ? "plasticity_robustness" : "plasticity_meta"; }
+  std::string_view description() const override {
+    return robust_ ? "FGSM/PGD accuracy-versus-epsilon of rule-trained and gradient-trained plastic k-cap networks"
+                   : "meta-learn a local plasticity rule for a k-cap network (exact meta-gradient or ES)";
+  }
+  void validate(const io::ConfigNode& config) const override {
+    const Config c = parse(config);
+    c.net.validate("network.");
+    initial_rule(c);
+    if (c.data.kind == "idx") {
+      // The files must exist and be IDX before anything runs.
+      assembly::read_idx(c.data.images);
+    }
+  }
+  sched::Results run(const io::ConfigNode& config, const sched::RunContext& context) const override {
+    const Config c = parse(config);
+    Outcome o = run_meta(c, context);
+    sched::Results r;
+    if (robust_) {
+      Curve curve = robustness(o, c);
+      r.tables.push_back(std::move(curve.table));
+    }
+    r.tables.push_back(std::move(o.metrics));
+    r.tables.push_back(rule_table(o));
+    r.tables.push_back(training_table(o));
+    r.summary.push_back("accuracy on fresh " + c.data.kind + " data: initial rule " + fmt(o.initial_accuracy) +
+                        ", learned rule " + fmt(o.learned_accuracy) + ", perceptron rule " + fmt(o.perceptron_accuracy) +
+                        (c.baseline ? ", gradient-trained " + fmt(o.gradient_accuracy) : std::string()));
+    return r;
+  }
+  std::string shape_class(const io::ConfigNode& config) const override {
+    const Config c = parse(config);
+    return std::string(name()) + ":" + to_text(c.net.neurons) + "," + to_text(c.net.cap) + "," + to_text(c.net.rounds);
+  }
+  std::uint64_t estimate_bytes(const io::ConfigNode& config) const override {
+    const Config c = parse(config);
+    const std::uint64_t v = c.net.neurons, d = std::max<std::uint32_t>(c.data.inputs, 784), m = 10;
+    const std::uint64_t weights = v * v + v * d + m * v;
+    const std::uint64_t tangents = weights * c.net.layout().size();
+    const std::uint64_t population = c.method == "es" ? c.meta.es.population * weights * 9 : 0;
+    return 8 * (tangents + weights * 4) + population;
+  }
+  std::vector<std::string> result_columns(const io::ConfigNode&) const override {
+    if (robust_) return {"rule_accuracy", "gradient_accuracy", "rule_worst", "gradient_worst"};
+    return {"initial_accuracy", "learned_accuracy", "perceptron_accuracy", "gradient_accuracy", "final_meta_loss"};
+  }
+  std::vector<std::vector<std::string>> run_batch(const std::vector<sched::JobInput>& jobs, Backend& backend,
+                                                  const sched::RunContext& context) const override {
+    // Each job is a whole meta-learning run on its own seed; rows never share state, so a row's
+    // bits do not depend on its batch mates.
+    std::vector<std::vector<std::string>> rows;
+    for (const sched::JobInput& job : jobs) {
+      context.check_cancelled();
+      const Config c = parse(job.config, job.seed);
+      sched::RunContext inner = context;
+      inner.backend = std::string(backend.name());
+      inner.progress = nullptr;
+      Outcome o = run_meta(c, inner);
+      if (robust_) {
+        const Curve curve = robustness(o, c);
+        rows.push_back({to_text(o.learned_accuracy), to_text(o.gradient_accuracy), to_text(curve.rule_worst),
+                        to_text(curve.gradient_worst)});
+      } else {
+        rows.push_back({to_text(o.initial_accuracy), to_text(o.learned_accuracy), to_text(o.perceptron_accuracy),
+                        to_text(o.gradient_accuracy), o.log.empty() ? std::string("nan") : to_text(o.log.back().loss)});
+      }
+    }
+    return rows;
+  }
+
+ private:
+  bool robust_;
+};
+
+}  // namespace
+
+const sched::JobKind& plasticity_meta_kind() {
+  static const MetaKind kind(false);
+  return kind;
+}
+
+const sched::JobKind& plasticity_robustness_kind() {
+  static const MetaKind kind(true);
+  return kind;
+}
+
+}  // namespace engram::plastic

@@ -1,0 +1,96 @@
+// FGSM and PGD through the plastic network: the attack must lower the accuracy of a
+// gradient-trained network as epsilon grows (a sanity check of the attack itself), stay inside
+// the epsilon-ball, and PGD must be at least as strong as FGSM on average.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "engram/engine/error.hpp"
+#include "engram/models/plasticity/adversarial.hpp"
+#include "engram/models/plasticity/gradient_training.hpp"
+#include "engram/models/plasticity/plastic_data.hpp"
+
+namespace engram::plastic {
+namespace {
+
+struct Trained {
+  PlasticShape shape{10, 40, 2, 20, 1, 0.5};
+  PlasticWeights w;
+  Dataset test;
+};
+
+const Trained& trained() {
+  static const Trained t = [] {
+    Trained r;
+    r.w = random_weights(r.shape, 3, 0);
+    GradientTraining g;
+    g.epochs = 8;
+    train_by_gradient(r.shape, r.w, halfspace_data(10, 400, 3, 0), g);
+    r.test = halfspace_data(10, 150, 3, 1);
+    return r;
+  }();
+  return t;
+}
+
+TEST(Adversarial, AttackLowersAccuracyOfGradientTrainedNetAsEpsilonGrows) {
+  const Trained& t = trained();
+  const double clean = accuracy(t.shape, t.w, t.test);
+  EXPECT_GT(clean, 0.8);  // the baseline learned the task
+  for (Attack a : {Attack::fgsm, Attack::pgd}) {
+    double previous = 1.0;
+    std::vector<double> curve;
+    for (double eps : {0.0, 0.1, 0.3, 1.0}) {
+      AttackOptions o;
+      o.attack = a;
+      o.epsilon = eps;
+      const double acc = adversarial_accuracy(t.shape, t.w, t.test, o);
+      curve.push_back(acc);
+      EXPECT_LE(acc, previous + 0.02) << attack_name(a) << " eps " << eps;
+      previous = acc;
+    }
+    EXPECT_DOUBLE_EQ(curve[0], clean);
+    EXPECT_LT(curve.back(), clean - 0.3) << attack_name(a);
+  }
+}
+
+TEST(Adversarial, StaysInTheBallAndPgdIsAtLeastAsStrong) {
+  const Trained& t = trained();
+  AttackOptions fgsm{Attack::fgsm, 0.2};
+  AttackOptions pgd{Attack::pgd, 0.2};
+  pgd.steps = 10;
+  pgd.lower = -2.5;
+  pgd.upper = 2.5;
+  double loss_fgsm = 0, loss_pgd = 0;
+  for (std::size_t i = 0; i < 40; ++i) {
+    const double* x = t.test.sample(i);
+    const std::vector<double> a = attack_input(t.shape, t.w, x, t.test.y[i], fgsm);
+    const std::vector<double> b = attack_input(t.shape, t.w, x, t.test.y[i], pgd);
+    for (std::size_t k = 0; k < 10; ++k) {
+      EXPECT_LE(std::fabs(a[k] - x[k]), 0.2 + 1e-12);
+      EXPECT_GE(b[k], -2.5);
+      EXPECT_LE(b[k], 2.5);
+      // The box wins over the ball for a feature that starts outside the box.
+      if (std::fabs(x[k]) <= 2.5) {
+        EXPECT_LE(std::fabs(b[k] - x[k]), 0.2 + 1e-12);
+      }
+    }
+    loss_fgsm += cross_entropy(forward(t.shape, t.w, a.data()).logits, t.test.y[i]);
+    loss_pgd += cross_entropy(forward(t.shape, t.w, b.data()).logits, t.test.y[i]);
+  }
+  EXPECT_GE(loss_pgd, 0.9 * loss_fgsm);
+}
+
+TEST(Adversarial, BadOptionsNameTheField) {
+  AttackOptions o;
+  o.epsilon = -0.1;
+  try {
+    o.validate();
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("attack.epsilon = -0.1"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(parse_attack("cw", "attack.kinds"), Error);
+}
+
+}  // namespace
+}  // namespace engram::plastic
