@@ -34,6 +34,10 @@ enum class Purpose : std::uint32_t {
   classification_data = 9, // synthetic class cores and samples; train/test splits of image sets
   input_noise = 10,
   markov_chain = 11,  // the chain's states shown in training (step = transition)  // i.i.d. noise on every neuron's input before the k-cap (step, neuron)
+  nn_dropout = 12,      // dropout masks (layer-and-step key, element)
+  nn_init = 13,         // initial weights of a network (tensor, element)
+  nn_batches = 14,      // minibatch order of a training run (epoch, position)
+  neural_data = 15,     // synthetic neural recordings (trial, draw)
   test = 200,      // reserved for tests of the generator itself
 };
 
