@@ -1,6 +1,7 @@
 #include "engram/models/job_kinds.hpp"
 
 #include "engram/engine/error.hpp"
+#include "engram/models/transformer/train_job.hpp"
 
 namespace engram::models {
 
@@ -8,7 +9,9 @@ namespace engram::models {
 // Add new kinds here; keep the list sorted by experiment name.
 
 const std::vector<const sched::JobKind*>& job_kinds() {
-  static const std::vector<const sched::JobKind*> kinds = {};
+  static const std::vector<const sched::JobKind*> kinds = {
+      &transformer::train_transformer_kind(),
+  };
   return kinds;
 }
 
