@@ -222,18 +222,21 @@ class TrainTransformerKind final : public sched::JobKind {
     auto backend = make_backend(backend_name);
     const Outcome o = run_job(job, *backend, "", context);
     sched::Results results;
-    sched::Table metrics{"metrics", {}};
-    auto& phase = metrics.add("phase", sched::Column::Type::text);
-    auto& neurons = metrics.add("neurons", sched::Column::Type::integer);
-    auto& steps = metrics.add("steps", sched::Column::Type::integer);
-    auto& metric = metrics.add("metric", sched::Column::Type::text);
-    auto& train_m = metrics.add("train", sched::Column::Type::real);
-    auto& test_m = metrics.add("test", sched::Column::Type::real);
-    auto& final_loss = metrics.add("final_loss", sched::Column::Type::real);
-    sched::Table losses{"losses", {}};
-    auto& l_phase = losses.add("phase", sched::Column::Type::text);
-    auto& l_step = losses.add("step", sched::Column::Type::integer);
-    auto& l_loss = losses.add("loss", sched::Column::Type::real);
+    // Columns are filled first and added last: Table::add returns a reference that a later add
+    // would invalidate.
+    auto column = [](const char* name, sched::Column::Type type) {
+      sched::Column c;
+      c.name = name;
+      c.type = type;
+      return c;
+    };
+    using Type = sched::Column::Type;
+    sched::Column phase = column("phase", Type::text), neurons = column("neurons", Type::integer),
+                  steps = column("steps", Type::integer), metric = column("metric", Type::text),
+                  train_m = column("train", Type::real), test_m = column("test", Type::real),
+                  final_loss = column("final_loss", Type::real);
+    sched::Column l_phase = column("phase", Type::text), l_step = column("step", Type::integer),
+                  l_loss = column("loss", Type::real);
     for (std::size_t i = 0; i < o.reports.size(); ++i) {
       const TrainReport& r = o.reports[i];
       phase.texts.push_back(o.phases[i]);
@@ -256,8 +259,8 @@ class TrainTransformerKind final : public sched::JobKind {
       results.summary.push_back("transfer reaches " + to_text(o.reports[1].test_metric / o.reports[2].test_metric) +
                                 " of the from-scratch test accuracy");
     }
-    results.tables.push_back(std::move(metrics));
-    results.tables.push_back(std::move(losses));
+    results.tables.push_back({"metrics", {phase, neurons, steps, metric, train_m, test_m, final_loss}});
+    results.tables.push_back({"losses", {l_phase, l_step, l_loss}});
     return results;
   }
   std::string shape_class(const io::ConfigNode& config) const override {
