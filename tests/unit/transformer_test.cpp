@@ -109,3 +109,39 @@ TEST(Transformer, PopulationModuleIsPermutationInvariantWithoutNeuronIdentity) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Transformer, BatchedPredictionsEqualOneTrialAtATimeAndMatchTheTrainingLoss) {
+  TransformerConfig cfg;
+  cfg.heads = 1;
+  cfg.head_dim = 16;
+  cfg.neurons = 12;
+  cfg.outputs = 4;
+  cfg.dropout = 0.0;
+  cfg.neuron_embedding = true;
+  auto backend = engram::make_backend("cpu");
+  SeparableTransformer net(cfg, *backend, 2);
+  const std::int64_t B = 5, T = 3, N = cfg.neurons;
+  std::mt19937 rng(3);
+  std::poisson_distribution<int> pois(1.0);
+  std::vector<float> x(B * T * N);
+  for (float& v : x) v = static_cast<float>(pois(rng));
+  std::vector<float> all, one;
+  net.predict(x.data(), B, T, all);
+  for (std::int64_t b = 0; b < B; ++b) {
+    net.predict(x.data() + b * T * N, 1, T, one);
+    for (std::int64_t c = 0; c < cfg.outputs; ++c) EXPECT_NEAR(one[c], all[b * cfg.outputs + c], 1e-5) << b;
+  }
+  const std::vector<std::int32_t> labels = {0, 1, 2, 3, 1};
+  double loss = 0;
+  for (std::int64_t b = 0; b < B; ++b) {
+    double m = -1e30, z = 0;
+    for (std::int64_t c = 0; c < cfg.outputs; ++c) m = std::max(m, static_cast<double>(all[b * cfg.outputs + c]));
+    for (std::int64_t c = 0; c < cfg.outputs; ++c) z += std::exp(all[b * cfg.outputs + c] - m);
+    loss += (m + std::log(z) - all[b * cfg.outputs + labels[b]]) / B;
+  }
+  EXPECT_NEAR(net.train_step_loss(x.data(), labels.data(), nullptr, B, T, 0), loss, 1e-5);
+}
+
+}  // namespace
