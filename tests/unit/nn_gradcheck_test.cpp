@@ -12,7 +12,9 @@
 
 #include "engram/kernels/attention/flash_attention.hpp"
 #include "engram/kernels/nn/activations.hpp"
+#include "engram/kernels/nn/adamw.hpp"
 #include "engram/kernels/nn/batch_norm.hpp"
+#include "engram/kernels/nn/clip.hpp"
 #include "engram/kernels/nn/dropout.hpp"
 #include "engram/kernels/nn/layer_norm.hpp"
 #include "engram/kernels/nn/linear.hpp"
@@ -336,6 +338,31 @@ TEST(NnGradcheck, DropoutMaskIsReproducibleAndHasTheRightRate) {
   int differ = 0;
   for (std::int64_t i = 0; i < 64; ++i) differ += key.scale<float>(i) != other.scale<float>(i) ? 1 : 0;
   EXPECT_GT(differ, 10);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(NnGradcheck, ClippingScalesToTheMaximumNormOnlyWhenAbove) {
+  std::vector<float> a = {3.0f, 0.0f}, b = {0.0f, 4.0f};  // global norm 5
+  const double norm = engram::nn::clip_grad_norm<float>({{a.data(), 2}, {b.data(), 2}}, 1.0);
+  EXPECT_DOUBLE_EQ(norm, 5.0);
+  EXPECT_NEAR(a[0], 3.0 / (5.0 + 1e-6), 1e-6);
+  EXPECT_NEAR(b[1], 4.0 / (5.0 + 1e-6), 1e-6);
+  std::vector<float> c = {0.3f, 0.4f};
+  EXPECT_NEAR(engram::nn::clip_grad_norm<float>({{c.data(), 2}}, 1.0), 0.5, 1e-7);
+  EXPECT_EQ(c[0], 0.3f);  // below the limit: untouched
+}
+
+TEST(NnGradcheck, AdamWWithWeightDecayMatchesTheClosedFormFirstStep) {
+  // Step 1: m_hat = g, v_hat = g^2, so the Adam part moves by lr * g / (|g| + eps).
+  engram::nn::AdamWConfig config{0.1, 0.9, 0.999, 1e-8, 0.5};
+  std::vector<double> p = {1.0, -2.0}, g = {0.5, -3.0};
+  engram::nn::AdamWState<double> state;
+  engram::nn::adamw_host_step(p, g, state, config);
+  EXPECT_NEAR(p[0], 1.0 - 0.1 * 0.5 * 1.0 - 0.1 * 0.5 / (0.5 + 1e-8), 1e-12);
+  EXPECT_NEAR(p[1], -2.0 - 0.1 * 0.5 * -2.0 + 0.1 * 3.0 / (3.0 + 1e-8), 1e-12);
 }
 
 }  // namespace
