@@ -253,20 +253,20 @@ std::vector<OpCase> all_cases(engram::Backend& backend) {
                        {random_vec(rng, n), random_vec(rng, n), random_vec(rng, n)},
                        [=](const Inputs& x) {
                          Vec o(n), lse(static_cast<std::size_t>(total * H));
-                         each(total * H, engram::attention::AttentionForward<double>{shape, x[0].data(), x[1].data(),
+                         each(engram::attention::work_items(total, H), engram::attention::AttentionForward<double>{shape, x[0].data(), x[1].data(),
                                                                                     x[2].data(), o.data(), lse.data()});
                          return o;
                        },
                        [=](const Inputs& x, const Vec& dout) {
                          Vec o(n), lse(static_cast<std::size_t>(total * H)), delta(lse.size());
-                         each(total * H, engram::attention::AttentionForward<double>{shape, x[0].data(), x[1].data(),
+                         each(engram::attention::work_items(total, H), engram::attention::AttentionForward<double>{shape, x[0].data(), x[1].data(),
                                                                                     x[2].data(), o.data(), lse.data()});
                          Inputs g{Vec(n), Vec(n), Vec(n)};
                          const engram::attention::AttentionBackward<double> b{
                              shape, x[0].data(), x[1].data(), x[2].data(), o.data(), lse.data(), dout.data(),
                              delta.data(), g[0].data(), g[1].data(), g[2].data(), total};
-                         each(total * H, engram::attention::AttentionBackwardQueryPass<double>{b});
-                         each(total * H, engram::attention::AttentionBackwardKeyPass<double>{b});
+                         each(engram::attention::work_items(total, H), engram::attention::AttentionBackwardQueryPass<double>{b});
+                         each(engram::attention::work_items(total, H), engram::attention::AttentionBackwardKeyPass<double>{b});
                          return g;
                        }});
     }

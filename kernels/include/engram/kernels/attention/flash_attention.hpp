@@ -15,7 +15,12 @@
 //
 //   engram::attention::AttentionShape shape{q_off, k_off, sequences, heads, 64, causal, valid, 0.125f};
 //   engram::attention::AttentionForward<float> fwd{shape, q, k, v, o, lse};
-//   for (std::int64_t i = 0; i < total_q * heads; ++i) fwd(i);   // or backend.attention_forward(fwd, total_q)
+//   for (std::int64_t i = 0; i < engram::attention::work_items(total_q, heads); ++i) fwd(i);
+//   // or backend.attention_forward(fwd, total_q)
+//
+// A work item owns a block of kRowBlock consecutive query rows (key rows in the backward key
+// pass) of one head, so every key tile it loads serves several rows from cache; a block that
+// spans two sequences is processed as one segment per sequence.
 #include <cstdint>
 
 #include "engram/kernels/nn/math.hpp"
@@ -25,6 +30,12 @@ namespace engram::attention {
 inline constexpr std::int64_t kMinHeadDim = 16;
 inline constexpr std::int64_t kMaxHeadDim = 128;
 inline constexpr std::int64_t kKeyTile = 32;
+inline constexpr std::int64_t kRowBlock = 8;
+
+// Work items of a pass over `rows` tokens: one per (block of kRowBlock rows, head).
+ENGRAM_HD inline std::int64_t work_items(std::int64_t rows, std::int64_t heads) {
+  return (rows + kRowBlock - 1) / kRowBlock * heads;
+}
 
 struct AttentionShape {
   const std::int64_t* q_offsets;  // [sequences + 1]
@@ -64,7 +75,7 @@ ENGRAM_HD inline T dot(const T* a, const T* b, std::int64_t n) {
   return s;
 }
 
-// One work item per (query token, head): item = token * heads + head.
+// Forward: one work item per (block of query rows, head); item = block * heads + head.
 template <class T>
 struct AttentionForward {
   AttentionShape shape;
@@ -75,57 +86,79 @@ struct AttentionForward {
   T* lse;  // [total_q, heads]
 
   ENGRAM_HD void operator()(std::int64_t item) const {
-    const std::int64_t H = shape.heads, D = shape.head_dim;
-    const std::int64_t t = item / H, h = item % H;
-    const std::int64_t s = shape.sequence_of(shape.q_offsets, t);
-    std::int64_t kb = 0, ke = 0;
-    shape.key_range(s, t, kb, ke);
-    const T* qi = q + item * D;
+    const std::int64_t H = shape.heads;
+    const std::int64_t h = item % H, first = (item / H) * kRowBlock;
+    const std::int64_t last = nn::min_(first + kRowBlock, shape.q_offsets[shape.sequences]);
+    for (std::int64_t r0 = first; r0 < last;) {
+      const std::int64_t s = shape.sequence_of(shape.q_offsets, r0);
+      const std::int64_t r1 = nn::min_(last, shape.q_offsets[s + 1]);
+      segment(s, r0, r1, h);
+      r0 = r1;
+    }
+  }
+
+  // Query rows [r0, r1) of sequence s.
+  ENGRAM_HD void segment(std::int64_t s, std::int64_t r0, std::int64_t r1, std::int64_t h) const {
+    const std::int64_t H = shape.heads, D = shape.head_dim, rows = r1 - r0;
     const T scale = static_cast<T>(shape.scale);
-    T acc[kMaxHeadDim];
-    for (std::int64_t d = 0; d < D; ++d) acc[d] = T(0);
-    T m = nn::lowest_<T>(), l = T(0);
+    T acc[kRowBlock][kMaxHeadDim];
+    T m[kRowBlock], l[kRowBlock];
+    std::int64_t kb = 0, ke[kRowBlock];
+    for (std::int64_t i = 0; i < rows; ++i) {
+      shape.key_range(s, r0 + i, kb, ke[i]);
+      m[i] = nn::lowest_<T>();
+      l[i] = T(0);
+      for (std::int64_t d = 0; d < D; ++d) acc[i][d] = T(0);
+    }
+    const std::int64_t k_end = ke[rows - 1];  // causal ranges grow with the row
     T score[kKeyTile];
-    for (std::int64_t j0 = kb; j0 < ke; j0 += kKeyTile) {
-      const std::int64_t n = (ke - j0 < kKeyTile) ? ke - j0 : kKeyTile;
-      T tile_max = nn::lowest_<T>();
-      for (std::int64_t j = 0; j < n; ++j) {
-        if (!shape.key_ok(j0 + j)) {
-          score[j] = nn::lowest_<T>();
-          continue;
+    for (std::int64_t j0 = kb; j0 < k_end; j0 += kKeyTile) {
+      const std::int64_t n = nn::min_(k_end - j0, kKeyTile);
+      for (std::int64_t i = 0; i < rows; ++i) {
+        const T* qi = q + ((r0 + i) * H + h) * D;
+        T tile_max = nn::lowest_<T>();
+        for (std::int64_t j = 0; j < n; ++j) {
+          if (j0 + j >= ke[i] || !shape.key_ok(j0 + j)) {
+            score[j] = nn::lowest_<T>();
+            continue;
+          }
+          score[j] = scale * dot(qi, k + ((j0 + j) * H + h) * D, D);
+          tile_max = nn::max_(tile_max, score[j]);
         }
-        score[j] = scale * dot(qi, k + ((j0 + j) * H + h) * D, D);
-        tile_max = nn::max_(tile_max, score[j]);
+        if (tile_max == nn::lowest_<T>()) continue;  // every key of the tile is hidden from this row
+        const T m_new = nn::max_(m[i], tile_max);
+        const T correction = nn::exp_(m[i] - m_new);
+        l[i] *= correction;
+        T* a = acc[i];
+        for (std::int64_t d = 0; d < D; ++d) a[d] *= correction;
+        for (std::int64_t j = 0; j < n; ++j) {
+          if (score[j] == nn::lowest_<T>()) continue;
+          const T p = nn::exp_(score[j] - m_new);
+          l[i] += p;
+          const T* vj = v + ((j0 + j) * H + h) * D;
+          for (std::int64_t d = 0; d < D; ++d) a[d] += p * vj[d];
+        }
+        m[i] = m_new;
       }
-      if (tile_max == nn::lowest_<T>()) continue;  // every key of the tile is masked
-      const T m_new = nn::max_(m, tile_max);
-      const T correction = nn::exp_(m - m_new);
-      l *= correction;
-      for (std::int64_t d = 0; d < D; ++d) acc[d] *= correction;
-      for (std::int64_t j = 0; j < n; ++j) {
-        if (score[j] == nn::lowest_<T>()) continue;
-        const T p = nn::exp_(score[j] - m_new);
-        l += p;
-        const T* vj = v + ((j0 + j) * H + h) * D;
-        for (std::int64_t d = 0; d < D; ++d) acc[d] += p * vj[d];
+    }
+    for (std::int64_t i = 0; i < rows; ++i) {
+      const std::int64_t row = (r0 + i) * H + h;
+      T* oi = o + row * D;
+      if (l[i] == T(0)) {
+        for (std::int64_t d = 0; d < D; ++d) oi[d] = T(0);
+        lse[row] = -nn::exp_(T(1000));  // -inf: this query sees no key
+        continue;
       }
-      m = m_new;
+      const T inv = T(1) / l[i];
+      for (std::int64_t d = 0; d < D; ++d) oi[d] = acc[i][d] * inv;
+      lse[row] = m[i] + nn::log_(l[i]);
     }
-    T* oi = o + item * D;
-    if (l == T(0)) {
-      for (std::int64_t d = 0; d < D; ++d) oi[d] = T(0);
-      lse[item] = -nn::exp_(T(1000));  // -inf: this query sees no key
-      return;
-    }
-    const T inv = T(1) / l;
-    for (std::int64_t d = 0; d < D; ++d) oi[d] = acc[d] * inv;
-    lse[item] = m + nn::log_(l);
   }
 };
 
-// Gradients of AttentionForward. Pass 1 (QueryPass, one item per (query token, head)): delta =
-// rowsum(dO * O) and dQ. Pass 2 (KeyPass, one item per (key token, head)): dK and dV, reading delta.
-// dQ, dK, dV are overwritten.
+// Gradients of AttentionForward. Pass 1 (QueryPass, one item per (block of query rows, head)):
+// delta = rowsum(dO * O) and dQ. Pass 2 (KeyPass, one item per (block of key rows, head)): dK
+// and dV, reading delta. dQ, dK, dV are overwritten.
 template <class T>
 struct AttentionBackward {
   AttentionShape shape;
@@ -139,7 +172,7 @@ struct AttentionBackward {
   T* dq;
   T* dk;
   T* dv;
-  std::int64_t total_q;  // query tokens (pass 2 scans each sequence's queries)
+  std::int64_t total_q;  // query tokens
 };
 
 template <class T>
@@ -147,37 +180,58 @@ struct AttentionBackwardQueryPass {
   AttentionBackward<T> a;
   ENGRAM_HD void operator()(std::int64_t item) const {
     const AttentionShape& sh = a.shape;
-    const std::int64_t H = sh.heads, D = sh.head_dim;
-    const std::int64_t t = item / H, h = item % H;
-    const T* doi = a.dout + item * D;
-    const T di = dot(doi, a.o + item * D, D);
-    a.delta[item] = di;
-    T* dqi = a.dq + item * D;
-    for (std::int64_t d = 0; d < D; ++d) dqi[d] = T(0);
-    const T li = a.lse[item];
-    if (!(li > nn::lowest_<T>())) return;  // saw no key
-    const std::int64_t s = sh.sequence_of(sh.q_offsets, t);
-    std::int64_t kb = 0, ke = 0;
-    sh.key_range(s, t, kb, ke);
-    const T* qi = a.q + item * D;
+    const std::int64_t H = sh.heads;
+    const std::int64_t h = item % H, first = (item / H) * kRowBlock;
+    const std::int64_t last = nn::min_(first + kRowBlock, sh.q_offsets[sh.sequences]);
+    for (std::int64_t r0 = first; r0 < last;) {
+      const std::int64_t s = sh.sequence_of(sh.q_offsets, r0);
+      const std::int64_t r1 = nn::min_(last, sh.q_offsets[s + 1]);
+      segment(s, r0, r1, h);
+      r0 = r1;
+    }
+  }
+
+  ENGRAM_HD void segment(std::int64_t s, std::int64_t r0, std::int64_t r1, std::int64_t h) const {
+    const AttentionShape& sh = a.shape;
+    const std::int64_t H = sh.heads, D = sh.head_dim, rows = r1 - r0;
     const T scale = static_cast<T>(sh.scale);
+    std::int64_t kb = 0, ke[kRowBlock];
+    T di[kRowBlock], li[kRowBlock];
+    for (std::int64_t i = 0; i < rows; ++i) {
+      const std::int64_t row = (r0 + i) * H + h;
+      di[i] = dot(a.dout + row * D, a.o + row * D, D);
+      a.delta[row] = di[i];
+      li[i] = a.lse[row];
+      T* dqi = a.dq + row * D;
+      for (std::int64_t d = 0; d < D; ++d) dqi[d] = T(0);
+      sh.key_range(s, r0 + i, kb, ke[i]);
+      if (!(li[i] > nn::lowest_<T>())) ke[i] = kb;  // saw no key: no gradient
+    }
+    std::int64_t k_end = kb;
+    for (std::int64_t i = 0; i < rows; ++i) k_end = nn::max_(k_end, ke[i]);
     T ds[kKeyTile];
-    for (std::int64_t j0 = kb; j0 < ke; j0 += kKeyTile) {
-      const std::int64_t n = (ke - j0 < kKeyTile) ? ke - j0 : kKeyTile;
-      for (std::int64_t j = 0; j < n; ++j) {
-        const std::int64_t key = j0 + j;
-        if (!sh.key_ok(key)) {
-          ds[j] = T(0);
-          continue;
+    for (std::int64_t j0 = kb; j0 < k_end; j0 += kKeyTile) {
+      const std::int64_t n = nn::min_(k_end - j0, kKeyTile);
+      for (std::int64_t i = 0; i < rows; ++i) {
+        const std::int64_t row = (r0 + i) * H + h;
+        const T* qi = a.q + row * D;
+        const T* doi = a.dout + row * D;
+        for (std::int64_t j = 0; j < n; ++j) {
+          const std::int64_t key = j0 + j;
+          if (key >= ke[i] || !sh.key_ok(key)) {
+            ds[j] = T(0);
+            continue;
+          }
+          const T p = nn::exp_(scale * dot(qi, a.k + (key * H + h) * D, D) - li[i]);
+          const T dp = dot(doi, a.v + (key * H + h) * D, D);
+          ds[j] = p * (dp - di[i]) * scale;
         }
-        const T p = nn::exp_(scale * dot(qi, a.k + (key * H + h) * D, D) - li);
-        const T dp = dot(doi, a.v + (key * H + h) * D, D);
-        ds[j] = p * (dp - di) * scale;
-      }
-      for (std::int64_t j = 0; j < n; ++j) {
-        if (ds[j] == T(0)) continue;
-        const T* kj = a.k + ((j0 + j) * H + h) * D;
-        for (std::int64_t d = 0; d < D; ++d) dqi[d] += ds[j] * kj[d];
+        T* dqi = a.dq + row * D;
+        for (std::int64_t j = 0; j < n; ++j) {
+          if (ds[j] == T(0)) continue;
+          const T* kj = a.k + ((j0 + j) * H + h) * D;
+          for (std::int64_t d = 0; d < D; ++d) dqi[d] += ds[j] * kj[d];
+        }
       }
     }
   }
@@ -188,45 +242,75 @@ struct AttentionBackwardKeyPass {
   AttentionBackward<T> a;
   ENGRAM_HD void operator()(std::int64_t item) const {
     const AttentionShape& sh = a.shape;
-    const std::int64_t H = sh.heads, D = sh.head_dim;
-    const std::int64_t key = item / H, h = item % H;
-    T* dkj = a.dk + item * D;
-    T* dvj = a.dv + item * D;
-    for (std::int64_t d = 0; d < D; ++d) {
-      dkj[d] = T(0);
-      dvj[d] = T(0);
+    const std::int64_t H = sh.heads;
+    const std::int64_t h = item % H, first = (item / H) * kRowBlock;
+    const std::int64_t last = nn::min_(first + kRowBlock, sh.k_offsets[sh.sequences]);
+    for (std::int64_t r0 = first; r0 < last;) {
+      const std::int64_t s = sh.sequence_of(sh.k_offsets, r0);
+      const std::int64_t r1 = nn::min_(last, sh.k_offsets[s + 1]);
+      segment(s, r0, r1, h);
+      r0 = r1;
     }
-    if (!sh.key_ok(key)) return;
-    const std::int64_t s = sh.sequence_of(sh.k_offsets, key);
-    std::int64_t qb = sh.q_offsets[s];
-    const std::int64_t qe = sh.q_offsets[s + 1];
-    if (sh.causal) qb += key - sh.k_offsets[s];  // queries at or after the key's position
-    const T* kj = a.k + item * D;
-    const T* vj = a.v + item * D;
+  }
+
+  // Key rows [r0, r1) of sequence s.
+  ENGRAM_HD void segment(std::int64_t s, std::int64_t r0, std::int64_t r1, std::int64_t h) const {
+    const AttentionShape& sh = a.shape;
+    const std::int64_t H = sh.heads, D = sh.head_dim, keys = r1 - r0;
     const T scale = static_cast<T>(sh.scale);
-    T p[kKeyTile], ds[kKeyTile];
-    for (std::int64_t i0 = qb; i0 < qe; i0 += kKeyTile) {
-      const std::int64_t n = (qe - i0 < kKeyTile) ? qe - i0 : kKeyTile;
-      for (std::int64_t i = 0; i < n; ++i) {
-        const std::int64_t row = (i0 + i) * H + h;
-        const T li = a.lse[row];
-        if (!(li > nn::lowest_<T>())) {
-          p[i] = T(0);
-          ds[i] = T(0);
-          continue;
-        }
-        p[i] = nn::exp_(scale * dot(a.q + row * D, kj, D) - li);
-        const T dp = dot(a.dout + row * D, vj, D);
-        ds[i] = p[i] * (dp - a.delta[row]) * scale;
+    T dk_acc[kRowBlock][kMaxHeadDim], dv_acc[kRowBlock][kMaxHeadDim];
+    std::int64_t qb[kRowBlock];
+    const std::int64_t qe = sh.q_offsets[s + 1];
+    for (std::int64_t j = 0; j < keys; ++j) {
+      for (std::int64_t d = 0; d < D; ++d) {
+        dk_acc[j][d] = T(0);
+        dv_acc[j][d] = T(0);
       }
-      for (std::int64_t i = 0; i < n; ++i) {
-        const std::int64_t row = (i0 + i) * H + h;
-        const T* qi = a.q + row * D;
-        const T* doi = a.dout + row * D;
-        for (std::int64_t d = 0; d < D; ++d) {
-          dvj[d] += p[i] * doi[d];
-          dkj[d] += ds[i] * qi[d];
+      // Queries at or after the key's position see it under the causal mask; a padded key
+      // is seen by none.
+      qb[j] = sh.q_offsets[s] + (sh.causal ? r0 + j - sh.k_offsets[s] : 0);
+      if (!sh.key_ok(r0 + j)) qb[j] = qe;
+    }
+    std::int64_t q_begin = qe;
+    for (std::int64_t j = 0; j < keys; ++j) q_begin = nn::min_(q_begin, qb[j]);
+    T p[kKeyTile], ds[kKeyTile];
+    for (std::int64_t i0 = q_begin; i0 < qe; i0 += kKeyTile) {
+      const std::int64_t n = nn::min_(qe - i0, kKeyTile);
+      for (std::int64_t j = 0; j < keys; ++j) {
+        const T* kj = a.k + ((r0 + j) * H + h) * D;
+        const T* vj = a.v + ((r0 + j) * H + h) * D;
+        for (std::int64_t i = 0; i < n; ++i) {
+          const std::int64_t row = (i0 + i) * H + h;
+          const T li = a.lse[row];
+          if (i0 + i < qb[j] || !(li > nn::lowest_<T>())) {
+            p[i] = T(0);
+            ds[i] = T(0);
+            continue;
+          }
+          p[i] = nn::exp_(scale * dot(a.q + row * D, kj, D) - li);
+          const T dp = dot(a.dout + row * D, vj, D);
+          ds[i] = p[i] * (dp - a.delta[row]) * scale;
         }
+        T* dkj = dk_acc[j];
+        T* dvj = dv_acc[j];
+        for (std::int64_t i = 0; i < n; ++i) {
+          if (p[i] == T(0)) continue;
+          const std::int64_t row = (i0 + i) * H + h;
+          const T* qi = a.q + row * D;
+          const T* doi = a.dout + row * D;
+          for (std::int64_t d = 0; d < D; ++d) {
+            dvj[d] += p[i] * doi[d];
+            dkj[d] += ds[i] * qi[d];
+          }
+        }
+      }
+    }
+    for (std::int64_t j = 0; j < keys; ++j) {
+      T* dkj = a.dk + ((r0 + j) * H + h) * D;
+      T* dvj = a.dv + ((r0 + j) * H + h) * D;
+      for (std::int64_t d = 0; d < D; ++d) {
+        dkj[d] = dk_acc[j][d];
+        dvj[d] = dv_acc[j][d];
       }
     }
   }

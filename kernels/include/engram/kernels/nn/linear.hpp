@@ -14,13 +14,16 @@
 
 namespace engram::nn {
 
-// y[r, c] += b[c]
+// One work item per row: y[r, c] += b[c] (a row loop, not an integer modulo per element).
 template <class T>
 struct BiasAdd {
   T* y;
   const T* b;
   std::int64_t cols;
-  ENGRAM_HD void operator()(std::int64_t i) const { y[i] += b[i % cols]; }
+  ENGRAM_HD void operator()(std::int64_t r) const {
+    T* row = y + r * cols;
+    for (std::int64_t c = 0; c < cols; ++c) row[c] += b[c];
+  }
 };
 
 // One work item per column: db[c] += sum over rows of dy[r, c] (a fixed order, so reproducible).
@@ -41,7 +44,7 @@ template <class G, class T>
 void linear_forward(G& g, const T* x, const T* w, const T* b, T* y, std::int64_t rows, std::int64_t in,
                     std::int64_t out) {
   g.gemm(false, true, rows, out, in, T(1), x, w, T(0), y);
-  if (b != nullptr) g.for_each(rows * out, BiasAdd<T>{y, b, out});
+  if (b != nullptr) g.for_each(rows, BiasAdd<T>{y, b, out});
 }
 
 // dx = dy W (overwritten, skipped when null); dW += dy^T x; db += column sums of dy (when not null).

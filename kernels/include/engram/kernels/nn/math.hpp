@@ -39,6 +39,10 @@ template <class T>
 ENGRAM_HD inline T max_(T a, T b) {
   return a > b ? a : b;
 }
+template <class T>
+ENGRAM_HD inline T min_(T a, T b) {
+  return a < b ? a : b;
+}
 // The largest finite value: the "minus infinity" start of a running maximum that stays finite
 // under subtraction (exp(-huge - m) is 0, not NaN).
 template <class T>
