@@ -55,7 +55,7 @@ TEST(TransformerTraining, ReachesEightyFivePercentAndTransfersTheIndividualModul
   TrainSpec spec;
   spec.steps = 250;
   spec.batch = 32;
-  spec.adam.lr = 0.02;
+  spec.adam.lr = 0.015;
   const TrainReport first = train_model(net, train, test, spec, 1);
   EXPECT_GE(first.test_metric, 0.85) << "8 classes, 100 neurons";
 

@@ -68,11 +68,17 @@ struct AttentionShape {
   ENGRAM_HD bool key_ok(std::int64_t key) const { return key_valid == nullptr || key_valid[key] != 0; }
 };
 
+// Eight independent partial sums: the compiler may not reorder a float sum, so one running
+// sum would serialise every multiply-add; eight let it issue them as one SIMD lane each.
 template <class T>
 ENGRAM_HD inline T dot(const T* a, const T* b, std::int64_t n) {
-  T s = 0;
-  for (std::int64_t d = 0; d < n; ++d) s += a[d] * b[d];
-  return s;
+  T part[8] = {T(0), T(0), T(0), T(0), T(0), T(0), T(0), T(0)};
+  std::int64_t d = 0;
+  for (; d + 8 <= n; d += 8) {
+    for (int i = 0; i < 8; ++i) part[i] += a[d + i] * b[d + i];
+  }
+  for (int i = 0; d < n; ++d, ++i) part[i] += a[d] * b[d];
+  return ((part[0] + part[4]) + (part[1] + part[5])) + ((part[2] + part[6]) + (part[3] + part[7]));
 }
 
 // Forward: one work item per (block of query rows, head); item = block * heads + head.
