@@ -5,6 +5,7 @@
 #include "engram/models/assembly/projection_kind.hpp"
 #include "engram/models/assembly/script_kind.hpp"
 #include "engram/models/plasticity/plasticity_jobs.hpp"
+#include "engram/models/transformer/train_job.hpp"
 
 namespace engram::models {
 
@@ -20,6 +21,7 @@ const std::vector<const sched::JobKind*>& job_kinds() {
       &assembly::sequence_kind(),
       &plastic::plasticity_meta_kind(),
       &plastic::plasticity_robustness_kind(),
+      &transformer::train_transformer_kind(),
   };
   return kinds;
 }

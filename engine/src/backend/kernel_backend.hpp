@@ -110,6 +110,18 @@ class KernelBackend : public Backend {
     Exec::for_each_index(items, kernel);
   }
   // ---- end learned plasticity rules ----
+  // ---- nn and attention ----
+  void attention_forward(const attention::AttentionForward<float>& kernel, std::int64_t total_q) override {
+    bind_launch_context();
+    Exec::for_each_index(attention::work_items(total_q, kernel.shape.heads), kernel);
+  }
+  void attention_backward(const attention::AttentionBackward<float>& kernel, std::int64_t total_k) override {
+    bind_launch_context();
+    Exec::for_each_index(attention::work_items(kernel.total_q, kernel.shape.heads),
+                         attention::AttentionBackwardQueryPass<float>{kernel});
+    Exec::for_each_index(attention::work_items(total_k, kernel.shape.heads),
+                         attention::AttentionBackwardKeyPass<float>{kernel});
+  }
 
   ~KernelBackend() override = default;
 

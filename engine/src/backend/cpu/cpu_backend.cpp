@@ -4,6 +4,7 @@
 #include <cstring>
 #include <new>
 
+#include <Eigen/Core>
 #include <thrust/system/omp/execution_policy.h>
 
 #include "../kernel_backend.hpp"
@@ -59,6 +60,38 @@ class CpuBackend final : public detail::KernelBackend<Exec> {
     }
   }
   void synchronize() override {}
+
+  // ---- nn: gemm through Eigen ----
+  void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float* a,
+            const float* b, float beta, float* c) override {
+    eigen_gemm(trans_a, trans_b, m, n, k, alpha, a, b, beta, c);
+  }
+  void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, double alpha,
+            const double* a, const double* b, double beta, double* c) override {
+    eigen_gemm(trans_a, trans_b, m, n, k, alpha, a, b, beta, c);
+  }
+
+ private:
+  template <class T>
+  static void eigen_gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha,
+                         const T* a, const T* b, T beta, T* c) {
+    using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    Eigen::Map<Mat> cm(c, m, n);
+    if (m == 0 || n == 0) return;
+    if (beta == T(0)) {
+      cm.setZero();  // beta = 0 must not read C (it may hold NaN)
+    } else if (beta != T(1)) {
+      cm *= beta;
+    }
+    if (k == 0) return;
+    // A row-major [r, c] matrix read as column-major is its transpose: no copies either way.
+    Eigen::Map<const Mat> am(a, trans_a ? k : m, trans_a ? m : k);
+    Eigen::Map<const Mat> bm(b, trans_b ? n : k, trans_b ? k : n);
+    if (!trans_a && !trans_b) cm.noalias() += alpha * am * bm;
+    else if (trans_a && !trans_b) cm.noalias() += alpha * am.transpose() * bm;
+    else if (!trans_a && trans_b) cm.noalias() += alpha * am * bm.transpose();
+    else cm.noalias() += alpha * am.transpose() * bm.transpose();
+  }
 };
 
 std::unique_ptr<Backend> make_cpu_backend() { return std::make_unique<CpuBackend>(); }

@@ -1,5 +1,6 @@
 // The CUDA backend: the same kernel functors as the CPU backend, launched as grid-stride kernels;
 // collectives through Thrust's CUDA system. Only launch mechanics and memory live here.
+#include <cublas_v2.h>
 #include <cuda_runtime.h>
 
 #include <thrust/system/cuda/execution_policy.h>
@@ -54,6 +55,7 @@ class CudaBackend final : public detail::KernelBackend<Exec> {
   }
   ~CudaBackend() override {
     release_workspaces();
+    if (blas_ != nullptr) cublasDestroy(blas_);
     cudaStreamDestroy(stream_);
   }
   BackendKind kind() const noexcept override { return BackendKind::cuda; }
@@ -88,13 +90,42 @@ class CudaBackend final : public detail::KernelBackend<Exec> {
   }
   void synchronize() override { check(cudaStreamSynchronize(stream_), "synchronize"); }
 
+  // ---- nn: gemm through cuBLAS ----
+  // cuBLAS is column-major; a row-major C = op(A) op(B) is the column-major C^T = op(B)^T op(A)^T,
+  // so the operands swap and the leading dimensions are the stored row lengths.
+  void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float* a,
+            const float* b, float beta, float* c) override {
+    if (m == 0 || n == 0) return;
+    blas_check(cublasSgemm(blas(), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
+                           static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &alpha, b,
+                           static_cast<int>(trans_b ? k : n), a, static_cast<int>(trans_a ? m : k), &beta, c,
+                           static_cast<int>(n)));
+  }
+  void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, double alpha,
+            const double* a, const double* b, double beta, double* c) override {
+    if (m == 0 || n == 0) return;
+    blas_check(cublasDgemm(blas(), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
+                           static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &alpha, b,
+                           static_cast<int>(trans_b ? k : n), a, static_cast<int>(trans_a ? m : k), &beta, c,
+                           static_cast<int>(n)));
+  }
+
  protected:
   // Kernels launch on the calling thread's current stream: make it this backend's.
   void bind_launch_context() override { bind(); }
 
  private:
   void bind() const { current_stream = stream_; }
+  static void blas_check(cublasStatus_t status) {
+    if (status != CUBLAS_STATUS_SUCCESS) throw Error::internal("cuBLAS gemm failed with status " + std::to_string(static_cast<int>(status)));
+  }
+  cublasHandle_t blas() {
+    if (blas_ == nullptr) blas_check(cublasCreate(&blas_));
+    blas_check(cublasSetStream(blas_, stream_));
+    return blas_;
+  }
   cudaStream_t stream_ = nullptr;
+  cublasHandle_t blas_ = nullptr;
 };
 
 std::unique_ptr<Backend> make_cuda_backend() { return std::make_unique<CudaBackend>(); }

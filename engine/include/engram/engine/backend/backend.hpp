@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engram/kernels/attention/flash_attention.hpp"
 #include "engram/kernels/core/fixed_point.hpp"
 #include "engram/kernels/core/types.hpp"
 #include "engram/kernels/graph/accumulate.hpp"
@@ -78,6 +79,17 @@ class Backend {
   virtual void rule_readout(const plasticity::RuleReadout& kernel, std::int64_t items) = 0;
   virtual void rule_update(const plasticity::RuleUpdate& kernel, std::int64_t items) = 0;
   // ---- end learned plasticity rules ----
+  // ---- nn and attention (kernels/nn, kernels/attention) ----
+  // Dense products, row-major: C[m, n] = alpha * op(A) op(B) + beta * C, op(A) [m, k] (A stored
+  // [k, m] when trans_a), op(B) [k, n] (B stored [n, k] when trans_b). Eigen on CPU, cuBLAS on CUDA.
+  virtual void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
+                    const float* a, const float* b, float beta, float* c) = 0;
+  virtual void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, double alpha,
+                    const double* a, const double* b, double beta, double* c) = 0;
+  // Tiled online-softmax attention over total_q query tokens (every head); see flash_attention.hpp.
+  virtual void attention_forward(const attention::AttentionForward<float>& kernel, std::int64_t total_q) = 0;
+  // Both backward passes (query rows, then key rows); kernel.delta is caller-provided scratch.
+  virtual void attention_backward(const attention::AttentionBackward<float>& kernel, std::int64_t total_k) = 0;
 };
 
 // "cpu", "cuda" or "auto" (cuda when compiled in and a device is usable, else cpu).

@@ -37,6 +37,10 @@ enum class Purpose : std::uint32_t {
   plasticity_data = 12,     // learned-rule networks: synthetic samples and teachers (step = stream, index = sample)
   plasticity_weights = 13,  // learned-rule networks: graph and initial weights (step = array, index = row)
   plasticity_rule = 14,     // learned-rule networks: initial rules, ES perturbations, selection mutations
+  nn_dropout = 15,      // dropout masks (layer-and-step key, element)
+  nn_init = 16,         // initial weights of a network (tensor, element)
+  nn_batches = 17,      // minibatch order of a training run (epoch, position)
+  neural_data = 18,     // synthetic neural recordings (trial, draw)
   test = 200,      // reserved for tests of the generator itself
 };
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engram/kernels/core/hd.hpp"
+#include "engram/kernels/nn/math.hpp"
 
 namespace engram::nn {
 
@@ -51,7 +52,7 @@ struct AdamW {
     const T v_hat = v[i] / static_cast<T>(scales.bias2);
     const T lr = static_cast<T>(config.lr);
     param[i] -= lr * static_cast<T>(config.weight_decay) * param[i];
-    param[i] -= lr * m_hat / (sqrt(v_hat) + static_cast<T>(config.eps));
+    param[i] -= lr * m_hat / (sqrt_(v_hat) + static_cast<T>(config.eps));
   }
 };
 

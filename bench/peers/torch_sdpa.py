@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""engram's tiled attention against PyTorch's scaled_dot_product_attention on the CPU.
+
+Runs build/bench/engram_attention_bench (JSON output) and torch.nn.functional.
+scaled_dot_product_attention at the same sizes (one sequence, 4 heads, lengths 64..4096, head
+dims 16 and 64, float32), forward and forward+backward, with the same thread count, and prints
+per size: both times, engram/torch time ratio, engram's GFLOP/s and its fraction of the GEMM
+peak that engram_attention_bench measured in the same run.
+
+    pip install -r bench/peers/requirements.txt   # torch from PyPI (pinned)
+    OMP_NUM_THREADS=2 python bench/peers/torch_sdpa.py [--bench build/bench/engram_attention_bench]
+"""
+import argparse
+import json
+import os
+import subprocess
+import time
+
+import torch
+import torch.nn.functional as F
+
+HEADS = 4
+
+
+def best_time(fn, min_seconds=0.3, repeats=3):
+    fn()  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        n, start = 0, time.perf_counter()
+        while True:
+            fn()
+            n += 1
+            elapsed = time.perf_counter() - start
+            if elapsed >= min_seconds:
+                break
+        best = min(best, elapsed / n)
+    return best
+
+
+def torch_times(length, dim):
+    q, k, v = (torch.randn(1, HEADS, length, dim, requires_grad=True) for _ in range(3))
+    dout = torch.randn(1, HEADS, length, dim)
+
+    def forward():
+        with torch.no_grad():
+            F.scaled_dot_product_attention(q, k, v)
+
+    out = F.scaled_dot_product_attention(q, k, v)
+
+    def backward():
+        torch.autograd.grad(out, (q, k, v), dout, retain_graph=True)
+
+    return best_time(forward), best_time(backward)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bench", default=os.path.join("build", "bench", "engram_attention_bench"))
+    args = parser.parse_args()
+    threads = int(os.environ.get("OMP_NUM_THREADS", os.cpu_count()))
+    torch.set_num_threads(threads)
+    run = subprocess.run([args.bench, "--benchmark_format=json"], check=True, capture_output=True, text=True)
+    results = json.loads(run.stdout)["benchmarks"]
+    peak = next(b["GFLOP/s"] for b in results if b["name"].startswith("BM_Gemm"))
+    engram = {}
+    for b in results:
+        if not b["name"].startswith("BM_Attention"):
+            continue
+        kind = "forward" if "Forward" in b["name"] else "backward"
+        parts = dict(p.split(":") for p in b["name"].split("/")[1:] if ":" in p)
+        seconds = b["real_time"] * {"ms": 1e-3, "us": 1e-6, "ns": 1e-9, "s": 1.0}[b["time_unit"]]
+        engram[(kind, int(parts["D"]), int(parts["L"]))] = (seconds, b["GFLOP/s"])
+    print(f"torch {torch.__version__}, {threads} thread(s); GEMM peak (engram sgemm 1024^3): {peak:.1f} GFLOP/s")
+    print(f"{'pass':9} {'D':>3} {'L':>5} {'engram ms':>10} {'torch ms':>9} {'ratio':>6} {'GFLOP/s':>8} {'of peak':>8}")
+    for (kind, dim, length), (seconds, gflops) in sorted(engram.items()):
+        fwd, bwd = torch_times(length, dim)
+        theirs = fwd if kind == "forward" else bwd
+        print(f"{kind:9} {dim:3d} {length:5d} {seconds * 1e3:10.3f} {theirs * 1e3:9.3f} "
+              f"{seconds / theirs:6.2f} {gflops:8.2f} {gflops / peak:8.1%}")
+
+
+if __name__ == "__main__":
+    main()

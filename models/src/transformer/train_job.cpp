@@ -1,0 +1,323 @@
+#include "engram/models/transformer/train_job.hpp"
+
+#include <filesystem>
+
+#include "engram/engine/error.hpp"
+#include "engram/models/data/neural_data.hpp"
+#include "engram/models/data/synthetic.hpp"
+#include "engram/models/transformer/training.hpp"
+
+namespace engram::models::transformer {
+
+namespace {
+
+std::int64_t count_field(const io::ConfigNode& n, const char* key, std::int64_t fallback) {
+  const std::uint64_t v = n.optional<std::uint64_t>(key, static_cast<std::uint64_t>(fallback));
+  if (v == 0 || v > (1ULL << 40)) throw Error::bad_input(n.field(key), std::to_string(v), "must be a positive count");
+  return static_cast<std::int64_t>(v);
+}
+
+struct DataSpec {
+  std::string source = "angle";  // angle | gravity | file
+  std::string path;
+  data::AngleSpec angle;
+  data::GravitySpec gravity;
+  std::int64_t classes = 0;
+  double test_fraction = 0.25;
+  std::uint64_t seed_offset = 0;
+};
+
+DataSpec parse_data(const io::ConfigNode& n) {
+  n.allow_keys({"source", "path", "trials", "time", "neurons", "classes", "population_seed", "test_fraction", "baseline",
+                "gain", "kappa", "sector_fill", "bodies", "dt", "seed_offset"});
+  DataSpec d;
+  d.source = n.optional<std::string>("source", "angle");
+  if (d.source != "angle" && d.source != "gravity" && d.source != "file") {
+    throw Error::bad_input(n.field("source"), d.source, "must be angle, gravity or file");
+  }
+  d.test_fraction = n.optional<double>("test_fraction", 0.25);
+  if (!(d.test_fraction > 0 && d.test_fraction < 1)) {
+    throw Error::bad_input(n.field("test_fraction"), to_text(d.test_fraction), "must lie in (0, 1)");
+  }
+  d.seed_offset = n.optional<std::uint64_t>("seed_offset", 0);
+  if (d.source == "file") {
+    d.path = n.required<std::string>("path");
+    if (n.has("classes")) d.classes = count_field(n, "classes", 1);
+    return d;
+  }
+  auto& a = d.angle;
+  auto& g = d.gravity;
+  a.trials = g.trials = count_field(n, "trials", d.source == "angle" ? a.trials : g.trials);
+  a.time = g.time = count_field(n, "time", d.source == "angle" ? a.time : g.time);
+  a.neurons = g.neurons = count_field(n, "neurons", d.source == "angle" ? a.neurons : g.neurons);
+  a.population_seed = g.population_seed = n.optional<std::uint64_t>("population_seed", 1);
+  a.classes = count_field(n, "classes", a.classes);
+  d.classes = d.source == "angle" ? a.classes : 0;
+  a.baseline = n.optional<double>("baseline", a.baseline);
+  a.gain = n.optional<double>("gain", a.gain);
+  a.kappa = n.optional<double>("kappa", a.kappa);
+  a.sector_fill = n.optional<double>("sector_fill", a.sector_fill);
+  for (const char* key : {"baseline", "gain", "kappa"}) {
+    if (n.has(key) && !(n.required<double>(key) >= 0)) throw Error::bad_input(n.field(key), to_text(n.required<double>(key)), "must be >= 0");
+  }
+  if (!(a.sector_fill > 0 && a.sector_fill <= 1)) throw Error::bad_input(n.field("sector_fill"), to_text(a.sector_fill), "must lie in (0, 1]");
+  g.bodies = count_field(n, "bodies", g.bodies);
+  g.dt = n.optional<double>("dt", g.dt);
+  if (!(g.dt > 0)) throw Error::bad_input(n.field("dt"), to_text(g.dt), "must be > 0");
+  return d;
+}
+
+data::NeuralData make_data(const DataSpec& d, std::uint64_t seed, const std::string& base_dir) {
+  if (d.source == "angle") return data::angle_population(d.angle, seed + d.seed_offset);
+  if (d.source == "gravity") return data::gravity_bodies(d.gravity, seed + d.seed_offset);
+  std::filesystem::path p(d.path);
+  if (p.is_relative() && !base_dir.empty()) p = std::filesystem::path(base_dir) / p;
+  return data::load_neural_data(p.string(), d.classes);
+}
+
+struct Job {
+  std::uint64_t seed = 0;
+  std::string backend = "cpu";
+  DataSpec data;
+  TransformerConfig model;
+  bool task_given = false;
+  TrainSpec train;
+  bool transfer = false;
+  DataSpec transfer_data;
+  TrainSpec transfer_train;
+  bool compare_scratch = true;
+};
+
+TrainSpec parse_train(const io::ConfigNode& n, const TrainSpec& defaults) {
+  n.allow_keys({"steps", "batch", "lr", "weight_decay", "clip", "data", "compare_scratch"});
+  TrainSpec t = defaults;
+  t.steps = count_field(n, "steps", defaults.steps);
+  t.batch = count_field(n, "batch", defaults.batch);
+  t.adam.lr = n.optional<double>("lr", defaults.adam.lr);
+  if (!(t.adam.lr > 0 && t.adam.lr < 10)) throw Error::bad_input(n.field("lr"), to_text(t.adam.lr), "must lie in (0, 10)");
+  t.adam.weight_decay = n.optional<double>("weight_decay", defaults.adam.weight_decay);
+  if (!(t.adam.weight_decay >= 0)) throw Error::bad_input(n.field("weight_decay"), to_text(t.adam.weight_decay), "must be >= 0");
+  t.clip = n.optional<double>("clip", defaults.clip);
+  if (!(t.clip >= 0)) throw Error::bad_input(n.field("clip"), to_text(t.clip), "must be >= 0 (0 disables clipping)");
+  return t;
+}
+
+Job parse(const io::ConfigNode& root) {
+  root.allow_keys({"experiment", "seed", "backend", "data", "model", "train", "transfer", "sweep", "replicates", "name"});
+  Job j;
+  j.seed = root.optional<std::uint64_t>("seed", 1);
+  j.backend = root.optional<std::string>("backend", "cpu");
+  j.data = parse_data(root.child("data"));
+  if (root.has("model")) {
+    const io::ConfigNode m = root.child("model");
+    m.allow_keys({"task", "width", "heads", "head_dim", "ff_hidden", "individual_layers", "population_layers", "dropout",
+                  "neuron_embedding"});
+    auto& c = j.model;
+    if (m.has("task")) {
+      const std::string task = m.required<std::string>("task");
+      if (task != "classify" && task != "regress") throw Error::bad_input(m.field("task"), task, "must be classify or regress");
+      c.task = task == "classify" ? Task::classify : Task::regress;
+      j.task_given = true;
+    }
+    c.width = count_field(m, "width", c.width);
+    c.heads = count_field(m, "heads", c.heads);
+    c.head_dim = count_field(m, "head_dim", c.head_dim);
+    c.ff_hidden = count_field(m, "ff_hidden", 4 * c.width);
+    c.individual_layers = static_cast<std::int64_t>(m.optional<std::uint64_t>("individual_layers", 2));
+    c.population_layers = static_cast<std::int64_t>(m.optional<std::uint64_t>("population_layers", 2));
+    c.dropout = m.optional<double>("dropout", c.dropout);
+    c.neuron_embedding = m.optional<bool>("neuron_embedding", false);
+    if (c.head_dim < attention::kMinHeadDim || c.head_dim > attention::kMaxHeadDim) {
+      throw Error::bad_input(m.field("head_dim"), std::to_string(c.head_dim), "must lie in [16, 128]");
+    }
+    if (!(c.dropout >= 0 && c.dropout < 1)) throw Error::bad_input(m.field("dropout"), to_text(c.dropout), "must lie in [0, 1)");
+  }
+  if (!j.task_given) j.model.task = j.data.source == "gravity" ? Task::regress : Task::classify;
+  if (j.data.source == "gravity" && j.model.task == Task::classify) {
+    throw Error::bad_input("model.task", "classify", "gravity data has behaviour, not labels: use regress");
+  }
+  if (root.has("train")) j.train = parse_train(root.child("train"), TrainSpec{});
+  if (root.has("transfer")) {
+    const io::ConfigNode t = root.child("transfer");
+    j.transfer = true;
+    j.transfer_train = parse_train(t, j.train);
+    j.transfer_train.freeze_individual = true;
+    j.transfer_data = parse_data(t.child("data"));
+    j.compare_scratch = t.optional<bool>("compare_scratch", true);
+  }
+  return j;
+}
+
+std::string metric_name(Task task) { return task == Task::classify ? "accuracy" : "mse"; }
+
+struct Outcome {
+  std::vector<std::string> phases;
+  std::vector<std::int64_t> neurons;
+  std::vector<TrainReport> reports;
+};
+
+Outcome run_job(const Job& job, Backend& backend, const std::string& base_dir, const sched::RunContext& context) {
+  if (backend.kind() != BackendKind::cpu) {
+    throw Error::unavailable("train_transformer keeps its activations in host memory and runs on the cpu backend "
+                             "only (Backend::gemm and the attention kernels themselves run on cuda)");
+  }
+  const data::NeuralData all = make_data(job.data, job.seed, base_dir);
+  if (job.model.task == Task::classify && all.labels.empty()) {
+    throw Error::bad_input("data", job.data.source == "file" ? job.data.path : job.data.source, "classification needs labels");
+  }
+  if (job.model.task == Task::regress && all.behaviour.empty()) {
+    throw Error::bad_input("data", job.data.source == "file" ? job.data.path : job.data.source, "regression needs behaviour");
+  }
+  TransformerConfig cfg = job.model;
+  cfg.neurons = all.neurons;
+  cfg.outputs = cfg.task == Task::classify ? std::max<std::int64_t>(all.classes, 1) : all.behaviour_dim;
+  const auto [train, test] = split_trials(all, job.data.test_fraction, job.seed);
+  const std::int64_t total_steps =
+      job.train.steps + (job.transfer ? job.transfer_train.steps * (job.compare_scratch ? 2 : 1) : 0);
+  std::int64_t done = 0;
+  auto progress = [&](std::int64_t, std::int64_t) { context.report(static_cast<std::uint64_t>(++done), static_cast<std::uint64_t>(total_steps)); };
+  auto keep_going = [&] { return !context.should_continue || context.should_continue(); };
+  Outcome out;
+  SeparableTransformer net(cfg, backend, job.seed);
+  out.reports.push_back(train_model(net, train, test, job.train, job.seed, progress, keep_going));
+  out.phases.push_back("train");
+  out.neurons.push_back(cfg.neurons);
+  if (!job.transfer) return out;
+  const data::NeuralData second = make_data(job.transfer_data, job.seed + 1, base_dir);
+  const auto [train2, test2] = split_trials(second, job.transfer_data.test_fraction, job.seed + 1);
+  if (cfg.task == Task::classify && second.classes > cfg.outputs) {
+    throw Error::bad_input("transfer.data.classes", std::to_string(second.classes), "must not exceed the first population's");
+  }
+  net.reset_population(second.neurons, job.seed + 2);
+  out.reports.push_back(train_model(net, train2, test2, job.transfer_train, job.seed + 1, progress, keep_going));
+  out.phases.push_back("transfer");
+  out.neurons.push_back(second.neurons);
+  if (job.compare_scratch) {
+    TransformerConfig cfg2 = cfg;
+    cfg2.neurons = second.neurons;
+    SeparableTransformer scratch(cfg2, backend, job.seed + 3);
+    TrainSpec spec = job.transfer_train;
+    spec.freeze_individual = false;
+    out.reports.push_back(train_model(scratch, train2, test2, spec, job.seed + 1, progress, keep_going));
+    out.phases.push_back("scratch");
+    out.neurons.push_back(second.neurons);
+  }
+  return out;
+}
+
+class TrainTransformerKind final : public sched::JobKind {
+ public:
+  std::string_view name() const override { return "train_transformer"; }
+  std::string_view description() const override { return "separable population transformer, trained with AdamW"; }
+  void validate(const io::ConfigNode& config) const override {
+    const Job job = parse(config);
+    if (job.backend != "cpu" && job.backend != "auto" && job.backend != "cuda") {
+      throw Error::bad_input("backend", job.backend, "must be cpu, cuda or auto");
+    }
+  }
+  sched::Results run(const io::ConfigNode& config, const sched::RunContext& context) const override {
+    const Job job = parse(config);
+    std::string backend_name = context.backend.empty() ? job.backend : context.backend;
+    if (backend_name == "auto") backend_name = "cpu";  // see run_job: host-memory activations
+    auto backend = make_backend(backend_name);
+    const Outcome o = run_job(job, *backend, "", context);
+    sched::Results results;
+    // Columns are filled first and added last: Table::add returns a reference that a later add
+    // would invalidate.
+    auto column = [](const char* name, sched::Column::Type type) {
+      sched::Column c;
+      c.name = name;
+      c.type = type;
+      return c;
+    };
+    using Type = sched::Column::Type;
+    sched::Column phase = column("phase", Type::text), neurons = column("neurons", Type::integer),
+                  steps = column("steps", Type::integer), metric = column("metric", Type::text),
+                  train_m = column("train", Type::real), test_m = column("test", Type::real),
+                  final_loss = column("final_loss", Type::real);
+    sched::Column l_phase = column("phase", Type::text), l_step = column("step", Type::integer),
+                  l_loss = column("loss", Type::real);
+    for (std::size_t i = 0; i < o.reports.size(); ++i) {
+      const TrainReport& r = o.reports[i];
+      phase.texts.push_back(o.phases[i]);
+      neurons.integers.push_back(o.neurons[i]);
+      steps.integers.push_back(static_cast<std::int64_t>(r.losses.size()));
+      metric.texts.push_back(metric_name(job.model.task));
+      train_m.reals.push_back(r.train_metric);
+      test_m.reals.push_back(r.test_metric);
+      final_loss.reals.push_back(r.losses.back());
+      for (std::size_t s = 0; s < r.losses.size(); ++s) {
+        l_phase.texts.push_back(o.phases[i]);
+        l_step.integers.push_back(static_cast<std::int64_t>(s + 1));
+        l_loss.reals.push_back(r.losses[s]);
+      }
+      results.summary.push_back(o.phases[i] + ": " + std::to_string(o.neurons[i]) + " neurons, test " +
+                                metric_name(job.model.task) + " " + to_text(r.test_metric) + ", train " +
+                                to_text(r.train_metric));
+    }
+    if (o.reports.size() == 3 && job.model.task == Task::classify) {
+      results.summary.push_back("transfer reaches " + to_text(o.reports[1].test_metric / o.reports[2].test_metric) +
+                                " of the from-scratch test accuracy");
+    }
+    results.tables.push_back({"metrics", {phase, neurons, steps, metric, train_m, test_m, final_loss}});
+    results.tables.push_back({"losses", {l_phase, l_step, l_loss}});
+    return results;
+  }
+  std::string shape_class(const io::ConfigNode& config) const override {
+    const Job j = parse(config);
+    const auto& m = j.model;
+    return "train_transformer:" + j.data.source + ":" + std::to_string(m.width) + "x" + std::to_string(m.heads) + "x" +
+           std::to_string(m.head_dim);
+  }
+  std::uint64_t estimate_bytes(const io::ConfigNode& config) const override {
+    const Job j = parse(config);
+    const auto& m = j.model;
+    const std::int64_t tokens = j.train.batch * j.data.angle.time * j.data.angle.neurons;
+    const std::int64_t per_token = 4 * m.heads * m.head_dim + 2 * m.ff_hidden + 8 * m.width;
+    return static_cast<std::uint64_t>(tokens * per_token * (m.individual_layers + m.population_layers + 2) * 4);
+  }
+  std::vector<std::string> result_columns(const io::ConfigNode& config) const override {
+    const Job j = parse(config);
+    std::vector<std::string> cols = {"metric", "train", "test", "final_loss"};
+    if (j.transfer) {
+      cols.push_back("transfer_test");
+      if (j.compare_scratch) {
+        cols.push_back("scratch_test");
+        cols.push_back("transfer_ratio");
+      }
+    }
+    return cols;
+  }
+  // Jobs run one after another on the batch's backend (each training run is already a batched
+  // launch over its minibatch); row i depends only on jobs[i].
+  std::vector<std::vector<std::string>> run_batch(const std::vector<sched::JobInput>& jobs, Backend& backend,
+                                                  const sched::RunContext& context) const override {
+    std::vector<std::vector<std::string>> rows;
+    for (const sched::JobInput& input : jobs) {
+      context.check_cancelled();
+      Job job = parse(input.config);
+      job.seed = input.seed;
+      const Outcome o = run_job(job, backend, "", context);
+      std::vector<std::string> row = {metric_name(job.model.task), to_text(o.reports[0].train_metric),
+                                      to_text(o.reports[0].test_metric), to_text(o.reports[0].losses.back())};
+      if (job.transfer) {
+        row.push_back(to_text(o.reports[1].test_metric));
+        if (job.compare_scratch) {
+          row.push_back(to_text(o.reports[2].test_metric));
+          row.push_back(to_text(o.reports[1].test_metric / o.reports[2].test_metric));
+        }
+      }
+      rows.push_back(std::move(row));
+    }
+    return rows;
+  }
+};
+
+}  // namespace
+
+const sched::JobKind& train_transformer_kind() {
+  static const TrainTransformerKind kind;
+  return kind;
+}
+
+}  // namespace engram::models::transformer
