@@ -195,10 +195,7 @@ class ClassificationKind final : public OneBrainPerJob<ClassificationExperiment,
     std::vector<ClassificationRecord> records;
     run_classification(
         e, *backend, [&](const ClassificationRecord& r) { records.push_back(r); },
-        [&](std::uint64_t done, std::uint64_t total) {
-          context.check_cancelled();
-          context.report(done, total);
-        });
+        context.checkpoint());
     for (const auto& r : records) {
       auto& c = table.columns;
       c[0].integers.push_back(r.brain);

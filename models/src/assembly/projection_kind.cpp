@@ -160,10 +160,7 @@ class ProjectionKind final : public sched::JobKind {
           s.min_overlap = std::min(s.min_overlap, fraction);
           ++s.brains;
         },
-        [&](std::uint64_t done, std::uint64_t total) {
-          context.check_cancelled();
-          context.report(done, total);
-        });
+        context.checkpoint());
     sched::Results results;
     const auto batches = (e.brains + e.batch_size - 1) / e.batch_size;
     char line[256];

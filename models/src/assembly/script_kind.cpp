@@ -67,10 +67,7 @@ class ScriptKind final : public sched::JobKind {
           c[7].reals.push_back(r.value);
           records.push_back(r);
         },
-        [&](std::uint64_t done, std::uint64_t total) {
-          context.check_cancelled();
-          context.report(done, total);
-        },
+        context.checkpoint(),
         [&](const WinnersRecord& r) {
           auto& c = winners.columns;
           c[0].integers.push_back(r.brain);

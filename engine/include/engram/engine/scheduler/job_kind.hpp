@@ -63,6 +63,13 @@ struct RunContext {
   }
   // Throws Error::cancelled when the caller asked to stop.
   void check_cancelled() const;
+  // Both at once, as the (done, total) callback the models' run functions take.
+  std::function<void(std::uint64_t, std::uint64_t)> checkpoint() const {
+    return [this](std::uint64_t done, std::uint64_t total) {
+      check_cancelled();
+      report(done, total);
+    };
+  }
 };
 
 // One job of a sweep: the whole job config (sweep assignments written in, `sweep:` removed) and
