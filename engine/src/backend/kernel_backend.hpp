@@ -92,6 +92,21 @@ class KernelBackend : public Backend {
     Exec::for_each_index(chunk_items, ChunkWrite{shape, inputs, state, above, equal, winners});
   }
 
+  // ---- Optimal transport (kernels/ot) ----
+  void sinkhorn_iterations(const ot::SinkhornBatch<float>& batch, std::int32_t first, std::int32_t count) override {
+    run_sinkhorn(batch, first, count);
+  }
+  void sinkhorn_iterations(const ot::SinkhornBatch<double>& batch, std::int32_t first, std::int32_t count) override {
+    run_sinkhorn(batch, first, count);
+  }
+  void sinkhorn_outputs(const ot::SinkhornBatch<float>& batch, const ot::SinkhornOutputs<float>& out) override {
+    run_sinkhorn_outputs(batch, out);
+  }
+  void sinkhorn_outputs(const ot::SinkhornBatch<double>& batch, const ot::SinkhornOutputs<double>& out) override {
+    run_sinkhorn_outputs(batch, out);
+  }
+  // ---- end optimal transport ----
+
   ~KernelBackend() override = default;
 
  protected:
@@ -112,6 +127,39 @@ class KernelBackend : public Backend {
   }
 
  private:
+  template <class T>
+  void run_sinkhorn(const ot::SinkhornBatch<T>& b, std::int32_t first, std::int32_t count) {
+    bind_launch_context();
+    // Small batches on the CPU run inline: an iteration of a few thousand cost evaluations is
+    // cheaper than the four fork/joins it would take, above all on oversubscribed cores.
+    const double pairs = static_cast<double>(b.nx) * static_cast<double>(b.ny) / b.problems;
+    const bool inline_loops = kind() == BackendKind::cpu && pairs < 65536.0;
+    const auto launch = [&](std::int64_t n, const auto& f) {
+      if (inline_loops) {
+        for (std::int64_t i = 0; i < n; ++i) f(i);
+      } else {
+        Exec::for_each_index(n, f);
+      }
+    };
+    ot::with_cost<T>(b.cost_kind, [&](auto cost) {
+      using Cost = decltype(cost);
+      for (std::int32_t k = first; k < first + count; ++k) {
+        launch(b.ny, ot::SinkhornHalfStep<T, Cost, false>{b, k});
+        launch(b.nx, ot::SinkhornHalfStep<T, Cost, true>{b, k});
+        launch(b.problems, ot::SinkhornCheck<T>{b, k});
+        launch(b.nx, ot::SinkhornCommit<T>{b});
+      }
+    });
+  }
+  template <class T>
+  void run_sinkhorn_outputs(const ot::SinkhornBatch<T>& b, const ot::SinkhornOutputs<T>& out) {
+    bind_launch_context();
+    ot::with_cost<T>(b.cost_kind, [&](auto cost) {
+      Exec::for_each_index(b.nx, ot::SinkhornRows<T, decltype(cost)>{b, out});
+    });
+    Exec::for_each_index(b.problems, ot::SinkhornTotals<T>{b, out});
+  }
+
   template <class T>
   T* workspace(Scratch& scratch, std::int64_t count) {
     const std::size_t bytes = sizeof(T) * static_cast<std::size_t>(std::max<std::int64_t>(count, 1));

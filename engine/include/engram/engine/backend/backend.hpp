@@ -21,6 +21,7 @@
 #include "engram/kernels/graph/gnp.hpp"
 #include "engram/kernels/graph/input_noise.hpp"
 #include "engram/kernels/graph/sparse_edges.hpp"
+#include "engram/kernels/ot/sinkhorn.hpp"
 #include "engram/kernels/plasticity/hebbian.hpp"
 #include "engram/kernels/plasticity/normalise.hpp"
 #include "engram/kernels/plasticity/sparse_hebbian.hpp"
@@ -67,6 +68,17 @@ class Backend {
   // Batched k-cap over inputs [batch, n]: winners [batch, k] in increasing neuron order.
   virtual void kcap(const FixedInput* inputs, std::int64_t batch, NeuronId n, std::uint32_t k,
                     NeuronId* winners) = 0;
+
+  // ---- Optimal transport (kernels/ot) ----
+  // Sinkhorn iterations first .. first + count - 1 of every still-running problem of the batch.
+  virtual void sinkhorn_iterations(const ot::SinkhornBatch<float>& batch, std::int32_t first,
+                                   std::int32_t count) = 0;
+  virtual void sinkhorn_iterations(const ot::SinkhornBatch<double>& batch, std::int32_t first,
+                                   std::int32_t count) = 0;
+  // Plan rows, <P, C>, mass, dual value and (online costs) the gradient for the final potentials.
+  virtual void sinkhorn_outputs(const ot::SinkhornBatch<float>& batch, const ot::SinkhornOutputs<float>& out) = 0;
+  virtual void sinkhorn_outputs(const ot::SinkhornBatch<double>& batch, const ot::SinkhornOutputs<double>& out) = 0;
+  // ---- end optimal transport ----
 };
 
 // "cpu", "cuda" or "auto" (cuda when compiled in and a device is usable, else cpu).
