@@ -34,6 +34,8 @@ enum class Purpose : std::uint32_t {
   classification_data = 9, // synthetic class cores and samples; train/test splits of image sets
   input_noise = 10,
   markov_chain = 11,  // the chain's states shown in training (step = transition)  // i.i.d. noise on every neuron's input before the k-cap (step, neuron)
+  ot_synthetic = 12,  // OT alignment test data: subspaces, means, points, noise, the true transform (step = part)
+  ot_kmeans = 13,     // k-means++ seeding of OT alignment clusters (step = round)
   test = 200,      // reserved for tests of the generator itself
 };
 
