@@ -1,6 +1,7 @@
 #include "engram/models/job_kinds.hpp"
 
 #include "engram/engine/error.hpp"
+#include "engram/models/ot/ot_kinds.hpp"
 
 namespace engram::models {
 
@@ -8,7 +9,10 @@ namespace engram::models {
 // Add new kinds here; keep the list sorted by experiment name.
 
 const std::vector<const sched::JobKind*>& job_kinds() {
-  static const std::vector<const sched::JobKind*> kinds = {};
+  static const std::vector<const sched::JobKind*> kinds = {
+      &ot::ot_align_kind(),
+      &ot::sinkhorn_kind(),
+  };
   return kinds;
 }
 
