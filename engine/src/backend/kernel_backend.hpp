@@ -130,8 +130,8 @@ class KernelBackend : public Backend {
   template <class T>
   void run_sinkhorn(const ot::SinkhornBatch<T>& b, std::int32_t first, std::int32_t count) {
     bind_launch_context();
-    // Small batches on the CPU run inline: an iteration of up to ~10^6 cost evaluations (~10 ms) is
-    // cheaper than the four fork/joins it would take, above all on oversubscribed cores.
+    // Below ~10^6 cost evaluations per iteration the CPU runs the loops inline: there, four OpenMP
+    // fork/joins per iteration cost more than they save, above all on oversubscribed cores.
     const double pairs = static_cast<double>(b.nx) * static_cast<double>(b.ny) / b.problems;
     const bool inline_loops = kind() == BackendKind::cpu && pairs < 1048576.0;
     const auto launch = [&](std::int64_t n, const auto& f) {

@@ -51,7 +51,7 @@ std::vector<double> numbers(const io::ConfigNode& node, const std::string& key) 
 }
 
 Config parse(const io::ConfigNode& root, std::optional<std::uint64_t> seed = std::nullopt) {
-  root.allow_keys({"experiment", "backend", "seed", "precision", "cost", "p", "eps", "eps_relative", "tau", "tol",
+  root.allow_keys({"experiment", "backend", "seed", "precision", "cost", "p", "eps", "eps_relative", "tau", "reach", "tol",
                    "max_iter", "eps_decay", "divergence", "random", "points"});
   Config c;
   c.backend = root.optional<std::string>("backend", "cpu");
@@ -74,6 +74,13 @@ Config parse(const io::ConfigNode& root, std::optional<std::uint64_t> seed = std
   c.eps_relative = root.optional<bool>("eps_relative", false);
   c.tau = root.optional<double>("tau", std::numeric_limits<double>::infinity());
   if (!(c.tau > 0)) throw Error::bad_input(root.field("tau"), to_text(c.tau), "must be > 0 (omit for balanced OT)");
+  if (root.has("reach")) {
+    // The reach r of the KL relaxation (geomloss's convention): τ = r^p.
+    if (root.has("tau")) throw Error::bad_input(root.field("reach"), "(set)", "give either tau or reach");
+    const double reach = root.required<double>("reach");
+    if (!(reach > 0)) throw Error::bad_input(root.field("reach"), to_text(reach), "must be > 0");
+    c.tau = std::pow(reach, root.optional<double>("p", 2.0));
+  }
   c.options.tol = root.optional<double>("tol", 1e-9);
   c.options.max_iter = static_cast<std::int32_t>(root.optional<std::uint32_t>("max_iter", 10000));
   c.options.eps_decay = root.optional<double>("eps_decay", 0.5);
