@@ -54,6 +54,7 @@ std::vector<PotAnswer> run_pot(const std::vector<Problem<double>>& problems, dou
                               " " + out_path.string();
   const int status = std::system(command.c_str());
   if (status != 0) {
+    std::filesystem::remove_all(dir);
     ADD_FAILURE() << "POT reference failed (exit status " << status << ") running: " << command
                   << "\nInstall the peers: pip install -r python/requirements-dev.txt (pot==0.9.5)";
     return {};
