@@ -17,10 +17,13 @@
 // convergence counts only once ε_k = ε. Every value a problem takes depends on its own data and
 // the iteration number only, never on the other problems of the batch.
 //
-//   engram::ot::SinkhornBatch<double> b{...};                  // device pointers (see fields)
-//   for (std::int32_t k = 0; k < iterations; ++k) {
-//     for (std::int64_t j = 0; j < ny; ++j) SinkhornHalfStep<double, SqEuclidean<double>, false>{b, k}(j);
-//     ...                                                      // or Backend::sinkhorn_iterations
+//   using Cost = engram::ot::OnlineCost<double, engram::ot::SqEuclidean<double>>;
+//   engram::ot::SinkhornBatch<double> b = ...;                 // pointers into backend memory
+//   for (std::int32_t k = 0; k < iterations; ++k) {            // what Backend::sinkhorn_iterations does
+//     for (std::int64_t j = 0; j < b.ny; ++j) engram::ot::SinkhornHalfStep<double, Cost, false>{b, k}(j);
+//     for (std::int64_t i = 0; i < b.nx; ++i) engram::ot::SinkhornHalfStep<double, Cost, true>{b, k}(i);
+//     for (std::int64_t p = 0; p < b.problems; ++p) engram::ot::SinkhornCheck<double>{b, k}(p);
+//     for (std::int64_t i = 0; i < b.nx; ++i) engram::ot::SinkhornCommit<double>{b}(i);
 //   }
 #include <cmath>
 #include <cstdint>
