@@ -88,10 +88,10 @@ TEST_P(SinkhornTest, SinglePrecisionAtTinyEpsilonStaysFinite) {
   for (bool uniform : {true, false}) problems.push_back(random_ot_problem<float>(rng, 48, 40, 2, 1e-4, uniform));
   SinkhornOptions o;
   o.dim = 2;
-  // Float potentials of cost scale 1 carry ~6e-8 absolute error, i.e. ~6e-4 in units of ε = 1e-4:
-  // that, not the iteration, bounds the reachable marginal error.
-  o.tol = 1e-2;
-  o.max_iter = 20000;
+  // Float potentials of cost scale 1 carry ~6e-8 absolute error, ~6e-4 in units of ε = 1e-4, per
+  // row; the L1 marginal error still gets to ~1e-4 (the row errors partly cancel), at 10^4 iterations.
+  o.tol = 1e-3;
+  o.max_iter = 50000;
   o.plan = true;
   o.gradient = true;
   const auto solutions = engram::ot::solve(backend, problems, o);
@@ -105,7 +105,7 @@ TEST_P(SinkhornTest, SinglePrecisionAtTinyEpsilonStaysFinite) {
     // Marginals checked from the returned plan itself.
     double total = 0;
     for (float x : s.plan) total += x;
-    EXPECT_NEAR(total, 1.0, 1e-2);
+    EXPECT_NEAR(total, 1.0, 1e-3);
   }
 }
 
