@@ -6,6 +6,7 @@
 #include "engram/models/assembly/script_kind.hpp"
 #include "engram/models/plasticity/plasticity_jobs.hpp"
 #include "engram/models/transformer/train_job.hpp"
+#include "engram/models/ot/ot_kinds.hpp"
 
 namespace engram::models {
 
@@ -22,6 +23,8 @@ const std::vector<const sched::JobKind*>& job_kinds() {
       &plastic::plasticity_meta_kind(),
       &plastic::plasticity_robustness_kind(),
       &transformer::train_transformer_kind(),
+      &ot::ot_align_kind(),
+      &ot::sinkhorn_kind(),
   };
   return kinds;
 }

@@ -122,6 +122,20 @@ class KernelBackend : public Backend {
     Exec::for_each_index(attention::work_items(total_k, kernel.shape.heads),
                          attention::AttentionBackwardKeyPass<float>{kernel});
   }
+  // ---- Optimal transport (kernels/ot) ----
+  void sinkhorn_iterations(const ot::SinkhornBatch<float>& batch, std::int32_t first, std::int32_t count) override {
+    run_sinkhorn(batch, first, count);
+  }
+  void sinkhorn_iterations(const ot::SinkhornBatch<double>& batch, std::int32_t first, std::int32_t count) override {
+    run_sinkhorn(batch, first, count);
+  }
+  void sinkhorn_outputs(const ot::SinkhornBatch<float>& batch, const ot::SinkhornOutputs<float>& out) override {
+    run_sinkhorn_outputs(batch, out);
+  }
+  void sinkhorn_outputs(const ot::SinkhornBatch<double>& batch, const ot::SinkhornOutputs<double>& out) override {
+    run_sinkhorn_outputs(batch, out);
+  }
+  // ---- end optimal transport ----
 
   ~KernelBackend() override = default;
 
@@ -143,6 +157,39 @@ class KernelBackend : public Backend {
   }
 
  private:
+  template <class T>
+  void run_sinkhorn(const ot::SinkhornBatch<T>& b, std::int32_t first, std::int32_t count) {
+    bind_launch_context();
+    // Below ~10^6 cost evaluations per iteration the CPU runs the loops inline: there, four OpenMP
+    // fork/joins per iteration cost more than they save, above all on oversubscribed cores.
+    const double pairs = static_cast<double>(b.nx) * static_cast<double>(b.ny) / b.problems;
+    const bool inline_loops = kind() == BackendKind::cpu && pairs < 1048576.0;
+    const auto launch = [&](std::int64_t n, const auto& f) {
+      if (inline_loops) {
+        for (std::int64_t i = 0; i < n; ++i) f(i);
+      } else {
+        Exec::for_each_index(n, f);
+      }
+    };
+    ot::with_cost<T>(b.cost_kind, [&](auto cost) {
+      using Cost = decltype(cost);
+      for (std::int32_t k = first; k < first + count; ++k) {
+        launch(b.ny, ot::SinkhornHalfStep<T, Cost, false>{b, k});
+        launch(b.nx, ot::SinkhornHalfStep<T, Cost, true>{b, k});
+        launch(b.problems, ot::SinkhornCheck<T>{b, k});
+        launch(b.nx, ot::SinkhornCommit<T>{b});
+      }
+    });
+  }
+  template <class T>
+  void run_sinkhorn_outputs(const ot::SinkhornBatch<T>& b, const ot::SinkhornOutputs<T>& out) {
+    bind_launch_context();
+    ot::with_cost<T>(b.cost_kind, [&](auto cost) {
+      Exec::for_each_index(b.nx, ot::SinkhornRows<T, decltype(cost)>{b, out});
+    });
+    Exec::for_each_index(b.problems, ot::SinkhornTotals<T>{b, out});
+  }
+
   template <class T>
   T* workspace(Scratch& scratch, std::int64_t count) {
     const std::size_t bytes = sizeof(T) * static_cast<std::size_t>(std::max<std::int64_t>(count, 1));

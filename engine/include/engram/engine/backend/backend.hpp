@@ -22,6 +22,7 @@
 #include "engram/kernels/graph/gnp.hpp"
 #include "engram/kernels/graph/input_noise.hpp"
 #include "engram/kernels/graph/sparse_edges.hpp"
+#include "engram/kernels/ot/sinkhorn.hpp"
 #include "engram/kernels/plasticity/hebbian.hpp"
 #include "engram/kernels/plasticity/normalise.hpp"
 #include "engram/kernels/plasticity/rule_network.hpp"
@@ -90,6 +91,16 @@ class Backend {
   virtual void attention_forward(const attention::AttentionForward<float>& kernel, std::int64_t total_q) = 0;
   // Both backward passes (query rows, then key rows); kernel.delta is caller-provided scratch.
   virtual void attention_backward(const attention::AttentionBackward<float>& kernel, std::int64_t total_k) = 0;
+  // ---- Optimal transport (kernels/ot) ----
+  // Sinkhorn iterations first .. first + count - 1 of every still-running problem of the batch.
+  virtual void sinkhorn_iterations(const ot::SinkhornBatch<float>& batch, std::int32_t first,
+                                   std::int32_t count) = 0;
+  virtual void sinkhorn_iterations(const ot::SinkhornBatch<double>& batch, std::int32_t first,
+                                   std::int32_t count) = 0;
+  // Plan rows, <P, C>, mass, dual value and (online costs) the gradient for the final potentials.
+  virtual void sinkhorn_outputs(const ot::SinkhornBatch<float>& batch, const ot::SinkhornOutputs<float>& out) = 0;
+  virtual void sinkhorn_outputs(const ot::SinkhornBatch<double>& batch, const ot::SinkhornOutputs<double>& out) = 0;
+  // ---- end optimal transport ----
 };
 
 // "cpu", "cuda" or "auto" (cuda when compiled in and a device is usable, else cpu).

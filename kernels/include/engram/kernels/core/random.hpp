@@ -41,6 +41,8 @@ enum class Purpose : std::uint32_t {
   nn_init = 16,         // initial weights of a network (tensor, element)
   nn_batches = 17,      // minibatch order of a training run (epoch, position)
   neural_data = 18,     // synthetic neural recordings (trial, draw)
+  ot_synthetic = 19,  // OT alignment test data: subspaces, means, points, noise, the true transform (step = part)
+  ot_kmeans = 20,     // k-means++ seeding of OT alignment clusters (step = round)
   test = 200,      // reserved for tests of the generator itself
 };
 
