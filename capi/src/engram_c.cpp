@@ -14,7 +14,6 @@
 
 #include "engram/engine/backend/backend.hpp"
 #include "engram/engine/error.hpp"
-#include "engram/engine/io/atomic_file.hpp"
 #include "engram/engine/io/config_node.hpp"
 #include "engram/models/assembly/brain_batch.hpp"
 #include "engram/models/assembly/brain_config.hpp"
@@ -101,17 +100,6 @@ engram_status create_brain(engram_backend* backend, const char* yaml, const std:
     brain->batch = engram::assembly::make_batch(*brain->backend, section.brain, std::move(ids));
     *out = brain.release();
   });
-}
-
-// Tables are all written before any is renamed into place, so a failure leaves no partial set.
-void write_tables(const std::filesystem::path& dir, const std::vector<engram::sched::Table>& tables) {
-  std::filesystem::create_directories(dir);
-  std::vector<std::unique_ptr<engram::io::AtomicFile>> files;
-  for (const auto& table : tables) {
-    files.push_back(std::make_unique<engram::io::AtomicFile>(dir / (table.name + ".csv")));
-    files.back()->stream() << table.csv();
-  }
-  for (auto& file : files) file->commit();
 }
 
 }  // namespace
@@ -305,14 +293,7 @@ engram_status engram_run_config(const char* config_path, const char* backend, co
     }
     engram::sched::RunContext context;
     if (backend != nullptr) context.backend = backend;
-    if (engram::sched::is_sweep(root)) {
-      const engram::sched::Sweep sweep = engram::sched::parse_sweep(root, kind);
-      auto made = engram::make_backend(context.backend.empty() ? sweep.backend : context.backend);
-      write_tables(dir, {engram::sched::run_sweep(sweep, *made, {}, context)});
-      return;
-    }
-    kind.validate(root);
-    write_tables(dir, kind.run(root, context).tables);
+    engram::sched::write_tables(dir, engram::sched::run_config(root, kind, context).tables);
   });
 }
 

@@ -217,17 +217,10 @@ nb::tuple run_config(const nb::object& config, const std::optional<nb::object>& 
   engram::sched::Results results;
   try {
     nb::gil_scoped_release release;
-    if (engram::sched::is_sweep(root)) {
-      const engram::sched::Sweep sweep = engram::sched::parse_sweep(root, kind);
-      auto made = engram::make_backend(backend_name.empty() ? sweep.backend : backend_name);
-      engram::sched::PackOptions pack;
-      pack.max_batch = max_batch;
-      pack.memory_budget = memory_budget;
-      results.tables.push_back(engram::sched::run_sweep(sweep, *made, pack, context));
-    } else {
-      kind.validate(root);
-      results = kind.run(root, context);
-    }
+    engram::sched::PackOptions pack;
+    pack.max_batch = max_batch;
+    pack.memory_budget = memory_budget;
+    results = engram::sched::run_config(root, kind, context, pack);
   } catch (const engram::Error& e) {
     if (e.code() == engram::ErrorCode::cancelled) hooks.rethrow();
     throw;

@@ -5,7 +5,6 @@
 #include "commands.hpp"
 #include "engram/engine/backend/backend.hpp"
 #include "engram/engine/error.hpp"
-#include "engram/engine/io/atomic_file.hpp"
 #include "engram/engine/io/config_node.hpp"
 #include "engram/engine/scheduler/sweep.hpp"
 #include "engram/models/job_kinds.hpp"
@@ -42,16 +41,7 @@ int run_job_kind_command(const RunOptions& options, const io::ConfigNode& root, 
   }
   for (const std::string& line : results.summary) std::printf("%s\n", line.c_str());
   if (options.out) {
-    std::filesystem::create_directories(*options.out);
-    std::vector<std::unique_ptr<io::AtomicFile>> files;
-    for (const sched::Table& table : results.tables) {
-      files.push_back(std::make_unique<io::AtomicFile>(std::filesystem::path(*options.out) / (table.name + ".csv")));
-      files.back()->stream() << table.csv();
-    }
-    for (auto& file : files) file->commit();
-    for (const sched::Table& table : results.tables) {
-      std::printf("wrote %s\n", (std::filesystem::path(*options.out) / (table.name + ".csv")).c_str());
-    }
+    for (const auto& path : sched::write_tables(*options.out, results.tables)) std::printf("wrote %s\n", path.c_str());
   }
   return 0;
 }

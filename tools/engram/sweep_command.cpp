@@ -328,14 +328,13 @@ int run_sweep_command(const RunOptions& options) {
   pack.max_batch = options.max_batch;
   pack.memory_budget = options.memory_budget ? *options.memory_budget : 0;
   pack.workers = options.workers;
-  const auto batches = sched::plan_batches(sweep, pending, pack);
-  std::set<std::string> classes;
-  for (const auto* job : pending) classes.insert(sweep.kind->shape_class(job->config()));
+  const sched::BatchPlan plan = sched::plan_batches(sweep, pending, pack);
+  const auto& batches = plan.batches;
 
   std::printf("engram %s: sweep of %zu jobs", ENGRAM_VERSION, sweep.jobs.size());
   if (shard.count > 1) std::printf(", shard %u/%u: %zu jobs", shard.index, shard.count, mine.size());
   std::printf("; %zu done, %zu to run in %zu batch(es) of %zu shape class(es), %s backend\n", done.size(),
-              pending.size(), batches.size(), classes.size(), std::string(backend->name()).c_str());
+              pending.size(), batches.size(), plan.shape_classes, std::string(backend->name()).c_str());
   std::fflush(stdout);
 
   const auto start = std::chrono::steady_clock::now();

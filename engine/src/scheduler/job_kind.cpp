@@ -1,6 +1,9 @@
 #include "engram/engine/scheduler/job_kind.hpp"
 
+#include <memory>
+
 #include "engram/engine/error.hpp"
+#include "engram/engine/io/atomic_file.hpp"
 
 namespace engram::sched {
 
@@ -59,6 +62,19 @@ std::string Table::csv() const {
     out += '\n';
   }
   return out;
+}
+
+std::vector<std::filesystem::path> write_tables(const std::filesystem::path& dir, const std::vector<Table>& tables) {
+  std::filesystem::create_directories(dir);
+  std::vector<std::filesystem::path> paths;
+  std::vector<std::unique_ptr<io::AtomicFile>> files;
+  for (const Table& table : tables) {
+    paths.push_back(dir / (table.name + ".csv"));
+    files.push_back(std::make_unique<io::AtomicFile>(paths.back()));
+    files.back()->stream() << table.csv();
+  }
+  for (auto& file : files) file->commit();
+  return paths;
 }
 
 void RunContext::check_cancelled() const {

@@ -363,12 +363,12 @@ std::uint64_t available_memory() {
   return std::uint64_t{4} << 30;
 }
 
-std::vector<std::vector<const SweepJob*>> plan_batches(const Sweep& sweep, const std::vector<const SweepJob*>& pending,
-                                                       const PackOptions& options) {
+BatchPlan plan_batches(const Sweep& sweep, const std::vector<const SweepJob*>& pending, const PackOptions& options) {
   const std::uint64_t budget = options.memory_budget ? options.memory_budget : available_memory() / 4;
   std::map<std::string, std::vector<const SweepJob*>> classes;
   for (const SweepJob* job : pending) classes[sweep.kind->shape_class(job->config())].push_back(job);
-  std::vector<std::vector<const SweepJob*>> batches;
+  BatchPlan plan;
+  plan.shape_classes = classes.size();
   for (const auto& [shape, jobs] : classes) {
     std::uint64_t per_job = 1;
     for (const SweepJob* job : jobs) {
@@ -378,11 +378,11 @@ std::vector<std::vector<const SweepJob*>> plan_batches(const Sweep& sweep, const
     const std::uint64_t fit = std::max<std::uint64_t>(1, budget / std::max<std::uint32_t>(1, options.workers) / per_job);
     const std::size_t cap = static_cast<std::size_t>(std::min<std::uint64_t>(std::max<std::uint32_t>(1, options.max_batch), fit));
     for (std::size_t first = 0; first < jobs.size(); first += cap) {
-      batches.emplace_back(jobs.begin() + static_cast<std::ptrdiff_t>(first),
-                           jobs.begin() + static_cast<std::ptrdiff_t>(std::min(jobs.size(), first + cap)));
+      plan.batches.emplace_back(jobs.begin() + static_cast<std::ptrdiff_t>(first),
+                                jobs.begin() + static_cast<std::ptrdiff_t>(std::min(jobs.size(), first + cap)));
     }
   }
-  return batches;
+  return plan;
 }
 
 std::vector<std::vector<std::string>> run_jobs(const Sweep& sweep, const std::vector<const SweepJob*>& batch,
@@ -425,7 +425,7 @@ Table run_sweep(const Sweep& sweep, Backend& backend, const PackOptions& options
   for (const SweepJob& job : sweep.jobs) all.push_back(&job);
   std::map<std::string, std::vector<std::string>> by_id;
   std::uint64_t done = 0;
-  for (const auto& batch : plan_batches(sweep, all, options)) {
+  for (const auto& batch : plan_batches(sweep, all, options).batches) {
     context.check_cancelled();
     const auto rows = run_jobs(sweep, batch, backend, context);
     for (std::size_t b = 0; b < batch.size(); ++b) by_id[batch[b]->id] = rows[b];
@@ -449,6 +449,19 @@ Table run_sweep(const Sweep& sweep, Backend& backend, const PackOptions& options
   }
   for (std::size_t c = 3; c < table.columns.size(); ++c) narrow(table.columns[c]);
   return table;
+}
+
+Results run_config(const io::ConfigNode& root, const JobKind& kind, const RunContext& context,
+                   const PackOptions& options) {
+  if (!is_sweep(root)) {
+    kind.validate(root);
+    return kind.run(root, context);
+  }
+  const Sweep sweep = parse_sweep(root, kind);
+  auto backend = make_backend(context.backend.empty() ? sweep.backend : context.backend);
+  Results results;
+  results.tables.push_back(run_sweep(sweep, *backend, options, context));
+  return results;
 }
 
 }  // namespace engram::sched

@@ -11,6 +11,7 @@
 // Contract for run_batch: row i depends only on jobs[i] (its config and seed), never on which
 // other jobs share the batch or on the thread count: same seed, same bits.
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -50,6 +51,10 @@ struct Results {
   std::vector<Table> tables;
   std::vector<std::string> summary;  // lines the CLI prints after a run
 };
+
+// Writes each table as <dir>/<name>.csv (creating dir). Every file is written in full before any
+// is renamed into place, so a failure leaves no partial set. Returns the paths, in table order.
+std::vector<std::filesystem::path> write_tables(const std::filesystem::path& dir, const std::vector<Table>& tables);
 
 // Progress in work units of the kind's choosing; return false from should_continue to stop early
 // (Ctrl-C): the kind then throws engram::Error with code cancelled.

@@ -56,10 +56,13 @@ struct PackOptions {
   std::uint64_t memory_budget = 0;  // bytes; 0: a quarter of available memory
   std::uint32_t workers = 1;        // batches held at once share the budget
 };
-// Groups `pending` by shape class (classes in order of their first job) and cuts each class by
-// max_batch and the memory budget.
-std::vector<std::vector<const SweepJob*>> plan_batches(const Sweep& sweep, const std::vector<const SweepJob*>& pending,
-                                                       const PackOptions& options);
+// Groups `pending` by shape class (in the classes' sort order) and cuts each class by max_batch
+// and the memory budget.
+struct BatchPlan {
+  std::vector<std::vector<const SweepJob*>> batches;
+  std::size_t shape_classes = 0;
+};
+BatchPlan plan_batches(const Sweep& sweep, const std::vector<const SweepJob*>& pending, const PackOptions& options);
 std::uint64_t available_memory();
 
 // One batch through its kind: rows (and, with traces, per-job trace rows) in job order.
@@ -74,6 +77,11 @@ std::string csv_row(const SweepJob& job, const std::vector<std::string>& cells);
 // The whole sweep in memory (Python, the C API): one row per job, sorted by id, with the columns
 // of csv_header (cells as text). Progress counts jobs.
 Table run_sweep(const Sweep& sweep, Backend& backend, const PackOptions& options, const RunContext& context);
+
+// What embedders call: a plain config runs through its kind; a sweep runs in memory (run_sweep
+// on context.backend, else the config's backend) and returns its results table.
+Results run_config(const io::ConfigNode& root, const JobKind& kind, const RunContext& context,
+                   const PackOptions& options = {});
 
 // 64-bit FNV-1a of the bytes, as 16 hex digits (job ids, config hashes).
 std::string hash_hex(std::string_view bytes);
