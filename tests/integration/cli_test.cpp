@@ -24,24 +24,10 @@ using Result = engram::testing::CliResult;
 
 Result run(const std::string& args, const std::string& env = "") { return engram::testing::run_cli(args, env); }
 
-class CliTest : public ::testing::Test {
+class CliTest : public engram::testing::ScratchDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("engram_cli_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string write_config(const std::string& text) {
-    const fs::path path = dir_ / "config.yaml";
-    std::ofstream(path) << text;
-    return path.string();
-  }
+  CliTest() : ScratchDirTest("engram_cli_") {}
   static std::string read(const fs::path& path) { return engram::testing::read_file(path); }
-
-  fs::path dir_;
 };
 
 const char* kSmallProjection = R"(p: 0.01

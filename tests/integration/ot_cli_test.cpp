@@ -6,7 +6,6 @@
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include "support/cli.hpp"
@@ -15,19 +14,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class OtCliTest : public ::testing::Test {
+class OtCliTest : public engram::testing::ScratchDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("engram_ot_cli_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string write_config(const std::string& text) {
-    const fs::path path = dir_ / "config.yaml";
-    std::ofstream(path) << text;
-    return path.string();
-  }
+  OtCliTest() : ScratchDirTest("engram_ot_cli_") {}
   static std::vector<std::vector<std::string>> csv(const fs::path& path) {
     std::vector<std::vector<std::string>> rows;
     std::istringstream in(engram::testing::read_file(path));
@@ -39,7 +28,6 @@ class OtCliTest : public ::testing::Test {
     }
     return rows;
   }
-  fs::path dir_;
 };
 
 TEST_F(OtCliTest, SinkhornExampleWritesConvergedProblems) {

@@ -16,21 +16,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-class PlasticityCli : public ::testing::Test {
+class PlasticityCli : public engram::testing::ScratchDirTest {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / ("engram_plasticity_cli_" + std::string(info->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string write(const std::string& text) {
-    const fs::path path = dir_ / "config.yaml";
-    std::ofstream(path) << text;
-    return path.string();
-  }
-  fs::path dir_;
+  PlasticityCli() : ScratchDirTest("engram_plasticity_cli_") {}
 };
 
 std::vector<std::string> lines_of(const std::string& text) {
@@ -55,19 +43,19 @@ TEST_F(PlasticityCli, RobustnessExampleWritesCurvesForBothModels) {
 
 TEST_F(PlasticityCli, BadRuleTablesExitTwoNamingTheField) {
   const std::string base = "experiment: plasticity_meta\nnetwork: {neurons: 20, cap: 10, rounds: 1}\nmeta: {method: none}\n";
-  auto r = engram::testing::run_cli("run " + write(base + "rule: {table: [1, 2, 3]}\n"));
+  auto r = engram::testing::run_cli("run " + write_config(base + "rule: {table: [1, 2, 3]}\n"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("rule.table = 3 values"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("28 values"), std::string::npos) << r.output;
   std::string nan_table = "rule: {table: [.nan";
   for (int i = 1; i < 28; ++i) nan_table += ", 0";
-  r = engram::testing::run_cli("run " + write(base + nan_table + "]}\n"));
+  r = engram::testing::run_cli("run " + write_config(base + nan_table + "]}\n"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("rule.table[0] = .nan"), std::string::npos) << r.output;
-  r = engram::testing::run_cli("run " + write(base + "data: {kind: spirals}\n"));
+  r = engram::testing::run_cli("run " + write_config(base + "data: {kind: spirals}\n"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("data.kind = spirals"), std::string::npos) << r.output;
-  r = engram::testing::run_cli("run " + write("experiment: plasticity_meta\nnetwork: {neurons: 20, cap: 30}\n"));
+  r = engram::testing::run_cli("run " + write_config("experiment: plasticity_meta\nnetwork: {neurons: 20, cap: 30}\n"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("network.cap = 30"), std::string::npos) << r.output;
 }

@@ -175,19 +175,12 @@ std::vector<std::string> sorted_rows(const fs::path& path) {
   return lines;
 }
 
-class SweepCliTest : public ::testing::Test {
+class SweepCliTest : public engram::testing::ScratchDirTest {
  protected:
+  SweepCliTest() : ScratchDirTest("engram_sweep_") {}
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("engram_sweep_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    config_ = write("sweep.yaml", kSweep);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string write(const std::string& name, const std::string& text) {
-    std::ofstream(dir_ / name) << text;
-    return (dir_ / name).string();
+    ScratchDirTest::SetUp();
+    config_ = write_config(kSweep, "sweep.yaml");
   }
   std::string out(const std::string& name) const { return (dir_ / name).string(); }
   // The uninterrupted reference run.
@@ -199,7 +192,6 @@ class SweepCliTest : public ::testing::Test {
     return rows;
   }
 
-  fs::path dir_;
   std::string config_;
 };
 
@@ -322,7 +314,7 @@ TEST_F(SweepCliTest, SweepChangedConfigRefusedUnlessForce) {
   EXPECT_NE(rerun.output.find("--resume"), std::string::npos) << rerun.output;
   std::string changed = kSweep;
   changed.replace(changed.find("seeds: 3"), 8, "seeds: 2");
-  const std::string other = write("changed.yaml", changed);
+  const std::string other = write_config(changed, "changed.yaml");
   const Result refused = run("run " + other + " --backend cpu --resume --out " + out("ref"));
   EXPECT_EQ(refused.exit_code, 2) << refused.output;
   EXPECT_NE(refused.output.find("different config"), std::string::npos) << refused.output;
@@ -380,7 +372,7 @@ TEST_F(SweepCliTest, MalformedSweepExitsTwoNamingTheField) {
       {"sweep: {grod: {p: [0.01]}}", "sweep.grod"},
   };
   for (const auto& [section, field] : cases) {
-    const std::string config = write("bad.yaml", base + section + "\n");
+    const std::string config = write_config(base + section + "\n", "bad.yaml");
     const Result r = run("run " + config + " --backend cpu --out " + out("bad"));
     EXPECT_EQ(r.exit_code, 2) << section << "\n" << r.output;
     EXPECT_NE(r.output.find(field), std::string::npos) << section << "\n" << r.output;

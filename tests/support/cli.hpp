@@ -1,8 +1,13 @@
 #pragma once
-// Running the `engram` executable from tests: exit code plus stdout and stderr together.
+// Running the `engram` executable from tests: exit code plus stdout and stderr together, and a
+// fixture giving each test its own scratch folder.
 //
 //   const engram::testing::CliResult r = engram::testing::run_cli("info");
 //   EXPECT_EQ(r.exit_code, 0) << r.output;
+//   class MyCliTest : public engram::testing::ScratchDirTest {
+//     MyCliTest() : ScratchDirTest("engram_my_cli_") {}
+//   };
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 
 #include <array>
@@ -11,6 +16,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
 
 namespace engram::testing {
 
@@ -36,5 +42,29 @@ inline std::string read_file(const std::filesystem::path& path) {
   text << in.rdbuf();
   return text.str();
 }
+
+// A fresh folder per test, <tmp>/<prefix><test name>, removed afterwards.
+class ScratchDirTest : public ::testing::Test {
+ protected:
+  explicit ScratchDirTest(std::string prefix) : prefix_(std::move(prefix)) {}
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           (prefix_ + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // Writes `text` to <dir>/<name>; returns the path.
+  std::string write_config(const std::string& text, const std::string& name = "config.yaml") const {
+    std::ofstream(dir_ / name) << text;
+    return (dir_ / name).string();
+  }
+
+  std::filesystem::path dir_;
+
+ private:
+  std::string prefix_;
+};
 
 }  // namespace engram::testing
