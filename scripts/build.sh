@@ -11,7 +11,14 @@ python="${ENGRAM_PYTHON:-AUTO}"
 if [ "$python" = "AUTO" ]; then
   if python3 -c "import nanobind" >/dev/null 2>&1; then python=ON; else python=OFF; fi
 fi
-cmake -S . -B "$build_dir" -G Ninja \
+# ccache, when installed, makes rebuilds and builds of other checkouts (git worktrees) cheap;
+# a base dir of the checkout keeps cached objects independent of where the checkout lives.
+launcher=()
+if command -v ccache >/dev/null 2>&1; then
+  export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache)
+fi
+cmake -S . -B "$build_dir" -G Ninja "${launcher[@]}" \
   -DCMAKE_BUILD_TYPE=Release \
   -DENGRAM_CUDA="${ENGRAM_CUDA:-AUTO}" \
   -DENGRAM_WERROR="${ENGRAM_WERROR:-OFF}" \
