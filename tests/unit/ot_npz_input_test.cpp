@@ -7,6 +7,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "engram/engine/backend/backend.hpp"
@@ -24,12 +25,12 @@ class SinkhornNpzTest : public engram::testing::ScratchDirTest {
  protected:
   SinkhornNpzTest() : ScratchDirTest("engram_sinkhorn_npz_") {}
 
-  std::vector<std::string> run(const std::string& config_path) const {
+  auto run(const std::string& config_path) const {
     const auto& kind = engram::ot::sinkhorn_kind();
     const engram::sched::JobInput job{engram::io::load_config_file(config_path), 0};
     kind.validate(job.config);
     auto backend = engram::make_backend("cpu");
-    return kind.run_batch({job}, *backend, engram::sched::RunContext{})[0];
+    return kind.run_batch({job}, *backend, engram::Progress{})[0];
   }
 
   std::string error_of(const std::vector<NpyArray>& arrays) const {
@@ -72,7 +73,14 @@ TEST_F(SinkhornNpzTest, ArchiveGivesTheRowsOfTheSameListsInYaml) {
   const auto from_lists = run(write_config(yaml.str(), "lists.yaml"));
   // Relative to the config file's folder, not the working directory.
   const auto from_npz = run(write_config("experiment: sinkhorn\neps: 0.05\npoints: {file: data/clouds.npz}\n", "npz.yaml"));
-  EXPECT_EQ(from_npz, from_lists);
+  ASSERT_EQ(from_npz.size(), from_lists.size());
+  for (std::size_t k = 0; k < from_npz.size(); ++k) {
+    // Cells equal, a NaN (the divergence column when none is asked for) equal to a NaN.
+    const auto nan = [](const auto& cell) {
+      return std::holds_alternative<double>(cell) && std::isnan(std::get<double>(cell));
+    };
+    EXPECT_TRUE(from_npz[k] == from_lists[k] || (nan(from_npz[k]) && nan(from_lists[k]))) << "column " << k;
+  }
 
   // float32 arrays read too (their values, widened).
   std::vector<double> x32 = x, y32 = y;
