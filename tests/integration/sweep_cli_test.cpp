@@ -426,7 +426,7 @@ namespace {
 // The acceptance run at full size: the 1000 jobs of examples/sweep.yaml give the same
 // rows with max batch 256, 7 and 1, on 2 and 1 threads. (~1-2 minutes on 2 cores.)
 TEST(SweepAcceptance, ExampleSweepRowsIndependentOfPackingAndThreads) {
-  const fs::path dir = fs::temp_directory_path() / "engram_sweep_acceptance";
+  const fs::path dir = fs::temp_directory_path() / ("engram_sweep_acceptance_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   const std::string config = std::string(ENGRAM_SOURCE_DIR) + "/examples/sweep.yaml";
   std::vector<std::string> expected;

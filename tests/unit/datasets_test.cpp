@@ -1,6 +1,7 @@
 // Datasets of the classifier: the IDX reader (on tiny files written here, malformed ones
 // included), the committed digits files, image encoding, synthetic classes and per-brain splits.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -30,7 +31,8 @@ class IdxFiles : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
-           ("engram_idx_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+           ("engram_idx_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
+            std::to_string(::getpid()));
     std::filesystem::create_directories(dir_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
