@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "engram/engine/error.hpp"
-#include "engram/models/assembly/batch.hpp"
+#include "engram/models/assembly/exact_batch.hpp"
 #include "engram/models/assembly/brain_config.hpp"
 
 namespace engram::assembly {
