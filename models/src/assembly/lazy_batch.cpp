@@ -188,9 +188,12 @@ void LazyBatch::select_on_host(std::size_t t, std::size_t b) {
       for (std::size_t e = 0; e < fb.count; ++e) row[target[e]] += to_fixed_exact_float(weight[e]);
       continue;
     }
-    for (const NeuronId s : areas_[fiber.source].brains[b].firing) {
-      if (s >= fb.by_source.size()) continue;
-      for (const std::uint32_t e : fb.by_source[s]) row[target[e]] += to_fixed_exact_float(weight[e]);
+    // One sequential pass over the list: cheaper than chasing the scattered out-edges of the
+    // firing neurons once the list outgrows the caches.
+    const NeuronId* source = fb.source.data();
+    const std::uint8_t* fires = areas_[fiber.source].brains[b].fires.data();
+    for (std::size_t e = 0; e < fb.count; ++e) {
+      if (fires[source[e]]) row[target[e]] += to_fixed_exact_float(weight[e]);
     }
   }
   const std::uint32_t k = spec_.areas[t].k;
@@ -214,6 +217,8 @@ void LazyBatch::take_fresh_inputs(std::size_t t, std::size_t b) {
 
 void LazyBatch::learn_on_host(std::size_t t, std::size_t b) {
   AreaBrain& ab = areas_[t].brains[b];
+  ab.host_wins.assign(ab.support, 0);
+  for (const NeuronId id : ab.next) ab.host_wins[id] = 1;
   for (FiberState& fiber : fibers_) {
     if (fiber.target != t || !source_firing(fiber) || !plastic(fiber) || fiber.beta == 0.0) continue;
     const auto factor = static_cast<float>(1.0 + fiber.beta);
@@ -221,12 +226,10 @@ void LazyBatch::learn_on_host(std::size_t t, std::size_t b) {
     const NeuronId* source = fb.source.data();
     float* weight = fb.weight.data();
     const std::uint8_t* fires = fiber.from_stimulus ? nullptr : areas_[fiber.source].brains[b].fires.data();
-    // The in-edges of each new winner from a firing source: every edge the portable kernel's
-    // pass over the whole list would scale, each once.
-    for (const NeuronId winner : ab.next) {
-      if (winner >= fb.by_target.size()) continue;
-      for (const std::uint32_t e : fb.by_target[winner]) {
-        if (fires != nullptr && !fires[source[e]]) continue;
+    std::vector<std::uint8_t>& wins = ab.host_wins;
+    const NeuronId* target = fb.target.data();
+    for (std::size_t e = 0; e < fb.count; ++e) {
+      if ((fires == nullptr || fires[source[e]]) && wins[target[e]]) {
         const float grown = weight[e] * factor;
         weight[e] = grown > kMaxWeight ? kMaxWeight : grown;
       }
@@ -457,14 +460,6 @@ void LazyBatch::upload_new_edges() {
   const auto upload = [&](FiberBrain& fb) {
     if (fb.new_source.empty()) return;
     const std::size_t added = fb.new_source.size();
-    for (std::size_t i = 0; i < added; ++i) {
-      const auto id = static_cast<std::uint32_t>(fb.count + i);
-      const NeuronId source = fb.new_source[i], target = fb.new_target[i];
-      if (source >= fb.by_source.size()) fb.by_source.resize(source + 1);
-      if (target >= fb.by_target.size()) fb.by_target.resize(target + 1);
-      fb.by_source[source].push_back(id);
-      fb.by_target[target].push_back(id);
-    }
     append(backend_, fb.source, fb.count, fb.new_source);
     append(backend_, fb.target, fb.count, fb.new_target);
     append(backend_, fb.weight, fb.count, std::vector<float>(added, 1.0f));

@@ -105,7 +105,9 @@ class LazyBatch final : public BatchControls {
     std::vector<std::int64_t> potentials;    // the best never-fired inputs, descending
     std::vector<NeuronId> next;              // the new firing set
     std::vector<std::int64_t> fresh_input;   // input (edge count) of each new winner
-    std::vector<FixedInput> host_inputs;  // host path: this brain's inputs, kept between steps
+    // Host path scratch, kept between steps: this brain's inputs and winner flags.
+    std::vector<FixedInput> host_inputs;
+    std::vector<std::uint8_t> host_wins;
   };
   struct AreaState {
     std::vector<AreaBrain> brains;
@@ -118,9 +120,6 @@ class LazyBatch final : public BatchControls {
     Buffer<float> weight;
     std::size_t count = 0;
     std::vector<NeuronId> new_source, new_target;  // staged by materialise()
-    // Ids of the stored edges by source and by target neuron (support-local), so the host path
-    // visits only the out-edges of firing sources and the in-edges of new winners.
-    std::vector<std::vector<std::uint32_t>> by_source, by_target;
   };
   struct FiberState {
     bool from_stimulus = false;
