@@ -2,9 +2,12 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
+#include <tuple>
 
 #include "engram/engine/error.hpp"
 #include "engram/kernels/core/random.hpp"
+#include "engram/models/data/npz.hpp"
 #include "engram/models/ot/ot_kinds.hpp"
 #include "engram/models/ot/sinkhorn.hpp"
 
@@ -13,7 +16,6 @@ namespace engram::ot {
 namespace {
 
 struct Config {
-  std::string backend = "cpu";
   std::string precision = "double";
   std::uint64_t seed = 0;
   SinkhornOptions options;
@@ -43,6 +45,60 @@ std::vector<double> rows_of(const io::ConfigNode& node, const std::string& key, 
   return out;
 }
 
+// `points: {file: clouds.npz}`: x [n, dim] and y [m, dim], optional a [n] and b [m], float32 or
+// float64 (numpy.savez). Errors name the file and the array.
+void read_points_npz(const io::ConfigNode& points, Config& c) {
+  const std::string path = points.file_path("file");
+  const std::map<std::string, data::NpyArray> arrays = data::read_npz(path);
+  const auto field = [&](const std::string& name) { return points.field("file") + " (" + path + ")[" + name + "]"; };
+  const auto array = [&](const std::string& name, bool required) -> const data::NpyArray* {
+    const auto it = arrays.find(name);
+    if (it == arrays.end()) {
+      if (required) throw Error::bad_input(field(name), "missing", "the archive needs arrays x and y (a, b optional)");
+      return nullptr;
+    }
+    const data::NpyArray& a = it->second;
+    if (a.dtype != "<f4" && a.dtype != "<f8") {
+      throw Error::bad_input(field(name) + ".dtype", a.dtype, "must be float32 or float64");
+    }
+    for (std::size_t k = 0; k < a.values.size(); ++k) {
+      if (!std::isfinite(a.values[k])) {
+        throw Error::bad_input(field(name) + "[" + std::to_string(k) + "]", to_text(a.values[k]), "must be finite");
+      }
+    }
+    return &a;
+  };
+  const auto shape_text = [](const data::NpyArray& a) {
+    std::string t = "[";
+    for (std::size_t k = 0; k < a.shape.size(); ++k) t += (k ? ", " : "") + std::to_string(a.shape[k]);
+    return t + "]";
+  };
+  const data::NpyArray* x = array("x", true);
+  const data::NpyArray* y = array("y", true);
+  for (const data::NpyArray* v : {x, y}) {
+    if (v->shape.size() != 2 || v->shape[0] < 1 || v->shape[1] < 1) {
+      throw Error::bad_input(field(v->name) + ".shape", shape_text(*v), "must be [points, dim] with both >= 1");
+    }
+  }
+  if (x->shape[1] != y->shape[1]) {
+    throw Error::bad_input(field("y") + ".shape", shape_text(*y),
+                           "needs the dimension of x, " + std::to_string(x->shape[1]));
+  }
+  c.options.dim = static_cast<std::int32_t>(x->shape[1]);
+  c.x = x->values;
+  c.y = y->values;
+  for (const auto& [name, points_of, out] : {std::tuple{"a", x, &c.a}, std::tuple{"b", y, &c.b}}) {
+    const data::NpyArray* w = array(name, false);
+    if (w == nullptr) continue;
+    if (w->shape.size() != 1 || w->shape[0] != points_of->shape[0]) {
+      throw Error::bad_input(field(name) + ".shape", shape_text(*w),
+                             "must be [" + std::to_string(points_of->shape[0]) + "], one weight per point of " +
+                                 points_of->name);
+    }
+    *out = w->values;
+  }
+}
+
 std::vector<double> numbers(const io::ConfigNode& node, const std::string& key) {
   std::vector<double> out;
   if (!node.has(key)) return out;
@@ -54,7 +110,6 @@ Config parse(const io::ConfigNode& root, std::optional<std::uint64_t> seed = std
   root.allow_keys({"experiment", "backend", "seed", "precision", "cost", "p", "eps", "eps_relative", "tau", "reach", "tol",
                    "max_iter", "eps_decay", "divergence", "random", "points"});
   Config c;
-  c.backend = root.optional<std::string>("backend", "cpu");
   c.seed = seed ? *seed : root.optional<std::uint64_t>("seed", 0);
   c.precision = root.optional<std::string>("precision", "double");
   if (c.precision != "double" && c.precision != "float") {
@@ -88,14 +143,21 @@ Config parse(const io::ConfigNode& root, std::optional<std::uint64_t> seed = std
   if (root.has("points")) {
     if (root.has("random")) throw Error::bad_input(root.field("random"), "(set)", "give either random: or points:");
     const io::ConfigNode p = root.child("points");
-    p.allow_keys({"x", "y", "a", "b"});
+    p.allow_keys({"x", "y", "a", "b", "file"});
     c.given = true;
-    std::int32_t dim = 0;
-    c.x = rows_of(p, "x", dim);
-    c.y = rows_of(p, "y", dim);
-    c.a = numbers(p, "a");
-    c.b = numbers(p, "b");
-    c.options.dim = dim;
+    if (p.has("file")) {
+      for (const char* key : {"x", "y", "a", "b"}) {
+        if (p.has(key)) throw Error::bad_input(p.field(key), "(set)", "give either file: or x:/y: lists");
+      }
+      read_points_npz(p, c);
+    } else {
+      std::int32_t dim = 0;
+      c.x = rows_of(p, "x", dim);
+      c.y = rows_of(p, "y", dim);
+      c.a = numbers(p, "a");
+      c.b = numbers(p, "b");
+      c.options.dim = dim;
+    }
   } else {
     const io::ConfigNode r = root.has("random") ? root.child("random") : io::ConfigNode(YAML::Node(YAML::NodeType::Map), root.field("random"));
     r.allow_keys({"problems", "n", "m", "dim", "weights"});
@@ -210,15 +272,14 @@ class SinkhornKind final : public sched::JobKind {
       ot::validate(problems_of<double>(c), c.options);
     }
   }
-  sched::Results run(const io::ConfigNode& config, const sched::RunContext& context) const override {
+  std::string_view default_backend() const override { return "cpu"; }
+  sched::Results run(const io::ConfigNode& config, Backend& backend, const Progress& progress) const override {
     const Config c = parse(config);
-    auto backend = make_backend(context.backend.empty() ? c.backend : context.backend);
-    context.check_cancelled();
-    const std::vector<Row> rows = solve_any(*backend, {c}).front();
-    context.report(1, 1);
+    progress.check_cancelled();
+    const std::vector<Row> rows = solve_any(backend, {c}).front();
+    progress.report(1, 1);
     sched::Table t;
     t.name = "sinkhorn";
-    t.columns.reserve(10);  // add() hands out references into this vector
     auto& problem = t.add("problem", sched::Column::Type::integer);
     auto& n = t.add("n", sched::Column::Type::integer);
     auto& m = t.add("m", sched::Column::Type::integer);
@@ -272,13 +333,13 @@ class SinkhornKind final : public sched::JobKind {
     return {"problems", "converged", "iterations_max", "marginal_error_max", "transport_cost_mean", "value_mean",
             "divergence_mean"};
   }
-  std::vector<std::vector<std::string>> run_batch(const std::vector<sched::JobInput>& jobs, Backend& backend,
-                                                  const sched::RunContext& context) const override {
-    context.check_cancelled();
+  std::vector<sched::Row> run_batch(const std::vector<sched::JobInput>& jobs, Backend& backend,
+                                    const Progress& progress) const override {
+    progress.check_cancelled();
     std::vector<Config> configs;
     for (const sched::JobInput& job : jobs) configs.push_back(parse(job.config, job.seed));
     const auto per_job = solve_any(backend, configs);
-    std::vector<std::vector<std::string>> out;
+    std::vector<sched::Row> out;
     for (const std::vector<Row>& rows : per_job) {
       double cost = 0, value = 0, divergence = 0, error = 0;
       std::int32_t iterations = 0, converged = 0;
@@ -290,8 +351,8 @@ class SinkhornKind final : public sched::JobKind {
         iterations = std::max(iterations, r.iterations);
         converged += r.converged;
       }
-      out.push_back({std::to_string(rows.size()), std::to_string(converged), std::to_string(iterations), to_text(error),
-                     to_text(cost), to_text(value), to_text(divergence)});
+      out.push_back({static_cast<std::int64_t>(rows.size()), std::int64_t{converged}, std::int64_t{iterations}, error, cost,
+                     value, divergence});
     }
     return out;
   }
