@@ -14,6 +14,13 @@
 //   ... forward, backward: accumulate into w.grads() ...
 //   w.clip_grad_norm({0, w.params()}, 1.0);
 //   w.adamw_step({0, w.params()}, {lr_ignored, 0.9, 0.999, 1e-8, 0.0});
+//
+// A new trainer's own layers: write ENGRAM_HD functors over [R, ...] items (one item never
+// touches two runs; sums in a fixed order), run them with engram::launch(backend, n, f)
+// (engine/backend/launch.hpp) and list them in models/src/<model>/<model>_kernels.inl with
+// ENGRAM_DEVICE_KERNEL so the CUDA module has them. kernels/nn's BiasAdd, LayerNorm* and
+// BiasGrad take rows_per_run / param_stride for batched runs; RunDropout* key masks by run seed.
+// The separable transformer (models/src/transformer) is the worked example.
 #include <cstdint>
 #include <vector>
 
