@@ -43,7 +43,7 @@ DataSpec parse_data(const io::ConfigNode& n) {
   }
   d.seed_offset = n.optional<std::uint64_t>("seed_offset", 0);
   if (d.source == "file") {
-    d.path = n.required<std::string>("path");
+    d.path = n.file_path("path");
     if (n.has("classes")) d.classes = count_field(n, "classes", 1);
     return d;
   }
@@ -69,17 +69,14 @@ DataSpec parse_data(const io::ConfigNode& n) {
   return d;
 }
 
-data::NeuralData make_data(const DataSpec& d, std::uint64_t seed, const std::string& base_dir) {
+data::NeuralData make_data(const DataSpec& d, std::uint64_t seed) {
   if (d.source == "angle") return data::angle_population(d.angle, seed + d.seed_offset);
   if (d.source == "gravity") return data::gravity_bodies(d.gravity, seed + d.seed_offset);
-  std::filesystem::path p(d.path);
-  if (p.is_relative() && !base_dir.empty()) p = std::filesystem::path(base_dir) / p;
-  return data::load_neural_data(p.string(), d.classes);
+  return data::load_neural_data(d.path, d.classes);
 }
 
 struct Job {
   std::uint64_t seed = 0;
-  std::string backend = "cpu";
   DataSpec data;
   TransformerConfig model;
   bool task_given = false;
@@ -108,7 +105,6 @@ Job parse(const io::ConfigNode& root) {
   root.allow_keys({"experiment", "seed", "backend", "data", "model", "train", "transfer", "sweep", "replicates", "name"});
   Job j;
   j.seed = root.optional<std::uint64_t>("seed", 1);
-  j.backend = root.optional<std::string>("backend", "cpu");
   j.data = parse_data(root.child("data"));
   if (root.has("model")) {
     const io::ConfigNode m = root.child("model");
@@ -177,7 +173,6 @@ std::string batch_key(const Job& j) {
         add(t.freeze_individual);
   };
   const auto& m = j.model;
-  add(j.backend);
   add_data(j.data);
   add(m.width), add(m.heads), add(m.head_dim), add(m.ff_hidden), add(m.individual_layers), add(m.population_layers),
       add(m.dropout), add(m.neuron_embedding), add(static_cast<int>(m.task));
@@ -194,18 +189,17 @@ std::string batch_key(const Job& j) {
 // One data set per run, split into train and test.
 struct RunSets {
   std::vector<data::NeuralData> train, test;
-  std::vector<models::transformer::RunData> runs(const std::vector<std::uint64_t>& seeds, const std::vector<double>& lrs) const {
-    std::vector<models::transformer::RunData> out;
+  std::vector<RunData> runs(const std::vector<std::uint64_t>& seeds, const std::vector<double>& lrs) const {
+    std::vector<RunData> out;
     for (std::size_t r = 0; r < seeds.size(); ++r) out.push_back({&train[r], &test[r], seeds[r], lrs[r]});
     return out;
   }
 };
 
-RunSets make_sets(const DataSpec& spec, const std::vector<std::uint64_t>& seeds, std::uint64_t seed_shift,
-                  const std::string& base_dir, bool classify) {
+RunSets make_sets(const DataSpec& spec, const std::vector<std::uint64_t>& seeds, std::uint64_t seed_shift, bool classify) {
   RunSets sets;
   for (std::uint64_t seed : seeds) {
-    const data::NeuralData all = make_data(spec, seed + seed_shift, base_dir);
+    const data::NeuralData all = make_data(spec, seed + seed_shift);
     if (classify && all.labels.empty()) {
       throw Error::bad_input("data", spec.source == "file" ? spec.path : spec.source, "classification needs labels");
     }
@@ -220,8 +214,7 @@ RunSets make_sets(const DataSpec& spec, const std::vector<std::uint64_t>& seeds,
 }
 
 // Trains jobs[0..R) (equal batch keys) as one batch of R runs; outcome r depends only on jobs[r].
-std::vector<Outcome> run_jobs(const std::vector<Job>& jobs, Backend& backend, const std::string& base_dir,
-                              const sched::RunContext& context) {
+std::vector<Outcome> run_jobs(const std::vector<Job>& jobs, Backend& backend, const Progress& progress) {
   const Job& job = jobs.front();
   const bool classify = job.model.task == Task::classify;
   std::vector<std::uint64_t> seeds;
@@ -236,7 +229,7 @@ std::vector<Outcome> run_jobs(const std::vector<Job>& jobs, Backend& backend, co
     for (std::uint64_t s : seeds) out.push_back(s + add);
     return out;
   };
-  const RunSets first = make_sets(job.data, seeds, 0, base_dir, classify);
+  const RunSets first = make_sets(job.data, seeds, 0, classify);
   TransformerConfig cfg = job.model;
   cfg.neurons = first.train[0].neurons;
   std::int64_t classes = 1;
@@ -245,8 +238,10 @@ std::vector<Outcome> run_jobs(const std::vector<Job>& jobs, Backend& backend, co
   const std::int64_t total_steps =
       job.train.steps + (job.transfer ? job.transfer_train.steps * (job.compare_scratch ? 2 : 1) : 0);
   std::int64_t done = 0;
-  auto progress = [&](std::int64_t, std::int64_t) { context.report(static_cast<std::uint64_t>(++done), static_cast<std::uint64_t>(total_steps)); };
-  auto keep_going = [&] { return !context.should_continue || context.should_continue(); };
+  auto step = [&](std::int64_t, std::int64_t) {
+    progress.report(static_cast<std::uint64_t>(++done), static_cast<std::uint64_t>(total_steps));
+  };
+  auto keep_going = [&] { return !progress.cancelled(); };
   std::vector<Outcome> out(jobs.size());
   auto record = [&](const std::vector<TrainReport>& reports, const char* phase, std::int64_t neurons) {
     for (std::size_t r = 0; r < jobs.size(); ++r) {
@@ -256,9 +251,9 @@ std::vector<Outcome> run_jobs(const std::vector<Job>& jobs, Backend& backend, co
     }
   };
   SeparableTransformer net(cfg, backend, seeds);
-  record(train_runs(net, first.runs(seeds, lrs), job.train, progress, keep_going), "train", cfg.neurons);
+  record(train_runs(net, first.runs(seeds, lrs), job.train, step, keep_going), "train", cfg.neurons);
   if (!job.transfer) return out;
-  const RunSets second = make_sets(job.transfer_data, seeds, 1, base_dir, classify);
+  const RunSets second = make_sets(job.transfer_data, seeds, 1, classify);
   const std::int64_t neurons2 = second.train[0].neurons;
   for (const auto& t : second.train) {
     if (classify && t.classes > cfg.outputs) {
@@ -266,7 +261,7 @@ std::vector<Outcome> run_jobs(const std::vector<Job>& jobs, Backend& backend, co
     }
   }
   net.reset_population(neurons2, with_offset(2));
-  record(train_runs(net, second.runs(with_offset(1), transfer_lrs), job.transfer_train, progress, keep_going), "transfer",
+  record(train_runs(net, second.runs(with_offset(1), transfer_lrs), job.transfer_train, step, keep_going), "transfer",
          neurons2);
   if (job.compare_scratch) {
     TransformerConfig cfg2 = cfg;
@@ -274,7 +269,7 @@ std::vector<Outcome> run_jobs(const std::vector<Job>& jobs, Backend& backend, co
     SeparableTransformer scratch(cfg2, backend, with_offset(3));
     TrainSpec spec = job.transfer_train;
     spec.freeze_individual = false;
-    record(train_runs(scratch, second.runs(with_offset(1), transfer_lrs), spec, progress, keep_going), "scratch", neurons2);
+    record(train_runs(scratch, second.runs(with_offset(1), transfer_lrs), spec, step, keep_going), "scratch", neurons2);
   }
   return out;
 }
@@ -283,46 +278,32 @@ class TrainTransformerKind final : public sched::JobKind {
  public:
   std::string_view name() const override { return "train_transformer"; }
   std::string_view description() const override { return "separable population transformer, trained with AdamW"; }
-  void validate(const io::ConfigNode& config) const override {
+  // Every layer runs through launch() and gemm_batched(): cpu and cuda (cuBLAS GEMMs, so CUDA
+  // and CPU agree to float rounding); a config without `backend:` trains on the cpu.
+  std::string_view default_backend() const override { return "cpu"; }
+  void validate(const io::ConfigNode& config) const override { parse(config); }
+  sched::Results run(const io::ConfigNode& config, Backend& backend, const Progress& progress) const override {
     const Job job = parse(config);
-    if (job.backend != "cpu" && job.backend != "auto" && job.backend != "cuda") {
-      throw Error::bad_input("backend", job.backend, "must be cpu, cuda or auto");
-    }
-  }
-  sched::Results run(const io::ConfigNode& config, const sched::RunContext& context) const override {
-    const Job job = parse(config);
-    const std::string backend_name = context.backend.empty() ? job.backend : context.backend;
-    auto backend = make_backend(backend_name);
-    const Outcome o = run_jobs({job}, *backend, "", context).front();
+    const Outcome o = run_jobs({job}, backend, progress).front();
     sched::Results results;
-    // Columns are filled first and added last: Table::add returns a reference that a later add
-    // would invalidate.
-    auto column = [](const char* name, sched::Column::Type type) {
-      sched::Column c;
-      c.name = name;
-      c.type = type;
-      return c;
-    };
     using Type = sched::Column::Type;
-    sched::Column phase = column("phase", Type::text), neurons = column("neurons", Type::integer),
-                  steps = column("steps", Type::integer), metric = column("metric", Type::text),
-                  train_m = column("train", Type::real), test_m = column("test", Type::real),
-                  final_loss = column("final_loss", Type::real);
-    sched::Column l_phase = column("phase", Type::text), l_step = column("step", Type::integer),
-                  l_loss = column("loss", Type::real);
+    sched::Table metrics{"metrics", {}};
+    for (const auto& [name, type] : {std::pair{"phase", Type::text}, std::pair{"neurons", Type::integer},
+                                     std::pair{"steps", Type::integer}, std::pair{"metric", Type::text},
+                                     std::pair{"train", Type::real}, std::pair{"test", Type::real},
+                                     std::pair{"final_loss", Type::real}}) {
+      metrics.add(name, type);
+    }
+    sched::Table losses{"losses", {}};
+    losses.add("phase", Type::text);
+    losses.add("step", Type::integer);
+    losses.add("loss", Type::real);
     for (std::size_t i = 0; i < o.reports.size(); ++i) {
       const TrainReport& r = o.reports[i];
-      phase.texts.push_back(o.phases[i]);
-      neurons.integers.push_back(o.neurons[i]);
-      steps.integers.push_back(static_cast<std::int64_t>(r.losses.size()));
-      metric.texts.push_back(metric_name(job.model.task));
-      train_m.reals.push_back(r.train_metric);
-      test_m.reals.push_back(r.test_metric);
-      final_loss.reals.push_back(r.losses.back());
+      metrics.append({o.phases[i], o.neurons[i], static_cast<std::int64_t>(r.losses.size()), metric_name(job.model.task),
+                      r.train_metric, r.test_metric, r.losses.back()});
       for (std::size_t s = 0; s < r.losses.size(); ++s) {
-        l_phase.texts.push_back(o.phases[i]);
-        l_step.integers.push_back(static_cast<std::int64_t>(s + 1));
-        l_loss.reals.push_back(r.losses[s]);
+        losses.append({o.phases[i], static_cast<std::int64_t>(s + 1), r.losses[s]});
       }
       results.summary.push_back(o.phases[i] + ": " + std::to_string(o.neurons[i]) + " neurons, test " +
                                 metric_name(job.model.task) + " " + to_text(r.test_metric) + ", train " +
@@ -332,8 +313,8 @@ class TrainTransformerKind final : public sched::JobKind {
       results.summary.push_back("transfer reaches " + to_text(o.reports[1].test_metric / o.reports[2].test_metric) +
                                 " of the from-scratch test accuracy");
     }
-    results.tables.push_back({"metrics", {phase, neurons, steps, metric, train_m, test_m, final_loss}});
-    results.tables.push_back({"losses", {l_phase, l_step, l_loss}});
+    results.tables.push_back(std::move(metrics));
+    results.tables.push_back(std::move(losses));
     return results;
   }
   std::string shape_class(const io::ConfigNode& config) const override {
@@ -363,18 +344,18 @@ class TrainTransformerKind final : public sched::JobKind {
   }
   // Jobs with equal batch keys (all but seed and learning rates) train as one batch of runs; a
   // run is the same bits alone or batched, so row i depends only on jobs[i].
-  std::vector<std::vector<std::string>> run_batch(const std::vector<sched::JobInput>& jobs, Backend& backend,
-                                                  const sched::RunContext& context) const override {
+  std::vector<sched::Row> run_batch(const std::vector<sched::JobInput>& jobs, Backend& backend,
+                                    const Progress& progress) const override {
     std::vector<Job> parsed;
     for (const sched::JobInput& input : jobs) {
       parsed.push_back(parse(input.config));
       parsed.back().seed = input.seed;
     }
-    std::vector<std::vector<std::string>> rows(jobs.size());
+    std::vector<sched::Row> rows(jobs.size());
     std::vector<bool> done(jobs.size(), false);
     for (std::size_t i = 0; i < parsed.size(); ++i) {
       if (done[i]) continue;
-      context.check_cancelled();
+      progress.check_cancelled();
       const std::string key = batch_key(parsed[i]);
       std::vector<std::size_t> members;
       for (std::size_t k = i; k < parsed.size(); ++k) {
@@ -382,17 +363,17 @@ class TrainTransformerKind final : public sched::JobKind {
       }
       std::vector<Job> group;
       for (std::size_t k : members) group.push_back(parsed[k]);
-      const std::vector<Outcome> outcomes = run_jobs(group, backend, "", context);
+      const std::vector<Outcome> outcomes = run_jobs(group, backend, progress);
       for (std::size_t g = 0; g < members.size(); ++g) {
         const Job& job = group[g];
         const Outcome& o = outcomes[g];
-        std::vector<std::string> row = {metric_name(job.model.task), to_text(o.reports[0].train_metric),
-                                        to_text(o.reports[0].test_metric), to_text(o.reports[0].losses.back())};
+        sched::Row row = {metric_name(job.model.task), o.reports[0].train_metric, o.reports[0].test_metric,
+                          o.reports[0].losses.back()};
         if (job.transfer) {
-          row.push_back(to_text(o.reports[1].test_metric));
+          row.emplace_back(o.reports[1].test_metric);
           if (job.compare_scratch) {
-            row.push_back(to_text(o.reports[2].test_metric));
-            row.push_back(to_text(o.reports[1].test_metric / o.reports[2].test_metric));
+            row.emplace_back(o.reports[2].test_metric);
+            row.emplace_back(o.reports[1].test_metric / o.reports[2].test_metric);
           }
         }
         rows[members[g]] = std::move(row);
