@@ -3,6 +3,7 @@
 #include "engram/engine/error.hpp"
 #include "engram/kernels/core/random.hpp"
 #include "engram/models/assembly/firing_sets.hpp"
+#include "engram/models/assembly/purposes.hpp"
 
 namespace engram::assembly {
 
@@ -96,7 +97,7 @@ void BatchControls::fire_random_subset(const std::string& name, double fraction)
   std::vector<std::vector<NeuronId>> chosen(size());
   for (std::size_t b = 0; b < size(); ++b) {
     const BrainId& id = brain_id(b);
-    RngStream rng(RngKey{id.seed, id.index, Purpose::firing_subset, static_cast<std::uint32_t>(steps_taken()),
+    RngStream rng(RngKey{id.seed, id.index, purpose::firing_subset, static_cast<std::uint32_t>(steps_taken()),
                          static_cast<std::uint32_t>(t)});
     chosen[b] = random_subset(winners(b, name), fraction, rng);
   }

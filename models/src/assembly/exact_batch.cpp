@@ -9,6 +9,7 @@
 #include "engram/kernels/core/random.hpp"
 #include "engram/models/assembly/firing_sets.hpp"
 #include "engram/models/assembly/lazy_batch.hpp"
+#include "engram/models/assembly/purposes.hpp"
 #include "cpu_exact_step.hpp"
 
 namespace engram::assembly {
@@ -25,7 +26,7 @@ std::uint64_t shared_targets(const std::vector<NeuronId>& a, const std::vector<N
 }
 
 std::uint64_t derive_graph_seed(const BrainId& id) {
-  RngStream rng(RngKey{id.seed, id.index, Purpose::graph_seed, 0, 0});
+  RngStream rng(RngKey{id.seed, id.index, purpose::graph_seed, 0, 0});
   return rng.next_u64();
 }
 
