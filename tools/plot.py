@@ -53,10 +53,10 @@ def plot_embedding(rows, args):
         ax.set_yticks([])
     handles = [plt.Line2D([], [], marker="o", linestyle="", color=cmap(d / 8.0), label=f"{45 * d} deg")
                for d in range(8)]
-    fig.legend(handles=handles, loc="lower center", ncol=8, fontsize="small", frameon=False)
+    fig.legend(handles=handles, loc="lower center", ncol=4, fontsize="small", frameon=False)
     if args.title:
         fig.suptitle(args.title)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.tight_layout(rect=(0, 0.14, 1, 1))
     fig.savefig(args.out, dpi=120)
     print(f"wrote {args.out}")
 
