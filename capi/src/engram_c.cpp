@@ -18,7 +18,7 @@
 #include "engram/models/assembly/brain_batch.hpp"
 #include "engram/models/assembly/brain_config.hpp"
 #include "engram/models/assembly/projection_experiment.hpp"
-#include "engram/engine/scheduler/sweep.hpp"
+#include "engram/engine/scheduler/sweep_runner.hpp"
 #include "engram/models/job_kinds.hpp"
 
 struct engram_backend {
@@ -282,18 +282,29 @@ engram_status engram_brain_disinhibit(engram_brain* brain, const char* area_or_s
 }
 
 engram_status engram_run_config(const char* config_path, const char* backend, const char* out_dir) {
+  return engram_run_config_ex(config_path, backend, out_dir, 0, 1, nullptr, 1, 0);
+}
+
+engram_status engram_run_config_ex(const char* config_path, const char* backend, const char* out_dir, int resume,
+                                   int force, const char* shard, uint32_t workers, uint32_t max_batch) {
   return guarded([&] {
     require(config_path, "config_path");
     require(out_dir, "out_dir");
     const engram::io::ConfigNode root = engram::io::load_config_file(config_path);
-    const engram::sched::JobKind& kind = engram::models::job_kind(root);
-    const std::filesystem::path dir(out_dir);
-    if (std::filesystem::exists(dir) && !std::filesystem::is_directory(dir)) {
-      throw engram::Error::bad_input("out_dir", out_dir, "exists and is not a directory");
-    }
-    engram::sched::RunContext context;
-    if (backend != nullptr) context.backend = backend;
-    engram::sched::write_tables(dir, engram::sched::run_config(root, kind, context).tables);
+    engram::sched::RunOptions options;
+    if (backend != nullptr) options.backend = backend;
+    options.out = out_dir;
+    options.resume = resume != 0;
+    // A plain run's tables are always replaced; force speaks only of a sweep's rows.
+    options.force = force != 0 && engram::sched::is_sweep(root);
+    if (shard != nullptr) options.shard = engram::sched::parse_shard(shard, "shard");
+    if (workers == 0) throw engram::Error::bad_input("workers", "0", "must be at least 1");
+    options.pack.workers = workers;
+    if (max_batch != 0) options.pack.max_batch = max_batch;
+    options.return_rows = false;
+    options.config_file = config_path;
+    options.option_prefix = "";
+    engram::sched::run_config(root, engram::models::job_kind(root), options, engram::Progress());
   });
 }
 

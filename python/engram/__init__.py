@@ -9,6 +9,7 @@
     brain.winners("A")          # numpy uint32 array
     engram.run("examples/project.yaml")   # DataFrame (pandas) or dict of numpy columns
     engram.run("examples/sweep.yaml")     # a sweep: one row per job, as results.csv
+    engram.run("examples/sweep.yaml", out="runs/a", resume=True, shard=(0, 4), workers=2)
     brain.graph("s", "A")["weights"]      # zero-copy, writable view of a fiber's weights
 
 Engine errors arrive as ValueError (bad input; the message names the field) or RuntimeError.
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Callable, Dict, Mapping, Optional, Union
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
@@ -75,14 +76,30 @@ def run(config: Union[Mapping[str, Any], str, "os.PathLike[str]"],
         as_frame: Optional[bool] = None,
         progress: Union[bool, Callable[[int, int], Any], None] = "auto",
         max_batch: int = 256,
-        memory_budget: int = 0):
+        memory_budget: int = 0,
+        out: Union[str, "os.PathLike[str]", None] = None,
+        resume: bool = False,
+        force: bool = False,
+        shard: Union[str, Tuple[int, int], None] = None,
+        workers: int = 1,
+        trace: bool = False,
+        return_summary: bool = False):
     """Runs any experiment engram knows (``experiment:``; see ``experiments()``), or a sweep of one.
 
     ``config`` is a dict, YAML text or a path, exactly what ``engram run`` reads. Returns the
     tables the CLI writes as CSV: a pandas DataFrame when pandas is importable (or as_frame=True),
     else a dict of numpy arrays (as_frame=False forces dicts). One table comes back as itself;
     several as a dict {name: table}. A sweep returns its results table (one row per job, as
-    results.csv), packed into batches of at most ``max_batch`` jobs.
+    results.csv), packed into batches of at most ``max_batch`` jobs and run by ``workers`` batches
+    at once (each on its own backend).
+
+    ``out`` writes what ``engram run --out`` writes, through the same scheduler: a run's tables as
+    <name>.csv, a sweep's rows appended and fsync'd to results.csv as batches finish, with a
+    manifest. A sweep killed part-way finishes with ``resume=True`` (the rows on disk are kept and
+    only the missing jobs run); ``force=True`` discards rows of another config. ``shard=(i, N)``
+    (or "i/N") runs every N-th job from i into results.shard-i-of-N.csv; ``engram merge`` joins
+    the shards. With ``out`` a sweep returns the rows of its results file.
+    ``return_summary=True`` returns (result, summary lines), the lines the CLI prints.
 
     ``progress`` is a callable (done, total), True for a tqdm bar, or "auto" (a tqdm bar when
     tqdm is installed and stderr is a terminal). The GIL is released while the engine runs;
@@ -94,15 +111,19 @@ def run(config: Union[Mapping[str, Any], str, "os.PathLike[str]"],
     if progress == "auto":
         progress = True if sys.stderr.isatty() and _has_tqdm() else None
     callback, bar = _progress_callback(progress)
+    if isinstance(shard, tuple):
+        shard = f"{shard[0]}/{shard[1]}"
+    if out is not None:
+        out = os.fspath(out)
     try:
-        tables, _summary = _run(config, backend, callback, max_batch, memory_budget)
+        tables, summary = _run(config, backend, callback, max_batch, memory_budget, out, resume, force, shard,
+                               workers, trace)
     finally:
         if bar is not None:
             bar.close()
     frames = {name: _frame(columns, as_frame) for name, columns in tables}
-    if len(frames) == 1:
-        return next(iter(frames.values()))
-    return frames
+    result = next(iter(frames.values())) if len(frames) == 1 else frames
+    return (result, list(summary)) if return_summary else result
 
 
 def _has_tqdm() -> bool:

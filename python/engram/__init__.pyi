@@ -1,6 +1,6 @@
 # Type stubs for the engram Python module.
 import os
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -51,8 +51,11 @@ class Brain:
 def experiments() -> Dict[str, str]: ...
 def run(config: Config, backend: Union[Backend, str, None] = None, as_frame: Optional[bool] = None,
         progress: Union[bool, str, Callable[[int, int], Any], None] = "auto", max_batch: int = 256,
-        memory_budget: int = 0) -> Any: ...
+        memory_budget: int = 0, out: Union[str, "os.PathLike[str]", None] = None, resume: bool = False,
+        force: bool = False, shard: Union[str, Tuple[int, int], None] = None, workers: int = 1,
+        trace: bool = False, return_summary: bool = False) -> Any: ...
 def _run(config: Config, backend: Union[Backend, str, None] = None,
          progress: Optional[Callable[[int, int], Any]] = None, max_batch: int = 256,
-         memory_budget: int = 0) -> Any: ...
+         memory_budget: int = 0, out: Optional[str] = None, resume: bool = False, force: bool = False,
+         shard: Optional[str] = None, workers: int = 1, trace: bool = False) -> Any: ...
 def _experiments() -> List[Any]: ...

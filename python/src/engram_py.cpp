@@ -29,7 +29,7 @@
 #include "engram/models/assembly/brain_config.hpp"
 #include "engram/models/assembly/operations.hpp"
 #include "engram/engine/scheduler/job_kind.hpp"
-#include "engram/engine/scheduler/sweep.hpp"
+#include "engram/engine/scheduler/sweep_runner.hpp"
 #include "engram/models/assembly/batch.hpp"
 #include "engram/models/job_kinds.hpp"
 
@@ -163,20 +163,10 @@ struct PythonHooks {
   nb::object progress;
   std::optional<nb::python_error> pending;
 
-  engram::sched::RunContext context(const std::string& backend) {
-    engram::sched::RunContext c;
-    c.backend = backend;
-    c.should_continue = [this] {
-      nb::gil_scoped_acquire acquire;
-      if (pending) return false;
-      if (PyErr_CheckSignals() != 0) {
-        pending.emplace();
-        return false;
-      }
-      return true;
-    };
+  engram::Progress engine_progress() {
+    engram::Progress::Report report;
     if (progress.is_valid() && !progress.is_none()) {
-      c.progress = [this](std::uint64_t done, std::uint64_t total) {
+      report = [this](std::uint64_t done, std::uint64_t total) {
         nb::gil_scoped_acquire acquire;
         if (pending) return;
         try {
@@ -186,7 +176,15 @@ struct PythonHooks {
         }
       };
     }
-    return c;
+    return engram::Progress(std::move(report), [this] {
+      nb::gil_scoped_acquire acquire;
+      if (pending) return false;
+      if (PyErr_CheckSignals() != 0) {
+        pending.emplace();
+        return false;
+      }
+      return true;
+    });
   }
   // After the engine returned or threw: re-raise what Python asked for.
   void rethrow() {
@@ -198,9 +196,12 @@ struct PythonHooks {
   }
 };
 
-// Any experiment kind, or a sweep of one: a list of (table name, columns) and the summary lines.
+// Any experiment kind, or a sweep of one, through the scheduler's one path: a list of (table
+// name, columns) and the summary lines.
 nb::tuple run_config(const nb::object& config, const std::optional<nb::object>& backend, const nb::object& progress,
-                     std::uint32_t max_batch, std::uint64_t memory_budget) {
+                     std::uint32_t max_batch, std::uint64_t memory_budget, const std::optional<std::string>& out,
+                     bool resume, bool force, const std::optional<std::string>& shard, std::uint32_t workers,
+                     bool trace) {
   const engram::io::ConfigNode root = load_config(config, true);
   const engram::sched::JobKind& kind = engram::models::job_kind(root);
   std::string backend_name;
@@ -212,15 +213,24 @@ nb::tuple run_config(const nb::object& config, const std::optional<nb::object>& 
                                      "must be an engram.Backend or one of cpu, cuda, auto");
     }
   }
+  engram::sched::RunOptions options;
+  options.backend = backend_name;
+  options.option_prefix = "";
+  if (out) options.out = *out;
+  options.resume = resume;
+  options.force = force;
+  options.trace = trace;
+  if (shard) options.shard = engram::sched::parse_shard(*shard, "shard");
+  if (workers == 0) throw engram::Error::bad_input("workers", "0", "must be at least 1");
+  options.pack.max_batch = max_batch;
+  options.pack.memory_budget = memory_budget;
+  options.pack.workers = workers;
   PythonHooks hooks{progress, std::nullopt};
-  const engram::sched::RunContext context = hooks.context(backend_name);
+  const engram::Progress engine_progress = hooks.engine_progress();
   engram::sched::Results results;
   try {
     nb::gil_scoped_release release;
-    engram::sched::PackOptions pack;
-    pack.max_batch = max_batch;
-    pack.memory_budget = memory_budget;
-    results = engram::sched::run_config(root, kind, context, pack);
+    results = engram::sched::run_config(root, kind, options, engine_progress);
   } catch (const engram::Error& e) {
     if (e.code() == engram::ErrorCode::cancelled) hooks.rethrow();
     throw;
@@ -420,7 +430,8 @@ NB_MODULE(_engram, m) {
           "a"_a, "b"_a, "steps"_a);
 
   m.def("_run", &run_config, "config"_a, "backend"_a = nb::none(), "progress"_a = nb::none(), "max_batch"_a = 256,
-        "memory_budget"_a = 0,
+        "memory_budget"_a = 0, "out"_a = nb::none(), "resume"_a = false, "force"_a = false, "shard"_a = nb::none(),
+        "workers"_a = 1, "trace"_a = false,
         "Runs any experiment (or a sweep of one); returns ([(table name, columns)], summary lines).");
   m.def("_experiments", &experiment_kinds, "The registered experiment kinds: [(name, description)].");
 }

@@ -9,6 +9,7 @@
 
 #include "engram/engine/error.hpp"
 #include "engram/engine/io/config_node.hpp"
+#include "engram/engine/scheduler/sweep_runner.hpp"
 #include "engram/models/job_kinds.hpp"
 #include "support/cli.hpp"
 
@@ -70,7 +71,7 @@ TEST(PlasticityJobs, SweepRowsDoNotDependOnBatchMates) {
   EXPECT_EQ(kind.name(), "plasticity_meta");
   kind.validate(config);
   auto backend = engram::make_backend("cpu");
-  const engram::sched::RunContext context;
+  const engram::Progress context;
   const auto alone = kind.run_batch({{config, 7}}, *backend, context);
   const auto together = kind.run_batch({{config, 5}, {config, 7}}, *backend, context);
   ASSERT_EQ(alone.size(), 1u);
@@ -87,7 +88,7 @@ TEST(PlasticityJobs, NaturalSelectionEvolvesOneEntry) {
       "data: {kind: halfspace, inputs: 6, train_examples: 100, test_examples: 100}\nbaseline: {enabled: false}\n");
   const engram::sched::JobKind& kind = engram::models::job_kind(config);
   kind.validate(config);
-  const engram::sched::Results r = kind.run(config, {});
+  const engram::sched::Results r = engram::sched::run_config(config, kind, {}, {});
   const engram::sched::Table* rule = nullptr;
   const engram::sched::Table* training = nullptr;
   for (const auto& t : r.tables) {
@@ -119,7 +120,7 @@ TEST(PlasticityJobs, IdxFilesTrainTheClosedFormRule) {
       "digits-labels.idx1-ubyte, train_examples: 1000}\n");
   const engram::sched::JobKind& kind = engram::models::job_kind(config);
   kind.validate(config);
-  const engram::sched::Results r = kind.run(config, {});
+  const engram::sched::Results r = engram::sched::run_config(config, kind, {}, {});
   const engram::sched::Table& metrics = r.tables.at(0);
   ASSERT_EQ(metrics.name, "metrics");
   ASSERT_EQ(metrics.rows(), 3u);  // initial, learned, perceptron rule on the idx set

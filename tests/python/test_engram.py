@@ -349,3 +349,89 @@ def test_docs_snippets_run(monkeypatch):
     monkeypatch.chdir(ROOT)
     for block in blocks:
         exec(compile(block, "docs/python.md", "exec"), {})
+
+
+SWEEP_RESUME = """
+experiment: project
+seed: 5
+steps: 8
+p: 0.02
+backend: cpu
+areas: [{name: A, n: 6000, k: 70}]
+stimuli: [{name: s, k: 70}]
+fibers: [{from: s, to: A, beta: 0.05}, {from: A, to: A, beta: 0.05}]
+sweep:
+  seeds: 6
+  grid:
+    p: [0.01, 0.02]
+  zip:
+    fibers[0].beta: [0.05, 0.1]
+    fibers[1].beta: [0.05, 0.1]
+"""
+
+
+def sorted_lines(path):
+    with open(path) as f:
+        text = f.read()
+    return sorted(text[: text.rfind("\n") + 1].splitlines())
+
+
+def test_sweep_killed_in_python_resumes_with_identical_rows(tmp_path):
+    """A Python process running a sweep into out= is SIGKILLed part-way; resume=True finishes it."""
+    import sys
+    import time
+
+    config = tmp_path / "sweep.yaml"
+    config.write_text(SWEEP_RESUME)
+    reference, summary = engram.run(str(config), out=tmp_path / "ref", max_batch=1, as_frame=False,
+                                    return_summary=True)
+    expected = sorted_lines(tmp_path / "ref" / "results.csv")
+    assert len(expected) == 25 and len(reference["id"]) == 24
+    assert "24 done" not in summary[0] and "0 done, 24 to run" in summary[0], summary
+    assert any("results.csv" in line for line in summary), summary
+
+    script = ("import sys, engram\n"
+              "engram.run(sys.argv[1], out=sys.argv[2], max_batch=1, progress=None)\n")
+    partial = 0
+    for attempt in range(6):
+        out = tmp_path / f"killed{attempt}"
+        results = out / "results.csv"
+        child = subprocess.Popen([sys.executable, "-c", script, str(config), str(out)], env=dict(os.environ))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and child.poll() is None:
+            if results.exists() and results.read_text().count("\n") >= 2 + attempt:
+                break
+            time.sleep(0.001)
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        lines = results.read_text().count("\n") if results.exists() else 0
+        partial += 1 < lines < len(expected)
+        resumed = engram.run(str(config), out=out, resume=True, max_batch=1, as_frame=False)
+        assert sorted_lines(results) == expected, attempt
+        assert list(resumed["id"]) == list(reference["id"])
+        np.testing.assert_array_equal(resumed["A.support"], reference["A.support"])
+        if partial:
+            break
+    assert partial >= 1, "no kill landed part-way through the sweep"
+
+    # Without resume, a directory holding this sweep's rows is refused, naming the option.
+    with pytest.raises(ValueError, match="resume"):
+        engram.run(str(config), out=tmp_path / "ref")
+
+
+def test_sweep_shards_and_workers_from_python(tmp_path):
+    config = tmp_path / "sweep.yaml"
+    config.write_text(SWEEP_RESUME)
+    whole = engram.run(str(config), as_frame=False)
+    ids = []
+    for i in range(3):
+        part = engram.run(str(config), out=tmp_path / "shards", shard=(i, 3), workers=2, as_frame=False)
+        assert (tmp_path / "shards" / f"results.shard-{i}-of-3.csv").exists()
+        ids += list(part["id"])
+    assert sorted(ids) == sorted(whole["id"])
+    in_memory = engram.run(str(config), shard="1/3", workers=3, max_batch=2, as_frame=False)
+    index = {job: k for k, job in enumerate(whole["id"])}
+    for k, job in enumerate(in_memory["id"]):
+        assert in_memory["A.overlap"][k] == whole["A.overlap"][index[job]]
+    with pytest.raises(ValueError, match="shard"):
+        engram.run(str(config), shard="3/3")

@@ -25,14 +25,14 @@ TEST(OtKinds, SinkhornBatchRowsEqualRowsAlone) {
   for (const auto& j : jobs) kind.validate(j.config);
   EXPECT_EQ(kind.shape_class(jobs[0].config), kind.shape_class(jobs[2].config));
   auto backend = engram::make_backend("cpu");
-  const engram::sched::RunContext context;
+  const engram::Progress context;
   const auto together = kind.run_batch(jobs, *backend, context);
   ASSERT_EQ(together.size(), jobs.size());
   for (std::size_t k = 0; k < jobs.size(); ++k) {
     const auto alone = kind.run_batch({jobs[k]}, *backend, context);
     EXPECT_EQ(together[k], alone[0]) << "job " << k;
     EXPECT_EQ(together[k].size(), kind.result_columns(jobs[k].config).size());
-    EXPECT_EQ(together[k][0], std::to_string(k == 0 ? 2 : k == 1 ? 1 : 3));  // problems
+    EXPECT_EQ(together[k][0], engram::sched::Cell(std::int64_t{k == 0 ? 2 : k == 1 ? 1 : 3}));  // problems
   }
   // A different seed gives different problems.
   EXPECT_NE(kind.run_batch({job("experiment: sinkhorn\neps: 0.05\nrandom: {problems: 2, n: 30, m: 20, dim: 2}\n", 9)},
@@ -45,10 +45,10 @@ TEST(OtKinds, AlignmentRowDependsOnItsSeedOnly) {
   const std::string yaml = "experiment: ot_align\nbaseline: false\ndata: {points_per_cluster: 20}\n";
   const std::vector<engram::sched::JobInput> jobs = {job(yaml, 4), job(yaml, 5)};
   auto backend = engram::make_backend("cpu");
-  const engram::sched::RunContext context;
+  const engram::Progress context;
   const auto together = kind.run_batch(jobs, *backend, context);
   EXPECT_EQ(together[1], kind.run_batch({jobs[1]}, *backend, context)[0]);
-  EXPECT_LT(std::stod(together[0][0]), 0.05);
+  EXPECT_LT(std::get<double>(together[0][0]), 0.05);
 }
 
 }  // namespace

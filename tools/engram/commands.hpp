@@ -1,6 +1,7 @@
 #pragma once
-// The engram CLI's subcommands. Each returns the process exit code; engram::Error escapes to
-// main(), which maps bad input to 2 and internal failures to 1.
+// The engram CLI's subcommands: `run` (any experiment kind, or a sweep of one), `merge` (sweep
+// shards) and `info`. Each returns the process exit code; engram::Error escapes to main(),
+// which maps bad input to 2 and internal failures to 1.
 #include <optional>
 #include <cstdint>
 #include <string>
@@ -11,7 +12,7 @@ namespace engram::cli {
 struct RunOptions {
   std::string config;
   std::optional<std::string> backend;  // overrides the config's backend
-  std::optional<std::string> out;      // directory for projection.csv
+  std::optional<std::string> out;      // directory for the run's tables (<name>.csv) or a sweep's results.csv
   // Sweeps (configs with a `sweep:` section; docs/sweeps.md).
   bool resume = false;
   bool force = false;
@@ -28,7 +29,6 @@ struct MergeOptions {
 };
 
 int run_command(const RunOptions& options);
-int run_sweep_command(const RunOptions& options);
 int merge_command(const MergeOptions& options);
 int info_command();
 

@@ -107,6 +107,18 @@ ENGRAM_API engram_status engram_brain_disinhibit(engram_brain* brain, const char
  * config's backend when not NULL. */
 ENGRAM_API engram_status engram_run_config(const char* config_path, const char* backend, const char* out_dir);
 
+/* engram_run_config with the sweep controls of `engram run`, through the same scheduler: a
+ * sweep's rows are appended (fsync'd) to out_dir/results.csv as its batches finish. `resume`
+ * non-zero keeps the rows already in out_dir and runs only the missing jobs (a sweep killed
+ * part-way finishes this way); otherwise an out_dir holding this sweep's rows is refused, and
+ * rows of another config are refused unless `force` is non-zero. `shard` "i/N" (or NULL) runs
+ * every N-th job from i into results.shard-i-of-N.csv; `workers` (>= 1) batches run at once, of
+ * at most `max_batch` jobs each (0: 256). engram_run_config(c, b, o) is
+ * engram_run_config_ex(c, b, o, 0, 1, NULL, 1, 0). */
+ENGRAM_API engram_status engram_run_config_ex(const char* config_path, const char* backend, const char* out_dir,
+                                              int resume, int force, const char* shard, uint32_t workers,
+                                              uint32_t max_batch);
+
 #ifdef __cplusplus
 }
 #endif

@@ -193,4 +193,16 @@ std::string ConfigNode::file_path(const std::string& key) const {
   return p.string();
 }
 
+std::string ConfigNode::existing_file(const std::string& key) const {
+  const std::string given = required<std::string>(key);
+  const std::string path = file_path(key);
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    std::string why("names no readable file");
+    if (path != given) why.append(" (looked for ").append(path).append("; relative paths start at the config file's folder)");
+    throw Error::bad_input(field(key), given, why);
+  }
+  return path;
+}
+
 }  // namespace engram::io

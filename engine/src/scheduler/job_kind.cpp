@@ -7,6 +7,33 @@
 
 namespace engram::sched {
 
+namespace {
+
+std::string quoted_if_needed(const std::string& t) {
+  // CSV quoting only when needed, so plain names stay greppable.
+  if (t.find_first_of(",\"\n") == std::string::npos) return t;
+  std::string quoted = "\"";
+  for (char c : t) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
+const char* type_name(Column::Type type) {
+  switch (type) {
+    case Column::Type::integer: return "integer";
+    case Column::Type::real: return "real";
+    case Column::Type::text: return "text";
+  }
+  return "?";
+}
+
+}  // namespace
+
+std::string csv_cell(const Cell& cell) {
+  if (const auto* i = std::get_if<std::int64_t>(&cell)) return std::to_string(*i);
+  if (const auto* r = std::get_if<double>(&cell)) return to_text(*r);
+  return quoted_if_needed(std::get<std::string>(cell));
+}
+
 std::size_t Column::size() const {
   switch (type) {
     case Type::integer: return integers.size();
@@ -18,18 +45,26 @@ std::size_t Column::size() const {
 
 std::string Column::cell(std::size_t row) const {
   switch (type) {
-    case Type::integer: return std::to_string(integers.at(row));
-    case Type::real: return to_text(reals.at(row));
-    case Type::text: {
-      const std::string& t = texts.at(row);
-      // CSV quoting only when needed, so plain names stay greppable.
-      if (t.find_first_of(",\"\n") == std::string::npos) return t;
-      std::string quoted = "\"";
-      for (char c : t) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-      return quoted + "\"";
-    }
+    case Type::integer: return csv_cell(integers.at(row));
+    case Type::real: return csv_cell(reals.at(row));
+    case Type::text: return csv_cell(texts.at(row));
   }
   return {};
+}
+
+void Column::push(const Cell& cell) {
+  const auto* i = std::get_if<std::int64_t>(&cell);
+  const auto* r = std::get_if<double>(&cell);
+  const auto* t = std::get_if<std::string>(&cell);
+  if (type == Type::integer && i) {
+    integers.push_back(*i);
+  } else if (type == Type::real && (r || i)) {
+    reals.push_back(r ? *r : static_cast<double>(*i));
+  } else if (type == Type::text && t) {
+    texts.push_back(*t);
+  } else {
+    throw Error::internal("column " + name + " holds " + type_name(type) + " cells; got " + csv_cell(cell));
+  }
 }
 
 Column& Table::add(std::string column_name, Column::Type type) {
@@ -38,6 +73,14 @@ Column& Table::add(std::string column_name, Column::Type type) {
   c.type = type;
   columns.push_back(std::move(c));
   return columns.back();
+}
+
+void Table::append(const Row& row) {
+  if (row.size() != columns.size()) {
+    throw Error::internal("table " + name + ": a row of " + std::to_string(row.size()) + " cells for " +
+                          std::to_string(columns.size()) + " columns");
+  }
+  for (std::size_t c = 0; c < row.size(); ++c) columns[c].push(row[c]);
 }
 
 std::size_t Table::rows() const {
@@ -77,17 +120,47 @@ std::vector<std::filesystem::path> write_tables(const std::filesystem::path& dir
   return paths;
 }
 
-void RunContext::check_cancelled() const {
-  if (should_continue && !should_continue()) throw Error::cancelled("stopped at the caller's request");
-}
-
 std::vector<std::string> JobKind::trace_columns(const io::ConfigNode&) const { return {}; }
 
-std::vector<std::vector<std::string>> JobKind::run_batch_traced(
-    const std::vector<JobInput>& jobs, Backend& backend, const RunContext& context,
-    std::vector<std::vector<std::vector<std::string>>>* traces) const {
+std::vector<Row> JobKind::run_batch_traced(const std::vector<JobInput>& jobs, Backend& backend, const Progress& progress,
+                                           std::vector<std::vector<Row>>* traces) const {
   if (traces) traces->assign(jobs.size(), {});
-  return run_batch(jobs, backend, context);
+  return run_batch(jobs, backend, progress);
+}
+
+std::vector<Row> run_each(const std::vector<JobInput>& jobs, const Progress& progress,
+                          const std::function<Row(const JobInput& job)>& run_job) {
+  std::vector<Row> rows;
+  rows.reserve(jobs.size());
+  for (const JobInput& job : jobs) {
+    progress.check_cancelled();
+    rows.push_back(run_job(job));
+  }
+  return rows;
+}
+
+std::unique_ptr<Backend> make_job_backend(const JobKind& kind, const io::ConfigNode& config,
+                                          std::string_view requested) {
+  const std::string name = !requested.empty() ? std::string(requested)
+                                              : config.optional<std::string>("backend", std::string(kind.default_backend()));
+  const auto supported = kind.backends();
+  const auto supports = [&](BackendKind k) {
+    for (BackendKind s : supported) {
+      if (s == k) return true;
+    }
+    return false;
+  };
+  std::string list;
+  for (BackendKind s : supported) list += (list.empty() ? "" : ", ") + std::string(s == BackendKind::cpu ? "cpu" : "cuda");
+  const auto refuse = [&](const std::string& what) {
+    return Error::unavailable("experiment " + std::string(kind.name()) + " runs on " + list + " only; " + what);
+  };
+  if (name == "cuda" && !supports(BackendKind::cuda)) throw refuse("backend = cuda was asked for");
+  if (name == "cpu" && !supports(BackendKind::cpu)) throw refuse("backend = cpu was asked for");
+  std::unique_ptr<Backend> backend =
+      make_backend(name == "auto" && !supports(BackendKind::cuda) ? std::string_view("cpu") : std::string_view(name));
+  if (!supports(backend->kind())) throw refuse("backend = " + name + " resolved to " + std::string(backend->name()));
+  return backend;
 }
 
 }  // namespace engram::sched

@@ -179,27 +179,6 @@ std::string describe(const std::map<std::string, std::string>& values) {
   return text;
 }
 
-// A text column whose cells are all numbers becomes integer or real, so Python sees numbers.
-void narrow(Column& column) {
-  std::vector<double> reals;
-  bool integral = true;
-  for (const std::string& t : column.texts) {
-    char* end = nullptr;
-    const double v = std::strtod(t.c_str(), &end);
-    if (t.empty() || end == nullptr || *end != '\0') return;
-    integral = integral && t.find_first_not_of("-0123456789") == std::string::npos && std::abs(v) < 9e15;
-    reals.push_back(v);
-  }
-  if (integral) {
-    column.type = Column::Type::integer;
-    for (const double v : reals) column.integers.push_back(static_cast<std::int64_t>(v));
-  } else {
-    column.type = Column::Type::real;
-    column.reals = std::move(reals);
-  }
-  column.texts.clear();
-}
-
 }  // namespace
 
 std::string hash_hex(std::string_view bytes) {
@@ -215,21 +194,9 @@ std::string hash_hex(std::string_view bytes) {
 
 bool is_sweep(const io::ConfigNode& root) { return root.has("sweep"); }
 
-Sweep parse_sweep(const io::ConfigNode& root, const JobKind& kind) {
-  const YAML::Node original = root.yaml();
-  YAML::Node base_yaml = YAML::Clone(original);
-  base_yaml.remove("sweep");
-  Sweep sweep;
-  sweep.kind = &kind;
-  std::uint64_t base_seed = 0;
-  {
-    const io::ConfigNode base(base_yaml, "", root.base_dir());
-    kind.validate_sweep_job(base);
-    sweep.backend = base.optional<std::string>("backend", "auto");
-    base_seed = base.optional<std::uint64_t>("seed", 0);
-  }
+namespace {
 
-  const YAML::Node section = original["sweep"];
+void check_section_keys(const YAML::Node& section) {
   if (!section.IsMap()) throw Error::bad_input("sweep", "(not a mapping)", "must be a mapping with grid, zip or seeds");
   std::set<std::string> keys;
   for (auto it = section.begin(); it != section.end(); ++it) {
@@ -239,37 +206,28 @@ Sweep parse_sweep(const io::ConfigNode& root, const JobKind& kind) {
     }
     if (!keys.insert(key).second) throw Error::bad_input("sweep." + key, "(key)", "duplicate key");
   }
-  if (section["seeds"]) {
-    const YAML::Node s = section["seeds"];
-    const std::string text = s.IsScalar() ? s.Scalar() : "(not a number)";
-    if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos || text.size() > 9) {
-      throw Error::bad_input("sweep.seeds", text, "must be a whole number >= 1");
-    }
-    sweep.seeds = static_cast<std::uint32_t>(std::stoul(text));
-    if (sweep.seeds == 0) throw Error::bad_input("sweep.seeds", "0", "must be at least 1");
-  }
+}
 
-  std::vector<Factor> factors;
-  std::set<std::string> swept;
-  std::map<std::string, Path> paths;
-  const auto add_path = [&](const std::string& field, const std::string& path, const std::string& first_value) {
-    Path p = parse_path(field, path);
-    YAML::Node parent = parent_of(base_yaml, p, field, path);
-    if (!parent[p.back().key]) {
-      // A key the base config leaves out: it must be one the experiment accepts.
-      YAML::Node probe = YAML::Clone(base_yaml);
-      assign(probe, p, first_value);
-      try {
-        kind.validate_sweep_job(io::ConfigNode(probe, "", root.base_dir()));
-      } catch (const Error& e) {
-        throw Error::bad_input(field, path, "not a parameter this experiment accepts (" + std::string(e.what()) + ")");
-      }
-    }
-    paths.emplace(path, std::move(p));
-    if (!swept.insert(path).second) throw Error::bad_input(field, path, "duplicate key: parameter swept twice");
-  };
-  if (section["grid"]) {
-    const YAML::Node grid = section["grid"];
+std::uint32_t parse_seeds(const YAML::Node& section) {
+  if (!section["seeds"]) return 1;
+  const YAML::Node s = section["seeds"];
+  const std::string text = s.IsScalar() ? s.Scalar() : "(not a number)";
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos || text.size() > 9) {
+    throw Error::bad_input("sweep.seeds", text, "must be a whole number >= 1");
+  }
+  const auto seeds = static_cast<std::uint32_t>(std::stoul(text));
+  if (seeds == 0) throw Error::bad_input("sweep.seeds", "0", "must be at least 1");
+  return seeds;
+}
+
+// The factors of a sweep's product (`grid` entries and `zip` groups), each path checked against
+// the base config and the experiment.
+class FactorReader {
+ public:
+  FactorReader(const YAML::Node& base, const std::string& base_dir, const JobKind& kind)
+      : base_(base), base_dir_(base_dir), kind_(kind) {}
+
+  void read_grid(const YAML::Node& grid) {
     if (!grid.IsMap() || grid.size() == 0) throw Error::bad_input("sweep.grid", "{}", "must be a non-empty mapping");
     for (auto it = grid.begin(); it != grid.end(); ++it) {
       const std::string path = it->first.as<std::string>();
@@ -279,11 +237,12 @@ Sweep parse_sweep(const io::ConfigNode& root, const JobKind& kind) {
       factors.push_back(Factor{{path}, {std::move(values)}});
     }
   }
-  if (section["zip"]) {
-    const YAML::Node zip = section["zip"];
+
+  void read_zip(const YAML::Node& zip) {
     std::vector<std::pair<std::string, YAML::Node>> groups;
-    if (zip.IsMap()) groups.emplace_back("sweep.zip", zip);
-    else if (zip.IsSequence() && zip.size() > 0) {
+    if (zip.IsMap()) {
+      groups.emplace_back("sweep.zip", zip);
+    } else if (zip.IsSequence() && zip.size() > 0) {
       for (std::size_t g = 0; g < zip.size(); ++g) groups.emplace_back("sweep.zip[" + std::to_string(g) + "]", zip[g]);
     } else {
       throw Error::bad_input("sweep.zip", "[]", "must be a non-empty mapping (or a list of them)");
@@ -306,13 +265,44 @@ Sweep parse_sweep(const io::ConfigNode& root, const JobKind& kind) {
       factors.push_back(std::move(factor));
     }
   }
-  sweep.parameters.assign(swept.begin(), swept.end());
 
+  std::vector<Factor> factors;
+  std::set<std::string> swept;
+  std::map<std::string, Path> paths;
+
+ private:
+  void add_path(const std::string& field, const std::string& path, const std::string& first_value) {
+    Path p = parse_path(field, path);
+    YAML::Node parent = parent_of(base_, p, field, path);
+    if (!parent[p.back().key]) {
+      // A key the base config leaves out: it must be one the experiment accepts.
+      YAML::Node probe = YAML::Clone(base_);
+      assign(probe, p, first_value);
+      try {
+        kind_.validate_sweep_job(io::ConfigNode(probe, "", base_dir_));
+      } catch (const Error& e) {
+        throw Error::bad_input(field, path, "not a parameter this experiment accepts (" + std::string(e.what()) + ")");
+      }
+    }
+    paths.emplace(path, std::move(p));
+    if (!swept.insert(path).second) throw Error::bad_input(field, path, "duplicate key: parameter swept twice");
+  }
+
+  const YAML::Node& base_;
+  const std::string& base_dir_;
+  const JobKind& kind_;
+};
+
+// Every combination of the factors' values times the replicates, each job validated; sorted by id.
+std::vector<SweepJob> expand_jobs(const FactorReader& reader, const YAML::Node& base_yaml, const std::string& base_dir,
+                                  const JobKind& kind, std::uint64_t base_seed, std::uint32_t seeds) {
+  const std::vector<Factor>& factors = reader.factors;
   std::uint64_t combinations = 1;
   for (const Factor& f : factors) {
     combinations *= f.size();
-    if (combinations * sweep.seeds > 10'000'000) throw Error::bad_input("sweep", "(size)", "more than 10^7 jobs");
+    if (combinations * seeds > 10'000'000) throw Error::bad_input("sweep", "(size)", "more than 10^7 jobs");
   }
+  std::vector<SweepJob> jobs;
   std::set<std::string> ids;
   std::vector<std::size_t> digit(factors.size(), 0);
   for (std::uint64_t c = 0; c < combinations; ++c) {
@@ -321,13 +311,13 @@ Sweep parse_sweep(const io::ConfigNode& root, const JobKind& kind) {
       for (std::size_t q = 0; q < factors[f].paths.size(); ++q) values[factors[f].paths[q]] = factors[f].values[q][digit[f]];
     }
     YAML::Node job_yaml = YAML::Clone(base_yaml);
-    for (const auto& [path, value] : values) assign(job_yaml, paths.at(path), value);
+    for (const auto& [path, value] : values) assign(job_yaml, reader.paths.at(path), value);
     try {
-      kind.validate_sweep_job(io::ConfigNode(job_yaml, "", root.base_dir()));
+      kind.validate_sweep_job(io::ConfigNode(job_yaml, "", base_dir));
     } catch (const Error& e) {
       throw Error(e.code(), "sweep job (" + describe(values) + "): " + e.what());
     }
-    for (std::uint32_t r = 0; r < sweep.seeds; ++r) {
+    for (std::uint32_t r = 0; r < seeds; ++r) {
       SweepJob job;
       job.assignments.assign(values.begin(), values.end());
       job.replicate = r;
@@ -335,21 +325,65 @@ Sweep parse_sweep(const io::ConfigNode& root, const JobKind& kind) {
       auto yaml = std::make_shared<YAML::Node>(YAML::Clone(job_yaml));
       (*yaml)["seed"] = job.seed;
       job.yaml = std::move(yaml);
-      job.base_dir = root.base_dir();
+      job.base_dir = base_dir;
       job.id = hash_hex(job_key(job.assignments, job.seed));
       if (!ids.insert(job.id).second) throw Error::bad_input("sweep", job.id, "two jobs have the same parameters and seed");
-      sweep.jobs.push_back(std::move(job));
+      jobs.push_back(std::move(job));
     }
     for (std::size_t f = factors.size(); f-- > 0;) {
       if (++digit[f] < factors[f].size()) break;
       digit[f] = 0;
     }
   }
-  std::sort(sweep.jobs.begin(), sweep.jobs.end(), [](const SweepJob& a, const SweepJob& b) { return a.id < b.id; });
+  std::sort(jobs.begin(), jobs.end(), [](const SweepJob& a, const SweepJob& b) { return a.id < b.id; });
+  return jobs;
+}
+
+}  // namespace
+
+Sweep parse_sweep(const io::ConfigNode& root, const JobKind& kind) {
+  auto base_yaml = std::make_shared<YAML::Node>(YAML::Clone(root.yaml()));
+  base_yaml->remove("sweep");
+  Sweep sweep;
+  sweep.kind = &kind;
+  sweep.base_yaml = base_yaml;
+  sweep.base_dir = root.base_dir();
+  kind.validate_sweep_job(sweep.base());
+  const std::uint64_t base_seed = sweep.base().optional<std::uint64_t>("seed", 0);
+
+  const YAML::Node section = root.yaml()["sweep"];
+  check_section_keys(section);
+  sweep.seeds = parse_seeds(section);
+  FactorReader reader(*base_yaml, sweep.base_dir, kind);
+  if (section["grid"]) reader.read_grid(section["grid"]);
+  if (section["zip"]) reader.read_zip(section["zip"]);
+  sweep.parameters.assign(reader.swept.begin(), reader.swept.end());
+  sweep.jobs = expand_jobs(reader, *base_yaml, sweep.base_dir, kind, base_seed, sweep.seeds);
   const io::ConfigNode first = sweep.jobs.front().config();
   sweep.result_columns = kind.result_columns(first);
   sweep.trace_columns = kind.trace_columns(first);
   return sweep;
+}
+
+Shard parse_shard(const std::string& text, const std::string& field) {
+  const auto slash = text.find('/');
+  const auto digits = [](const std::string& t) {
+    return !t.empty() && t.size() <= 6 && t.find_first_not_of("0123456789") == std::string::npos;
+  };
+  if (slash == std::string::npos || !digits(text.substr(0, slash)) || !digits(text.substr(slash + 1))) {
+    throw Error::bad_input(field, text, "must be i/N with 0 <= i < N");
+  }
+  Shard s;
+  s.index = static_cast<std::uint32_t>(std::stoul(text.substr(0, slash)));
+  s.count = static_cast<std::uint32_t>(std::stoul(text.substr(slash + 1)));
+  if (s.count == 0 || s.index >= s.count) throw Error::bad_input(field, text, "must be i/N with 0 <= i < N");
+  return s;
+}
+
+std::vector<const SweepJob*> shard_jobs(const Sweep& sweep, Shard shard) {
+  std::vector<const SweepJob*> mine;
+  for (std::size_t j = shard.index; j < sweep.jobs.size(); j += shard.count) mine.push_back(&sweep.jobs[j]);
+  return mine;
 }
 
 std::uint64_t available_memory() {
@@ -385,13 +419,12 @@ BatchPlan plan_batches(const Sweep& sweep, const std::vector<const SweepJob*>& p
   return plan;
 }
 
-std::vector<std::vector<std::string>> run_jobs(const Sweep& sweep, const std::vector<const SweepJob*>& batch,
-                                               Backend& backend, const RunContext& context,
-                                               std::vector<std::vector<std::vector<std::string>>>* traces) {
+std::vector<Row> run_jobs(const Sweep& sweep, const std::vector<const SweepJob*>& batch, Backend& backend,
+                          const Progress& progress, std::vector<std::vector<Row>>* traces) {
   std::vector<JobInput> inputs;
   inputs.reserve(batch.size());
   for (const SweepJob* job : batch) inputs.push_back(job->input());
-  auto rows = sweep.kind->run_batch_traced(inputs, backend, context, traces);
+  auto rows = sweep.kind->run_batch_traced(inputs, backend, progress, traces);
   if (rows.size() != batch.size()) {
     throw Error::internal(std::string(sweep.kind->name()) + ": run_batch returned " + std::to_string(rows.size()) +
                           " rows for " + std::to_string(batch.size()) + " jobs");
@@ -413,55 +446,11 @@ std::string csv_header(const Sweep& sweep) {
   return h;
 }
 
-std::string csv_row(const SweepJob& job, const std::vector<std::string>& cells) {
+std::string csv_row(const SweepJob& job, const Row& cells) {
   std::string row = job.id + "," + std::to_string(job.seed) + "," + std::to_string(job.replicate);
   for (const auto& [path, value] : job.assignments) row += "," + value;
-  for (const auto& cell : cells) row += "," + cell;
+  for (const auto& cell : cells) row += "," + csv_cell(cell);
   return row;
-}
-
-Table run_sweep(const Sweep& sweep, Backend& backend, const PackOptions& options, const RunContext& context) {
-  std::vector<const SweepJob*> all;
-  for (const SweepJob& job : sweep.jobs) all.push_back(&job);
-  std::map<std::string, std::vector<std::string>> by_id;
-  std::uint64_t done = 0;
-  for (const auto& batch : plan_batches(sweep, all, options).batches) {
-    context.check_cancelled();
-    const auto rows = run_jobs(sweep, batch, backend, context);
-    for (std::size_t b = 0; b < batch.size(); ++b) by_id[batch[b]->id] = rows[b];
-    done += batch.size();
-    context.report(done, sweep.jobs.size());
-  }
-  Table table;
-  table.name = "results";
-  table.add("id", Column::Type::text);
-  table.add("seed", Column::Type::integer);
-  table.add("replicate", Column::Type::integer);
-  for (const auto& p : sweep.parameters) table.add(p, Column::Type::text);
-  for (const auto& c : sweep.result_columns) table.add(c, Column::Type::text);
-  for (const SweepJob& job : sweep.jobs) {
-    table.columns[0].texts.push_back(job.id);
-    table.columns[1].integers.push_back(static_cast<std::int64_t>(job.seed));
-    table.columns[2].integers.push_back(job.replicate);
-    std::size_t c = 3;
-    for (const auto& [path, value] : job.assignments) table.columns[c++].texts.push_back(value);
-    for (const auto& cell : by_id.at(job.id)) table.columns[c++].texts.push_back(cell);
-  }
-  for (std::size_t c = 3; c < table.columns.size(); ++c) narrow(table.columns[c]);
-  return table;
-}
-
-Results run_config(const io::ConfigNode& root, const JobKind& kind, const RunContext& context,
-                   const PackOptions& options) {
-  if (!is_sweep(root)) {
-    kind.validate(root);
-    return kind.run(root, context);
-  }
-  const Sweep sweep = parse_sweep(root, kind);
-  auto backend = make_backend(context.backend.empty() ? sweep.backend : context.backend);
-  Results results;
-  results.tables.push_back(run_sweep(sweep, *backend, options, context));
-  return results;
 }
 
 }  // namespace engram::sched

@@ -33,18 +33,15 @@ class OneBrainPerJob : public sched::JobKind {
   }
   std::string shape_class(const io::ConfigNode&) const override { return std::string(name()); }
   std::uint64_t estimate_bytes(const io::ConfigNode&) const override { return std::uint64_t{64} << 20; }
-  std::vector<std::vector<std::string>> run_batch(const std::vector<sched::JobInput>& jobs, Backend& backend,
-                                                  const sched::RunContext& context) const override {
-    std::vector<std::vector<std::string>> rows;
-    for (const sched::JobInput& job : jobs) {
-      context.check_cancelled();
+  std::vector<sched::Row> run_batch(const std::vector<sched::JobInput>& jobs, Backend& backend,
+                                    const Progress& progress) const override {
+    return sched::run_each(jobs, progress, [&](const sched::JobInput& job) {
       Experiment e = static_cast<const Derived*>(this)->parse(job.config);
       e.seed = job.seed;
       e.brains = 1;
       e.batch_size = 1;
-      rows.push_back(static_cast<const Derived*>(this)->summarise(e, backend));
-    }
-    return rows;
+      return static_cast<const Derived*>(this)->summarise(e, backend);
+    });
   }
 };
 
@@ -55,23 +52,17 @@ class SequenceKind final : public OneBrainPerJob<SequenceExperiment, SequenceKin
   SequenceExperiment parse(const io::ConfigNode& c) const { return parse_sequence(c); }
   void validate(const io::ConfigNode& config) const override { parse(config); }
 
-  sched::Results run(const io::ConfigNode& config, const sched::RunContext& context) const override {
-    SequenceExperiment e = parse(config);
-    if (!context.backend.empty()) e.backend = context.backend;
-    auto backend = make_backend(e.backend);
+  sched::Results run(const io::ConfigNode& config, Backend& backend, const Progress& progress) const override {
+    const SequenceExperiment e = parse(config);
     sched::Table table;
     table.name = "sequence";
     for (const char* c : {"brain", "seed", "presentation", "element"}) table.add(c, Column::Type::integer);
     table.add("overlap", Column::Type::real);
     std::map<std::uint32_t, std::pair<double, std::uint32_t>> mean_recall;
-    const auto learned = run_sequence(e, *backend, [&](const SequenceRecord& r) {
-      context.check_cancelled();
-      auto& c = table.columns;
-      c[0].integers.push_back(r.brain);
-      c[1].integers.push_back(static_cast<std::int64_t>(r.seed));
-      c[2].integers.push_back(r.presentation);
-      c[3].integers.push_back(r.element);
-      c[4].reals.push_back(r.overlap);
+    const auto learned = run_sequence(e, backend, [&](const SequenceRecord& r) {
+      progress.check_cancelled();
+      table.append({std::int64_t{r.brain}, static_cast<std::int64_t>(r.seed), std::int64_t{r.presentation},
+                    std::int64_t{r.element}, r.overlap});
       auto& m = mean_recall[r.presentation];
       m.first += r.overlap;
       ++m.second;
@@ -79,7 +70,7 @@ class SequenceKind final : public OneBrainPerJob<SequenceExperiment, SequenceKin
     sched::Results results;
     results.summary.push_back(format("sequence of %.0f stimuli, up to %.0f presentations, %.0f brain(s)", e.length,
                                      e.presentations, e.brains) +
-                              (e.scaffold ? " with a scaffold area" : "") + ", " + std::string(backend->name()) +
+                              (e.scaffold ? " with a scaffold area" : "") + ", " + std::string(backend.name()) +
                               " backend");
     results.summary.push_back("presentation    mean recall");
     for (const auto& [presentation, m] : mean_recall) {
@@ -98,7 +89,7 @@ class SequenceKind final : public OneBrainPerJob<SequenceExperiment, SequenceKin
   std::vector<std::string> result_columns(const io::ConfigNode&) const override {
     return {"recalled_after", "final_recall"};
   }
-  std::vector<std::string> summarise(const SequenceExperiment& e, Backend& backend) const {
+  sched::Row summarise(const SequenceExperiment& e, Backend& backend) const {
     double last_sum = 0;
     std::uint32_t last_presentation = 0, count = 0;
     const auto learned = run_sequence(e, backend, [&](const SequenceRecord& r) {
@@ -110,7 +101,7 @@ class SequenceKind final : public OneBrainPerJob<SequenceExperiment, SequenceKin
       last_sum += r.overlap;
       ++count;
     });
-    return {std::to_string(learned.at(0)), to_text(count ? last_sum / count : 0.0)};
+    return {std::int64_t{learned.at(0)}, count ? last_sum / count : 0.0};
   }
 };
 
@@ -125,11 +116,9 @@ class MarkovKind final : public OneBrainPerJob<MarkovExperiment, MarkovKind> {
   }
   void validate(const io::ConfigNode& config) const override { parse(config); }
 
-  sched::Results run(const io::ConfigNode& config, const sched::RunContext& context) const override {
-    MarkovExperiment e = parse(config);
-    if (!context.backend.empty()) e.backend = context.backend;
-    auto backend = make_backend(e.backend);
-    const auto brains = run_markov(e, *backend);
+  sched::Results run(const io::ConfigNode& config, Backend& backend, const Progress&) const override {
+    const MarkovExperiment e = parse(config);
+    const auto brains = run_markov(e, backend);
     const std::size_t states = e.transitions.size();
     sched::Table table;
     table.name = "markov";
@@ -148,13 +137,8 @@ class MarkovKind final : public OneBrainPerJob<MarkovExperiment, MarkovKind> {
           sampled += r.sampled[x][y];
         }
         for (std::size_t y = 0; y < states; ++y) {
-          auto& c = table.columns;
-          c[0].integers.push_back(r.brain);
-          c[1].integers.push_back(static_cast<std::int64_t>(x));
-          c[2].integers.push_back(static_cast<std::int64_t>(y));
-          c[3].reals.push_back(e.transitions[x][y]);
-          c[4].integers.push_back(r.trained[x][y]);
-          c[5].integers.push_back(r.sampled[x][y]);
+          table.append({std::int64_t{r.brain}, static_cast<std::int64_t>(x), static_cast<std::int64_t>(y),
+                        e.transitions[x][y], std::int64_t{r.trained[x][y]}, std::int64_t{r.sampled[x][y]}});
           char line[128];
           std::snprintf(line, sizeof line, "%5u %5zu %5zu %10.3f %10.3f %10.3f", r.brain, x, y, e.transitions[x][y],
                         trained > 0 ? r.trained[x][y] / trained : 0.0, sampled > 0 ? r.sampled[x][y] / sampled : 0.0);
@@ -167,8 +151,8 @@ class MarkovKind final : public OneBrainPerJob<MarkovExperiment, MarkovKind> {
     return results;
   }
   std::vector<std::string> result_columns(const io::ConfigNode&) const override { return {"max_error"}; }
-  std::vector<std::string> summarise(const MarkovExperiment& e, Backend& backend) const {
-    return {to_text(run_markov(e, backend).at(0).max_error)};
+  sched::Row summarise(const MarkovExperiment& e, Backend& backend) const {
+    return {run_markov(e, backend).at(0).max_error};
   }
 };
 
@@ -176,13 +160,11 @@ class ClassificationKind final : public OneBrainPerJob<ClassificationExperiment,
  public:
   std::string_view name() const override { return "classify"; }
   std::string_view description() const override { return "class assemblies that learn to classify"; }
-  ClassificationExperiment parse(const io::ConfigNode& c) const { return parse_classification(c, c.base_dir()); }
+  ClassificationExperiment parse(const io::ConfigNode& c) const { return parse_classification(c); }
   void validate(const io::ConfigNode& config) const override { parse(config); }
 
-  sched::Results run(const io::ConfigNode& config, const sched::RunContext& context) const override {
-    ClassificationExperiment e = parse(config);
-    if (!context.backend.empty()) e.backend = context.backend;
-    auto backend = make_backend(e.backend);
+  sched::Results run(const io::ConfigNode& config, Backend& backend, const Progress& progress) const override {
+    const ClassificationExperiment e = parse(config);
     sched::Table table;
     table.name = "results";
     for (const char* c : {"brain", "seed", "classes", "train_per_class", "tested", "correct"}) {
@@ -194,18 +176,11 @@ class ClassificationKind final : public OneBrainPerJob<ClassificationExperiment,
     double mean = 0;
     std::vector<ClassificationRecord> records;
     run_classification(
-        e, *backend, [&](const ClassificationRecord& r) { records.push_back(r); },
-        context.checkpoint());
+        e, backend, [&](const ClassificationRecord& r) { records.push_back(r); }, progress);
     for (const auto& r : records) {
-      auto& c = table.columns;
-      c[0].integers.push_back(r.brain);
-      c[1].integers.push_back(static_cast<std::int64_t>(r.seed));
-      c[2].integers.push_back(r.classes);
-      c[3].integers.push_back(r.train_per_class);
-      c[4].integers.push_back(r.tested);
-      c[5].integers.push_back(r.correct);
-      c[6].reals.push_back(r.accuracy);
-      c[7].reals.push_back(r.assembly_overlap);
+      table.append({std::int64_t{r.brain}, static_cast<std::int64_t>(r.seed), std::int64_t{r.classes},
+                    std::int64_t{r.train_per_class}, std::int64_t{r.tested}, std::int64_t{r.correct}, r.accuracy,
+                    r.assembly_overlap});
       char line[128];
       std::snprintf(line, sizeof line, "%5u %8u %8u %10.4f %18.4f", r.brain, r.tested, r.correct, r.accuracy,
                     r.assembly_overlap);
@@ -219,10 +194,10 @@ class ClassificationKind final : public OneBrainPerJob<ClassificationExperiment,
   std::vector<std::string> result_columns(const io::ConfigNode&) const override {
     return {"tested", "correct", "accuracy", "assembly_overlap"};
   }
-  std::vector<std::string> summarise(const ClassificationExperiment& e, Backend& backend) const {
-    std::vector<std::string> row;
+  sched::Row summarise(const ClassificationExperiment& e, Backend& backend) const {
+    sched::Row row;
     run_classification(e, backend, [&](const ClassificationRecord& r) {
-      row = {std::to_string(r.tested), std::to_string(r.correct), to_text(r.accuracy), to_text(r.assembly_overlap)};
+      row = {std::int64_t{r.tested}, std::int64_t{r.correct}, r.accuracy, r.assembly_overlap};
     });
     return row;
   }

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "engram/engine/error.hpp"
+#include "engram/models/assembly/brain_chunks.hpp"
 #include "engram/models/assembly/brain_config.hpp"
 
 namespace engram::assembly {
@@ -157,19 +158,6 @@ const std::vector<NeuronId>& Classifier::assembly(std::size_t brain, std::uint32
 
 namespace {
 
-std::string resolve(const io::ConfigNode& node, const std::string& key, const std::filesystem::path& config_dir) {
-  const std::string given = node.required<std::string>(key);
-  std::filesystem::path path(given);
-  if (path.is_relative() && !config_dir.empty()) path = config_dir / path;
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) {
-    std::string why("names no readable file");
-    if (path.string() != given) why.append(" (looked for ").append(path.string()).append("; relative paths start at the config file's folder)");
-    throw Error::bad_input(node.field(key), given, why);
-  }
-  return path.string();
-}
-
 double probability(const io::ConfigNode& node, const std::string& key, double fallback, bool zero_ok) {
   const double v = node.optional<double>(key, fallback);
   if (!(zero_ok ? v >= 0.0 : v > 0.0) || !(v <= 1.0)) {
@@ -179,7 +167,8 @@ double probability(const io::ConfigNode& node, const std::string& key, double fa
 }
 }  // namespace
 
-ClassificationExperiment parse_classification(const io::ConfigNode& root, const std::filesystem::path& config_dir) {
+ClassificationExperiment parse_classification(const io::ConfigNode& config, const std::filesystem::path& config_dir) {
+  const io::ConfigNode root = config_dir.empty() ? config : config.with_base_dir(config_dir.string());
   root.allow_keys({"experiment", "backend", "mode", "seed", "brains", "batch_size", "n", "k", "p", "beta",
                    "recurrence", "train", "test", "data"});
   ClassificationExperiment e;
@@ -241,8 +230,8 @@ ClassificationExperiment parse_classification(const io::ConfigNode& root, const 
   } else if (data_kind == "idx") {
     data.allow_keys({"kind", "images", "labels", "threshold", "replicas", "off_features", "classes"});
     e.data.kind = ClassificationData::Kind::idx;
-    e.data.images = resolve(data, "images", config_dir);
-    e.data.labels = resolve(data, "labels", config_dir);
+    e.data.images = data.existing_file("images");
+    e.data.labels = data.existing_file("labels");
     const auto threshold = data.optional<std::uint32_t>("threshold", 128);
     if (threshold == 0 || threshold > 255) {
       throw Error::bad_input(data.field("threshold"), to_text(threshold), "must be in [1, 255] (a pixel fires when >= threshold)");
@@ -261,7 +250,7 @@ ClassificationExperiment parse_classification(const io::ConfigNode& root, const 
 }
 
 void run_classification(const ClassificationExperiment& experiment, Backend& backend, const ClassificationSink& sink,
-                        const ClassificationProgress& progress) {
+                        const Progress& progress) {
   const ClassificationData& data = experiment.data;
   const bool synthetic = data.kind == ClassificationData::Kind::synthetic;
   ClassifierConfig config = experiment.classifier;
@@ -283,10 +272,8 @@ void run_classification(const ClassificationExperiment& experiment, Backend& bac
   const std::uint64_t per_brain = std::uint64_t{classes} * (std::uint64_t{train} * config.rounds + std::uint64_t{test} * config.classify_steps);
   const std::uint64_t total = per_brain * experiment.brains;
   std::uint64_t done = 0;
-  for (std::uint32_t first = 0; first < experiment.brains; first += experiment.batch_size) {
-    const std::uint32_t count = std::min(experiment.batch_size, experiment.brains - first);
-    std::vector<BrainId> ids;
-    for (std::uint32_t i = 0; i < count; ++i) ids.push_back(BrainId{experiment.seed, first + i});
+  for_each_brain_chunk(experiment.seed, experiment.brains, experiment.batch_size, [&](std::uint32_t first, const std::vector<BrainId>& ids) {
+    const auto count = static_cast<std::uint32_t>(ids.size());
 
     // Per brain: the class cores (synthetic) or the train/test split (images).
     std::vector<std::vector<std::vector<NeuronId>>> cores(count);
@@ -312,7 +299,7 @@ void run_classification(const ClassificationExperiment& experiment, Backend& bac
     Classifier classifier(backend, config, ids);
     classifier.train(training);
     done += count * std::uint64_t{classes} * train * config.rounds;
-    if (progress) progress(done, total);
+    progress.step(done, total);
 
     std::vector<std::uint32_t> correct(count, 0);
     std::vector<Sample> step(count);
@@ -325,7 +312,7 @@ void run_classification(const ClassificationExperiment& experiment, Backend& bac
         const std::vector<Prediction> predictions = classifier.classify(step);
         for (std::uint32_t b = 0; b < count; ++b) correct[b] += predictions[b].label == c ? 1u : 0u;
         done += std::uint64_t{count} * config.classify_steps;
-        if (progress) progress(done, total);
+        progress.step(done, total);
       }
     }
 
@@ -348,7 +335,7 @@ void run_classification(const ClassificationExperiment& experiment, Backend& bac
       r.assembly_overlap = overlap / pairs;
       sink(r);
     }
-  }
+  });
 }
 
 }  // namespace engram::assembly

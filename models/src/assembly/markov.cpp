@@ -7,6 +7,7 @@
 #include "engram/engine/error.hpp"
 #include "engram/kernels/core/random.hpp"
 #include "engram/models/assembly/brain_batch.hpp"
+#include "engram/models/assembly/brain_chunks.hpp"
 #include "engram/models/assembly/operations.hpp"
 
 namespace engram::assembly {
@@ -97,12 +98,9 @@ std::vector<MarkovResult> run_markov(const MarkovExperiment& e, Backend& backend
   spec.validate();
 
   std::vector<MarkovResult> results;
-  for (std::uint32_t first = 0; first < e.brains; first += e.batch_size) {
-    const std::uint32_t count = std::min(e.batch_size, e.brains - first);
-    std::vector<BrainId> ids;
-    for (std::uint32_t i = 0; i < count; ++i) ids.push_back(BrainId{e.seed, first + i});
-    const auto made = make_batch(backend, spec, ids);
-    BrainBatch& batch = *made;
+  for_each_brain_batch(backend, spec, e.seed, e.brains, e.batch_size,
+                       [&](BrainBatch& batch, std::uint32_t first, const std::vector<BrainId>&) {
+    const auto count = static_cast<std::uint32_t>(batch.size());
     std::vector<MarkovResult> part(count);
     std::vector<std::uint32_t> state(count, 0);
     for (std::uint32_t b = 0; b < count; ++b) {
@@ -150,7 +148,7 @@ std::vector<MarkovResult> run_markov(const MarkovExperiment& e, Backend& backend
       }
       results.push_back(std::move(r));
     }
-  }
+  });
   return results;
 }
 

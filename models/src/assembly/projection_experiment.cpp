@@ -5,6 +5,7 @@
 
 #include "engram/engine/error.hpp"
 #include "engram/models/assembly/batch.hpp"
+#include "engram/models/assembly/brain_chunks.hpp"
 #include "engram/models/assembly/brain_config.hpp"
 
 namespace engram::assembly {
@@ -28,16 +29,13 @@ ProjectionExperiment parse_projection(const io::ConfigNode& root) {
 }
 
 void run_projection(const ProjectionExperiment& experiment, Backend& backend, const RecordSink& sink,
-                    const ProgressSink& progress) {
+                    const Progress& progress) {
   experiment.brain.validate();
   const std::uint64_t total = static_cast<std::uint64_t>(experiment.brains) * experiment.steps;
   std::uint64_t done = 0;
-  for (std::uint32_t first = 0; first < experiment.brains; first += experiment.batch_size) {
-    const std::uint32_t count = std::min(experiment.batch_size, experiment.brains - first);
-    std::vector<BrainId> ids;
-    for (std::uint32_t i = 0; i < count; ++i) ids.push_back(BrainId{experiment.seed, first + i});
-    const std::unique_ptr<BrainBatch> made = make_batch(backend, experiment.brain, ids);
-    BrainBatch& batch = *made;
+  for_each_brain_batch(backend, experiment.brain, experiment.seed, experiment.brains, experiment.batch_size,
+                       [&](BrainBatch& batch, std::uint32_t first, const std::vector<BrainId>&) {
+    const auto count = static_cast<std::uint32_t>(batch.size());
     std::vector<std::vector<ProjectionRecord>> per_brain(count);
     for (std::uint32_t step = 1; step <= experiment.steps; ++step) {
       batch.project();
@@ -49,12 +47,12 @@ void run_projection(const ProjectionExperiment& experiment, Backend& backend, co
         }
       }
       done += count;
-      if (progress) progress(done, total);
+      progress.step(done, total);
     }
     for (const auto& records : per_brain) {
       for (const ProjectionRecord& r : records) sink(r);
     }
-  }
+  });
 }
 
 }  // namespace engram::assembly

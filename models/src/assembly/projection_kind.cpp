@@ -126,10 +126,8 @@ class ProjectionKind final : public sched::JobKind {
     validate(config);
   }
 
-  sched::Results run(const io::ConfigNode& config, const sched::RunContext& context) const override {
-    ProjectionExperiment e = parse_projection(config);
-    if (!context.backend.empty()) e.backend = context.backend;
-    auto backend = make_backend(e.backend);
+  sched::Results run(const io::ConfigNode& config, Backend& backend, const Progress& progress) const override {
+    const ProjectionExperiment e = parse_projection(config);
     sched::Table table;
     table.name = "projection";
     for (const char* c : {"brain", "seed", "step"}) table.add(c, sched::Column::Type::integer);
@@ -142,30 +140,23 @@ class ProjectionKind final : public sched::JobKind {
     };
     std::map<std::pair<std::uint32_t, std::string>, Summary> by_step;
     run_projection(
-        e, *backend,
+        e, backend,
         [&](const ProjectionRecord& r) {
-          auto& c = table.columns;
-          c[0].integers.push_back(r.brain);
-          c[1].integers.push_back(static_cast<std::int64_t>(r.seed));
-          c[2].integers.push_back(r.step);
-          c[3].texts.push_back(r.area);
-          c[4].integers.push_back(r.k);
-          c[5].integers.push_back(static_cast<std::int64_t>(r.support));
-          c[6].integers.push_back(r.overlap);
           const double fraction = static_cast<double>(r.overlap) / r.k;
-          c[7].reals.push_back(fraction);
+          table.append({std::int64_t{r.brain}, static_cast<std::int64_t>(r.seed), std::int64_t{r.step}, r.area,
+                        std::int64_t{r.k}, static_cast<std::int64_t>(r.support), std::int64_t{r.overlap}, fraction});
           Summary& s = by_step[{r.step, r.area}];
           s.support += static_cast<double>(r.support);
           s.overlap += fraction;
           s.min_overlap = std::min(s.min_overlap, fraction);
           ++s.brains;
         },
-        context.checkpoint());
+        progress);
     sched::Results results;
     const auto batches = (e.brains + e.batch_size - 1) / e.batch_size;
     char line[256];
     std::snprintf(line, sizeof line, "%s backend, %s graph, %u brain(s) in %u batch(es), %u steps",
-                  std::string(backend->name()).c_str(), to_string(e.brain.mode), e.brains, batches, e.steps);
+                  std::string(backend.name()).c_str(), to_string(e.brain.mode), e.brains, batches, e.steps);
     results.summary.push_back(line);
     const bool many = e.brains > 1;
     std::snprintf(line, sizeof line, many ? "%5s  %-8s %12s %10s %10s" : "%5s  %-8s %12s %10s", "step", "area",
@@ -200,25 +191,24 @@ class ProjectionKind final : public sched::JobKind {
   std::vector<std::string> trace_columns(const io::ConfigNode&) const override {
     return {"step", "area", "support", "overlap"};
   }
-  std::vector<std::vector<std::string>> run_batch(const std::vector<sched::JobInput>& jobs, Backend& backend,
-                                                  const sched::RunContext& context) const override {
-    return run_batch_traced(jobs, backend, context, nullptr);
+  std::vector<sched::Row> run_batch(const std::vector<sched::JobInput>& jobs, Backend& backend,
+                                    const Progress& progress) const override {
+    return run_batch_traced(jobs, backend, progress, nullptr);
   }
-  std::vector<std::vector<std::string>> run_batch_traced(
-      const std::vector<sched::JobInput>& jobs, Backend& backend, const sched::RunContext&,
-      std::vector<std::vector<std::vector<std::string>>>* traces) const override {
+  std::vector<sched::Row> run_batch_traced(const std::vector<sched::JobInput>& jobs, Backend& backend, const Progress&,
+                                           std::vector<std::vector<sched::Row>>* traces) const override {
     std::vector<ProjectionExperiment> experiments;
     for (const auto& job : jobs) experiments.push_back(sweep_job(job));
     std::vector<std::vector<TraceRow>> trace_rows;
     const auto summaries = run_projection_batch(experiments, backend, traces ? &trace_rows : nullptr);
-    std::vector<std::vector<std::string>> rows;
+    std::vector<sched::Row> rows;
     for (const auto& areas : summaries) {
-      std::vector<std::string> cells;
+      sched::Row cells;
       for (const AreaSummary& s : areas) {
-        cells.push_back(std::to_string(s.support));
-        cells.push_back(std::to_string(s.overlap));
-        cells.push_back(to_text(s.k ? static_cast<double>(s.overlap) / s.k : 0.0));
-        cells.push_back(std::to_string(s.converged_step));
+        cells.emplace_back(static_cast<std::int64_t>(s.support));
+        cells.emplace_back(std::int64_t{s.overlap});
+        cells.emplace_back(s.k ? static_cast<double>(s.overlap) / s.k : 0.0);
+        cells.emplace_back(std::int64_t{s.converged_step});
       }
       rows.push_back(std::move(cells));
     }
@@ -227,8 +217,8 @@ class ProjectionKind final : public sched::JobKind {
       const auto& areas = experiments.front().brain.areas;
       for (std::size_t b = 0; b < trace_rows.size(); ++b) {
         for (const TraceRow& t : trace_rows[b]) {
-          (*traces)[b].push_back({std::to_string(t.step), areas[t.area].name, std::to_string(t.support),
-                                  std::to_string(t.overlap)});
+          (*traces)[b].push_back({std::int64_t{t.step}, areas[t.area].name, static_cast<std::int64_t>(t.support),
+                                  std::int64_t{t.overlap}});
         }
       }
     }

@@ -5,6 +5,7 @@
 
 #include "engram/engine/error.hpp"
 #include "engram/models/assembly/brain_batch.hpp"
+#include "engram/models/assembly/brain_chunks.hpp"
 #include "engram/models/assembly/brain_config.hpp"
 #include "engram/models/assembly/operations.hpp"
 
@@ -178,17 +179,14 @@ ScriptExperiment parse_script(const io::ConfigNode& root) {
 }
 
 void run_script(const ScriptExperiment& e, Backend& backend, const MetricSink& sink,
-                const std::function<void(std::uint64_t, std::uint64_t)>& progress, const WinnersSink& winners_sink) {
+                const Progress& progress, const WinnersSink& winners_sink) {
   std::uint64_t steps_per_brain = 0;
   for (const ScriptOp& op : e.program) steps_per_brain += static_cast<std::uint64_t>(op.steps);
   const std::uint64_t total = steps_per_brain * e.brains;
   std::uint64_t done = 0;
-  for (std::uint32_t first = 0; first < e.brains; first += e.batch_size) {
-    const std::uint32_t count = std::min(e.batch_size, e.brains - first);
-    std::vector<BrainId> ids;
-    for (std::uint32_t i = 0; i < count; ++i) ids.push_back(BrainId{e.seed, first + i});
-    const auto made = make_batch(backend, e.brain, ids);
-    BrainBatch& batch = *made;
+  for_each_brain_batch(backend, e.brain, e.seed, e.brains, e.batch_size,
+                       [&](BrainBatch& batch, std::uint32_t first, const std::vector<BrainId>&) {
+    const auto count = static_cast<std::uint32_t>(batch.size());
     std::vector<std::vector<MetricRecord>> out(count);
     std::vector<std::vector<WinnersRecord>> traces(count);
     std::map<std::string, std::vector<std::vector<NeuronId>>> records;  // name -> per brain
@@ -220,7 +218,7 @@ void run_script(const ScriptExperiment& e, Backend& backend, const MetricSink& s
           }
         }
         done += count;
-        if (progress) progress(done, total);
+        progress.step(done, total);
       };
       const int steps = op.steps;
       if (op.kind == "project") {
@@ -283,7 +281,7 @@ void run_script(const ScriptExperiment& e, Backend& backend, const MetricSink& s
         for (const WinnersRecord& r : brain_traces) winners_sink(r);
       }
     }
-  }
+  });
 }
 
 }  // namespace engram::assembly

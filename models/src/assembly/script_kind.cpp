@@ -39,10 +39,8 @@ class ScriptKind final : public sched::JobKind {
   }
   void validate(const io::ConfigNode& config) const override { parse_script(config); }
 
-  sched::Results run(const io::ConfigNode& config, const sched::RunContext& context) const override {
-    ScriptExperiment e = parse_script(config);
-    if (!context.backend.empty()) e.backend = context.backend;
-    auto backend = make_backend(e.backend);
+  sched::Results run(const io::ConfigNode& config, Backend& backend, const Progress& progress) const override {
+    const ScriptExperiment e = parse_script(config);
     sched::Table metrics;
     metrics.name = "metrics";
     for (const char* c : {"brain", "seed", "step", "op"}) metrics.add(c, Column::Type::integer);
@@ -54,33 +52,22 @@ class ScriptKind final : public sched::JobKind {
     for (const char* c : {"area", "winners"}) winners.add(c, Column::Type::text);
     std::vector<MetricRecord> records;
     run_script(
-        e, *backend,
+        e, backend,
         [&](const MetricRecord& r) {
-          auto& c = metrics.columns;
-          c[0].integers.push_back(r.brain);
-          c[1].integers.push_back(static_cast<std::int64_t>(r.seed));
-          c[2].integers.push_back(r.step);
-          c[3].integers.push_back(r.op);
-          c[4].texts.push_back(r.op_kind);
-          c[5].texts.push_back(r.area);
-          c[6].texts.push_back(r.metric);
-          c[7].reals.push_back(r.value);
+          metrics.append({std::int64_t{r.brain}, static_cast<std::int64_t>(r.seed), std::int64_t{r.step},
+                          std::int64_t{r.op}, r.op_kind, r.area, r.metric, r.value});
           records.push_back(r);
         },
-        context.checkpoint(),
+        progress,
         [&](const WinnersRecord& r) {
-          auto& c = winners.columns;
-          c[0].integers.push_back(r.brain);
-          c[1].integers.push_back(r.step);
-          c[2].texts.push_back(r.area);
           std::string list;
           for (std::size_t i = 0; i < r.winners.size(); ++i) list += (i ? " " : "") + std::to_string(r.winners[i]);
-          c[3].texts.push_back(std::move(list));
+          winners.append({std::int64_t{r.brain}, std::int64_t{r.step}, r.area, std::move(list)});
         });
     sched::Results results;
     char line[256];
     std::snprintf(line, sizeof line, "script of %zu operations, %s backend, %s mode, %u brain(s)", e.program.size(),
-                  std::string(backend->name()).c_str(), to_string(e.brain.mode), e.brains);
+                  std::string(backend.name()).c_str(), to_string(e.brain.mode), e.brains);
     results.summary.push_back(line);
     for (auto& l : summary(e, records)) results.summary.push_back(std::move(l));
     results.tables.push_back(std::move(metrics));
@@ -93,8 +80,7 @@ class ScriptKind final : public sched::JobKind {
   std::string shape_class(const io::ConfigNode&) const override { throw no_sweeps(); }
   std::uint64_t estimate_bytes(const io::ConfigNode&) const override { throw no_sweeps(); }
   std::vector<std::string> result_columns(const io::ConfigNode&) const override { throw no_sweeps(); }
-  std::vector<std::vector<std::string>> run_batch(const std::vector<sched::JobInput>&, Backend&,
-                                                  const sched::RunContext&) const override {
+  std::vector<sched::Row> run_batch(const std::vector<sched::JobInput>&, Backend&, const Progress&) const override {
     throw no_sweeps();
   }
 

@@ -4,6 +4,7 @@
 
 #include "engram/engine/error.hpp"
 #include "engram/models/assembly/brain_batch.hpp"
+#include "engram/models/assembly/brain_chunks.hpp"
 #include "engram/models/assembly/operations.hpp"
 
 namespace engram::assembly {
@@ -66,12 +67,9 @@ std::vector<std::uint32_t> run_sequence(const SequenceExperiment& e, Backend& ba
   std::vector<std::string> areas = {"A"};
   if (e.scaffold) areas.push_back("S");
   const std::uint32_t k = e.brain.areas[0].k;
-  for (std::uint32_t first = 0; first < e.brains; first += e.batch_size) {
-    const std::uint32_t count = std::min(e.batch_size, e.brains - first);
-    std::vector<BrainId> ids;
-    for (std::uint32_t i = 0; i < count; ++i) ids.push_back(BrainId{e.seed, first + i});
-    const auto made = make_batch(backend, e.brain, ids);
-    BrainBatch& batch = *made;
+  for_each_brain_batch(backend, e.brain, e.seed, e.brains, e.batch_size,
+                       [&](BrainBatch& batch, std::uint32_t first, const std::vector<BrainId>&) {
+    const auto count = static_cast<std::uint32_t>(batch.size());
     // assemblies[i][b]: A's firing set when element i was presented last.
     std::vector<std::vector<std::vector<NeuronId>>> assemblies(e.length);
     for (std::uint32_t presentation = 1; presentation <= e.presentations; ++presentation) {
@@ -100,7 +98,7 @@ std::vector<std::uint32_t> run_sequence(const SequenceExperiment& e, Backend& ba
         if (all_recalled[b] && learned_after[first + b] == 0) learned_after[first + b] = presentation;
       }
     }
-  }
+  });
   return learned_after;
 }
 

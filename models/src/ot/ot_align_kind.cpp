@@ -14,7 +14,6 @@ namespace engram::ot {
 namespace {
 
 struct Config {
-  std::string backend = "cpu";
   std::uint64_t seed = 1;
   std::uint32_t seeds = 1;
   SubspaceMixtureSpec data;
@@ -51,7 +50,6 @@ void parse_align(const io::ConfigNode& root, const std::string& key, AlignmentOp
 Config parse(const io::ConfigNode& root, std::optional<std::uint64_t> seed = std::nullopt) {
   root.allow_keys({"experiment", "backend", "seed", "seeds", "data", "labels", "align", "baseline", "baseline_align"});
   Config c;
-  c.backend = root.optional<std::string>("backend", "cpu");
   c.seed = seed ? *seed : root.optional<std::uint64_t>("seed", 1);
   c.seeds = static_cast<std::uint32_t>(positive(root, "seeds", 1));
   if (root.has("data")) {
@@ -118,12 +116,11 @@ class OtAlignKind final : public sched::JobKind {
     return "hierarchical OT alignment (cluster OT + ADMM) vs single-level Sinkhorn-Procrustes on subspace mixtures";
   }
   void validate(const io::ConfigNode& config) const override { parse(config); }
-  sched::Results run(const io::ConfigNode& config, const sched::RunContext& context) const override {
+  std::string_view default_backend() const override { return "cpu"; }
+  sched::Results run(const io::ConfigNode& config, Backend& backend, const Progress& progress) const override {
     const Config c = parse(config);
-    auto backend = make_backend(context.backend.empty() ? c.backend : context.backend);
     sched::Table t;
     t.name = "alignment";
-    t.columns.reserve(4);  // add() hands out references into this vector
     auto& seed = t.add("seed", sched::Column::Type::integer);
     auto& method = t.add("method", sched::Column::Type::text);
     auto& error = t.add("relative_error", sched::Column::Type::real);
@@ -131,8 +128,8 @@ class OtAlignKind final : public sched::JobKind {
     int recovered_h = 0, recovered_s = 0, better = 0;
     std::vector<double> eh, es;
     for (std::uint32_t k = 0; k < c.seeds; ++k) {
-      context.check_cancelled();
-      const Outcome o = run_seed(*backend, c, c.seed + k);
+      progress.check_cancelled();
+      const Outcome o = run_seed(backend, c, c.seed + k);
       seed.integers.push_back(static_cast<std::int64_t>(o.seed));
       method.texts.emplace_back("hierarchical");
       error.reals.push_back(o.hierarchical);
@@ -148,7 +145,7 @@ class OtAlignKind final : public sched::JobKind {
         better += o.hierarchical < o.single_level;
         es.push_back(o.single_level);
       }
-      context.report(k + 1, c.seeds);
+      progress.report(k + 1, c.seeds);
     }
     const auto median = [](std::vector<double> v) {
       std::sort(v.begin(), v.end());
@@ -178,18 +175,13 @@ class OtAlignKind final : public sched::JobKind {
   std::vector<std::string> result_columns(const io::ConfigNode&) const override {
     return {"hierarchical_error", "single_level_error", "hierarchical_iterations", "single_level_iterations"};
   }
-  std::vector<std::vector<std::string>> run_batch(const std::vector<sched::JobInput>& jobs, Backend& backend,
-                                                  const sched::RunContext& context) const override {
-    // One job is one seed; its numbers depend on its own seed and config only.
-    std::vector<std::vector<std::string>> rows;
-    for (const sched::JobInput& job : jobs) {
-      context.check_cancelled();
-      const Config c = parse(job.config, job.seed);
-      const Outcome o = run_seed(backend, c, job.seed);
-      rows.push_back({to_text(o.hierarchical), to_text(o.single_level), std::to_string(o.h_iterations),
-                      std::to_string(o.s_iterations)});
-    }
-    return rows;
+  // One job is one seed; its numbers depend on its own seed and config only.
+  std::vector<sched::Row> run_batch(const std::vector<sched::JobInput>& jobs, Backend& backend,
+                                    const Progress& progress) const override {
+    return sched::run_each(jobs, progress, [&](const sched::JobInput& job) -> sched::Row {
+      const Outcome o = run_seed(backend, parse(job.config, job.seed), job.seed);
+      return {o.hierarchical, o.single_level, std::int64_t{o.h_iterations}, std::int64_t{o.s_iterations}};
+    });
   }
 };
 

@@ -13,7 +13,6 @@ namespace engram::ot {
 namespace {
 
 struct Config {
-  std::string backend = "cpu";
   std::string precision = "double";
   std::uint64_t seed = 0;
   SinkhornOptions options;
@@ -54,7 +53,6 @@ Config parse(const io::ConfigNode& root, std::optional<std::uint64_t> seed = std
   root.allow_keys({"experiment", "backend", "seed", "precision", "cost", "p", "eps", "eps_relative", "tau", "reach", "tol",
                    "max_iter", "eps_decay", "divergence", "random", "points"});
   Config c;
-  c.backend = root.optional<std::string>("backend", "cpu");
   c.seed = seed ? *seed : root.optional<std::uint64_t>("seed", 0);
   c.precision = root.optional<std::string>("precision", "double");
   if (c.precision != "double" && c.precision != "float") {
@@ -210,15 +208,14 @@ class SinkhornKind final : public sched::JobKind {
       ot::validate(problems_of<double>(c), c.options);
     }
   }
-  sched::Results run(const io::ConfigNode& config, const sched::RunContext& context) const override {
+  std::string_view default_backend() const override { return "cpu"; }
+  sched::Results run(const io::ConfigNode& config, Backend& backend, const Progress& progress) const override {
     const Config c = parse(config);
-    auto backend = make_backend(context.backend.empty() ? c.backend : context.backend);
-    context.check_cancelled();
-    const std::vector<Row> rows = solve_any(*backend, {c}).front();
-    context.report(1, 1);
+    progress.check_cancelled();
+    const std::vector<Row> rows = solve_any(backend, {c}).front();
+    progress.report(1, 1);
     sched::Table t;
     t.name = "sinkhorn";
-    t.columns.reserve(10);  // add() hands out references into this vector
     auto& problem = t.add("problem", sched::Column::Type::integer);
     auto& n = t.add("n", sched::Column::Type::integer);
     auto& m = t.add("m", sched::Column::Type::integer);
@@ -272,13 +269,13 @@ class SinkhornKind final : public sched::JobKind {
     return {"problems", "converged", "iterations_max", "marginal_error_max", "transport_cost_mean", "value_mean",
             "divergence_mean"};
   }
-  std::vector<std::vector<std::string>> run_batch(const std::vector<sched::JobInput>& jobs, Backend& backend,
-                                                  const sched::RunContext& context) const override {
-    context.check_cancelled();
+  std::vector<sched::Row> run_batch(const std::vector<sched::JobInput>& jobs, Backend& backend,
+                                    const Progress& progress) const override {
+    progress.check_cancelled();
     std::vector<Config> configs;
     for (const sched::JobInput& job : jobs) configs.push_back(parse(job.config, job.seed));
     const auto per_job = solve_any(backend, configs);
-    std::vector<std::vector<std::string>> out;
+    std::vector<sched::Row> out;
     for (const std::vector<Row>& rows : per_job) {
       double cost = 0, value = 0, divergence = 0, error = 0;
       std::int32_t iterations = 0, converged = 0;
@@ -290,8 +287,8 @@ class SinkhornKind final : public sched::JobKind {
         iterations = std::max(iterations, r.iterations);
         converged += r.converged;
       }
-      out.push_back({std::to_string(rows.size()), std::to_string(converged), std::to_string(iterations), to_text(error),
-                     to_text(cost), to_text(value), to_text(divergence)});
+      out.push_back({static_cast<std::int64_t>(rows.size()), std::int64_t{converged}, std::int64_t{iterations}, error, cost,
+                     value, divergence});
     }
     return out;
   }

@@ -33,7 +33,6 @@ struct DataSpec {
 
 struct Config {
   std::uint64_t seed = 1;
-  std::string backend = "cpu";
   PlasticShape net;
   // rule
   double eta = 0.1;
@@ -81,10 +80,10 @@ DataSpec parse_data(const io::ConfigNode& node) {
   d.labels = node.optional<std::uint32_t>("labels", 2);
   d.hidden = node.optional<std::uint32_t>("hidden", 16);
   if (d.kind == "idx") {
-    d.images = node.required<std::string>("images");
-    d.label_file = node.required<std::string>("label_file");
-    d.test_images = node.optional<std::string>("test_images", "");
-    d.test_label_file = node.optional<std::string>("test_label_file", "");
+    d.images = node.file_path("images");
+    d.label_file = node.file_path("label_file");
+    d.test_images = node.has("test_images") ? node.file_path("test_images") : "";
+    d.test_label_file = node.has("test_label_file") ? node.file_path("test_label_file") : "";
     if (d.test_images.empty() != d.test_label_file.empty()) {
       throw Error::bad_input(node.field("test_images"), d.test_images, "test_images and test_label_file go together");
     }
@@ -100,7 +99,6 @@ Config parse(const io::ConfigNode& root, std::optional<std::uint64_t> seed_overr
   root.allow_keys({"experiment", "seed", "backend", "network", "rule", "meta", "data", "evaluate", "baseline", "attack"});
   Config c;
   c.seed = seed_override ? *seed_override : root.optional<std::uint64_t>("seed", 1);
-  c.backend = root.optional<std::string>("backend", "cpu");
   if (root.has("network")) {
     const io::ConfigNode n = root.child("network");
     n.allow_keys({"neurons", "cap", "rounds", "p"});
@@ -329,13 +327,12 @@ PlasticWeights trained_by_rule(const Prepared& p, const PlasticRule& rule, const
   return w;
 }
 
-Outcome run_meta(const Config& c, const sched::RunContext& context) {
+Outcome run_meta(const Config& c, Backend& backend, const Progress& progress) {
   Outcome o;
   o.primary = prepare(c.data, c);
   o.shape = o.primary.shape;
   o.initial = initial_rule(c);
   o.learned = o.initial;
-  std::unique_ptr<Backend> backend = make_backend(context.backend.empty() ? c.backend : context.backend);
   const Prepared& p = o.primary;
   const auto make_batch = [&](std::uint32_t stream) {
     if (p.synthetic) {
@@ -372,11 +369,10 @@ Outcome run_meta(const Config& c, const sched::RunContext& context) {
     selection.seed = c.seed;
     const SelectionResult r = natural_selection(
         [&](std::uint32_t generation) {
-          context.check_cancelled();
-          context.report(generation, selection.generations);
+          progress.step(generation, selection.generations);
           return problem(generation);
         },
-        o.initial.params, selection, *backend);
+        o.initial.params, selection, backend);
     o.learned.params[selection.index] = r.best_value;
     for (std::uint32_t g = 0; g < r.best_loss.size(); ++g) o.log.push_back({g, r.best_loss[g], 0.0});
   } else if (c.method != "none") {
@@ -385,25 +381,14 @@ Outcome run_meta(const Config& c, const sched::RunContext& context) {
     meta.learn.resize(l.size());
     for (std::uint32_t k = 0; k < l.size(); ++k) meta.learn[k] = c.learn[table_of(l, k)] ? 1 : 0;
     std::vector<double> params = o.initial.params;
-    o.log = meta_train(problem, params, meta, backend.get(), [&](std::uint32_t done) {
-      context.check_cancelled();
-      context.report(done, meta.steps);
-    });
+    o.log = meta_train(problem, params, meta, &backend, [&](std::uint32_t done) { progress.step(done, meta.steps); });
     o.learned.params = params;
   }
 
-  // Columns first: add() may move earlier columns, so references are taken after.
   o.metrics.add("dataset", sched::Column::Type::text);
   o.metrics.add("model", sched::Column::Type::text);
   o.metrics.add("accuracy", sched::Column::Type::real);
-  sched::Column& dataset = o.metrics.columns[0];
-  sched::Column& model = o.metrics.columns[1];
-  sched::Column& acc = o.metrics.columns[2];
-  const auto row = [&](const std::string& set, const std::string& name, double a) {
-    dataset.texts.push_back(set);
-    model.texts.push_back(name);
-    acc.reals.push_back(a);
-  };
+  const auto row = [&](const std::string& set, const std::string& name, double a) { o.metrics.append({set, name, a}); };
   std::vector<std::pair<std::string, Prepared>> sets;
   sets.emplace_back(c.data.kind, o.primary);
   for (const DataSpec& t : c.transfer) sets.emplace_back(t.kind, prepare(t, c));
@@ -440,19 +425,12 @@ Outcome run_meta(const Config& c, const sched::RunContext& context) {
 
 sched::Table rule_table(const Outcome& o) {
   sched::Table t{"rule", {}};
-  // Columns first: add() may move earlier columns, so references are taken after.
-  t.add("index", sched::Column::Type::integer);
-  t.add("table", sched::Column::Type::text);
-  t.add("row", sched::Column::Type::integer);
-  t.add("column", sched::Column::Type::integer);
-  t.add("initial", sched::Column::Type::real);
-  t.add("learned", sched::Column::Type::real);
-  sched::Column& index = t.columns[0];
-  sched::Column& table = t.columns[1];
-  sched::Column& a = t.columns[2];
-  sched::Column& b = t.columns[3];
-  sched::Column& init = t.columns[4];
-  sched::Column& learned = t.columns[5];
+  sched::Column& index = t.add("index", sched::Column::Type::integer);
+  sched::Column& table = t.add("table", sched::Column::Type::text);
+  sched::Column& a = t.add("row", sched::Column::Type::integer);
+  sched::Column& b = t.add("column", sched::Column::Type::integer);
+  sched::Column& init = t.add("initial", sched::Column::Type::real);
+  sched::Column& learned = t.add("learned", sched::Column::Type::real);
   const plasticity::RuleLayout l = o.initial.layout();
   for (std::uint32_t i = 0; i < l.size(); ++i) {
     index.integers.push_back(i);
@@ -478,18 +456,10 @@ sched::Table rule_table(const Outcome& o) {
 
 sched::Table training_table(const Outcome& o) {
   sched::Table t{"training", {}};
-  // Columns first: add() may move earlier columns, so references are taken after.
   t.add("step", sched::Column::Type::integer);
   t.add("meta_loss", sched::Column::Type::real);
   t.add("gradient_norm", sched::Column::Type::real);
-  sched::Column& step = t.columns[0];
-  sched::Column& loss = t.columns[1];
-  sched::Column& norm = t.columns[2];
-  for (const MetaStep& s : o.log) {
-    step.integers.push_back(s.step);
-    loss.reals.push_back(s.loss);
-    norm.reals.push_back(s.gradient_norm);
-  }
+  for (const MetaStep& s : o.log) t.append({std::int64_t{s.step}, s.loss, s.gradient_norm});
   return t;
 }
 
@@ -500,15 +470,10 @@ struct Curve {
 
 Curve robustness(const Outcome& o, const Config& c) {
   Curve curve;
-  // Columns first: add() may move earlier columns, so references are taken after.
   curve.table.add("model", sched::Column::Type::text);
   curve.table.add("attack", sched::Column::Type::text);
   curve.table.add("epsilon", sched::Column::Type::real);
   curve.table.add("accuracy", sched::Column::Type::real);
-  sched::Column& model = curve.table.columns[0];
-  sched::Column& attack = curve.table.columns[1];
-  sched::Column& eps = curve.table.columns[2];
-  sched::Column& acc = curve.table.columns[3];
   const Dataset test = o.primary.test.slice(0, c.attack_examples);
   std::vector<std::pair<std::string, const PlasticWeights*>> models{{"rule", &o.rule_trained}};
   if (c.baseline) models.emplace_back("gradient", &o.gradient_trained);
@@ -520,10 +485,7 @@ Curve robustness(const Outcome& o, const Config& c) {
         opt.epsilon = e;
         opt.steps = c.pgd_steps;
         const double r = adversarial_accuracy(o.shape, *w, test, opt);
-        model.texts.push_back(name);
-        attack.texts.emplace_back(attack_name(a));
-        eps.reals.push_back(e);
-        acc.reals.push_back(r);
+        curve.table.append({name, std::string(attack_name(a)), e, r});
         (name == "rule" ? curve.rule_worst : curve.gradient_worst) = r;
       }
     }
@@ -554,9 +516,10 @@ class MetaKind : public sched::JobKind {
       assembly::read_idx(c.data.images);
     }
   }
-  sched::Results run(const io::ConfigNode& config, const sched::RunContext& context) const override {
+  std::string_view default_backend() const override { return "cpu"; }
+  sched::Results run(const io::ConfigNode& config, Backend& backend, const Progress& progress) const override {
     const Config c = parse(config);
-    Outcome o = run_meta(c, context);
+    Outcome o = run_meta(c, backend, progress);
     sched::Results r;
     if (robust_) {
       Curve curve = robustness(o, c);
@@ -586,28 +549,20 @@ class MetaKind : public sched::JobKind {
     if (robust_) return {"rule_accuracy", "gradient_accuracy", "rule_worst", "gradient_worst"};
     return {"initial_accuracy", "learned_accuracy", "perceptron_accuracy", "gradient_accuracy", "final_meta_loss"};
   }
-  std::vector<std::vector<std::string>> run_batch(const std::vector<sched::JobInput>& jobs, Backend& backend,
-                                                  const sched::RunContext& context) const override {
-    // Each job is a whole meta-learning run on its own seed; rows never share state, so a row's
-    // bits do not depend on its batch mates.
-    std::vector<std::vector<std::string>> rows;
-    for (const sched::JobInput& job : jobs) {
-      context.check_cancelled();
+  // Each job is a whole meta-learning run on its own seed; rows never share state, so a row's
+  // bits do not depend on its batch mates.
+  std::vector<sched::Row> run_batch(const std::vector<sched::JobInput>& jobs, Backend& backend,
+                                    const Progress& progress) const override {
+    return sched::run_each(jobs, progress, [&](const sched::JobInput& job) -> sched::Row {
       const Config c = parse(job.config, job.seed);
-      sched::RunContext inner = context;
-      inner.backend = std::string(backend.name());
-      inner.progress = nullptr;
-      Outcome o = run_meta(c, inner);
+      const Outcome o = run_meta(c, backend, progress.silent());
       if (robust_) {
         const Curve curve = robustness(o, c);
-        rows.push_back({to_text(o.learned_accuracy), to_text(o.gradient_accuracy), to_text(curve.rule_worst),
-                        to_text(curve.gradient_worst)});
-      } else {
-        rows.push_back({to_text(o.initial_accuracy), to_text(o.learned_accuracy), to_text(o.perceptron_accuracy),
-                        to_text(o.gradient_accuracy), o.log.empty() ? std::string("nan") : to_text(o.log.back().loss)});
+        return {o.learned_accuracy, o.gradient_accuracy, curve.rule_worst, curve.gradient_worst};
       }
-    }
-    return rows;
+      return {o.initial_accuracy, o.learned_accuracy, o.perceptron_accuracy, o.gradient_accuracy,
+              o.log.empty() ? std::nan("") : o.log.back().loss};
+    });
   }
 
  private:

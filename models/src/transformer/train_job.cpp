@@ -41,7 +41,7 @@ DataSpec parse_data(const io::ConfigNode& n) {
   }
   d.seed_offset = n.optional<std::uint64_t>("seed_offset", 0);
   if (d.source == "file") {
-    d.path = n.required<std::string>("path");
+    d.path = n.file_path("path");
     if (n.has("classes")) d.classes = count_field(n, "classes", 1);
     return d;
   }
@@ -67,17 +67,14 @@ DataSpec parse_data(const io::ConfigNode& n) {
   return d;
 }
 
-data::NeuralData make_data(const DataSpec& d, std::uint64_t seed, const std::string& base_dir) {
+data::NeuralData make_data(const DataSpec& d, std::uint64_t seed) {
   if (d.source == "angle") return data::angle_population(d.angle, seed + d.seed_offset);
   if (d.source == "gravity") return data::gravity_bodies(d.gravity, seed + d.seed_offset);
-  std::filesystem::path p(d.path);
-  if (p.is_relative() && !base_dir.empty()) p = std::filesystem::path(base_dir) / p;
-  return data::load_neural_data(p.string(), d.classes);
+  return data::load_neural_data(d.path, d.classes);
 }
 
 struct Job {
   std::uint64_t seed = 0;
-  std::string backend = "cpu";
   DataSpec data;
   TransformerConfig model;
   bool task_given = false;
@@ -106,7 +103,6 @@ Job parse(const io::ConfigNode& root) {
   root.allow_keys({"experiment", "seed", "backend", "data", "model", "train", "transfer", "sweep", "replicates", "name"});
   Job j;
   j.seed = root.optional<std::uint64_t>("seed", 1);
-  j.backend = root.optional<std::string>("backend", "cpu");
   j.data = parse_data(root.child("data"));
   if (root.has("model")) {
     const io::ConfigNode m = root.child("model");
@@ -156,12 +152,8 @@ struct Outcome {
   std::vector<TrainReport> reports;
 };
 
-Outcome run_job(const Job& job, Backend& backend, const std::string& base_dir, const sched::RunContext& context) {
-  if (backend.kind() != BackendKind::cpu) {
-    throw Error::unavailable("train_transformer keeps its activations in host memory and runs on the cpu backend "
-                             "only (Backend::gemm and the attention kernels themselves run on cuda)");
-  }
-  const data::NeuralData all = make_data(job.data, job.seed, base_dir);
+Outcome run_job(const Job& job, Backend& backend, const Progress& progress) {
+  const data::NeuralData all = make_data(job.data, job.seed);
   if (job.model.task == Task::classify && all.labels.empty()) {
     throw Error::bad_input("data", job.data.source == "file" ? job.data.path : job.data.source, "classification needs labels");
   }
@@ -175,21 +167,23 @@ Outcome run_job(const Job& job, Backend& backend, const std::string& base_dir, c
   const std::int64_t total_steps =
       job.train.steps + (job.transfer ? job.transfer_train.steps * (job.compare_scratch ? 2 : 1) : 0);
   std::int64_t done = 0;
-  auto progress = [&](std::int64_t, std::int64_t) { context.report(static_cast<std::uint64_t>(++done), static_cast<std::uint64_t>(total_steps)); };
-  auto keep_going = [&] { return !context.should_continue || context.should_continue(); };
+  auto step = [&](std::int64_t, std::int64_t) {
+    progress.report(static_cast<std::uint64_t>(++done), static_cast<std::uint64_t>(total_steps));
+  };
+  auto keep_going = [&] { return !progress.cancelled(); };
   Outcome out;
   SeparableTransformer net(cfg, backend, job.seed);
-  out.reports.push_back(train_model(net, train, test, job.train, job.seed, progress, keep_going));
+  out.reports.push_back(train_model(net, train, test, job.train, job.seed, step, keep_going));
   out.phases.push_back("train");
   out.neurons.push_back(cfg.neurons);
   if (!job.transfer) return out;
-  const data::NeuralData second = make_data(job.transfer_data, job.seed + 1, base_dir);
+  const data::NeuralData second = make_data(job.transfer_data, job.seed + 1);
   const auto [train2, test2] = split_trials(second, job.transfer_data.test_fraction, job.seed + 1);
   if (cfg.task == Task::classify && second.classes > cfg.outputs) {
     throw Error::bad_input("transfer.data.classes", std::to_string(second.classes), "must not exceed the first population's");
   }
   net.reset_population(second.neurons, job.seed + 2);
-  out.reports.push_back(train_model(net, train2, test2, job.transfer_train, job.seed + 1, progress, keep_going));
+  out.reports.push_back(train_model(net, train2, test2, job.transfer_train, job.seed + 1, step, keep_going));
   out.phases.push_back("transfer");
   out.neurons.push_back(second.neurons);
   if (job.compare_scratch) {
@@ -198,7 +192,7 @@ Outcome run_job(const Job& job, Backend& backend, const std::string& base_dir, c
     SeparableTransformer scratch(cfg2, backend, job.seed + 3);
     TrainSpec spec = job.transfer_train;
     spec.freeze_individual = false;
-    out.reports.push_back(train_model(scratch, train2, test2, spec, job.seed + 1, progress, keep_going));
+    out.reports.push_back(train_model(scratch, train2, test2, spec, job.seed + 1, step, keep_going));
     out.phases.push_back("scratch");
     out.neurons.push_back(second.neurons);
   }
@@ -209,47 +203,33 @@ class TrainTransformerKind final : public sched::JobKind {
  public:
   std::string_view name() const override { return "train_transformer"; }
   std::string_view description() const override { return "separable population transformer, trained with AdamW"; }
-  void validate(const io::ConfigNode& config) const override {
+  // Activations live in host memory; Backend::gemm and the attention kernels themselves run on
+  // cuda, the training loop does not yet.
+  std::vector<BackendKind> backends() const override { return {BackendKind::cpu}; }
+  std::string_view default_backend() const override { return "cpu"; }
+  void validate(const io::ConfigNode& config) const override { parse(config); }
+  sched::Results run(const io::ConfigNode& config, Backend& backend, const Progress& progress) const override {
     const Job job = parse(config);
-    if (job.backend != "cpu" && job.backend != "auto" && job.backend != "cuda") {
-      throw Error::bad_input("backend", job.backend, "must be cpu, cuda or auto");
-    }
-  }
-  sched::Results run(const io::ConfigNode& config, const sched::RunContext& context) const override {
-    const Job job = parse(config);
-    std::string backend_name = context.backend.empty() ? job.backend : context.backend;
-    if (backend_name == "auto") backend_name = "cpu";  // see run_job: host-memory activations
-    auto backend = make_backend(backend_name);
-    const Outcome o = run_job(job, *backend, "", context);
+    const Outcome o = run_job(job, backend, progress);
     sched::Results results;
-    // Columns are filled first and added last: Table::add returns a reference that a later add
-    // would invalidate.
-    auto column = [](const char* name, sched::Column::Type type) {
-      sched::Column c;
-      c.name = name;
-      c.type = type;
-      return c;
-    };
     using Type = sched::Column::Type;
-    sched::Column phase = column("phase", Type::text), neurons = column("neurons", Type::integer),
-                  steps = column("steps", Type::integer), metric = column("metric", Type::text),
-                  train_m = column("train", Type::real), test_m = column("test", Type::real),
-                  final_loss = column("final_loss", Type::real);
-    sched::Column l_phase = column("phase", Type::text), l_step = column("step", Type::integer),
-                  l_loss = column("loss", Type::real);
+    sched::Table metrics{"metrics", {}};
+    for (const auto& [name, type] : {std::pair{"phase", Type::text}, std::pair{"neurons", Type::integer},
+                                     std::pair{"steps", Type::integer}, std::pair{"metric", Type::text},
+                                     std::pair{"train", Type::real}, std::pair{"test", Type::real},
+                                     std::pair{"final_loss", Type::real}}) {
+      metrics.add(name, type);
+    }
+    sched::Table losses{"losses", {}};
+    losses.add("phase", Type::text);
+    losses.add("step", Type::integer);
+    losses.add("loss", Type::real);
     for (std::size_t i = 0; i < o.reports.size(); ++i) {
       const TrainReport& r = o.reports[i];
-      phase.texts.push_back(o.phases[i]);
-      neurons.integers.push_back(o.neurons[i]);
-      steps.integers.push_back(static_cast<std::int64_t>(r.losses.size()));
-      metric.texts.push_back(metric_name(job.model.task));
-      train_m.reals.push_back(r.train_metric);
-      test_m.reals.push_back(r.test_metric);
-      final_loss.reals.push_back(r.losses.back());
+      metrics.append({o.phases[i], o.neurons[i], static_cast<std::int64_t>(r.losses.size()), metric_name(job.model.task),
+                      r.train_metric, r.test_metric, r.losses.back()});
       for (std::size_t s = 0; s < r.losses.size(); ++s) {
-        l_phase.texts.push_back(o.phases[i]);
-        l_step.integers.push_back(static_cast<std::int64_t>(s + 1));
-        l_loss.reals.push_back(r.losses[s]);
+        losses.append({o.phases[i], static_cast<std::int64_t>(s + 1), r.losses[s]});
       }
       results.summary.push_back(o.phases[i] + ": " + std::to_string(o.neurons[i]) + " neurons, test " +
                                 metric_name(job.model.task) + " " + to_text(r.test_metric) + ", train " +
@@ -259,8 +239,8 @@ class TrainTransformerKind final : public sched::JobKind {
       results.summary.push_back("transfer reaches " + to_text(o.reports[1].test_metric / o.reports[2].test_metric) +
                                 " of the from-scratch test accuracy");
     }
-    results.tables.push_back({"metrics", {phase, neurons, steps, metric, train_m, test_m, final_loss}});
-    results.tables.push_back({"losses", {l_phase, l_step, l_loss}});
+    results.tables.push_back(std::move(metrics));
+    results.tables.push_back(std::move(losses));
     return results;
   }
   std::string shape_class(const io::ConfigNode& config) const override {
@@ -290,26 +270,23 @@ class TrainTransformerKind final : public sched::JobKind {
   }
   // Jobs run one after another on the batch's backend (each training run is already a batched
   // launch over its minibatch); row i depends only on jobs[i].
-  std::vector<std::vector<std::string>> run_batch(const std::vector<sched::JobInput>& jobs, Backend& backend,
-                                                  const sched::RunContext& context) const override {
-    std::vector<std::vector<std::string>> rows;
-    for (const sched::JobInput& input : jobs) {
-      context.check_cancelled();
+  std::vector<sched::Row> run_batch(const std::vector<sched::JobInput>& jobs, Backend& backend,
+                                    const Progress& progress) const override {
+    return sched::run_each(jobs, progress, [&](const sched::JobInput& input) {
       Job job = parse(input.config);
       job.seed = input.seed;
-      const Outcome o = run_job(job, backend, "", context);
-      std::vector<std::string> row = {metric_name(job.model.task), to_text(o.reports[0].train_metric),
-                                      to_text(o.reports[0].test_metric), to_text(o.reports[0].losses.back())};
+      const Outcome o = run_job(job, backend, progress);
+      sched::Row row = {metric_name(job.model.task), o.reports[0].train_metric, o.reports[0].test_metric,
+                        o.reports[0].losses.back()};
       if (job.transfer) {
-        row.push_back(to_text(o.reports[1].test_metric));
+        row.emplace_back(o.reports[1].test_metric);
         if (job.compare_scratch) {
-          row.push_back(to_text(o.reports[2].test_metric));
-          row.push_back(to_text(o.reports[1].test_metric / o.reports[2].test_metric));
+          row.emplace_back(o.reports[2].test_metric);
+          row.emplace_back(o.reports[1].test_metric / o.reports[2].test_metric);
         }
       }
-      rows.push_back(std::move(row));
-    }
-    return rows;
+      return row;
+    });
   }
 };
 

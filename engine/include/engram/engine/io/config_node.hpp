@@ -27,7 +27,14 @@ class ConfigNode {
   const std::string& path() const { return path_; }
   const std::string& base_dir() const { return base_dir_; }
   // A required file name, relative ones resolved against base_dir() (existence is not checked).
+  // Every data path of every kind goes through here, so `engram run dir/x.yaml` reads the same
+  // files from any working directory.
   std::string file_path(const std::string& key) const;
+  // file_path that must name a readable regular file; bad_input names the key, the value and
+  // where it looked.
+  std::string existing_file(const std::string& key) const;
+  // The same node with relative paths resolving against `dir`.
+  ConfigNode with_base_dir(std::string dir) const { return ConfigNode(node_, path_, std::move(dir)); }
   bool has(const std::string& key) const;
   ConfigNode child(const std::string& key) const;  // required mapping or value
   std::vector<ConfigNode> list(const std::string& key) const;  // required non-empty sequence

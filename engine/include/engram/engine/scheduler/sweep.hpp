@@ -7,9 +7,11 @@
 // Jobs of one shape class are packed into batches (plan_batches); a job's row is the same in
 // any batch (docs/sweeps.md).
 //
-//   const auto& kind = engram::models::job_kind(root);
-//   engram::sched::Sweep sweep = engram::sched::parse_sweep(root, kind);
-//   engram::sched::Table results = engram::sched::run_sweep(sweep, *backend, {}, {});
+//   engram::sched::Sweep sweep = engram::sched::parse_sweep(root, kind);   // kind: any JobKind
+//   for (const auto& batch : engram::sched::plan_batches(sweep, pending, {}).batches) {
+//     auto rows = engram::sched::run_jobs(sweep, batch, *backend, progress);
+//   }
+// Front ends do not loop themselves: sweep_runner.hpp runs a sweep into a result sink.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -38,18 +40,30 @@ struct SweepJob {
 
 struct Sweep {
   const JobKind* kind = nullptr;
-  std::string backend = "auto";        // the base config's `backend:`
+  // The config without its `sweep:` section (it picks the backend), and the sweep file's folder.
+  std::shared_ptr<const YAML::Node> base_yaml;
+  std::string base_dir;
   std::vector<std::string> parameters;  // swept paths, sorted
   std::uint32_t seeds = 1;
   std::vector<SweepJob> jobs;  // sorted by id
   std::vector<std::string> result_columns;
   std::vector<std::string> trace_columns;
+
+  io::ConfigNode base() const { return io::ConfigNode(*base_yaml, "", base_dir); }
 };
 
 // Whether a config has a `sweep:` section.
 bool is_sweep(const io::ConfigNode& root);
 // Expands the sweep and validates every job; throws Error (bad_input) naming the bad field.
 Sweep parse_sweep(const io::ConfigNode& root, const JobKind& kind);
+
+// Shard i of N takes jobs i, i+N, i+2N, ... of the id-sorted list (`--shard i/N`, MPI rank r of N).
+struct Shard {
+  std::uint32_t index = 0, count = 1;
+};
+// "i/N" with 0 <= i < N; bad text is Error::bad_input naming `field`.
+Shard parse_shard(const std::string& text, const std::string& field);
+std::vector<const SweepJob*> shard_jobs(const Sweep& sweep, Shard shard);
 
 struct PackOptions {
   std::uint32_t max_batch = 256;
@@ -66,22 +80,12 @@ BatchPlan plan_batches(const Sweep& sweep, const std::vector<const SweepJob*>& p
 std::uint64_t available_memory();
 
 // One batch through its kind: rows (and, with traces, per-job trace rows) in job order.
-std::vector<std::vector<std::string>> run_jobs(const Sweep& sweep, const std::vector<const SweepJob*>& batch,
-                                               Backend& backend, const RunContext& context,
-                                               std::vector<std::vector<std::vector<std::string>>>* traces = nullptr);
+std::vector<Row> run_jobs(const Sweep& sweep, const std::vector<const SweepJob*>& batch, Backend& backend,
+                          const Progress& progress, std::vector<std::vector<Row>>* traces = nullptr);
 
 // The results file: a header and one line per job (no trailing newline in either).
 std::string csv_header(const Sweep& sweep);
-std::string csv_row(const SweepJob& job, const std::vector<std::string>& cells);
-
-// The whole sweep in memory (Python, the C API): one row per job, sorted by id, with the columns
-// of csv_header (cells as text). Progress counts jobs.
-Table run_sweep(const Sweep& sweep, Backend& backend, const PackOptions& options, const RunContext& context);
-
-// What embedders call: a plain config runs through its kind; a sweep runs in memory (run_sweep
-// on context.backend, else the config's backend) and returns its results table.
-Results run_config(const io::ConfigNode& root, const JobKind& kind, const RunContext& context,
-                   const PackOptions& options = {});
+std::string csv_row(const SweepJob& job, const Row& cells);
 
 // 64-bit FNV-1a of the bytes, as 16 hex digits (job ids, config hashes).
 std::string hash_hex(std::string_view bytes);

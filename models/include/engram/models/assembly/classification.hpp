@@ -31,6 +31,7 @@
 
 #include "engram/engine/backend/backend.hpp"
 #include "engram/engine/io/config_node.hpp"
+#include "engram/engine/progress.hpp"
 #include "engram/models/assembly/brain_batch.hpp"
 #include "engram/models/assembly/datasets.hpp"
 
@@ -123,15 +124,15 @@ struct ClassificationRecord {
   double assembly_overlap = 0.0;  // mean over class pairs of |A_i ∩ A_j| / k
 };
 
-// Reads and fully validates a config (strict keys; errors name the field). Relative data paths are
-// resolved against `config_dir` (the CLI passes the config file's folder); the files must exist.
+// Reads and fully validates a config (strict keys; errors name the field). Relative data paths
+// resolve against the config's folder (ConfigNode::base_dir), or `config_dir` when given; the
+// files must exist.
 ClassificationExperiment parse_classification(const io::ConfigNode& root, const std::filesystem::path& config_dir = {});
 
 using ClassificationSink = std::function<void(const ClassificationRecord&)>;
-using ClassificationProgress = std::function<void(std::uint64_t done, std::uint64_t total)>;
 
 // Records arrive ordered by brain. Progress counts brain-presentations (training and test steps).
 void run_classification(const ClassificationExperiment& experiment, Backend& backend, const ClassificationSink& sink,
-                        const ClassificationProgress& progress = {});
+                        const Progress& progress = {});
 
 }  // namespace engram::assembly

@@ -12,6 +12,7 @@
 
 #include "engram/engine/backend/backend.hpp"
 #include "engram/engine/io/config_node.hpp"
+#include "engram/engine/progress.hpp"
 #include "engram/models/assembly/brain_spec.hpp"
 
 namespace engram::assembly {
@@ -39,10 +40,9 @@ struct ProjectionRecord {
 ProjectionExperiment parse_projection(const io::ConfigNode& root);
 
 using RecordSink = std::function<void(const ProjectionRecord&)>;
-using ProgressSink = std::function<void(std::uint64_t done, std::uint64_t total)>;
 
 // Records arrive ordered by (brain, step, area). Progress counts brain-steps.
 void run_projection(const ProjectionExperiment& experiment, Backend& backend, const RecordSink& sink,
-                    const ProgressSink& progress = {});
+                    const Progress& progress = {});
 
 }  // namespace engram::assembly

@@ -19,6 +19,7 @@
 
 #include "engram/engine/backend/backend.hpp"
 #include "engram/engine/io/config_node.hpp"
+#include "engram/engine/progress.hpp"
 #include "engram/models/assembly/brain_spec.hpp"
 
 namespace engram::assembly {
@@ -69,7 +70,7 @@ using MetricSink = std::function<void(const MetricRecord&)>;
 using WinnersSink = std::function<void(const WinnersRecord&)>;
 // `winners` is called only when experiment.trace_winners is set.
 void run_script(const ScriptExperiment& experiment, Backend& backend, const MetricSink& sink,
-                const std::function<void(std::uint64_t, std::uint64_t)>& progress = {},
+                const Progress& progress = {},
                 const WinnersSink& winners = {});
 
 }  // namespace engram::assembly
