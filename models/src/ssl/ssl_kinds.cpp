@@ -72,7 +72,7 @@ Job parse(const io::ConfigNode& root, Model model) {
     d.allow_keys({"source", "path", "trials", "time", "neurons", "baseline", "tuning", "style_gain", "population_seed"});
     j.source = d.optional<std::string>("source", "file");
     if (j.source == "file") {
-      j.path = d.file_path("path");
+      j.path = d.existing_file("path");
     } else if (j.source == "synthetic") {
       auto& s = j.synthetic;
       s.trials = positive(d, "trials", s.trials);
@@ -186,11 +186,7 @@ double sd_of(const std::vector<AngleScore>& s, double AngleScore::*field) {
   return std::sqrt(v / static_cast<double>(s.size() - 1));
 }
 
-Outcome run_job(const Job& j, std::uint64_t seed, Backend& backend, const sched::RunContext& context) {
-  if (backend.kind() != BackendKind::cpu) {
-    throw Error::unavailable("swap_vae and myow keep their [R, ...] training state in host memory and run on the cpu "
-                             "backend only until the device-resident training path lands");
-  }
+Outcome run_job(const Job& j, std::uint64_t seed, Backend& backend, const Progress& context) {
   const ReachData data = load(j, seed);
   const ReachRuns runs(data, run_seeds(j, seed), j.test_fraction);
   Outcome o;
@@ -202,8 +198,7 @@ Outcome run_job(const Job& j, std::uint64_t seed, Backend& backend, const sched:
   const std::int64_t total = methods * (j.model == Model::swap_vae ? j.swap.epochs * per_epoch_swap : j.myow.epochs * per_epoch_myow);
   std::int64_t done_before = 0;
   auto progress = [&](std::int64_t done, std::int64_t) {
-    context.check_cancelled();
-    context.report(static_cast<std::uint64_t>(done_before + done), static_cast<std::uint64_t>(total));
+    context.step(static_cast<std::uint64_t>(done_before + done), static_cast<std::uint64_t>(total));
   };
   auto score = [&](const std::string& method, const std::vector<std::vector<double>>& reps, std::int64_t dim) {
     MethodScores m{method, {}};
@@ -261,14 +256,15 @@ class SslKind final : public sched::JobKind {
     return model_ == Model::swap_vae ? "Swap-VAE (Liu et al. 2021) on reach data, decoded by a linear angle map"
                                      : "MYOW (Azabou et al. 2021) on reach data, decoded by a linear angle map";
   }
+  // The [R, ...] training state lives in host memory until the device-resident training path
+  // lands; the scheduler refuses cuda before anything runs.
+  std::vector<BackendKind> backends() const override { return {BackendKind::cpu}; }
+  std::string_view default_backend() const override { return "cpu"; }
   void validate(const io::ConfigNode& config) const override { (void)parse(config, model_); }
 
-  sched::Results run(const io::ConfigNode& config, const sched::RunContext& context) const override {
+  sched::Results run(const io::ConfigNode& config, Backend& backend, const Progress& progress) const override {
     const Job j = parse(config, model_);
-    std::string backend_name = context.backend.empty() ? j.backend : context.backend;
-    if (backend_name == "auto") backend_name = "cpu";  // see run_job: host-memory training state
-    auto backend = make_backend(backend_name);
-    const Outcome o = run_job(j, j.seed, *backend, context);
+    const Outcome o = run_job(j, j.seed, backend, progress);
     using Type = sched::Column::Type;
     sched::Results results;
     sched::Column method = column("method", Type::text), split = column("split", Type::integer),
@@ -357,22 +353,19 @@ class SslKind final : public sched::JobKind {
   }
   // Each job trains its splits as one batch of runs; jobs run one after another. Row i depends
   // only on jobs[i].
-  std::vector<std::vector<std::string>> run_batch(const std::vector<sched::JobInput>& jobs, Backend& backend,
-                                                  const sched::RunContext& context) const override {
-    std::vector<std::vector<std::string>> rows;
-    for (const sched::JobInput& input : jobs) {
-      context.check_cancelled();
+  std::vector<sched::Row> run_batch(const std::vector<sched::JobInput>& jobs, Backend& backend,
+                                    const Progress& progress) const override {
+    return sched::run_each(jobs, progress, [&](const sched::JobInput& input) {
       const Job j = parse(input.config, model_);
-      const Outcome o = run_job(j, input.seed, backend, context);
-      std::vector<std::string> row;
+      const Outcome o = run_job(j, input.seed, backend, progress);
+      sched::Row row;
       for (const MethodScores& m : o.scores) {
-        row.push_back(to_text(mean_of(m.per_split, &AngleScore::accuracy)));
-        row.push_back(to_text(sd_of(m.per_split, &AngleScore::accuracy)));
-        row.push_back(to_text(mean_of(m.per_split, &AngleScore::delta_accuracy)));
+        row.emplace_back(mean_of(m.per_split, &AngleScore::accuracy));
+        row.emplace_back(sd_of(m.per_split, &AngleScore::accuracy));
+        row.emplace_back(mean_of(m.per_split, &AngleScore::delta_accuracy));
       }
-      rows.push_back(std::move(row));
-    }
-    return rows;
+      return row;
+    });
   }
 
  private:
