@@ -11,6 +11,7 @@
 #include <benchmark/benchmark.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <vector>
@@ -27,6 +28,25 @@ std::vector<double> points(std::int64_t count, std::int64_t dim, std::uint64_t s
   for (std::size_t k = 0; k < out.size(); ++k) {
     const std::uint64_t h = (static_cast<std::uint64_t>(k) * 2654435761ull + side * 2246822519ull) & 0xffffffffull;
     out[k] = (static_cast<double>(h) + 0.5) / 4294967296.0;
+  }
+  return out;
+}
+
+// Standard normal points for the time-to-solution rows (the hashed points above lie on a lattice,
+// where Sinkhorn at small ε hardly converges, for POT as for engram): Box-Muller on splitmix64
+// uniforms; bench/peers/pot_sinkhorn.py rebuilds them the same way.
+std::vector<double> gaussian_points(std::int64_t count, std::int64_t dim, std::uint64_t side) {
+  const auto uniform = [side](std::uint64_t k) {
+    std::uint64_t z = (side << 40) + (k + 1) * 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return (static_cast<double>(z >> 11) + 0.5) / 9007199254740992.0;
+  };
+  std::vector<double> out(static_cast<std::size_t>(count * dim));
+  for (std::size_t k = 0; k < out.size(); ++k) {
+    const double u1 = uniform(2 * k), u2 = uniform(2 * k + 1);
+    out[k] = std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
   }
   return out;
 }
@@ -104,6 +124,49 @@ void BM_SinkhornBatch(benchmark::State& state) {
   }
   state.counters["ms_per_iter"] = 1e3 * seconds / static_cast<double>(state.iterations()) / iters;
 }
+
+// Time to solution: one problem of n = m standard normal points in R^dim, ε = 0.01 of the cost scale,
+// uniform weights, online squared-Euclidean cost, ε-scaling on (the defaults), solved to an L1
+// marginal error of 1e-9; the whole ot::solve call (upload, cost, iterations, outputs) is timed.
+// scaling:1 is the CPU's default path (stabilised kernel scalings), scaling:0 the log-domain
+// functors. bench/peers/pot_sinkhorn.py times POT's plain and log-domain solvers on the same
+// points (their distance matrix included) beside it.
+void BM_SinkhornSolve(benchmark::State& state) {
+  const std::int64_t n = state.range(0), dim = state.range(1);
+  ot::Problem<double> p;
+  p.x = gaussian_points(n, dim, 1);
+  p.y = gaussian_points(n, dim, 2);
+  ot::SinkhornOptions o;
+  o.dim = static_cast<std::int32_t>(dim);
+  o.tol = 1e-9;
+  o.max_iter = 100000;
+  o.cpu_scaling = state.range(2) != 0;
+  p.eps = 0.01 * ot::cost_scale(p, o);
+  const std::vector<ot::Problem<double>> problems{p};
+  double seconds = 0, iterations = 0, cost = 0;
+  for (auto _ : state) {
+    const auto start = std::chrono::steady_clock::now();
+    auto s = ot::solve(backend(), problems, o);
+    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!s[0].converged) state.SkipWithError("did not converge");
+    iterations = s[0].iterations;
+    cost = s[0].transport_cost;
+  }
+  state.counters["ms"] = 1e3 * seconds / static_cast<double>(state.iterations());
+  state.counters["sinkhorn_iterations"] = iterations;
+  state.counters["transport_cost"] = cost;
+}
+
+BENCHMARK(BM_SinkhornSolve)
+    ->Args({1000, 3, 1})
+    ->Args({1000, 64, 1})
+    ->Args({10000, 3, 1})
+    ->Args({1000, 3, 0})
+    ->Args({1000, 64, 0})
+    ->ArgNames({"n", "dim", "scaling"})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(1);
 
 bool large() {
   const char* v = std::getenv("ENGRAM_BENCH_OT_LARGE");

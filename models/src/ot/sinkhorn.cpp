@@ -1,15 +1,22 @@
 #include "engram/models/ot/sinkhorn.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 
 #include "engram/engine/error.hpp"
 #include "engram/engine/memory/buffer.hpp"
+#include "engram/kernels/ot/cpu_sinkhorn.hpp"
 #include "engram/kernels/ot/sinkhorn.hpp"
 
 namespace engram::ot {
 
 namespace {
+
+// Memory the CPU scaling path may take for its kernels and online cost caches (a 10^4 x 10^4
+// double problem takes 1.6 GB); larger batches run the log-domain functors, which need none.
+constexpr double kScalingBudgetBytes = 2.5 * 1024.0 * 1024.0 * 1024.0;
 
 bool online(const SinkhornOptions& o) { return o.cost != CostKind::stored; }
 
@@ -222,13 +229,6 @@ std::vector<Solution<T>> solve(Backend& backend, const std::vector<Problem<T>>& 
   b.iterations = d_iterations.data();
   b.status = d_status.data();
 
-  // Problems freeze themselves on the device; the host only decides when every one has.
-  for (std::int32_t k = 0; k < o.max_iter; k += o.check_every) {
-    backend.sinkhorn_iterations(b, k, std::min(o.check_every, o.max_iter - k));
-    const std::vector<std::int32_t> status = d_status.to_host();
-    if (std::none_of(status.begin(), status.end(), [](std::int32_t s) { return s == kRunning; })) break;
-  }
-
   std::vector<std::int64_t> plan_begin{0};
   for (std::int32_t p = 0; p < count; ++p) {
     const auto [n, m] = sizes(problems[static_cast<std::size_t>(p)], o);
@@ -248,7 +248,25 @@ std::vector<Solution<T>> solve(Backend& backend, const std::vector<Problem<T>>& 
   out.transport_cost = d_transport.data();
   out.mass = d_mass.data();
   out.value = d_value.data();
-  backend.sinkhorn_outputs(b, out);
+
+  const cpu::ScalingPlan scaling = cpu::plan_scaling<T>(x_begin, y_begin, online(o), omp_get_max_threads(),
+                                                        kScalingBudgetBytes);
+  if (o.cpu_scaling && backend.kind() == BackendKind::cpu && scaling.fits) {
+    // CPU backend memory is host memory: the fast path works on the batch in place.
+    const cpu::Gram<T> gram = [&backend](const T* xs, std::int64_t n, const T* ys, std::int64_t m, std::int32_t dim,
+                                         T* gram_out) {
+      backend.gemm(false, true, n, m, dim, T(1), xs, ys, T(0), gram_out);
+    };
+    with_cost<T>(o.cost, [&](auto policy) { cpu::solve_scaling<T, decltype(policy)>(b, out, scaling, gram); });
+  } else {
+    // Problems freeze themselves on the device; the host only decides when every one has.
+    for (std::int32_t k = 0; k < o.max_iter; k += o.check_every) {
+      backend.sinkhorn_iterations(b, k, std::min(o.check_every, o.max_iter - k));
+      const std::vector<std::int32_t> status = d_status.to_host();
+      if (std::none_of(status.begin(), status.end(), [](std::int32_t s) { return s == kRunning; })) break;
+    }
+    backend.sinkhorn_outputs(b, out);
+  }
 
   const std::vector<T> f = d_f.to_host(), g = d_g.to_host(), plan = d_plan.to_host(), gradient = d_gradient.to_host(),
                        transport = d_transport.to_host(), mass = d_mass.to_host(), value = d_value.to_host(),

@@ -2,9 +2,12 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
+#include <tuple>
 
 #include "engram/engine/error.hpp"
 #include "engram/kernels/core/random.hpp"
+#include "engram/models/data/npz.hpp"
 #include "engram/models/ot/ot_kinds.hpp"
 #include "engram/models/ot/sinkhorn.hpp"
 
@@ -40,6 +43,60 @@ std::vector<double> rows_of(const io::ConfigNode& node, const std::string& key, 
     for (const io::ConfigNode& c : cells) out.push_back(c.number());
   }
   return out;
+}
+
+// `points: {file: clouds.npz}`: x [n, dim] and y [m, dim], optional a [n] and b [m], float32 or
+// float64 (numpy.savez). Errors name the file and the array.
+void read_points_npz(const io::ConfigNode& points, Config& c) {
+  const std::string path = points.file_path("file");
+  const std::map<std::string, data::NpyArray> arrays = data::read_npz(path);
+  const auto field = [&](const std::string& name) { return points.field("file") + " (" + path + ")[" + name + "]"; };
+  const auto array = [&](const std::string& name, bool required) -> const data::NpyArray* {
+    const auto it = arrays.find(name);
+    if (it == arrays.end()) {
+      if (required) throw Error::bad_input(field(name), "missing", "the archive needs arrays x and y (a, b optional)");
+      return nullptr;
+    }
+    const data::NpyArray& a = it->second;
+    if (a.dtype != "<f4" && a.dtype != "<f8") {
+      throw Error::bad_input(field(name) + ".dtype", a.dtype, "must be float32 or float64");
+    }
+    for (std::size_t k = 0; k < a.values.size(); ++k) {
+      if (!std::isfinite(a.values[k])) {
+        throw Error::bad_input(field(name) + "[" + std::to_string(k) + "]", to_text(a.values[k]), "must be finite");
+      }
+    }
+    return &a;
+  };
+  const auto shape_text = [](const data::NpyArray& a) {
+    std::string t = "[";
+    for (std::size_t k = 0; k < a.shape.size(); ++k) t += (k ? ", " : "") + std::to_string(a.shape[k]);
+    return t + "]";
+  };
+  const data::NpyArray* x = array("x", true);
+  const data::NpyArray* y = array("y", true);
+  for (const data::NpyArray* v : {x, y}) {
+    if (v->shape.size() != 2 || v->shape[0] < 1 || v->shape[1] < 1) {
+      throw Error::bad_input(field(v->name) + ".shape", shape_text(*v), "must be [points, dim] with both >= 1");
+    }
+  }
+  if (x->shape[1] != y->shape[1]) {
+    throw Error::bad_input(field("y") + ".shape", shape_text(*y),
+                           "needs the dimension of x, " + std::to_string(x->shape[1]));
+  }
+  c.options.dim = static_cast<std::int32_t>(x->shape[1]);
+  c.x = x->values;
+  c.y = y->values;
+  for (const auto& [name, points_of, out] : {std::tuple{"a", x, &c.a}, std::tuple{"b", y, &c.b}}) {
+    const data::NpyArray* w = array(name, false);
+    if (w == nullptr) continue;
+    if (w->shape.size() != 1 || w->shape[0] != points_of->shape[0]) {
+      throw Error::bad_input(field(name) + ".shape", shape_text(*w),
+                             "must be [" + std::to_string(points_of->shape[0]) + "], one weight per point of " +
+                                 points_of->name);
+    }
+    *out = w->values;
+  }
 }
 
 std::vector<double> numbers(const io::ConfigNode& node, const std::string& key) {
@@ -86,14 +143,21 @@ Config parse(const io::ConfigNode& root, std::optional<std::uint64_t> seed = std
   if (root.has("points")) {
     if (root.has("random")) throw Error::bad_input(root.field("random"), "(set)", "give either random: or points:");
     const io::ConfigNode p = root.child("points");
-    p.allow_keys({"x", "y", "a", "b"});
+    p.allow_keys({"x", "y", "a", "b", "file"});
     c.given = true;
-    std::int32_t dim = 0;
-    c.x = rows_of(p, "x", dim);
-    c.y = rows_of(p, "y", dim);
-    c.a = numbers(p, "a");
-    c.b = numbers(p, "b");
-    c.options.dim = dim;
+    if (p.has("file")) {
+      for (const char* key : {"x", "y", "a", "b"}) {
+        if (p.has(key)) throw Error::bad_input(p.field(key), "(set)", "give either file: or x:/y: lists");
+      }
+      read_points_npz(p, c);
+    } else {
+      std::int32_t dim = 0;
+      c.x = rows_of(p, "x", dim);
+      c.y = rows_of(p, "y", dim);
+      c.a = numbers(p, "a");
+      c.b = numbers(p, "b");
+      c.options.dim = dim;
+    }
   } else {
     const io::ConfigNode r = root.has("random") ? root.child("random") : io::ConfigNode(YAML::Node(YAML::NodeType::Map), root.field("random"));
     r.allow_keys({"problems", "n", "m", "dim", "weights"});

@@ -42,6 +42,9 @@ struct SinkhornOptions {
   bool plan = false;              // return the dense plans
   bool gradient = false;          // return d value / d x (online costs)
   std::int32_t check_every = 10;  // iterations between the host's looks at the status flags
+  // CPU backend: solve with stabilised kernel scalings (kernels/ot/cpu_sinkhorn.hpp) when the
+  // kernels fit in memory; false runs the log-domain functors (the CUDA path and the reference).
+  bool cpu_scaling = true;
 };
 
 template <class T>
