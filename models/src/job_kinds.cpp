@@ -1,5 +1,7 @@
 #include "engram/models/job_kinds.hpp"
 
+#include <algorithm>
+
 #include "engram/engine/error.hpp"
 #include "engram/models/assembly/assembly_kinds.hpp"
 #include "engram/models/assembly/projection_kind.hpp"
@@ -11,24 +13,29 @@
 
 namespace engram::models {
 
-// Each model contributes one accessor returning its kind (a function-local static).
-// Add new kinds here; keep the list sorted by experiment name.
+// Each model contributes one accessor returning its kind (a function-local static). Add new
+// kinds anywhere: the list is sorted by experiment name once, so `engram.experiments()` and the
+// unknown-experiment message list them alphabetically.
 
 const std::vector<const sched::JobKind*>& job_kinds() {
-  static const std::vector<const sched::JobKind*> kinds = {
-      &assembly::classification_kind(),
-      &assembly::markov_kind(),
-      &assembly::projection_kind(),
-      &assembly::script_kind(),
-      &assembly::sequence_kind(),
-      &plastic::plasticity_meta_kind(),
-      &plastic::plasticity_robustness_kind(),
-      &transformer::train_transformer_kind(),
-      &ot::ot_align_kind(),
-      &ot::sinkhorn_kind(),
-      &ssl::myow_kind(),
-      &ssl::swap_vae_kind(),
-  };
+  static const std::vector<const sched::JobKind*> kinds = [] {
+    std::vector<const sched::JobKind*> all = {
+        &assembly::classification_kind(),
+        &assembly::markov_kind(),
+        &assembly::projection_kind(),
+        &assembly::script_kind(),
+        &assembly::sequence_kind(),
+        &plastic::plasticity_meta_kind(),
+        &plastic::plasticity_robustness_kind(),
+        &transformer::train_transformer_kind(),
+        &ot::ot_align_kind(),
+        &ot::sinkhorn_kind(),
+        &ssl::myow_kind(),
+        &ssl::swap_vae_kind(),
+    };
+    std::sort(all.begin(), all.end(), [](const sched::JobKind* a, const sched::JobKind* b) { return a->name() < b->name(); });
+    return all;
+  }();
   return kinds;
 }
 

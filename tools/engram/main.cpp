@@ -1,6 +1,7 @@
 // engram: command-line entry point.
-//   engram run CONFIG.yaml [--backend cpu|cuda|auto] [--out DIR]
-//   engram run SWEEP.yaml --out DIR [--resume] [--force] [--shard i/N] [--max-batch B] [--memory-budget BYTES]
+//   engram run CONFIG.yaml [--backend cpu|cuda|auto] [--out DIR]     (any experiment kind)
+//   engram run SWEEP.yaml --out DIR [--resume] [--force] [--shard i/N] [--max-batch B]
+//                                   [--memory-budget BYTES] [--workers W] [--trace]
 //   engram merge DIR... --out DIR
 //   engram info
 #include <CLI/CLI.hpp>

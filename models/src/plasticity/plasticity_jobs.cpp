@@ -95,135 +95,143 @@ DataSpec parse_data(const io::ConfigNode& node) {
   return d;
 }
 
+void parse_network(const io::ConfigNode& n, Config& c) {
+  n.allow_keys({"neurons", "cap", "rounds", "p"});
+  c.net.neurons = n.optional<std::uint32_t>("neurons", 100);
+  c.net.cap = n.optional<std::uint32_t>("cap", 50);
+  c.net.rounds = n.optional<std::uint32_t>("rounds", 1);
+  c.net.p = n.optional<double>("p", 0.5);
+  c.net.validate("network.");
+}
+
+void parse_rule(const io::ConfigNode& r, Config& c) {
+  r.allow_keys({"eta", "mode", "updates", "init", "init_scale", "table"});
+  c.eta = r.optional<double>("eta", 0.1);
+  const std::string mode = r.optional<std::string>("mode", "additive");
+  if (mode == "additive") {
+    c.mode = plasticity::RuleMode::additive;
+  } else if (mode == "multiplicative") {
+    c.mode = plasticity::RuleMode::multiplicative;
+  } else {
+    throw Error::bad_input(r.field("mode"), mode, "must be additive or multiplicative");
+  }
+  const std::string updates = r.optional<std::string>("updates", "misclassified");
+  if (updates != "misclassified" && updates != "all") throw Error::bad_input(r.field("updates"), updates, "must be misclassified or all");
+  c.only_misclassified = updates == "misclassified";
+  c.init = r.optional<std::string>("init", r.has("table") ? "table" : "random");
+  if (c.init != "random" && c.init != "zeros" && c.init != "perceptron" && c.init != "table") {
+    throw Error::bad_input(r.field("init"), c.init, "must be random, zeros, perceptron or table");
+  }
+  c.init_scale = r.optional<double>("init_scale", 0.1);
+  if (c.init == "table") c.table = numbers(r, "table");
+}
+
+void parse_meta(const io::ConfigNode& m, Config& c) {
+  m.allow_keys({"method", "steps", "batch", "score", "problems_per_step", "lr", "weight_decay", "population", "sigma", "learn",
+                "entry", "mutation"});
+  c.method = m.optional<std::string>("method", "exact");
+  if (c.method != "exact" && c.method != "es" && c.method != "selection" && c.method != "none") {
+    throw Error::bad_input(m.field("method"), c.method, "must be exact, es, selection or none");
+  }
+  c.meta.steps = m.optional<std::uint32_t>("steps", 100);
+  c.meta_batch = m.optional<std::uint32_t>("batch", 100);
+  const std::string score = m.optional<std::string>("score", "batch");
+  if (score != "batch" && score != "fresh") throw Error::bad_input(m.field("score"), score, "must be batch or fresh");
+  c.score_fresh = score == "fresh";
+  c.meta.problems_per_step = m.optional<std::uint32_t>("problems_per_step", 1);
+  c.meta.adam.lr = m.optional<double>("lr", 0.02);
+  c.meta.adam.weight_decay = m.optional<double>("weight_decay", 0.0);
+  c.meta.es.population = m.optional<std::uint32_t>("population", 64);
+  c.meta.es.sigma = m.optional<double>("sigma", 0.02);
+  c.selection.population = c.meta.es.population;
+  c.selection.generations = c.meta.steps;
+  c.selection.mutation = m.optional<double>("mutation", 0.1);
+  const plasticity::RuleLayout l = c.net.layout();
+  // Default: the true-label entry of neurons that fired in every round.
+  c.selection.index = m.optional<std::uint32_t>("entry", l.output(l.states - 1, 0));
+  if (c.method == "selection") {
+    if (c.selection.index >= l.size()) {
+      throw Error::bad_input(m.field("entry"), to_text(c.selection.index), "must be below the rule's size " + to_text(l.size()));
+    }
+    if (c.selection.population < 2 || c.selection.population % 2 != 0) {
+      throw Error::bad_input(m.field("population"), to_text(c.selection.population), "must be an even number of at least 2");
+    }
+    if (!(c.selection.mutation > 0.0) || !std::isfinite(c.selection.mutation)) {
+      throw Error::bad_input(m.field("mutation"), to_text(c.selection.mutation), "must be finite and > 0");
+    }
+  }
+  if (m.has("learn")) {
+    std::fill(std::begin(c.learn), std::end(c.learn), false);
+    for (const io::ConfigNode& e : m.list("learn")) {
+      const std::string t = e.text();
+      if (t == "recurrent") {
+        c.learn[0] = true;
+      } else if (t == "input") {
+        c.learn[1] = true;
+      } else if (t == "output") {
+        c.learn[2] = true;
+      } else {
+        throw Error::bad_input(m.field("learn"), t, "entries must be recurrent, input or output");
+      }
+    }
+  }
+  if (c.meta_batch == 0) throw Error::bad_input(m.field("batch"), "0", "must be at least 1");
+  if (c.meta.problems_per_step == 0) throw Error::bad_input(m.field("problems_per_step"), "0", "must be at least 1");
+  if (!(c.meta.adam.lr > 0.0) || !std::isfinite(c.meta.adam.lr)) throw Error::bad_input(m.field("lr"), to_text(c.meta.adam.lr), "must be finite and > 0");
+  if (c.method == "es" && (c.meta.es.population < 2 || c.meta.es.population % 2 != 0)) {
+    throw Error::bad_input(m.field("population"), to_text(c.meta.es.population), "must be an even number of at least 2 (antithetic pairs)");
+  }
+  if (!(c.meta.es.sigma > 0.0) || !std::isfinite(c.meta.es.sigma)) throw Error::bad_input(m.field("sigma"), to_text(c.meta.es.sigma), "must be finite and > 0");
+}
+
+void parse_evaluation(const io::ConfigNode& e, Config& c) {
+  e.allow_keys({"epochs", "transfer"});
+  c.epochs = e.optional<std::uint32_t>("epochs", 1);
+  for (const io::ConfigNode& t : e.optional_list("transfer")) c.transfer.push_back(parse_data(t));
+}
+
+void parse_baseline(const io::ConfigNode& b, Config& c) {
+  b.allow_keys({"enabled", "epochs", "lr", "batch"});
+  c.baseline = b.optional<bool>("enabled", true);
+  c.gradient.epochs = b.optional<std::uint32_t>("epochs", 20);
+  c.gradient.adam.lr = b.optional<double>("lr", 0.01);
+  c.gradient.batch = b.optional<std::uint32_t>("batch", 32);
+  if (c.gradient.batch == 0) throw Error::bad_input(b.field("batch"), "0", "must be at least 1");
+}
+
+void parse_attack_section(const io::ConfigNode& a, Config& c) {
+  a.allow_keys({"kinds", "epsilons", "steps", "examples"});
+  if (a.has("kinds")) {
+    c.attacks.clear();
+    for (const io::ConfigNode& k : a.list("kinds")) c.attacks.push_back(parse_attack(k.text(), a.field("kinds")));
+  }
+  if (a.has("epsilons")) c.epsilons = numbers(a, "epsilons");
+  for (double e : c.epsilons) {
+    if (!std::isfinite(e) || e < 0.0) throw Error::bad_input(a.field("epsilons"), to_text(e), "must be finite and >= 0");
+  }
+  c.pgd_steps = a.optional<std::uint32_t>("steps", 10);
+  if (c.pgd_steps == 0) throw Error::bad_input(a.field("steps"), "0", "PGD needs at least one step");
+  c.attack_examples = a.optional<std::uint32_t>("examples", 200);
+}
+
 Config parse(const io::ConfigNode& root, std::optional<std::uint64_t> seed_override = std::nullopt) {
   root.allow_keys({"experiment", "seed", "backend", "network", "rule", "meta", "data", "evaluate", "baseline", "attack"});
   Config c;
   c.seed = seed_override ? *seed_override : root.optional<std::uint64_t>("seed", 1);
   if (root.has("network")) {
-    const io::ConfigNode n = root.child("network");
-    n.allow_keys({"neurons", "cap", "rounds", "p"});
-    c.net.neurons = n.optional<std::uint32_t>("neurons", 100);
-    c.net.cap = n.optional<std::uint32_t>("cap", 50);
-    c.net.rounds = n.optional<std::uint32_t>("rounds", 1);
-    c.net.p = n.optional<double>("p", 0.5);
-    c.net.validate("network.");
+    parse_network(root.child("network"), c);
   } else {
     c.net.p = 0.5;
   }
-  if (root.has("rule")) {
-    const io::ConfigNode r = root.child("rule");
-    r.allow_keys({"eta", "mode", "updates", "init", "init_scale", "table"});
-    c.eta = r.optional<double>("eta", 0.1);
-    const std::string mode = r.optional<std::string>("mode", "additive");
-    if (mode == "additive") {
-      c.mode = plasticity::RuleMode::additive;
-    } else if (mode == "multiplicative") {
-      c.mode = plasticity::RuleMode::multiplicative;
-    } else {
-      throw Error::bad_input(r.field("mode"), mode, "must be additive or multiplicative");
-    }
-    const std::string updates = r.optional<std::string>("updates", "misclassified");
-    if (updates != "misclassified" && updates != "all") throw Error::bad_input(r.field("updates"), updates, "must be misclassified or all");
-    c.only_misclassified = updates == "misclassified";
-    c.init = r.optional<std::string>("init", r.has("table") ? "table" : "random");
-    if (c.init != "random" && c.init != "zeros" && c.init != "perceptron" && c.init != "table") {
-      throw Error::bad_input(r.field("init"), c.init, "must be random, zeros, perceptron or table");
-    }
-    c.init_scale = r.optional<double>("init_scale", 0.1);
-    if (c.init == "table") c.table = numbers(r, "table");
-  }
-  if (root.has("meta")) {
-    const io::ConfigNode m = root.child("meta");
-    m.allow_keys({"method", "steps", "batch", "score", "problems_per_step", "lr", "weight_decay", "population", "sigma", "learn",
-                  "entry", "mutation"});
-    c.method = m.optional<std::string>("method", "exact");
-    if (c.method != "exact" && c.method != "es" && c.method != "selection" && c.method != "none") {
-      throw Error::bad_input(m.field("method"), c.method, "must be exact, es, selection or none");
-    }
-    c.meta.steps = m.optional<std::uint32_t>("steps", 100);
-    c.meta_batch = m.optional<std::uint32_t>("batch", 100);
-    const std::string score = m.optional<std::string>("score", "batch");
-    if (score != "batch" && score != "fresh") throw Error::bad_input(m.field("score"), score, "must be batch or fresh");
-    c.score_fresh = score == "fresh";
-    c.meta.problems_per_step = m.optional<std::uint32_t>("problems_per_step", 1);
-    c.meta.adam.lr = m.optional<double>("lr", 0.02);
-    c.meta.adam.weight_decay = m.optional<double>("weight_decay", 0.0);
-    c.meta.es.population = m.optional<std::uint32_t>("population", 64);
-    c.meta.es.sigma = m.optional<double>("sigma", 0.02);
-    c.selection.population = c.meta.es.population;
-    c.selection.generations = c.meta.steps;
-    c.selection.mutation = m.optional<double>("mutation", 0.1);
-    const plasticity::RuleLayout l = c.net.layout();
-    // Default: the true-label entry of neurons that fired in every round.
-    c.selection.index = m.optional<std::uint32_t>("entry", l.output(l.states - 1, 0));
-    if (c.method == "selection") {
-      if (c.selection.index >= l.size()) {
-        throw Error::bad_input(m.field("entry"), to_text(c.selection.index), "must be below the rule's size " + to_text(l.size()));
-      }
-      if (c.selection.population < 2 || c.selection.population % 2 != 0) {
-        throw Error::bad_input(m.field("population"), to_text(c.selection.population), "must be an even number of at least 2");
-      }
-      if (!(c.selection.mutation > 0.0) || !std::isfinite(c.selection.mutation)) {
-        throw Error::bad_input(m.field("mutation"), to_text(c.selection.mutation), "must be finite and > 0");
-      }
-    }
-    if (m.has("learn")) {
-      std::fill(std::begin(c.learn), std::end(c.learn), false);
-      for (const io::ConfigNode& e : m.list("learn")) {
-        const std::string t = e.text();
-        if (t == "recurrent") {
-          c.learn[0] = true;
-        } else if (t == "input") {
-          c.learn[1] = true;
-        } else if (t == "output") {
-          c.learn[2] = true;
-        } else {
-          throw Error::bad_input(m.field("learn"), t, "entries must be recurrent, input or output");
-        }
-      }
-    }
-    if (c.meta_batch == 0) throw Error::bad_input(m.field("batch"), "0", "must be at least 1");
-    if (c.meta.problems_per_step == 0) throw Error::bad_input(m.field("problems_per_step"), "0", "must be at least 1");
-    if (!(c.meta.adam.lr > 0.0) || !std::isfinite(c.meta.adam.lr)) throw Error::bad_input(m.field("lr"), to_text(c.meta.adam.lr), "must be finite and > 0");
-    if (c.method == "es" && (c.meta.es.population < 2 || c.meta.es.population % 2 != 0)) {
-      throw Error::bad_input(m.field("population"), to_text(c.meta.es.population), "must be an even number of at least 2 (antithetic pairs)");
-    }
-    if (!(c.meta.es.sigma > 0.0) || !std::isfinite(c.meta.es.sigma)) throw Error::bad_input(m.field("sigma"), to_text(c.meta.es.sigma), "must be finite and > 0");
-  }
+  if (root.has("rule")) parse_rule(root.child("rule"), c);
+  if (root.has("meta")) parse_meta(root.child("meta"), c);
   c.meta.method = c.method == "es" ? MetaMethod::es : MetaMethod::exact;
   c.meta.es.seed = c.seed;
   if (root.has("data")) c.data = parse_data(root.child("data"));
-  if (root.has("evaluate")) {
-    const io::ConfigNode e = root.child("evaluate");
-    e.allow_keys({"epochs", "transfer"});
-    c.epochs = e.optional<std::uint32_t>("epochs", 1);
-    for (const io::ConfigNode& t : e.optional_list("transfer")) c.transfer.push_back(parse_data(t));
-  }
-  if (root.has("baseline")) {
-    const io::ConfigNode b = root.child("baseline");
-    b.allow_keys({"enabled", "epochs", "lr", "batch"});
-    c.baseline = b.optional<bool>("enabled", true);
-    c.gradient.epochs = b.optional<std::uint32_t>("epochs", 20);
-    c.gradient.adam.lr = b.optional<double>("lr", 0.01);
-    c.gradient.batch = b.optional<std::uint32_t>("batch", 32);
-    if (c.gradient.batch == 0) throw Error::bad_input(b.field("batch"), "0", "must be at least 1");
-  }
+  if (root.has("evaluate")) parse_evaluation(root.child("evaluate"), c);
+  if (root.has("baseline")) parse_baseline(root.child("baseline"), c);
   c.gradient.seed = c.seed;
-  if (root.has("attack")) {
-    const io::ConfigNode a = root.child("attack");
-    a.allow_keys({"kinds", "epsilons", "steps", "examples"});
-    if (a.has("kinds")) {
-      c.attacks.clear();
-      for (const io::ConfigNode& k : a.list("kinds")) c.attacks.push_back(parse_attack(k.text(), a.field("kinds")));
-    }
-    if (a.has("epsilons")) c.epsilons = numbers(a, "epsilons");
-    for (double e : c.epsilons) {
-      if (!std::isfinite(e) || e < 0.0) throw Error::bad_input(a.field("epsilons"), to_text(e), "must be finite and >= 0");
-    }
-    c.pgd_steps = a.optional<std::uint32_t>("steps", 10);
-    if (c.pgd_steps == 0) throw Error::bad_input(a.field("steps"), "0", "PGD needs at least one step");
-    c.attack_examples = a.optional<std::uint32_t>("examples", 200);
-  }
+  if (root.has("attack")) parse_attack_section(root.child("attack"), c);
   return c;
 }
 
