@@ -7,6 +7,7 @@
 #include "engram/kernels/core/random.hpp"
 #include "engram/models/assembly/firing_sets.hpp"
 #include "engram/models/assembly/lazy_batch.hpp"
+#include "engram/models/assembly/purposes.hpp"
 
 namespace engram::assembly {
 
@@ -22,7 +23,7 @@ std::uint64_t shared_targets(const std::vector<NeuronId>& a, const std::vector<N
 }
 
 std::uint64_t derive_graph_seed(const BrainId& id) {
-  RngStream rng(RngKey{id.seed, id.index, Purpose::graph_seed, 0, 0});
+  RngStream rng(RngKey{id.seed, id.index, purpose::graph_seed, 0, 0});
   return rng.next_u64();
 }
 }  // namespace
@@ -404,7 +405,7 @@ void Batch::fire_random_subset(const std::string& name, double fraction) {
   if (!areas_[t].fired) throw Error::bad_input("area", name, "has no firing set to take a subset of");
   std::vector<std::vector<NeuronId>> chosen(brains_.size());
   for (std::size_t b = 0; b < brains_.size(); ++b) {
-    RngStream rng(RngKey{brains_[b].seed, brains_[b].index, Purpose::firing_subset,
+    RngStream rng(RngKey{brains_[b].seed, brains_[b].index, purpose::firing_subset,
                          static_cast<std::uint32_t>(steps_), static_cast<std::uint32_t>(t)});
     chosen[b] = random_subset(firing(b, name), fraction, rng);
   }

@@ -10,13 +10,14 @@
 #include "engram/kernels/core/random.hpp"
 #include "engram/models/assembly/firing_sets.hpp"
 #include "engram/kernels/select/tail_topk.hpp"
+#include "engram/models/assembly/purposes.hpp"
 
 namespace engram::assembly {
 
 namespace {
 
 std::uint64_t derive_area_seed(const BrainId& id, std::size_t area) {
-  RngStream rng(RngKey{id.seed, id.index, Purpose::lazy_area_seed, 0, static_cast<std::uint32_t>(area)});
+  RngStream rng(RngKey{id.seed, id.index, purpose::lazy_area_seed, 0, static_cast<std::uint32_t>(area)});
   return rng.next_u64();
 }
 
@@ -166,7 +167,7 @@ void LazyBatch::plan(std::size_t t, std::size_t b) {
   const Pmf& total = ab.suffix_pmf[0];
   std::vector<double> sf(total.mass.size());
   select::survival(total.mass.data(), static_cast<std::int64_t>(sf.size()), sf.data());
-  const RngKey key{ab.seed, brains_[b].index, Purpose::lazy_potentials, static_cast<std::uint32_t>(steps_), 0};
+  const RngKey key{ab.seed, brains_[b].index, purpose::lazy_potentials, static_cast<std::uint32_t>(steps_), 0};
   select::TopOrderStatistics{sf.data(), total.lo, static_cast<std::int64_t>(sf.size()), population, count, key,
                              ab.potentials.data()}(0);
 }
@@ -308,7 +309,7 @@ void LazyBatch::materialise(std::size_t b, const std::vector<std::uint32_t>& old
         // split x over the fibers by its conditional law, then pick each fiber's share uniformly
         // among its firing neurons (together: the multivariate hypergeometric when p is shared).
         std::int64_t x = ab.fresh_input[id - old_support[t]];
-        RngStream rng(RngKey{ab.seed, brain, Purpose::lazy_split, 0, id});
+        RngStream rng(RngKey{ab.seed, brain, purpose::lazy_split, 0, id});
         for (std::size_t i = 0; i < ab.active.size(); ++i) {
           const FiberState& fiber = fibers_[ab.active[i]];
           const std::uint32_t trials = firing_count(fiber, b);
@@ -343,7 +344,7 @@ void LazyBatch::materialise(std::size_t b, const std::vector<std::uint32_t>& old
         const bool active = in_step && std::find(ab.active.begin(), ab.active.end(), f) != ab.active.end();
         if (active && fiber.from_stimulus) continue;  // every stimulus neuron fires: split above
         const std::int64_t range = fiber.from_stimulus ? spec_.stimuli[fiber.source].k : old_support[fiber.source];
-        graph::BernoulliSkip skip(RngKey{ab.seed, brain, Purpose::lazy_in_edges, static_cast<std::uint32_t>(f), id},
+        graph::BernoulliSkip skip(RngKey{ab.seed, brain, purpose::lazy_in_edges, static_cast<std::uint32_t>(f), id},
                                   range, fiber.p);
         FiberBrain& fb = fibers_[f].brains[b];
         for (std::int64_t s = 0; skip.next(s);) {
@@ -368,7 +369,7 @@ void LazyBatch::materialise(std::size_t b, const std::vector<std::uint32_t>& old
     const AreaBrain& source = areas_[s].brains[b];
     FiberBrain& fb = fibers_[f].brains[b];
     for (NeuronId id = old_support[s]; id < new_support[s]; ++id) {
-      graph::BernoulliSkip skip(RngKey{source.seed, brain, Purpose::lazy_out_edges, static_cast<std::uint32_t>(f), id},
+      graph::BernoulliSkip skip(RngKey{source.seed, brain, purpose::lazy_out_edges, static_cast<std::uint32_t>(f), id},
                                 new_support[fiber.target], fiber.p);
       for (std::int64_t t = 0; skip.next(t);) {
         const auto target = static_cast<NeuronId>(t);
@@ -508,7 +509,7 @@ void LazyBatch::fire_random_subset(const std::string& name, double fraction) {
   if (!areas_[t].fired) throw Error::bad_input("area", name, "has no firing set to take a subset of");
   std::vector<std::vector<NeuronId>> chosen(brains_.size());
   for (std::size_t b = 0; b < brains_.size(); ++b) {
-    RngStream rng(RngKey{brains_[b].seed, brains_[b].index, Purpose::firing_subset,
+    RngStream rng(RngKey{brains_[b].seed, brains_[b].index, purpose::firing_subset,
                          static_cast<std::uint32_t>(steps_), static_cast<std::uint32_t>(t)});
     chosen[b] = random_subset(areas_[t].brains[b].firing, fraction, rng);
   }
