@@ -16,12 +16,29 @@
 #include <cstdint>
 #include <vector>
 
-#include "engram/models/transformer/ops.hpp"
+#include "engram/engine/backend/backend.hpp"
 
 namespace engram::ssl {
 
-// The launch path every ssl kernel goes through: the backend's gemm and a loop over work items.
-using Exec = models::Ops;
+// The launch path every ssl kernel goes through: the backend's gemm and a loop over work items
+// of host-addressable memory (the CPU backend). Moving the ssl trainers onto the engine's
+// device-resident run launch path replaces this one struct.
+struct Exec {
+  Backend& backend;
+
+  template <class T>
+  void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
+            const T* b, T beta, T* c) {
+    backend.gemm(trans_a, trans_b, m, n, k, alpha, a, b, beta, c);
+  }
+
+  template <class F>
+  void for_each(std::int64_t n, const F& f) {
+    // Small launches run inline: a parallel region costs more than a few hundred element ops.
+#pragma omp parallel for schedule(static) if (n > 4096)
+    for (std::int64_t i = 0; i < n; ++i) f(i);
+  }
+};
 
 struct MlpSpec {
   std::vector<std::int64_t> dims;  // input, hidden..., output
