@@ -1,4 +1,4 @@
-// One full Assembly Calculus projection step (Batch::project) of B brains at once: a stimulus of
+// One full Assembly Calculus projection step (ExactBatch::project) of B brains at once: a stimulus of
 // k neurons fires into area A (n neurons, cap k) that also has a recurrent fiber A -> A; p = 0.01,
 // beta = 0.05, k = round(sqrt(n)), implicit graph mode.
 //
@@ -29,7 +29,7 @@
 #include <vector>
 
 #include "bench_common.hpp"
-#include "engram/models/assembly/batch.hpp"
+#include "engram/models/assembly/exact_batch.hpp"
 
 namespace engram::bench {
 namespace {
@@ -102,7 +102,7 @@ struct ProjectionFixture {
     return brains;
   }
 
-  assembly::Batch batch;
+  assembly::ExactBatch batch;
   double edges_per_step = 0;
   double rows_per_step = 0;
   int warmup_steps = 0;

@@ -1,5 +1,5 @@
 // Batching pays: the 1000-job examples/sweep.yaml run end to end (packing by shape class, one
-// Batch per cut), at max batch 1 and 256. jobs/s is the figure the README quotes; result files
+// batch per cut), at max batch 1 and 256. jobs/s is the figure the README quotes; result files
 // are left out so the ratio measures the engine, not the disk.
 #include <benchmark/benchmark.h>
 

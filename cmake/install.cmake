@@ -19,6 +19,11 @@ install(TARGETS engram_kernels engram_engine engram_models engram_warnings engra
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT engram_development
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT engram_development
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT engram_development)
+# The CUDA backend module: lib/ beside the static libraries, where the CLI (bin/../lib) and
+# programs linked against engram (their own directory, or $ENGRAM_CUDA_MODULE) look for it.
+if(TARGET engram_cuda)
+  install(TARGETS engram_cuda LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT engram_development)
+endif()
 if(TARGET engram)
   install(TARGETS engram RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT engram_cli)
 endif()

@@ -9,6 +9,7 @@
 #include "engram/models/plasticity/plasticity_jobs.hpp"
 #include "engram/models/transformer/train_job.hpp"
 #include "engram/models/ot/ot_kinds.hpp"
+#include "engram/models/ssl/ssl_kinds.hpp"
 
 namespace engram::models {
 
@@ -29,6 +30,8 @@ const std::vector<const sched::JobKind*>& job_kinds() {
         &transformer::train_transformer_kind(),
         &ot::ot_align_kind(),
         &ot::sinkhorn_kind(),
+        &ssl::myow_kind(),
+        &ssl::swap_vae_kind(),
     };
     std::sort(all.begin(), all.end(), [](const sched::JobKind* a, const sched::JobKind* b) { return a->name() < b->name(); });
     return all;

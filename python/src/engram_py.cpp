@@ -30,7 +30,7 @@
 #include "engram/models/assembly/operations.hpp"
 #include "engram/engine/scheduler/job_kind.hpp"
 #include "engram/engine/scheduler/sweep_runner.hpp"
-#include "engram/models/assembly/batch.hpp"
+#include "engram/models/assembly/exact_batch.hpp"
 #include "engram/models/job_kinds.hpp"
 
 namespace nb = nanobind;
@@ -110,12 +110,12 @@ class PyBrain {
   Backend& backend() { return *backend_; }
 
   // The exact-mode batch whose backend memory numpy may alias; explains when that is impossible.
-  engram::assembly::Batch& aliasable(const char* what) {
+  engram::assembly::ExactBatch& aliasable(const char* what) {
     if (backend_->kind() != engram::BackendKind::cpu) {
       throw engram::Error::bad_input("backend", std::string(backend_->name()),
                                      std::string(what) + " views alias engine memory and need the cpu backend");
     }
-    auto* exact = dynamic_cast<engram::assembly::Batch*>(batch_.get());
+    auto* exact = dynamic_cast<engram::assembly::ExactBatch*>(batch_.get());
     if (exact == nullptr) {
       throw engram::Error::bad_input("mode", engram::assembly::to_string(batch_->spec().mode),
                                      std::string(what) + " views need mode explicit or implicit");

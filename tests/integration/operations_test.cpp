@@ -6,7 +6,7 @@
 #include <numeric>
 
 #include "engram/engine/error.hpp"
-#include "engram/models/assembly/batch.hpp"
+#include "engram/models/assembly/exact_batch.hpp"
 #include "support/backends.hpp"
 
 namespace engram::assembly {
@@ -34,7 +34,7 @@ TEST_P(Operations, PatternCompletionRecoversAssemblyFromHalf) {
   spec.fibers = {{"stim", "A", 0.05}, {"A", "A", 0.05}};
   spec.p = 0.05;
   constexpr std::uint32_t kBrains = 16;
-  Batch batch(backend, spec, seeds(99, kBrains));
+  ExactBatch batch(backend, spec, seeds(99, kBrains));
   // 20 rounds of projection (stimulus and recurrence), then 5 steps of recurrence alone so the
   // assembly is the one the area sustains by itself: it differs from the stimulus-driven winner
   // set by ~5%, and completing towards the stimulus-driven set would measure that gap instead.
@@ -69,7 +69,7 @@ TEST_P(Operations, AssociationIncreasesOverlapOfTheTwoAssemblies) {
                  {"A", "C", beta}, {"B", "C", beta}, {"C", "C", beta}};
   spec.p = 0.05;
   constexpr std::uint32_t kBrains = 4;
-  Batch batch(backend, spec, seeds(5, kBrains));
+  ExactBatch batch(backend, spec, seeds(5, kBrains));
   auto only = [&](const std::vector<std::string>& firing_sources) {
     for (const char* s : {"sa", "sb", "A", "B", "C"}) batch.inhibit(s);
     for (const std::string& s : firing_sources) batch.disinhibit(s);
@@ -114,7 +114,7 @@ TEST_P(Operations, InhibitedFiberCarriesNothingAndFixedAreaKeepsFiring) {
   spec.stimuli = {{"s", 50}};
   spec.fibers = {{"s", "A", 0.1}, {"A", "B", 0.1}, {"A", "A", 0.1}};
   spec.p = 0.05;
-  Batch batch(backend, spec, seeds(1, 2));
+  ExactBatch batch(backend, spec, seeds(1, 2));
   batch.inhibit_fiber("A", "B");
   for (int i = 0; i < 3; ++i) batch.project();
   EXPECT_TRUE(batch.winners(0, "B").empty()) << "B has no uninhibited input";
@@ -143,7 +143,7 @@ TEST_P(Operations, ActivateFiresTheIthBlockAndRejectsOutOfRange) {
   spec.areas = {{"A", 1000, 100}};
   spec.fibers = {{"A", "A", 0.1}};
   spec.p = 0.1;
-  Batch batch(backend, spec, seeds(3, 3));
+  ExactBatch batch(backend, spec, seeds(3, 3));
   batch.activate("A", 2);
   std::vector<NeuronId> expected(100);
   std::iota(expected.begin(), expected.end(), 200u);

@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "engram/engine/backend/backend.hpp"
-#include "engram/models/assembly/batch.hpp"
+#include "engram/models/assembly/exact_batch.hpp"
 #include "support/backends.hpp"
 
 namespace engram::assembly {
@@ -22,7 +22,7 @@ class ProjectionConvergence : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ProjectionConvergence, MillionNeuronAreaConvergesWithin25Steps) {
   ENGRAM_BACKEND_OR_SKIP(backend, GetParam());
-  Batch batch(backend, million_neuron_projection(), {{2024, 0}});
+  ExactBatch batch(backend, million_neuron_projection(), {{2024, 0}});
   double overlap = 0.0;
   std::uint64_t support_at_20 = 0;
   for (int step = 1; step <= 25; ++step) {
@@ -47,7 +47,7 @@ TEST_P(ProjectionConvergence, WithoutPlasticityNoAssemblyForms) {
   spec.stimuli[0].k = 316;
   spec.p = 0.01;
   for (FiberSpec& f : spec.fibers) f.beta = 0.0;
-  Batch batch(backend, spec, {{7, 0}});
+  ExactBatch batch(backend, spec, {{7, 0}});
   for (int step = 0; step < 25; ++step) batch.project();
   EXPECT_LT(batch.overlap(0, "A") / 316.0, 0.9);
 }

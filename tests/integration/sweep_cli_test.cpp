@@ -24,7 +24,7 @@
 #include "engram/engine/error.hpp"
 #include "engram/engine/io/config_node.hpp"
 #include "engram/engine/backend/backend.hpp"
-#include "engram/models/assembly/batch.hpp"
+#include "engram/models/assembly/exact_batch.hpp"
 #include "engram/engine/scheduler/sweep.hpp"
 #include "engram/models/assembly/projection_kind.hpp"
 
@@ -130,13 +130,13 @@ TEST(SweepBatchOverrides, PerBrainPAndBetaMatchSeparateSpecs) {
     ids.push_back(BrainId{11 + b, 0});
     overrides.push_back(BrainOverrides{{params[b].first, params[b].first}, {params[b].second, params[b].second}});
   }
-  Batch together(*backend, spec, ids, overrides);
-  std::vector<std::unique_ptr<Batch>> alone;
+  ExactBatch together(*backend, spec, ids, overrides);
+  std::vector<std::unique_ptr<ExactBatch>> alone;
   for (std::size_t b = 0; b < params.size(); ++b) {
     BrainSpec own = spec;
     own.p = params[b].first;
     for (auto& f : own.fibers) f.beta = params[b].second;
-    alone.push_back(std::make_unique<Batch>(*backend, own, std::vector<BrainId>{ids[b]}));
+    alone.push_back(std::make_unique<ExactBatch>(*backend, own, std::vector<BrainId>{ids[b]}));
   }
   for (int step = 0; step < 6; ++step) {
     together.project();
@@ -150,8 +150,8 @@ TEST(SweepBatchOverrides, PerBrainPAndBetaMatchSeparateSpecs) {
     EXPECT_EQ(r1.targets, r2.targets) << b;
     EXPECT_EQ(r1.weights, r2.weights) << b;
   }
-  EXPECT_THROW(Batch(*backend, spec, ids, {BrainOverrides{{0.5}, {}}}), engram::Error);
-  EXPECT_THROW(Batch(*backend, spec, {ids[0]}, {BrainOverrides{{1.5, 0.1}, {}}}), engram::Error);
+  EXPECT_THROW(ExactBatch(*backend, spec, ids, {BrainOverrides{{0.5}, {}}}), engram::Error);
+  EXPECT_THROW(ExactBatch(*backend, spec, {ids[0]}, {BrainOverrides{{1.5, 0.1}, {}}}), engram::Error);
 }
 
 #ifdef ENGRAM_CLI

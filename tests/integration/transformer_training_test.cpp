@@ -63,13 +63,15 @@ TEST(TransformerTraining, ReachesEightyFivePercentAndTransfersTheIndividualModul
   const auto data2 = engram::data::angle_population(angle_spec(60, 2), 2);
   const auto [train2, test2] = split_trials(data2, 0.25, 2);
   const Slice individual{0, net.layout().individual_end};
-  const std::vector<float> before(net.params.begin(), net.params.begin() + individual.size);
+  const std::vector<float> all_before = net.params();
+  const std::vector<float> before(all_before.begin(), all_before.begin() + individual.size);
   net.reset_population(60, 3);
   TrainSpec head = spec;
   head.steps = 150;
   head.freeze_individual = true;
   const TrainReport transfer = train_model(net, train2, test2, head, 2);
-  EXPECT_EQ(std::vector<float>(net.params.begin(), net.params.begin() + individual.size), before)
+  const std::vector<float> all_after = net.params();
+  EXPECT_EQ(std::vector<float>(all_after.begin(), all_after.begin() + individual.size), before)
       << "the individual module must stay frozen";
   SeparableTransformer scratch(small_model(60), *backend, 4);
   head.freeze_individual = false;

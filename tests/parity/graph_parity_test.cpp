@@ -9,12 +9,14 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <numeric>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "engram/engine/memory/buffer.hpp"
+#include "engram/kernels/core/fixed_point.hpp"
 #include "reference/reference.hpp"
 #include "support/backends.hpp"
 #include "support/threads.hpp"
@@ -384,5 +386,27 @@ TEST_P(GraphParity, ExclusiveScanMatchesStd) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, GraphParity, ::testing::Values("cpu", "cuda"),
                          engram::testing::backend_name);
+
+// The CPU fast paths convert edge weights with to_fixed_exact_float: the same value as to_fixed
+// for every float, checked on one bit pattern in 61 of all 2^32 (every exponent, both signs,
+// subnormals, infinities and NaNs included) and on the boundaries of its fast range.
+TEST(FixedPoint, ExactFloatConversionEqualsToFixedForEveryFloat) {
+  const auto check = [](std::uint32_t bits) {
+    float w;
+    std::memcpy(&w, &bits, sizeof w);
+    if (w != w) return true;  // NaN: no weight is NaN, and llrint(NaN) is unspecified
+    return engram::to_fixed_exact_float(w) == engram::to_fixed(w);
+  };
+  for (std::uint64_t bits = 0; bits <= 0xFFFFFFFFull; bits += 61) {
+    ASSERT_TRUE(check(static_cast<std::uint32_t>(bits))) << "bit pattern " << bits;
+  }
+  for (const float edge : {0x1p-9f, 0x1p30f, 1.0f, 65536.0f}) {
+    std::uint32_t bits;
+    std::memcpy(&bits, &edge, sizeof bits);
+    for (std::uint32_t d = 0; d < 8; ++d) {
+      ASSERT_TRUE(check(bits - d) && check(bits + d) && check((bits - d) | 0x80000000u));
+    }
+  }
+}
 
 }  // namespace

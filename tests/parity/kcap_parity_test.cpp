@@ -1,7 +1,8 @@
 // Backend::kcap against the scalar reference (sort by input descending, index ascending; take k;
 // return in increasing neuron order) on fresh random inputs of many shapes and distributions:
 // ties, equal rows, negative and extreme values, n spanning several CPU chunks (32768), k = 1
-// and k = n, batch 1 and 7. The CPU backend must give the same bits on 1 and 2 threads.
+// and k = n, batch 1 and 7. The CPU backend must give the same bits on 1 and 2 threads. The
+// host-only one-pass k-cap of the CPU fast paths (select/cpu_kcap.hpp) meets the same cases.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "engram/engine/memory/buffer.hpp"
+#include "engram/kernels/select/cpu_kcap.hpp"
 #include "reference/reference.hpp"
 #include "support/backends.hpp"
 #include "support/threads.hpp"
@@ -187,6 +189,27 @@ TEST_P(KcapParity, KnownAnswers) {
   std::vector<NeuronId> all(n);
   for (NeuronId j = 0; j < n; ++j) all[j] = j;
   EXPECT_EQ(run_kcap(backend, straddle, {1, n, n}), all);
+}
+
+// The one-pass heap k-cap, brain by brain, against the same reference on the same cases.
+TEST(CpuKcap, MatchesReferenceAcrossShapesAndDistributions) {
+  const Shape shapes[] = {{7, 70001, 1000}, {1, 70001, 1}, {2, 32769, 32769}, {7, 1000, 37}, {7, 1000, 999},
+                          {7, 100, 1},      {7, 100, 100}, {1, 2, 1},         {7, 1, 1},     {3, 257, 256}};
+  const Dist dists[] = {Dist::wide,       Dist::counts,    Dist::tiny,      Dist::equal,      Dist::negative,
+                        Dist::extremes,   Dist::near_limits, Dist::ascending, Dist::descending, Dist::sparse};
+  std::mt19937_64 rng(77);
+  std::vector<engram::select::KcapCandidate> heap;
+  for (const Shape& s : shapes) {
+    for (const Dist d : dists) {
+      SCOPED_TRACE(::testing::Message() << "dist " << name(d) << ", batch " << s.batch << ", n " << s.n << ", k " << s.k);
+      const std::vector<FixedInput> inputs = make_inputs(d, s.batch, s.n, rng);
+      std::vector<NeuronId> got(static_cast<std::size_t>(s.batch) * s.k);
+      for (std::int64_t b = 0; b < s.batch; ++b) {
+        engram::select::cpu_kcap(inputs.data() + b * s.n, s.n, s.k, got.data() + b * s.k, heap);
+      }
+      ASSERT_TRUE(same_winners(got, engram::reference::kcap(inputs, s.batch, s.n, s.k), s.k));
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, KcapParity, ::testing::Values("cpu", "cuda"),

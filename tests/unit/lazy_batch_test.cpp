@@ -21,7 +21,7 @@
 #include "engram/engine/error.hpp"
 #include "engram/kernels/core/random.hpp"
 #include "engram/kernels/select/tail_topk.hpp"
-#include "engram/models/assembly/batch.hpp"
+#include "engram/models/assembly/exact_batch.hpp"
 #include "engram/models/assembly/lazy_batch.hpp"
 #include "support/backends.hpp"
 #include "support/threads.hpp"
@@ -492,6 +492,28 @@ TEST(LazyBatchThreads, IdenticalOnOneAndTwoThreads) {
       ASSERT_EQ(edges[i][e].weight, edges[0][e].weight);
       ASSERT_EQ(edges[i][e].target, edges[0][e].target);
     }
+  }
+}
+
+// The CPU host path (each brain's inputs, one-pass k-cap and Hebbian on its own thread) against
+// the portable kernels the CUDA backend runs: the same trajectories and edges, through a
+// pattern-completion cue, on 1 and 2 threads.
+TEST(LazyBatchHostPath, MatchesPortableKernelsBitForBit) {
+  auto backend = engram::make_backend("cpu");
+  const BrainSpec spec = lazy_two_areas(200000, 60, 0.02, 0.1);
+  for (const int threads : engram::testing::kThreadCounts) {
+    engram::testing::OmpThreads scoped(threads);
+    LazyBatch host(*backend, spec, mixed_brains());
+    LazyBatch portable(*backend, spec, mixed_brains());
+    portable.set_portable_kernels(true);
+    Trace host_trace = run(host, 4), portable_trace = run(portable, 4);
+    host.fire_random_subset("A", 0.5);
+    portable.fire_random_subset("A", 0.5);
+    const Trace host_more = run(host, 3), portable_more = run(portable, 3);
+    host_trace.insert(host_trace.end(), host_more.begin(), host_more.end());
+    portable_trace.insert(portable_trace.end(), portable_more.begin(), portable_more.end());
+    EXPECT_TRUE(host_trace == portable_trace) << threads << " threads";
+    for (const std::size_t b : {0, 7, 11}) EXPECT_TRUE(same_edges(host, b, portable, b)) << "brain " << b;
   }
 }
 

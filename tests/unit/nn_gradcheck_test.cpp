@@ -19,13 +19,25 @@
 #include "engram/kernels/nn/layer_norm.hpp"
 #include "engram/kernels/nn/linear.hpp"
 #include "engram/kernels/nn/losses.hpp"
-#include "engram/models/transformer/ops.hpp"
+#include "engram/engine/backend/backend.hpp"
 
 namespace {
 
 using Vec = std::vector<double>;
 using Inputs = std::vector<Vec>;
-using engram::models::Ops;
+// linear_forward/backward's host interface: the backend's gemm on host pointers, loops for the rest.
+struct Ops {
+  engram::Backend& backend;
+  template <class T>
+  void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a, const T* b, T beta,
+            T* c) {
+    backend.gemm(ta, tb, m, n, k, alpha, a, b, beta, c);
+  }
+  template <class F>
+  void for_each(std::int64_t n, const F& f) {
+    for (std::int64_t i = 0; i < n; ++i) f(i);
+  }
+};
 
 struct OpCase {
   std::string name;

@@ -4,7 +4,7 @@
 
 #include <map>
 
-#include "engram/models/assembly/batch.hpp"
+#include "engram/models/assembly/exact_batch.hpp"
 #include "support/backends.hpp"
 
 namespace engram::assembly {
@@ -21,7 +21,7 @@ BrainSpec spec_with(bool normalise, double max_weight, GraphMode mode) {
 }
 
 // Per-target sums of the in-weights of area A from the stimulus and from the given A sources.
-std::vector<double> in_sums(const Batch& batch, const std::vector<NeuronId>& area_sources) {
+std::vector<double> in_sums(const ExactBatch& batch, const std::vector<NeuronId>& area_sources) {
   std::vector<double> sums(3000, 0.0);
   for (NeuronId s = 0; s < 50; ++s) {
     const auto row = batch.row(0, 0, s);
@@ -38,7 +38,7 @@ class Normalisation : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Normalisation, MaxWeightCapsGrowth) {
   ENGRAM_BACKEND_OR_SKIP(backend, GetParam());
-  Batch batch(backend, spec_with(false, 1.5, GraphMode::implicit_graph), {{4, 0}});
+  ExactBatch batch(backend, spec_with(false, 1.5, GraphMode::implicit_graph), {{4, 0}});
   for (int i = 0; i < 12; ++i) batch.project();
   float largest = 0;
   for (NeuronId s = 0; s < 50; ++s) {
@@ -49,7 +49,7 @@ TEST_P(Normalisation, MaxWeightCapsGrowth) {
 
 TEST_P(Normalisation, IncomingSumOfWinnersIsConserved) {
   ENGRAM_BACKEND_OR_SKIP(backend, GetParam());
-  Batch batch(backend, spec_with(true, 0.0, GraphMode::implicit_graph), {{4, 0}});
+  ExactBatch batch(backend, spec_with(true, 0.0, GraphMode::implicit_graph), {{4, 0}});
   for (int i = 0; i < 3; ++i) batch.project();
   // In implicit mode the materialised A rows are exactly the neurons that have fired.
   std::vector<NeuronId> fired;
@@ -67,8 +67,8 @@ TEST_P(Normalisation, IncomingSumOfWinnersIsConserved) {
 
 TEST_P(Normalisation, ExplicitAndImplicitStayIdentical) {
   ENGRAM_BACKEND_OR_SKIP(backend, GetParam());
-  Batch a(backend, spec_with(true, 3.0, GraphMode::implicit_graph), {{9, 1}});
-  Batch b(backend, spec_with(true, 3.0, GraphMode::explicit_graph), {{9, 1}});
+  ExactBatch a(backend, spec_with(true, 3.0, GraphMode::implicit_graph), {{9, 1}});
+  ExactBatch b(backend, spec_with(true, 3.0, GraphMode::explicit_graph), {{9, 1}});
   for (int i = 0; i < 8; ++i) {
     a.project();
     b.project();
@@ -85,7 +85,7 @@ TEST_P(Normalisation, LongRunsSaturateInsteadOfOverflowing) {
   spec.stimuli = {{"s", 100}};
   spec.fibers = {{"s", "A", 0.05}, {"A", "A", 0.05}};
   spec.p = 0.01;
-  Batch batch(backend, spec, {{42, 0}});
+  ExactBatch batch(backend, spec, {{42, 0}});
   for (int step = 0; step < 450; ++step) {
     batch.project();
     if (step >= 380) {

@@ -11,6 +11,7 @@
 
 #include "engram/kernels/core/philox.hpp"
 #include "engram/kernels/core/random.hpp"
+#include "engram/kernels/graph/purposes.hpp"
 #include "reference/reference.hpp"
 
 namespace {
@@ -55,7 +56,7 @@ std::vector<std::uint32_t> words(const RngKey& key, int count) {
 
 // The documented layout: key = seed; ctr = {purpose << 24 | block, index, step, brain}.
 TEST(RngStream, WordsFollowTheDocumentedCounterLayout) {
-  const RngKey key{0x0123456789abcdefull, 17, Purpose::graph_edges, 9, 123456};
+  const RngKey key{0x0123456789abcdefull, 17, engram::purpose::graph_edges, 9, 123456};
   const std::vector<std::uint32_t> got = words(key, 12);
   const U32x2 philox_key{{0x89abcdefu, 0x01234567u}};
   for (std::uint32_t block = 0; block < 3; ++block) {
@@ -106,7 +107,7 @@ TEST(RngStream, EveryKeyFieldChangesTheDraws) {
   k.brain = 5;
   variants.emplace_back("brain", k);
   k = base;
-  k.purpose = Purpose::graph_edges;
+  k.purpose = engram::purpose::graph_edges;
   variants.emplace_back("purpose", k);
   k = base;
   k.step = 11;

@@ -45,11 +45,13 @@ TEST(Transformer, MatchesPyTorchReferenceOutputsAndGradients) {
   cfg.dropout = 0.0;  // the reference has no dropout: training mode is then deterministic
   auto backend = engram::make_backend("cpu");
   SeparableTransformer net(cfg, *backend, 1);
+  std::vector<float> params = net.params();
   for (const auto& t : net.layout().tensors) {
     const auto& p = ref.at("param/" + t.name);
     ASSERT_EQ(p.shape, t.shape) << t.name;
-    for (std::int64_t i = 0; i < t.slice.size; ++i) net.params[t.slice.offset + i] = static_cast<float>(p.values[i]);
+    for (std::int64_t i = 0; i < t.slice.size; ++i) params[t.slice.offset + i] = static_cast<float>(p.values[i]);
   }
+  net.set_params(params);
   ASSERT_EQ(net.layout().tensors.size() * 2 + 4, ref.size()) << "every reference tensor is used";
   const std::vector<float> x(counts.values.begin(), counts.values.end());
   const std::vector<std::int32_t> labels(ref.at("labels").values.begin(), ref.at("labels").values.end());
@@ -58,8 +60,9 @@ TEST(Transformer, MatchesPyTorchReferenceOutputsAndGradients) {
   EXPECT_LT(max_relative(logits, ref.at("logits").values), 1e-4);
   const float loss = net.train_step_loss(x.data(), labels.data(), nullptr, B, T, 0);
   EXPECT_NEAR(loss, ref.at("loss").values[0], 1e-4 * std::abs(ref.at("loss").values[0]));
+  const std::vector<float> grads = net.grads();
   for (const auto& t : net.layout().tensors) {
-    const std::vector<float> g(net.grads.begin() + t.slice.offset, net.grads.begin() + t.slice.offset + t.slice.size);
+    const std::vector<float> g(grads.begin() + t.slice.offset, grads.begin() + t.slice.offset + t.slice.size);
     EXPECT_LT(max_relative(g, ref.at("grad/" + t.name).values), 1e-4) << t.name;
   }
 }

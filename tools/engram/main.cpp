@@ -9,6 +9,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <exception>
+#include <fstream>
+#include <set>
+#include <string>
 
 #include "commands.hpp"
 #include "mpi_support.hpp"
@@ -16,6 +19,16 @@
 
 namespace {
 int run_main(int argc, char** argv);
+
+void print_mapped_libraries() {
+  std::ifstream maps("/proc/self/maps");
+  std::set<std::string> libraries;
+  for (std::string line; std::getline(maps, line);) {
+    const auto slash = line.find('/');
+    if (slash != std::string::npos && line.find(".so", slash) != std::string::npos) libraries.insert(line.substr(slash));
+  }
+  for (const auto& library : libraries) std::fprintf(stderr, "mapped: %s\n", library.c_str());
+}
 }
 
 int main(int argc, char** argv) {
@@ -49,6 +62,10 @@ int run_main(int argc, char** argv) {
   run_cmd->add_option("--memory-budget", run.memory_budget,
                       "Sweeps: bytes a batch may use (default: a quarter of available memory)")
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 50));
+  // Hidden: lists the shared libraries mapped at the end of the run (tests check that a CPU run
+  // maps no CUDA library).
+  bool print_mapped = false;
+  run_cmd->add_flag("--print-mapped-libraries", print_mapped)->group("");
   engram::cli::MergeOptions merge;
   auto* merge_cmd = app.add_subcommand("merge", "Merge the results of sweep shards into one file");
   merge_cmd->add_option("dirs", merge.dirs, "Sweep output directories")->required();
@@ -62,7 +79,11 @@ int run_main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
   try {
-    if (run_cmd->parsed()) return engram::cli::run_command(run);
+    if (run_cmd->parsed()) {
+      const int code = engram::cli::run_command(run);
+      if (print_mapped) print_mapped_libraries();
+      return code;
+    }
     if (merge_cmd->parsed()) return engram::cli::merge_command(merge);
     return engram::cli::info_command();
   } catch (const engram::Error& e) {

@@ -92,24 +92,6 @@ class KernelBackend : public Backend {
     Exec::for_each_index(chunk_items, ChunkWrite{shape, inputs, state, above, equal, winners});
   }
 
-  // ---- Learned plasticity rules ----
-  void rule_drive(const plasticity::RuleDrive& kernel, std::int64_t items) override {
-    bind_launch_context();
-    Exec::for_each_index(items, kernel);
-  }
-  void rule_select(const plasticity::RuleSelect& kernel, std::int64_t items) override {
-    bind_launch_context();
-    Exec::for_each_index(items, kernel);
-  }
-  void rule_readout(const plasticity::RuleReadout& kernel, std::int64_t items) override {
-    bind_launch_context();
-    Exec::for_each_index(items, kernel);
-  }
-  void rule_update(const plasticity::RuleUpdate& kernel, std::int64_t items) override {
-    bind_launch_context();
-    Exec::for_each_index(items, kernel);
-  }
-  // ---- end learned plasticity rules ----
   // ---- nn and attention ----
   void attention_forward(const attention::AttentionForward<float>& kernel, std::int64_t total_q) override {
     bind_launch_context();

@@ -1,6 +1,9 @@
 #include "engram/models/assembly/batch_controls.hpp"
 
 #include "engram/engine/error.hpp"
+#include "engram/kernels/core/random.hpp"
+#include "engram/models/assembly/firing_sets.hpp"
+#include "engram/models/assembly/purposes.hpp"
 
 namespace engram::assembly {
 
@@ -82,5 +85,23 @@ void BatchControls::fix(const std::string& name) {
 }
 
 void BatchControls::unfix(const std::string& name) { area_fixed_[area_at(name)] = false; }
+
+void BatchControls::activate(const std::string& name, std::uint32_t assembly) {
+  const std::vector<NeuronId> neurons = assembly_block(spec().areas[area_at(name)], assembly);
+  set_firing(name, std::vector<std::vector<NeuronId>>(size(), neurons));
+}
+
+void BatchControls::fire_random_subset(const std::string& name, double fraction) {
+  const std::size_t t = area_at(name);
+  if (!area_fired(t)) throw Error::bad_input("area", name, "has no firing set to take a subset of");
+  std::vector<std::vector<NeuronId>> chosen(size());
+  for (std::size_t b = 0; b < size(); ++b) {
+    const BrainId& id = brain_id(b);
+    RngStream rng(RngKey{id.seed, id.index, purpose::firing_subset, static_cast<std::uint32_t>(steps_taken()),
+                         static_cast<std::uint32_t>(t)});
+    chosen[b] = random_subset(winners(b, name), fraction, rng);
+  }
+  set_firing(name, chosen);
+}
 
 }  // namespace engram::assembly

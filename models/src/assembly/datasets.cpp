@@ -8,15 +8,16 @@
 
 #include "engram/engine/error.hpp"
 #include "engram/kernels/core/random.hpp"
+#include "engram/models/assembly/purposes.hpp"
 
 namespace engram::assembly {
 
 namespace {
-// Purpose::classification_data streams: step = role << 16 | class, index = sample.
+// purpose::classification_data streams: step = role << 16 | class, index = sample.
 enum Role : std::uint32_t { core_role = 1, split_role = 4 };
 
 RngStream data_stream(const BrainId& brain, std::uint32_t role, std::uint32_t cls, std::uint32_t index) {
-  return RngStream(RngKey{brain.seed, brain.index, Purpose::classification_data, (role << 16) | cls, index});
+  return RngStream(RngKey{brain.seed, brain.index, purpose::classification_data, (role << 16) | cls, index});
 }
 
 std::string hex32(std::uint32_t v) {

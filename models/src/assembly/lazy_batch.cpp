@@ -9,14 +9,16 @@
 #include "engram/engine/error.hpp"
 #include "engram/kernels/core/random.hpp"
 #include "engram/models/assembly/firing_sets.hpp"
+#include "engram/kernels/select/cpu_kcap.hpp"
 #include "engram/kernels/select/tail_topk.hpp"
+#include "engram/models/assembly/purposes.hpp"
 
 namespace engram::assembly {
 
 namespace {
 
 std::uint64_t derive_area_seed(const BrainId& id, std::size_t area) {
-  RngStream rng(RngKey{id.seed, id.index, Purpose::lazy_area_seed, 0, static_cast<std::uint32_t>(area)});
+  RngStream rng(RngKey{id.seed, id.index, purpose::lazy_area_seed, 0, static_cast<std::uint32_t>(area)});
   return rng.next_u64();
 }
 
@@ -166,14 +168,80 @@ void LazyBatch::plan(std::size_t t, std::size_t b) {
   const Pmf& total = ab.suffix_pmf[0];
   std::vector<double> sf(total.mass.size());
   select::survival(total.mass.data(), static_cast<std::int64_t>(sf.size()), sf.data());
-  const RngKey key{ab.seed, brains_[b].index, Purpose::lazy_potentials, static_cast<std::uint32_t>(steps_), 0};
+  const RngKey key{ab.seed, brains_[b].index, purpose::lazy_potentials, static_cast<std::uint32_t>(steps_), 0};
   select::TopOrderStatistics{sf.data(), total.lo, static_cast<std::int64_t>(sf.size()), population, count, key,
                              ab.potentials.data()}(0);
+}
+
+bool LazyBatch::host_path() const { return !portable_kernels_ && backend_.kind() == BackendKind::cpu; }
+
+void LazyBatch::select_on_host(std::size_t t, std::size_t b) {
+  AreaBrain& ab = areas_[t].brains[b];
+  std::vector<FixedInput>& row = ab.host_inputs;
+  row.assign(ab.support + ab.potentials.size(), FixedInput{0});
+  for (std::size_t i = 0; i < ab.potentials.size(); ++i) row[ab.support + i] = ab.potentials[i] * (FixedInput{1} << 32);
+  for (const std::size_t f : ab.active) {
+    const FiberState& fiber = fibers_[f];
+    const FiberBrain& fb = fiber.brains[b];
+    const NeuronId* target = fb.target.data();
+    const float* weight = fb.weight.data();
+    if (fiber.from_stimulus) {  // every stimulus neuron fires: one pass over the list
+      for (std::size_t e = 0; e < fb.count; ++e) row[target[e]] += to_fixed_exact_float(weight[e]);
+      continue;
+    }
+    // One sequential pass over the list: cheaper than chasing the scattered out-edges of the
+    // firing neurons once the list outgrows the caches.
+    const NeuronId* source = fb.source.data();
+    const std::uint8_t* fires = areas_[fiber.source].brains[b].fires.data();
+    for (std::size_t e = 0; e < fb.count; ++e) {
+      if (fires[source[e]]) row[target[e]] += to_fixed_exact_float(weight[e]);
+    }
+  }
+  const std::uint32_t k = spec_.areas[t].k;
+  ab.next.resize(k);
+  select::cpu_kcap(row.data(), static_cast<NeuronId>(row.size()), k, ab.next.data(), select::thread_heap());
+}
+
+void LazyBatch::take_fresh_inputs(std::size_t t, std::size_t b) {
+  AreaBrain& ab = areas_[t].brains[b];
+  for (const NeuronId id : ab.next) {
+    if (id < ab.support) continue;
+    // Candidates are sorted descending, so the chosen ones are a prefix: the i-th new winner
+    // is candidate i and becomes neuron support + i.
+    const std::size_t i = id - ab.support;
+    if (i != ab.fresh_input.size() || i >= ab.potentials.size()) {
+      throw Error::internal("lazy k-cap picked candidates out of order");
+    }
+    ab.fresh_input.push_back(ab.potentials[i]);
+  }
+}
+
+void LazyBatch::learn_on_host(std::size_t t, std::size_t b) {
+  AreaBrain& ab = areas_[t].brains[b];
+  ab.host_wins.assign(ab.support, 0);
+  for (const NeuronId id : ab.next) ab.host_wins[id] = 1;
+  for (FiberState& fiber : fibers_) {
+    if (fiber.target != t || !source_firing(fiber) || !plastic(fiber) || fiber.beta == 0.0) continue;
+    const auto factor = static_cast<float>(1.0 + fiber.beta);
+    FiberBrain& fb = fiber.brains[b];
+    const NeuronId* source = fb.source.data();
+    float* weight = fb.weight.data();
+    const std::uint8_t* fires = fiber.from_stimulus ? nullptr : areas_[fiber.source].brains[b].fires.data();
+    std::vector<std::uint8_t>& wins = ab.host_wins;
+    const NeuronId* target = fb.target.data();
+    for (std::size_t e = 0; e < fb.count; ++e) {
+      if ((fires == nullptr || fires[source[e]]) && wins[target[e]]) {
+        const float grown = weight[e] * factor;
+        weight[e] = grown > kMaxWeight ? kMaxWeight : grown;
+      }
+    }
+  }
 }
 
 void LazyBatch::project() {
   const std::size_t B = brains_.size();
   const std::size_t A = areas_.size();
+  const bool host = host_path();
   for (AreaState& area : areas_) {
     area.updated = false;
     for (AreaBrain& ab : area.brains) ab.fresh_input.clear();
@@ -182,7 +250,9 @@ void LazyBatch::project() {
     if (area_inhibited(t)) continue;
     for (const FiberState& fiber : fibers_) areas_[t].updated |= fiber.target == t && source_firing(fiber);
   }
-  for (std::size_t a = 0; a < A; ++a) sync_fires(a);
+  if (!host) {
+    for (std::size_t a = 0; a < A; ++a) sync_fires(a);
+  }
 
   // 1-3: inputs of the materialised neurons, the best never-fired candidates, k-cap.
   for (std::size_t t = 0; t < A; ++t) {
@@ -191,6 +261,15 @@ void LazyBatch::project() {
     const AreaSpec& spec = spec_.areas[t];
     if (area_fixed(t) && area.fired) {
       for (AreaBrain& ab : area.brains) ab.next = ab.firing;
+      continue;
+    }
+    if (host) {
+#pragma omp parallel for schedule(dynamic)
+      for (std::size_t b = 0; b < B; ++b) {
+        plan(t, b);
+        select_on_host(t, b);
+      }
+      for (std::size_t b = 0; b < B; ++b) take_fresh_inputs(t, b);
       continue;
     }
 #pragma omp parallel for schedule(dynamic)
@@ -228,16 +307,7 @@ void LazyBatch::project() {
       AreaBrain& ab = area.brains[b];
       ab.next.assign(winners.begin() + static_cast<std::ptrdiff_t>(b * spec.k),
                      winners.begin() + static_cast<std::ptrdiff_t>((b + 1) * spec.k));
-      for (const NeuronId id : ab.next) {
-        if (id < ab.support) continue;
-        // Candidates are sorted descending, so the chosen ones are a prefix: the i-th new winner
-        // is candidate i and becomes neuron support + i.
-        const std::size_t i = id - ab.support;
-        if (i != ab.fresh_input.size() || i >= ab.potentials.size()) {
-          throw Error::internal("lazy k-cap picked candidates out of order");
-        }
-        ab.fresh_input.push_back(ab.potentials[i]);
-      }
+      take_fresh_inputs(t, b);
     }
   }
 
@@ -256,7 +326,9 @@ void LazyBatch::project() {
   upload_new_edges();
 
   // 5: Hebbian on edges from the firing sets of this step to the new winners.
-  for (std::size_t a = 0; a < A; ++a) sync_fires(a);
+  if (!host) {
+    for (std::size_t a = 0; a < A; ++a) sync_fires(a);
+  }
   for (std::size_t t = 0; t < A; ++t) {
     AreaState& area = areas_[t];
     if (!area.updated) continue;
@@ -265,6 +337,11 @@ void LazyBatch::project() {
       any |= fiber.target == t && source_firing(fiber) && plastic(fiber) && fiber.beta != 0.0;
     }
     if (!any) continue;
+    if (host) {
+#pragma omp parallel for schedule(dynamic)
+      for (std::size_t b = 0; b < B; ++b) learn_on_host(t, b);
+      continue;
+    }
     for (AreaBrain& ab : area.brains) {
       std::vector<std::uint8_t> wins(ab.support, 0);
       for (const NeuronId id : ab.next) wins[id] = 1;
@@ -308,7 +385,7 @@ void LazyBatch::materialise(std::size_t b, const std::vector<std::uint32_t>& old
         // split x over the fibers by its conditional law, then pick each fiber's share uniformly
         // among its firing neurons (together: the multivariate hypergeometric when p is shared).
         std::int64_t x = ab.fresh_input[id - old_support[t]];
-        RngStream rng(RngKey{ab.seed, brain, Purpose::lazy_split, 0, id});
+        RngStream rng(RngKey{ab.seed, brain, purpose::lazy_split, 0, id});
         for (std::size_t i = 0; i < ab.active.size(); ++i) {
           const FiberState& fiber = fibers_[ab.active[i]];
           const std::uint32_t trials = firing_count(fiber, b);
@@ -343,7 +420,7 @@ void LazyBatch::materialise(std::size_t b, const std::vector<std::uint32_t>& old
         const bool active = in_step && std::find(ab.active.begin(), ab.active.end(), f) != ab.active.end();
         if (active && fiber.from_stimulus) continue;  // every stimulus neuron fires: split above
         const std::int64_t range = fiber.from_stimulus ? spec_.stimuli[fiber.source].k : old_support[fiber.source];
-        graph::BernoulliSkip skip(RngKey{ab.seed, brain, Purpose::lazy_in_edges, static_cast<std::uint32_t>(f), id},
+        graph::BernoulliSkip skip(RngKey{ab.seed, brain, purpose::lazy_in_edges, static_cast<std::uint32_t>(f), id},
                                   range, fiber.p);
         FiberBrain& fb = fibers_[f].brains[b];
         for (std::int64_t s = 0; skip.next(s);) {
@@ -368,7 +445,7 @@ void LazyBatch::materialise(std::size_t b, const std::vector<std::uint32_t>& old
     const AreaBrain& source = areas_[s].brains[b];
     FiberBrain& fb = fibers_[f].brains[b];
     for (NeuronId id = old_support[s]; id < new_support[s]; ++id) {
-      graph::BernoulliSkip skip(RngKey{source.seed, brain, Purpose::lazy_out_edges, static_cast<std::uint32_t>(f), id},
+      graph::BernoulliSkip skip(RngKey{source.seed, brain, purpose::lazy_out_edges, static_cast<std::uint32_t>(f), id},
                                 new_support[fiber.target], fiber.p);
       for (std::int64_t t = 0; skip.next(t);) {
         const auto target = static_cast<NeuronId>(t);
@@ -381,17 +458,26 @@ void LazyBatch::materialise(std::size_t b, const std::vector<std::uint32_t>& old
 }
 
 void LazyBatch::upload_new_edges() {
-  for (FiberState& fiber : fibers_) {
-    for (FiberBrain& fb : fiber.brains) {
-      if (fb.new_source.empty()) continue;
-      const std::size_t added = fb.new_source.size();
-      append(backend_, fb.source, fb.count, fb.new_source);
-      append(backend_, fb.target, fb.count, fb.new_target);
-      append(backend_, fb.weight, fb.count, std::vector<float>(added, 1.0f));
-      fb.count += added;
-      fb.new_source.clear();
-      fb.new_target.clear();
+  const auto upload = [&](FiberBrain& fb) {
+    if (fb.new_source.empty()) return;
+    const std::size_t added = fb.new_source.size();
+    append(backend_, fb.source, fb.count, fb.new_source);
+    append(backend_, fb.target, fb.count, fb.new_target);
+    append(backend_, fb.weight, fb.count, std::vector<float>(added, 1.0f));
+    fb.count += added;
+    fb.new_source.clear();
+    fb.new_target.clear();
+  };
+  if (host_path()) {  // host memory: each brain's lists on the thread that owns it
+    const auto B = static_cast<std::int64_t>(brains_.size());
+#pragma omp parallel for schedule(dynamic)
+    for (std::int64_t b = 0; b < B; ++b) {
+      for (FiberState& fiber : fibers_) upload(fiber.brains[static_cast<std::size_t>(b)]);
     }
+    return;
+  }
+  for (FiberState& fiber : fibers_) {
+    for (FiberBrain& fb : fiber.brains) upload(fb);
   }
 }
 
@@ -498,21 +584,5 @@ void LazyBatch::set_firing(const std::string& name, const std::vector<std::vecto
   areas_[t].fired = true;
 }
 
-void LazyBatch::activate(const std::string& name, std::uint32_t assembly) {
-  const std::vector<NeuronId> neurons = assembly_block(spec_.areas[area_at(name)], assembly);
-  set_firing(name, std::vector<std::vector<NeuronId>>(brains_.size(), neurons));
-}
-
-void LazyBatch::fire_random_subset(const std::string& name, double fraction) {
-  const std::size_t t = area_at(name);
-  if (!areas_[t].fired) throw Error::bad_input("area", name, "has no firing set to take a subset of");
-  std::vector<std::vector<NeuronId>> chosen(brains_.size());
-  for (std::size_t b = 0; b < brains_.size(); ++b) {
-    RngStream rng(RngKey{brains_[b].seed, brains_[b].index, Purpose::firing_subset,
-                         static_cast<std::uint32_t>(steps_), static_cast<std::uint32_t>(t)});
-    chosen[b] = random_subset(areas_[t].brains[b].firing, fraction, rng);
-  }
-  set_firing(name, chosen);
-}
 
 }  // namespace engram::assembly

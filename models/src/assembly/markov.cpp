@@ -9,6 +9,7 @@
 #include "engram/models/assembly/brain_batch.hpp"
 #include "engram/models/assembly/brain_chunks.hpp"
 #include "engram/models/assembly/operations.hpp"
+#include "engram/models/assembly/purposes.hpp"
 
 namespace engram::assembly {
 
@@ -113,7 +114,7 @@ std::vector<MarkovResult> run_markov(const MarkovExperiment& e, Backend& backend
     for (std::uint32_t t = 0; t < e.train_transitions; ++t) {
       std::vector<std::vector<NeuronId>> from(count), to(count);
       for (std::uint32_t b = 0; b < count; ++b) {
-        RngStream rng(RngKey{e.seed, first + b, Purpose::markov_chain, t, 0});
+        RngStream rng(RngKey{e.seed, first + b, purpose::markov_chain, t, 0});
         const std::uint32_t next = draw_next(e.transitions[state[b]], rng.uniform());
         ++part[b].trained[state[b]][next];
         from[b] = assembly_of(state[b], e.k);
@@ -132,7 +133,7 @@ std::vector<MarkovResult> run_markov(const MarkovExperiment& e, Backend& backend
       batch.set_firing("S", from);
       batch.project();
       for (std::uint32_t b = 0; b < count; ++b) {
-        RngStream rng(RngKey{e.seed, first + b, Purpose::markov_chain, e.train_transitions + t, 1});
+        RngStream rng(RngKey{e.seed, first + b, purpose::markov_chain, e.train_transitions + t, 1});
         const std::uint32_t next = decode(batch.winners(b, "S"), states, e.k, rng.uniform());
         ++part[b].sampled[state[b]][next];
         state[b] = next;

@@ -4,8 +4,8 @@
 #include <vector>
 
 #include "engram/engine/error.hpp"
-#include "engram/models/assembly/batch.hpp"
 #include "engram/models/assembly/brain_chunks.hpp"
+#include "engram/models/assembly/exact_batch.hpp"
 #include "engram/models/assembly/brain_config.hpp"
 
 namespace engram::assembly {

@@ -7,14 +7,14 @@
 #include <sstream>
 
 #include "engram/engine/error.hpp"
-#include "engram/models/assembly/batch.hpp"
+#include "engram/models/assembly/exact_batch.hpp"
 
 namespace engram::assembly {
 
 std::string shape_class(const ProjectionExperiment& e) {
   std::ostringstream key;
   const BrainSpec& s = e.brain;
-  const bool per_brain_parameters = s.mode != GraphMode::lazy;  // Batch takes per-brain p and beta
+  const bool per_brain_parameters = s.mode != GraphMode::lazy;  // ExactBatch takes per-brain p and beta
   key << to_string(s.mode) << "|steps=" << e.steps << "|backend=" << e.backend;
   for (const AreaSpec& a : s.areas) {
     key << "|area " << a.name << ' ' << a.n << ' ' << a.k << ' ' << a.self_loops << ' ' << to_text(a.noise) << ' '
@@ -76,7 +76,7 @@ std::vector<std::vector<AreaSummary>> run_projection_batch(const std::vector<Pro
   }
   std::unique_ptr<BrainBatch> made;
   if (spec.mode == GraphMode::lazy) made = make_batch(backend, spec, ids);
-  else made = std::make_unique<Batch>(backend, spec, ids, overrides);
+  else made = std::make_unique<ExactBatch>(backend, spec, ids, overrides);
   BrainBatch& batch = *made;
 
   const std::size_t B = jobs.size();

@@ -6,6 +6,7 @@
 
 #include "engram/engine/error.hpp"
 #include "engram/kernels/core/random.hpp"
+#include "engram/models/data/purposes.hpp"
 
 namespace engram::data {
 
@@ -45,7 +46,7 @@ NeuralData angle_population(const AngleSpec& s, std::uint64_t seed) {
   const double two_pi = 2 * std::numbers::pi;
   std::vector<double> preferred(static_cast<std::size_t>(s.neurons)), base(preferred.size()), gain(preferred.size());
   for (std::int64_t n = 0; n < s.neurons; ++n) {
-    RngStream rng({s.population_seed, 0, Purpose::neural_data, 0, static_cast<std::uint32_t>(n)});
+    RngStream rng({s.population_seed, 0, purpose::neural_data, 0, static_cast<std::uint32_t>(n)});
     preferred[n] = two_pi * rng.uniform();
     base[n] = s.baseline * (0.5 + rng.uniform());
     gain[n] = s.gain * (0.5 + rng.uniform());
@@ -58,7 +59,7 @@ NeuralData angle_population(const AngleSpec& s, std::uint64_t seed) {
   d.counts.resize(static_cast<std::size_t>(s.trials * s.time * s.neurons));
   d.labels.resize(static_cast<std::size_t>(s.trials));
   for (std::int64_t tr = 0; tr < s.trials; ++tr) {
-    RngStream rng({seed, 1, Purpose::neural_data, 0, static_cast<std::uint32_t>(tr)});
+    RngStream rng({seed, 1, purpose::neural_data, 0, static_cast<std::uint32_t>(tr)});
     const auto label = static_cast<std::int32_t>(rng.next_u32() % static_cast<std::uint32_t>(s.classes));
     const double within = 0.5 + s.sector_fill * (rng.uniform() - 0.5);
     const double theta = two_pi * (label + within) / static_cast<double>(s.classes);
@@ -82,7 +83,7 @@ NeuralData gravity_bodies(const GravitySpec& s, std::uint64_t seed) {
   // Observation weights of each unit on the (position, velocity) state.
   std::vector<double> w(static_cast<std::size_t>(s.neurons * state_dim)), bias(static_cast<std::size_t>(s.neurons));
   for (std::int64_t n = 0; n < s.neurons; ++n) {
-    RngStream rng({s.population_seed, 2, Purpose::neural_data, 0, static_cast<std::uint32_t>(n)});
+    RngStream rng({s.population_seed, 2, purpose::neural_data, 0, static_cast<std::uint32_t>(n)});
     for (std::int64_t j = 0; j < state_dim; ++j) w[n * state_dim + j] = rng.normal() / std::sqrt(static_cast<double>(state_dim));
     bias[n] = -0.5 + 0.5 * rng.normal();
   }
@@ -94,7 +95,7 @@ NeuralData gravity_bodies(const GravitySpec& s, std::uint64_t seed) {
   d.counts.resize(static_cast<std::size_t>(s.trials * s.time * s.neurons));
   d.behaviour.resize(static_cast<std::size_t>(s.trials * s.time * 2 * B));
   for (std::int64_t tr = 0; tr < s.trials; ++tr) {
-    RngStream rng({seed, 3, Purpose::neural_data, 0, static_cast<std::uint32_t>(tr)});
+    RngStream rng({seed, 3, purpose::neural_data, 0, static_cast<std::uint32_t>(tr)});
     std::vector<double> x(2 * B), v(2 * B), a(2 * B);
     for (auto& e : x) e = rng.normal();
     for (auto& e : v) e = 0.3 * rng.normal();

@@ -10,6 +10,7 @@
 #include "engram/engine/error.hpp"
 #include "engram/kernels/core/random.hpp"
 #include "engram/models/ot/sinkhorn.hpp"
+#include "engram/models/ot/purposes.hpp"
 
 namespace engram::ot {
 
@@ -137,11 +138,11 @@ std::vector<std::int32_t> kmeans(const std::vector<double>& points, std::int32_t
   // k-means++ seeding: each new centre drawn with probability proportional to the squared
   // distance to the nearest centre so far.
   Mat centres(k, dim);
-  RngStream first(RngKey{seed, 0, Purpose::ot_kmeans, 0, 0});
+  RngStream first(RngKey{seed, 0, purpose::ot_kmeans, 0, 0});
   centres.row(0) = x.row(static_cast<Eigen::Index>(first.next_u64() % static_cast<std::uint64_t>(n)));
   Vec nearest = (x.rowwise() - centres.row(0)).rowwise().squaredNorm();
   for (std::int32_t c = 1; c < k; ++c) {
-    RngStream rng(RngKey{seed, 0, Purpose::ot_kmeans, static_cast<std::uint32_t>(c), 0});
+    RngStream rng(RngKey{seed, 0, purpose::ot_kmeans, static_cast<std::uint32_t>(c), 0});
     double target = rng.uniform() * nearest.sum();
     Eigen::Index pick = n - 1;
     for (Eigen::Index i = 0; i < n; ++i) {

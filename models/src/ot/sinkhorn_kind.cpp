@@ -10,6 +10,7 @@
 #include "engram/models/data/npz.hpp"
 #include "engram/models/ot/ot_kinds.hpp"
 #include "engram/models/ot/sinkhorn.hpp"
+#include "engram/models/ot/purposes.hpp"
 
 namespace engram::ot {
 
@@ -191,7 +192,7 @@ std::vector<Problem<T>> problems_of(const Config& c) {
   } else {
     for (std::uint32_t k = 0; k < c.problems; ++k) {
       Problem<T> p;
-      RngStream rng(RngKey{c.seed, k + 1, Purpose::ot_synthetic, 100, 0});
+      RngStream rng(RngKey{c.seed, k + 1, purpose::ot_synthetic, 100, 0});
       for (std::uint64_t i = 0; i < std::uint64_t{c.n} * static_cast<std::uint64_t>(c.options.dim); ++i) p.x.push_back(static_cast<T>(rng.uniform()));
       for (std::uint64_t i = 0; i < std::uint64_t{c.m} * static_cast<std::uint64_t>(c.options.dim); ++i) p.y.push_back(static_cast<T>(rng.uniform()));
       if (c.random_weights) {

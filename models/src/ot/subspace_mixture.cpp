@@ -4,6 +4,7 @@
 
 #include "engram/engine/error.hpp"
 #include "engram/kernels/core/random.hpp"
+#include "engram/models/ot/purposes.hpp"
 
 namespace engram::ot {
 
@@ -13,7 +14,7 @@ namespace {
 enum Part : std::uint32_t { kBasis = 0, kMean = 1, kSpread = 2, kLatent = 3, kNoise = 4, kRotation = 5, kShuffle = 6 };
 
 RngStream stream(std::uint64_t seed, Part part, std::uint32_t index) {
-  return RngStream(RngKey{seed, 0, Purpose::ot_synthetic, part, index});
+  return RngStream(RngKey{seed, 0, purpose::ot_synthetic, part, index});
 }
 
 // A Haar-distributed orthogonal matrix: QR of a Gaussian matrix with the signs of R's diagonal

@@ -4,6 +4,7 @@
 
 #include "engram/engine/error.hpp"
 #include "engram/kernels/core/random.hpp"
+#include "engram/models/plasticity/purposes.hpp"
 
 namespace engram::plastic {
 
@@ -25,7 +26,7 @@ double train_by_gradient(const PlasticShape& shape, PlasticWeights& w, const Dat
   std::iota(order.begin(), order.end(), std::size_t{0});
   double last_loss = 0.0;
   for (std::uint32_t epoch = 0; epoch < o.epochs; ++epoch) {
-    RngStream rng({o.seed, 0, Purpose::plasticity_data, 0xFFFFFFFDu, epoch});
+    RngStream rng({o.seed, 0, purpose::plasticity_data, 0xFFFFFFFDu, epoch});
     for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[static_cast<std::size_t>(rng.next_u64() % i)]);
     double epoch_loss = 0.0;
     for (std::size_t start = 0; start < order.size(); start += o.batch) {

@@ -8,6 +8,7 @@
 #include "engram/kernels/core/random.hpp"
 #include "engram/kernels/plasticity/rule_update.hpp"
 #include "engram/models/plasticity/plastic_batch.hpp"
+#include "engram/models/plasticity/purposes.hpp"
 
 namespace engram::plastic {
 
@@ -209,7 +210,7 @@ std::vector<double> es_gradient(const MetaProblem& problem, const std::vector<do
   const std::uint32_t pairs = o.population / 2;
   std::vector<double> eps(pairs * p), tables(o.population * p);
   for (std::uint32_t i = 0; i < pairs; ++i) {
-    RngStream rng({o.seed, i, Purpose::plasticity_rule, o.step + 1, 0});
+    RngStream rng({o.seed, i, purpose::plasticity_rule, o.step + 1, 0});
     for (std::size_t k = 0; k < p; ++k) {
       const double e = rng.normal();
       eps[i * p + k] = e;
@@ -237,7 +238,7 @@ SelectionResult natural_selection(const std::function<MetaProblem(std::uint32_t)
   const std::size_t p = params.size();
   std::vector<double> values(o.population);
   for (std::uint32_t b = 0; b < o.population; ++b) {
-    RngStream rng({o.seed, b, Purpose::plasticity_rule, 0, 0x80000000u});
+    RngStream rng({o.seed, b, purpose::plasticity_rule, 0, 0x80000000u});
     values[b] = params[o.index] + o.mutation * rng.normal();
   }
   SelectionResult result;
@@ -258,7 +259,7 @@ SelectionResult natural_selection(const std::function<MetaProblem(std::uint32_t)
     const std::uint32_t half = o.population / 2;
     for (std::uint32_t r = 0; r < half; ++r) {
       next[r] = values[order[r]];
-      RngStream rng({o.seed, r, Purpose::plasticity_rule, gen + 1, 0x80000000u});
+      RngStream rng({o.seed, r, purpose::plasticity_rule, gen + 1, 0x80000000u});
       next[half + r] = values[order[r]] + o.mutation * rng.normal();
     }
     values.swap(next);

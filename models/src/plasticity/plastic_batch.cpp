@@ -2,7 +2,10 @@
 
 #include <cmath>
 
+#include "engram/engine/backend/launch.hpp"
 #include "engram/engine/error.hpp"
+#include "engram/kernels/plasticity/rule_network.hpp"
+#include "engram/kernels/plasticity/rule_update.hpp"
 
 namespace engram::plastic {
 
@@ -110,12 +113,12 @@ void PlasticBatch::run_forward() {
   double* prev = h_a_.data();
   double* next = h_b_.data();
   for (std::uint32_t r = 0; r <= shape_.rounds; ++r) {
-    backend_->rule_drive({net, x_.data(), prev, z_.data(), r > 0}, items);
-    backend_->rule_select({net, z_.data(), next, state_.data(), r}, items);
+    launch(*backend_, items, plasticity::RuleDrive{net, x_.data(), prev, z_.data(), r > 0});
+    launch(*backend_, items, plasticity::RuleSelect{net, z_.data(), next, state_.data(), r});
     std::swap(prev, next);
   }
   last_h_ = prev;
-  backend_->rule_readout({net, prev, logits_.data()}, brains_ * shape_.labels);
+  launch(*backend_, brains_ * shape_.labels, plasticity::RuleReadout{net, prev, logits_.data()});
 }
 
 void PlasticBatch::learn(const std::vector<double>& x, const std::vector<std::uint32_t>& labels) {
@@ -137,9 +140,9 @@ void PlasticBatch::learn(const std::vector<double>& x, const std::vector<std::ui
   run_forward();
   const plasticity::RuleNet net{shape_.inputs, shape_.neurons, shape_.labels, shape_.cap, w_rec_.data(), mask_rec_.data(),
                                 w_in_.data(), mask_in_.data(), bias_.data(), w_out_.data()};
-  backend_->rule_update({net, x_.data(), state_.data(), logits_.data(), labels_.data(), rules_.data(), layout_, eta_, mode_,
-                         only_misclassified_},
-                        brains_ * (static_cast<std::int64_t>(shape_.neurons) + shape_.labels));
+  launch(*backend_, brains_ * (static_cast<std::int64_t>(shape_.neurons) + shape_.labels),
+         plasticity::RuleUpdate{net, x_.data(), state_.data(), logits_.data(), labels_.data(), rules_.data(), layout_, eta_,
+                                mode_, only_misclassified_});
 }
 
 std::vector<double> PlasticBatch::logits_for(const std::vector<double>& x) {

@@ -7,6 +7,7 @@
 
 #include "engram/engine/error.hpp"
 #include "engram/kernels/core/random.hpp"
+#include "engram/models/plasticity/purposes.hpp"
 
 #ifndef ENGRAM_DATA_DIR
 #define ENGRAM_DATA_DIR "data"
@@ -16,7 +17,7 @@ namespace engram::plastic {
 
 namespace {
 
-// Stream 0xFFFFFFFF of Purpose::plasticity_data holds the teachers; streams below it the samples.
+// Stream 0xFFFFFFFF of purpose::plasticity_data holds the teachers; streams below it the samples.
 constexpr std::uint32_t kTeacherStream = 0xFFFFFFFFu;
 
 Dataset random_inputs(std::uint32_t inputs, std::uint32_t labels, std::size_t n, std::uint64_t seed, std::uint32_t stream) {
@@ -27,14 +28,14 @@ Dataset random_inputs(std::uint32_t inputs, std::uint32_t labels, std::size_t n,
   data.x.resize(n * inputs);
   data.y.assign(n, 0);
   for (std::size_t i = 0; i < n; ++i) {
-    RngStream rng({seed, 0, Purpose::plasticity_data, stream, static_cast<std::uint32_t>(i)});
+    RngStream rng({seed, 0, purpose::plasticity_data, stream, static_cast<std::uint32_t>(i)});
     for (std::uint32_t k = 0; k < inputs; ++k) data.x[i * inputs + k] = rng.normal();
   }
   return data;
 }
 
 std::vector<double> teacher_normals(std::uint64_t seed, std::uint32_t index, std::size_t count) {
-  RngStream rng({seed, 0, Purpose::plasticity_data, kTeacherStream, index});
+  RngStream rng({seed, 0, purpose::plasticity_data, kTeacherStream, index});
   std::vector<double> out(count);
   for (double& v : out) v = rng.normal();
   return out;
@@ -137,7 +138,7 @@ void shuffle_split(const Dataset& data, std::size_t n_train, std::uint64_t seed,
   }
   std::vector<std::size_t> order(data.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
-  RngStream rng({seed, 0, Purpose::plasticity_data, 0xFFFFFFFEu, 0});
+  RngStream rng({seed, 0, purpose::plasticity_data, 0xFFFFFFFEu, 0});
   for (std::size_t i = order.size(); i > 1; --i) {
     const auto j = static_cast<std::size_t>(rng.next_u64() % i);
     std::swap(order[i - 1], order[j]);

@@ -6,6 +6,7 @@
 #include "engram/engine/error.hpp"
 #include "engram/kernels/core/random.hpp"
 #include "engram/kernels/plasticity/rule_update.hpp"
+#include "engram/models/plasticity/purposes.hpp"
 
 namespace engram::plastic {
 
@@ -65,7 +66,7 @@ PlasticRule PlasticRule::zeros(std::uint32_t rounds) {
 
 PlasticRule PlasticRule::random(std::uint32_t rounds, double scale, std::uint64_t seed) {
   PlasticRule r = zeros(rounds);
-  RngStream rng({seed, 0, Purpose::plasticity_rule, 0, 0});
+  RngStream rng({seed, 0, purpose::plasticity_rule, 0, 0});
   for (double& v : r.params) v = scale * rng.normal();
   return r;
 }
@@ -113,7 +114,7 @@ PlasticWeights random_weights(const PlasticShape& s, std::uint64_t seed, std::ui
   const double out_sd = output_scale / std::sqrt(static_cast<double>(s.cap));
   // Row j's draws are keyed by (array, j): a brain's graph does not depend on draw order.
   for (std::uint32_t j = 0; j < v; ++j) {
-    RngStream rec({seed, brain, Purpose::plasticity_weights, 0, j});
+    RngStream rec({seed, brain, purpose::plasticity_weights, 0, j});
     for (std::size_t i = 0; i < v; ++i) {
       const bool edge = rec.uniform() < s.p && i != j;
       const double value = rec.normal();
@@ -122,7 +123,7 @@ PlasticWeights random_weights(const PlasticShape& s, std::uint64_t seed, std::ui
         w.w_rec[j * v + i] = rec_sd * value;
       }
     }
-    RngStream in({seed, brain, Purpose::plasticity_weights, 1, j});
+    RngStream in({seed, brain, purpose::plasticity_weights, 1, j});
     for (std::size_t k = 0; k < d; ++k) {
       const bool edge = in.uniform() < s.p;
       const double value = in.normal();
@@ -133,7 +134,7 @@ PlasticWeights random_weights(const PlasticShape& s, std::uint64_t seed, std::ui
     }
   }
   for (std::uint32_t c = 0; c < m; ++c) {
-    RngStream out({seed, brain, Purpose::plasticity_weights, 2, c});
+    RngStream out({seed, brain, purpose::plasticity_weights, 2, c});
     for (std::size_t j = 0; j < v; ++j) w.w_out[c * v + j] = out_sd * out.normal();
   }
   return w;

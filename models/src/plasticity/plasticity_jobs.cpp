@@ -10,6 +10,7 @@
 #include "engram/models/plasticity/gradient_training.hpp"
 #include "engram/models/plasticity/meta_learning.hpp"
 #include "engram/models/plasticity/plastic_data.hpp"
+#include "engram/models/plasticity/purposes.hpp"
 
 namespace engram::plastic {
 
@@ -354,7 +355,7 @@ Outcome run_meta(const Config& c, Backend& backend, const Progress& progress) {
     batch.features = p.train.features;
     batch.labels = p.train.labels;
     for (std::uint32_t i = 0; i < c.meta_batch; ++i) {
-      RngStream rng({c.seed, 0, Purpose::plasticity_data, stream, i});
+      RngStream rng({c.seed, 0, purpose::plasticity_data, stream, i});
       const std::size_t pick = static_cast<std::size_t>(rng.next_u64() % p.train.size());
       batch.x.insert(batch.x.end(), p.train.sample(pick), p.train.sample(pick) + p.train.features);
       batch.y.push_back(p.train.y[pick]);

@@ -1,6 +1,8 @@
 #include "engram/models/transformer/train_job.hpp"
 
+#include <algorithm>
 #include <filesystem>
+#include <functional>
 
 #include "engram/engine/error.hpp"
 #include "engram/models/data/neural_data.hpp"
@@ -152,18 +154,87 @@ struct Outcome {
   std::vector<TrainReport> reports;
 };
 
-Outcome run_job(const Job& job, Backend& backend, const Progress& progress) {
-  const data::NeuralData all = make_data(job.data, job.seed);
-  if (job.model.task == Task::classify && all.labels.empty()) {
-    throw Error::bad_input("data", job.data.source == "file" ? job.data.path : job.data.source, "classification needs labels");
+// Everything of a job but its seed and learning rates: jobs with equal keys train as one batch.
+std::string batch_key(const Job& j) {
+  std::string key;
+  auto add = [&key](const auto& v) {
+    key += to_text(v);
+    key += ',';
+  };
+  auto add_data = [&](const DataSpec& d) {
+    add(d.source), add(d.path), add(d.classes), add(d.test_fraction), add(d.seed_offset);
+    const auto& a = d.angle;
+    add(a.trials), add(a.time), add(a.neurons), add(a.population_seed), add(a.classes), add(a.baseline), add(a.gain),
+        add(a.kappa), add(a.sector_fill);
+    add(d.gravity.bodies), add(d.gravity.dt);
+  };
+  auto add_train = [&](const TrainSpec& t) {
+    add(t.steps), add(t.batch), add(t.adam.beta1), add(t.adam.beta2), add(t.adam.eps), add(t.adam.weight_decay), add(t.clip),
+        add(t.freeze_individual);
+  };
+  const auto& m = j.model;
+  add_data(j.data);
+  add(m.width), add(m.heads), add(m.head_dim), add(m.ff_hidden), add(m.individual_layers), add(m.population_layers),
+      add(m.dropout), add(m.neuron_embedding), add(static_cast<int>(m.task));
+  add_train(j.train);
+  add(j.transfer);
+  if (j.transfer) {
+    add_data(j.transfer_data);
+    add_train(j.transfer_train);
+    add(j.compare_scratch);
   }
-  if (job.model.task == Task::regress && all.behaviour.empty()) {
-    throw Error::bad_input("data", job.data.source == "file" ? job.data.path : job.data.source, "regression needs behaviour");
+  return key;
+}
+
+// One data set per run, split into train and test.
+struct RunSets {
+  std::vector<data::NeuralData> train, test;
+  std::vector<RunData> runs(const std::vector<std::uint64_t>& seeds, const std::vector<double>& lrs) const {
+    std::vector<RunData> out;
+    for (std::size_t r = 0; r < seeds.size(); ++r) out.push_back({&train[r], &test[r], seeds[r], lrs[r]});
+    return out;
   }
+};
+
+RunSets make_sets(const DataSpec& spec, const std::vector<std::uint64_t>& seeds, std::uint64_t seed_shift, bool classify) {
+  RunSets sets;
+  for (std::uint64_t seed : seeds) {
+    const data::NeuralData all = make_data(spec, seed + seed_shift);
+    if (classify && all.labels.empty()) {
+      throw Error::bad_input("data", spec.source == "file" ? spec.path : spec.source, "classification needs labels");
+    }
+    if (!classify && all.behaviour.empty()) {
+      throw Error::bad_input("data", spec.source == "file" ? spec.path : spec.source, "regression needs behaviour");
+    }
+    auto [train, test] = split_trials(all, spec.test_fraction, seed + seed_shift);
+    sets.train.push_back(std::move(train));
+    sets.test.push_back(std::move(test));
+  }
+  return sets;
+}
+
+// Trains jobs[0..R) (equal batch keys) as one batch of R runs; outcome r depends only on jobs[r].
+std::vector<Outcome> run_jobs(const std::vector<Job>& jobs, Backend& backend, const Progress& progress) {
+  const Job& job = jobs.front();
+  const bool classify = job.model.task == Task::classify;
+  std::vector<std::uint64_t> seeds;
+  std::vector<double> lrs, transfer_lrs;
+  for (const Job& j : jobs) {
+    seeds.push_back(j.seed);
+    lrs.push_back(j.train.adam.lr);
+    transfer_lrs.push_back(j.transfer_train.adam.lr);
+  }
+  auto with_offset = [&](std::uint64_t add) {
+    std::vector<std::uint64_t> out;
+    for (std::uint64_t s : seeds) out.push_back(s + add);
+    return out;
+  };
+  const RunSets first = make_sets(job.data, seeds, 0, classify);
   TransformerConfig cfg = job.model;
-  cfg.neurons = all.neurons;
-  cfg.outputs = cfg.task == Task::classify ? std::max<std::int64_t>(all.classes, 1) : all.behaviour_dim;
-  const auto [train, test] = split_trials(all, job.data.test_fraction, job.seed);
+  cfg.neurons = first.train[0].neurons;
+  std::int64_t classes = 1;
+  for (const auto& t : first.train) classes = std::max(classes, t.classes);
+  cfg.outputs = classify ? classes : first.train[0].behaviour_dim;
   const std::int64_t total_steps =
       job.train.steps + (job.transfer ? job.transfer_train.steps * (job.compare_scratch ? 2 : 1) : 0);
   std::int64_t done = 0;
@@ -171,30 +242,34 @@ Outcome run_job(const Job& job, Backend& backend, const Progress& progress) {
     progress.report(static_cast<std::uint64_t>(++done), static_cast<std::uint64_t>(total_steps));
   };
   auto keep_going = [&] { return !progress.cancelled(); };
-  Outcome out;
-  SeparableTransformer net(cfg, backend, job.seed);
-  out.reports.push_back(train_model(net, train, test, job.train, job.seed, step, keep_going));
-  out.phases.push_back("train");
-  out.neurons.push_back(cfg.neurons);
+  std::vector<Outcome> out(jobs.size());
+  auto record = [&](const std::vector<TrainReport>& reports, const char* phase, std::int64_t neurons) {
+    for (std::size_t r = 0; r < jobs.size(); ++r) {
+      out[r].reports.push_back(reports[r]);
+      out[r].phases.push_back(phase);
+      out[r].neurons.push_back(neurons);
+    }
+  };
+  SeparableTransformer net(cfg, backend, seeds);
+  record(train_runs(net, first.runs(seeds, lrs), job.train, step, keep_going), "train", cfg.neurons);
   if (!job.transfer) return out;
-  const data::NeuralData second = make_data(job.transfer_data, job.seed + 1);
-  const auto [train2, test2] = split_trials(second, job.transfer_data.test_fraction, job.seed + 1);
-  if (cfg.task == Task::classify && second.classes > cfg.outputs) {
-    throw Error::bad_input("transfer.data.classes", std::to_string(second.classes), "must not exceed the first population's");
+  const RunSets second = make_sets(job.transfer_data, seeds, 1, classify);
+  const std::int64_t neurons2 = second.train[0].neurons;
+  for (const auto& t : second.train) {
+    if (classify && t.classes > cfg.outputs) {
+      throw Error::bad_input("transfer.data.classes", std::to_string(t.classes), "must not exceed the first population's");
+    }
   }
-  net.reset_population(second.neurons, job.seed + 2);
-  out.reports.push_back(train_model(net, train2, test2, job.transfer_train, job.seed + 1, step, keep_going));
-  out.phases.push_back("transfer");
-  out.neurons.push_back(second.neurons);
+  net.reset_population(neurons2, with_offset(2));
+  record(train_runs(net, second.runs(with_offset(1), transfer_lrs), job.transfer_train, step, keep_going), "transfer",
+         neurons2);
   if (job.compare_scratch) {
     TransformerConfig cfg2 = cfg;
-    cfg2.neurons = second.neurons;
-    SeparableTransformer scratch(cfg2, backend, job.seed + 3);
+    cfg2.neurons = neurons2;
+    SeparableTransformer scratch(cfg2, backend, with_offset(3));
     TrainSpec spec = job.transfer_train;
     spec.freeze_individual = false;
-    out.reports.push_back(train_model(scratch, train2, test2, spec, job.seed + 1, step, keep_going));
-    out.phases.push_back("scratch");
-    out.neurons.push_back(second.neurons);
+    record(train_runs(scratch, second.runs(with_offset(1), transfer_lrs), spec, step, keep_going), "scratch", neurons2);
   }
   return out;
 }
@@ -203,14 +278,13 @@ class TrainTransformerKind final : public sched::JobKind {
  public:
   std::string_view name() const override { return "train_transformer"; }
   std::string_view description() const override { return "separable population transformer, trained with AdamW"; }
-  // Activations live in host memory; Backend::gemm and the attention kernels themselves run on
-  // cuda, the training loop does not yet.
-  std::vector<BackendKind> backends() const override { return {BackendKind::cpu}; }
+  // Every layer runs through launch() and gemm_batched(): cpu and cuda (cuBLAS GEMMs, so CUDA
+  // and CPU agree to float rounding); a config without `backend:` trains on the cpu.
   std::string_view default_backend() const override { return "cpu"; }
   void validate(const io::ConfigNode& config) const override { parse(config); }
   sched::Results run(const io::ConfigNode& config, Backend& backend, const Progress& progress) const override {
     const Job job = parse(config);
-    const Outcome o = run_job(job, backend, progress);
+    const Outcome o = run_jobs({job}, backend, progress).front();
     sched::Results results;
     using Type = sched::Column::Type;
     sched::Table metrics{"metrics", {}};
@@ -247,7 +321,7 @@ class TrainTransformerKind final : public sched::JobKind {
     const Job j = parse(config);
     const auto& m = j.model;
     return "train_transformer:" + j.data.source + ":" + std::to_string(m.width) + "x" + std::to_string(m.heads) + "x" +
-           std::to_string(m.head_dim);
+           std::to_string(m.head_dim) + ":" + std::to_string(std::hash<std::string>{}(batch_key(j)));
   }
   std::uint64_t estimate_bytes(const io::ConfigNode& config) const override {
     const Job j = parse(config);
@@ -268,25 +342,45 @@ class TrainTransformerKind final : public sched::JobKind {
     }
     return cols;
   }
-  // Jobs run one after another on the batch's backend (each training run is already a batched
-  // launch over its minibatch); row i depends only on jobs[i].
+  // Jobs with equal batch keys (all but seed and learning rates) train as one batch of runs; a
+  // run is the same bits alone or batched, so row i depends only on jobs[i].
   std::vector<sched::Row> run_batch(const std::vector<sched::JobInput>& jobs, Backend& backend,
                                     const Progress& progress) const override {
-    return sched::run_each(jobs, progress, [&](const sched::JobInput& input) {
-      Job job = parse(input.config);
-      job.seed = input.seed;
-      const Outcome o = run_job(job, backend, progress);
-      sched::Row row = {metric_name(job.model.task), o.reports[0].train_metric, o.reports[0].test_metric,
-                        o.reports[0].losses.back()};
-      if (job.transfer) {
-        row.emplace_back(o.reports[1].test_metric);
-        if (job.compare_scratch) {
-          row.emplace_back(o.reports[2].test_metric);
-          row.emplace_back(o.reports[1].test_metric / o.reports[2].test_metric);
-        }
+    std::vector<Job> parsed;
+    for (const sched::JobInput& input : jobs) {
+      parsed.push_back(parse(input.config));
+      parsed.back().seed = input.seed;
+    }
+    std::vector<sched::Row> rows(jobs.size());
+    std::vector<bool> done(jobs.size(), false);
+    for (std::size_t i = 0; i < parsed.size(); ++i) {
+      if (done[i]) continue;
+      progress.check_cancelled();
+      const std::string key = batch_key(parsed[i]);
+      std::vector<std::size_t> members;
+      for (std::size_t k = i; k < parsed.size(); ++k) {
+        if (!done[k] && batch_key(parsed[k]) == key) members.push_back(k);
       }
-      return row;
-    });
+      std::vector<Job> group;
+      for (std::size_t k : members) group.push_back(parsed[k]);
+      const std::vector<Outcome> outcomes = run_jobs(group, backend, progress);
+      for (std::size_t g = 0; g < members.size(); ++g) {
+        const Job& job = group[g];
+        const Outcome& o = outcomes[g];
+        sched::Row row = {metric_name(job.model.task), o.reports[0].train_metric, o.reports[0].test_metric,
+                          o.reports[0].losses.back()};
+        if (job.transfer) {
+          row.emplace_back(o.reports[1].test_metric);
+          if (job.compare_scratch) {
+            row.emplace_back(o.reports[2].test_metric);
+            row.emplace_back(o.reports[1].test_metric / o.reports[2].test_metric);
+          }
+        }
+        rows[members[g]] = std::move(row);
+        done[members[g]] = true;
+      }
+    }
+    return rows;
   }
 };
 

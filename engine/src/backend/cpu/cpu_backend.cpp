@@ -1,7 +1,9 @@
-// The CPU backend: the kernels of kernels/ run as OpenMP loops; collectives use Thrust's OpenMP
+// The CPU backend: kernels run as OpenMP loops; collectives use Thrust's OpenMP
 // system (the same Thrust the CUDA backend uses, taken from the CUDA toolkit's cccl headers).
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
+#include <mutex>
 #include <new>
 
 #include <Eigen/Core>
@@ -61,39 +63,80 @@ class CpuBackend final : public detail::KernelBackend<Exec> {
   }
   void synchronize() override {}
 
-  // ---- nn: gemm through Eigen ----
+  // ---- gemm through Eigen ----
   void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float* a,
             const float* b, float beta, float* c) override {
-    eigen_gemm(trans_a, trans_b, m, n, k, alpha, a, b, beta, c);
+    blocked_gemm(trans_a, trans_b, m, n, k, alpha, a, 0, b, 0, beta, c, 0, 1);
   }
   void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, double alpha,
             const double* a, const double* b, double beta, double* c) override {
-    eigen_gemm(trans_a, trans_b, m, n, k, alpha, a, b, beta, c);
+    blocked_gemm(trans_a, trans_b, m, n, k, alpha, a, 0, b, 0, beta, c, 0, 1);
+  }
+  void gemm_batched(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
+                    const float* a, std::int64_t stride_a, const float* b, std::int64_t stride_b, float beta, float* c,
+                    std::int64_t stride_c, std::int64_t batch) override {
+    blocked_gemm(trans_a, trans_b, m, n, k, alpha, a, stride_a, b, stride_b, beta, c, stride_c, batch);
   }
 
  private:
+  // Rows of C per work item. Each block is one single-threaded Eigen product whose blocking is
+  // fixed (configure_eigen), so a block's bits depend only on its operands: not on the thread
+  // count, nor on which other products share the call.
+  static constexpr std::int64_t kGemmRowBlock = 64;
+
   template <class T>
-  static void eigen_gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha,
-                         const T* a, const T* b, T beta, T* c) {
+  static void blocked_gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha,
+                           const T* a, std::int64_t stride_a, const T* b, std::int64_t stride_b, T beta, T* c,
+                           std::int64_t stride_c, std::int64_t batch) {
+    if (m == 0 || n == 0 || batch == 0) return;
+    const std::int64_t blocks = (m + kGemmRowBlock - 1) / kGemmRowBlock;
+#pragma omp parallel for schedule(static) if (batch * blocks > 1)
+    for (std::int64_t item = 0; item < batch * blocks; ++item) {
+      const std::int64_t r = item / blocks, row0 = (item % blocks) * kGemmRowBlock;
+      const std::int64_t rows = std::min(kGemmRowBlock, m - row0);
+      row_block(trans_a, trans_b, n, k, alpha, a + r * stride_a, m, b + r * stride_b, beta, c + r * stride_c, row0,
+                rows);
+    }
+  }
+
+  // C[row0 .. row0 + rows) of one product, through strided maps (no copies).
+  template <class T>
+  static void row_block(bool trans_a, bool trans_b, std::int64_t n, std::int64_t k, T alpha, const T* a,
+                        std::int64_t m, const T* b, T beta, T* c, std::int64_t row0, std::int64_t rows) {
     using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-    Eigen::Map<Mat> cm(c, m, n);
-    if (m == 0 || n == 0) return;
+    using Strided = Eigen::Map<const Mat, 0, Eigen::OuterStride<>>;
+    Eigen::Map<Mat> cm(c + row0 * n, rows, n);
     if (beta == T(0)) {
       cm.setZero();  // beta = 0 must not read C (it may hold NaN)
     } else if (beta != T(1)) {
       cm *= beta;
     }
     if (k == 0) return;
+    // op(A) rows [row0, row0 + rows): A stored [m, k] (rows of it) or [k, m] (columns of it).
+    const Strided am_rows(a + row0 * k, rows, k, Eigen::OuterStride<>(k));
+    const Strided am_cols(a + row0, k, rows, Eigen::OuterStride<>(m));
     // A row-major [r, c] matrix read as column-major is its transpose: no copies either way.
-    Eigen::Map<const Mat> am(a, trans_a ? k : m, trans_a ? m : k);
     Eigen::Map<const Mat> bm(b, trans_b ? n : k, trans_b ? k : n);
-    if (!trans_a && !trans_b) cm.noalias() += alpha * am * bm;
-    else if (trans_a && !trans_b) cm.noalias() += alpha * am.transpose() * bm;
-    else if (!trans_a && trans_b) cm.noalias() += alpha * am * bm.transpose();
-    else cm.noalias() += alpha * am.transpose() * bm.transpose();
+    if (!trans_a && !trans_b) cm.noalias() += alpha * am_rows * bm;
+    else if (trans_a && !trans_b) cm.noalias() += alpha * am_cols.transpose() * bm;
+    else if (!trans_a && trans_b) cm.noalias() += alpha * am_rows * bm.transpose();
+    else cm.noalias() += alpha * am_cols.transpose() * bm.transpose();
   }
 };
 
-std::unique_ptr<Backend> make_cpu_backend() { return std::make_unique<CpuBackend>(); }
+// Eigen picks its GEMM blocking from the thread count and the cache sizes it detects: fix both,
+// so products are the same bits on every thread count and on every machine of one ISA.
+void configure_eigen() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    Eigen::setNbThreads(1);
+    Eigen::setCpuCacheSizes(32 * 1024, 1024 * 1024, 8 * 1024 * 1024);
+  });
+}
+
+std::unique_ptr<Backend> make_cpu_backend() {
+  configure_eigen();
+  return std::make_unique<CpuBackend>();
+}
 
 }  // namespace engram::cpu

@@ -1,11 +1,17 @@
 // The CUDA backend: the same kernel functors as the CPU backend, launched as grid-stride kernels;
-// collectives through Thrust's CUDA system. Only launch mechanics and memory live here.
+// collectives through Thrust's CUDA system. Only launch mechanics and memory live here. This
+// file, cuda_probe.cpp and every model's *_kernels.cu form libengram_cuda.so, which the host
+// library opens on demand through the one entry point at the bottom (cuda_module_api.hpp).
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include <vector>
+
 #include <thrust/system/cuda/execution_policy.h>
 
+#include "../cuda_module_api.hpp"
 #include "../kernel_backend.hpp"
+#include "engram/engine/backend/device_kernels.hpp"
 #include "engram/engine/error.hpp"
 
 namespace engram::cuda {
@@ -89,6 +95,7 @@ class CudaBackend final : public detail::KernelBackend<Exec> {
     check(cudaMemsetAsync(dst, 0, bytes, stream_), "cudaMemset");
   }
   void synchronize() override { check(cudaStreamSynchronize(stream_), "synchronize"); }
+  void* native_stream() noexcept override { return stream_; }
 
   // ---- nn: gemm through cuBLAS ----
   // cuBLAS is column-major; a row-major C = op(A) op(B) is the column-major C^T = op(B)^T op(A)^T,
@@ -110,6 +117,18 @@ class CudaBackend final : public detail::KernelBackend<Exec> {
                            static_cast<int>(n)));
   }
 
+  void gemm_batched(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
+                    const float* a, std::int64_t stride_a, const float* b, std::int64_t stride_b, float beta, float* c,
+                    std::int64_t stride_c, std::int64_t batch) override {
+    if (m == 0 || n == 0 || batch == 0) return;
+    blas_check(cublasSgemmStridedBatched(blas(), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                         trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, static_cast<int>(n),
+                                         static_cast<int>(m), static_cast<int>(k), &alpha, b,
+                                         static_cast<int>(trans_b ? k : n), stride_b, a,
+                                         static_cast<int>(trans_a ? m : k), stride_a, &beta, c,
+                                         static_cast<int>(n), stride_c, static_cast<int>(batch)));
+  }
+
  protected:
   // Kernels launch on the calling thread's current stream: make it this backend's.
   void bind_launch_context() override { bind(); }
@@ -128,6 +147,38 @@ class CudaBackend final : public detail::KernelBackend<Exec> {
   cublasHandle_t blas_ = nullptr;
 };
 
-std::unique_ptr<Backend> make_cuda_backend() { return std::make_unique<CudaBackend>(); }
+CudaReport probe();
 
 }  // namespace engram::cuda
+
+namespace engram::device {
+
+namespace {
+std::vector<detail::DeviceKernelEntry>& kernel_table() {
+  static std::vector<detail::DeviceKernelEntry> table;
+  return table;
+}
+}  // namespace
+
+KernelRegistration::KernelRegistration(const char* type_name, DeviceLaunchFn launcher) {
+  kernel_table().push_back({type_name, launcher});
+}
+
+void check_launch(cudaError_t status, const char* type_name) {
+  if (status != cudaSuccess) {
+    throw Error::internal(std::string("CUDA launch of ") + type_name + ": " + cudaGetErrorString(status));
+  }
+}
+
+}  // namespace engram::device
+
+extern "C" __attribute__((visibility("default"))) const engram::detail::CudaModuleApi* engram_cuda_module() {
+  static const engram::detail::CudaModuleApi api{
+      engram::detail::kCudaModuleVersion, &engram::cuda::probe,
+      []() -> engram::Backend* { return new engram::cuda::CudaBackend(); },
+      [](std::size_t* count) -> const engram::detail::DeviceKernelEntry* {
+        *count = engram::device::kernel_table().size();
+        return engram::device::kernel_table().data();
+      }};
+  return &api;
+}

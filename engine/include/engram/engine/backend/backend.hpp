@@ -1,11 +1,13 @@
 #pragma once
-// Backend: where engram's kernels run. A backend owns memory and launches the portable kernels
-// of kernels/; the CPU backend (engram::cpu, g++ + OpenMP + Thrust's OMP system) and the CUDA
-// backend (engram::cuda, nvcc) compile the same kernel functors. Models talk only to this
-// interface and pick the backend at run time.
+// Backend: where engram's kernels run. A backend owns memory and a stream, copies, and the
+// generic collectives (scan, k-cap selection, GEMM, strided-batched GEMM); any other kernel is a
+// model's own functor run through launch(backend, n, f) (launch.hpp). The CPU backend (g++ +
+// OpenMP + Thrust's OMP system) is part of the library; the CUDA backend is a module,
+// libengram_cuda.so, loaded on first use (cuda_module.cpp), so a CPU run maps no CUDA library.
 //
 //   auto backend = engram::make_backend("auto");   // cuda when a GPU is usable, else cpu
 //   engram::Buffer<float> x(*backend, 1024);
+//   engram::launch(*backend, 1024, MyKernel{x.data()});
 //
 // A Backend instance is not thread-safe (it caches kernel workspaces); use one per thread.
 #include <cstddef>
@@ -25,8 +27,6 @@
 #include "engram/kernels/ot/sinkhorn.hpp"
 #include "engram/kernels/plasticity/hebbian.hpp"
 #include "engram/kernels/plasticity/normalise.hpp"
-#include "engram/kernels/plasticity/rule_network.hpp"
-#include "engram/kernels/plasticity/rule_update.hpp"
 #include "engram/kernels/plasticity/sparse_hebbian.hpp"
 
 namespace engram {
@@ -47,6 +47,8 @@ class Backend {
   virtual void copy_within(void* dst, const void* src, std::size_t bytes) = 0;
   virtual void fill_zero(void* dst, std::size_t bytes) = 0;
   virtual void synchronize() = 0;
+  // The stream launches run on (a cudaStream_t on CUDA; null on the CPU).
+  virtual void* native_stream() noexcept { return nullptr; }
 
   // Graph construction: degree of each requested row, then the rows themselves.
   virtual void gnp_row_degree(const graph::GnpRowDegree& kernel) = 0;
@@ -72,14 +74,6 @@ class Backend {
   virtual void kcap(const FixedInput* inputs, std::int64_t batch, NeuronId n, std::uint32_t k,
                     NeuronId* winners) = 0;
 
-  // ---- Learned plasticity rules (models/plasticity) ----
-  // One work item per (brain, hidden neuron) for drive and select, (brain, output unit) for the
-  // readout, (brain, row) with rows = v + m for the rule update.
-  virtual void rule_drive(const plasticity::RuleDrive& kernel, std::int64_t items) = 0;
-  virtual void rule_select(const plasticity::RuleSelect& kernel, std::int64_t items) = 0;
-  virtual void rule_readout(const plasticity::RuleReadout& kernel, std::int64_t items) = 0;
-  virtual void rule_update(const plasticity::RuleUpdate& kernel, std::int64_t items) = 0;
-  // ---- end learned plasticity rules ----
   // ---- nn and attention (kernels/nn, kernels/attention) ----
   // Dense products, row-major: C[m, n] = alpha * op(A) op(B) + beta * C, op(A) [m, k] (A stored
   // [k, m] when trans_a), op(B) [k, n] (B stored [n, k] when trans_b). Eigen on CPU, cuBLAS on CUDA.
@@ -87,6 +81,14 @@ class Backend {
                     const float* a, const float* b, float beta, float* c) = 0;
   virtual void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, double alpha,
                     const double* a, const double* b, double beta, double* c) = 0;
+  // R independent products of one shape: C_r = alpha op(A_r) op(B_r) + beta C_r with
+  // X_r = X + r * stride_x (a stride of 0 shares one operand across the batch). cuBLAS strided
+  // batched on CUDA. On the CPU every product (and gemm() above) is cut into fixed blocks of rows,
+  // each computed by single-threaded Eigen with fixed blocking, so a run's bits depend neither on
+  // the thread count nor on how many other runs share the call.
+  virtual void gemm_batched(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
+                            const float* a, std::int64_t stride_a, const float* b, std::int64_t stride_b, float beta,
+                            float* c, std::int64_t stride_c, std::int64_t batch) = 0;
   // Tiled online-softmax attention over total_q query tokens (every head); see flash_attention.hpp.
   virtual void attention_forward(const attention::AttentionForward<float>& kernel, std::int64_t total_q) = 0;
   // Both backward passes (query rows, then key rows); kernel.delta is caller-provided scratch.

@@ -8,7 +8,7 @@
 // A stream yields 4 words per block and 2^24 blocks (2^26 words) before it would wrap, far more
 // than any consumer draws from one (index, step) address.
 //
-//   engram::RngStream rng({seed, brain, engram::Purpose::noise, step, neuron});
+//   engram::RngStream rng({seed, brain, engram::purpose::input_noise, step, neuron});
 //   double u = rng.uniform();         // in (0, 1)
 //   double z = rng.normal();          // standard normal
 //   std::uint64_t x = rng.binomial(1000, 0.01);
@@ -20,30 +20,13 @@
 
 namespace engram {
 
-// One value per consumer of randomness, so two consumers never share draws.
+// One value per consumer of randomness, so two consumers never share draws. The consumers own
+// their values: each kernel family or model declares its purposes in its own purposes.hpp, as
+// `inline constexpr Purpose name{value};` in namespace engram::purpose (a new owner takes unused
+// values below 200; tests/unit/purposes_test.cpp checks that all are distinct). Only the value
+// reserved for tests of the generator itself lives here.
 enum class Purpose : std::uint32_t {
-  graph_seed = 1,  // derive a brain's graph seed from its run seed
-  graph_edges = 2, // out-neighbours of one source neuron of one fiber
-  firing_subset = 3, // which part of an assembly fires as a cue (pattern completion)
-  // Lazy mode (assembly::LazyBatch); every draw is keyed by a per-(brain, area) seed.
-  lazy_area_seed = 4,   // derive the seed of one area of one brain
-  lazy_potentials = 5,  // the k best inputs among never-fired neurons (step, 0)
-  lazy_split = 6,       // split of a new winner's input over sources (0, neuron)
-  lazy_in_edges = 7,    // in-edges of a newly materialised neuron (fiber, neuron)
-  lazy_out_edges = 8,   // out-edges of a newly materialised neuron (fiber, neuron)
-  classification_data = 9, // synthetic class cores and samples; train/test splits of image sets
-  input_noise = 10,
-  markov_chain = 11,  // the chain's states shown in training (step = transition)  // i.i.d. noise on every neuron's input before the k-cap (step, neuron)
-  plasticity_data = 12,     // learned-rule networks: synthetic samples and teachers (step = stream, index = sample)
-  plasticity_weights = 13,  // learned-rule networks: graph and initial weights (step = array, index = row)
-  plasticity_rule = 14,     // learned-rule networks: initial rules, ES perturbations, selection mutations
-  nn_dropout = 15,      // dropout masks (layer-and-step key, element)
-  nn_init = 16,         // initial weights of a network (tensor, element)
-  nn_batches = 17,      // minibatch order of a training run (epoch, position)
-  neural_data = 18,     // synthetic neural recordings (trial, draw)
-  ot_synthetic = 19,  // OT alignment test data: subspaces, means, points, noise, the true transform (step = part)
-  ot_kmeans = 20,     // k-means++ seeding of OT alignment clusters (step = round)
-  test = 200,      // reserved for tests of the generator itself
+  test = 200,
 };
 
 struct RngKey {

@@ -12,6 +12,7 @@
 #include "engram/kernels/core/hd.hpp"
 #include "engram/kernels/core/random.hpp"
 #include "engram/kernels/core/types.hpp"
+#include "engram/kernels/graph/purposes.hpp"
 
 namespace engram::graph {
 
@@ -21,7 +22,7 @@ class GnpRow {
  public:
   ENGRAM_HD GnpRow(std::uint64_t graph_seed, std::uint32_t fiber, NeuronId source,
                    NeuronId n_target, double p, NeuronId excluded_target)
-      : rng_(RngKey{graph_seed, 0, Purpose::graph_edges, fiber, source}),
+      : rng_(RngKey{graph_seed, 0, purpose::graph_edges, fiber, source}),
         n_target_(n_target),
         excluded_(excluded_target),
         dense_(p >= 1.0),

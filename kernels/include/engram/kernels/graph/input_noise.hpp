@@ -9,6 +9,7 @@
 #include "engram/kernels/core/hd.hpp"
 #include "engram/kernels/core/random.hpp"
 #include "engram/kernels/core/types.hpp"
+#include "engram/kernels/graph/purposes.hpp"
 
 namespace engram::graph {
 
@@ -25,7 +26,7 @@ struct InputNoise {
     const std::int64_t b = item / n;
     const auto neuron = static_cast<std::uint32_t>(item % n);
     // The area rides in the upper bits of the step so one key field stays free for the neuron.
-    RngStream rng(RngKey{run_seed[b], brain[b], Purpose::input_noise, step ^ (area << 24), neuron});
+    RngStream rng(RngKey{run_seed[b], brain[b], purpose::input_noise, step ^ (area << 24), neuron});
     inputs[item] += to_fixed(sigma * rng.normal());
   }
 };

@@ -56,6 +56,30 @@ struct AdamW {
   }
 };
 
+// AdamW over batched runs: params, grads and moments [runs, stride]; each run updates the
+// `count` values from `offset` with its own learning rate lr[run] (the config's lr is ignored).
+// Item i is element i % count of run i / count, the same arithmetic as AdamW, so a run steps the
+// same bits alone or in a batch.
+template <class T>
+struct RunAdamW {
+  T* param;
+  const T* grad;
+  T* m;
+  T* v;
+  const double* lr;  // [runs]
+  std::int64_t offset, count, stride;
+  AdamStepScales scales;
+  AdamWConfig config;
+
+  ENGRAM_HD void operator()(std::int64_t item) const {
+    const std::int64_t run = item / count;
+    const std::int64_t i = run * stride + offset + item % count;
+    AdamWConfig c = config;
+    c.lr = lr[run];
+    AdamW<T>{param, grad, m, v, scales, c}(i);
+  }
+};
+
 // Host-side moments for small parameter sets.
 template <class T>
 struct AdamWState {

@@ -6,6 +6,9 @@
 //   engram::nn::LayerNormForward<float>{x, gamma, beta, y, mean, rstd, cols, 1e-5f}  // per row
 //   engram::nn::LayerNormBackwardInput<float>{x, gamma, dy, mean, rstd, dx, cols}      // per row
 //   engram::nn::LayerNormBackwardParams<float>{x, dy, mean, rstd, dgamma, dbeta, rows, cols} // per column
+// Batched runs (activations [runs, rows, cols], gamma/beta [runs, param_stride]): the row
+// functors take rows_per_run and param_stride and run over runs * rows rows; the parameter
+// gradient runs over runs * cols items.
 #include <cstdint>
 
 #include "engram/kernels/nn/math.hpp"
@@ -22,7 +25,12 @@ struct LayerNormForward {
   T* rstd;
   std::int64_t cols;
   T eps;
+  std::int64_t rows_per_run = 0;  // 0: one run
+  std::int64_t param_stride = 0;
   ENGRAM_HD void operator()(std::int64_t r) const {
+    const std::int64_t p = rows_per_run > 0 ? r / rows_per_run * param_stride : 0;
+    const T* gamma_r = gamma + p;
+    const T* beta_r = beta + p;
     const T* xr = x + r * cols;
     T m = 0;
     for (std::int64_t c = 0; c < cols; ++c) m += xr[c];
@@ -33,7 +41,7 @@ struct LayerNormForward {
     const T s = T(1) / sqrt_(var + eps);
     mean[r] = m;
     rstd[r] = s;
-    for (std::int64_t c = 0; c < cols; ++c) y[r * cols + c] = (xr[c] - m) * s * gamma[c] + beta[c];
+    for (std::int64_t c = 0; c < cols; ++c) y[r * cols + c] = (xr[c] - m) * s * gamma_r[c] + beta_r[c];
   }
 };
 
@@ -47,18 +55,21 @@ struct LayerNormBackwardInput {
   const T* rstd;
   T* dx;
   std::int64_t cols;
+  std::int64_t rows_per_run = 0;  // 0: one run
+  std::int64_t param_stride = 0;
   ENGRAM_HD void operator()(std::int64_t r) const {
+    const T* gamma_r = gamma + (rows_per_run > 0 ? r / rows_per_run * param_stride : 0);
     const T m = mean[r], s = rstd[r];
     T g_mean = 0, gx_mean = 0;
     for (std::int64_t c = 0; c < cols; ++c) {
-      const T g = dy[r * cols + c] * gamma[c];
+      const T g = dy[r * cols + c] * gamma_r[c];
       g_mean += g;
       gx_mean += g * (x[r * cols + c] - m) * s;
     }
     g_mean /= static_cast<T>(cols);
     gx_mean /= static_cast<T>(cols);
     for (std::int64_t c = 0; c < cols; ++c) {
-      const T g = dy[r * cols + c] * gamma[c];
+      const T g = dy[r * cols + c] * gamma_r[c];
       const T xhat = (x[r * cols + c] - m) * s;
       dx[r * cols + c] = s * (g - g_mean - xhat * gx_mean);
     }
@@ -75,15 +86,21 @@ struct LayerNormBackwardParams {
   T* dgamma;
   T* dbeta;
   std::int64_t rows, cols;
-  ENGRAM_HD void operator()(std::int64_t c) const {
+  std::int64_t param_stride = 0;
+  ENGRAM_HD void operator()(std::int64_t item) const {
+    const std::int64_t run = item / cols, c = item % cols;
+    const T* xr = x + run * rows * cols;
+    const T* dyr = dy + run * rows * cols;
+    const T* mr = mean + run * rows;
+    const T* sr = rstd + run * rows;
     T dg = 0, db = 0;
     for (std::int64_t r = 0; r < rows; ++r) {
-      const T d = dy[r * cols + c];
-      dg += d * (x[r * cols + c] - mean[r]) * rstd[r];
+      const T d = dyr[r * cols + c];
+      dg += d * (xr[r * cols + c] - mr[r]) * sr[r];
       db += d;
     }
-    dgamma[c] += dg;
-    dbeta[c] += db;
+    dgamma[run * param_stride + c] += dg;
+    dbeta[run * param_stride + c] += db;
   }
 };
 

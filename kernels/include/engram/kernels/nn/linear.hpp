@@ -15,27 +15,35 @@
 namespace engram::nn {
 
 // One work item per row: y[r, c] += b[c] (a row loop, not an integer modulo per element).
+// Batched runs (y [runs, rows_per_run, cols], b [runs, param_stride]): row r adds its run's bias.
 template <class T>
 struct BiasAdd {
   T* y;
   const T* b;
   std::int64_t cols;
+  std::int64_t rows_per_run = 0;  // 0: one run
+  std::int64_t param_stride = 0;
   ENGRAM_HD void operator()(std::int64_t r) const {
     T* row = y + r * cols;
-    for (std::int64_t c = 0; c < cols; ++c) row[c] += b[c];
+    const T* br = b + (rows_per_run > 0 ? r / rows_per_run * param_stride : 0);
+    for (std::int64_t c = 0; c < cols; ++c) row[c] += br[c];
   }
 };
 
 // One work item per column: db[c] += sum over rows of dy[r, c] (a fixed order, so reproducible).
+// Batched runs: item = run * cols + c over dy [runs, rows, cols] and db [runs, param_stride].
 template <class T>
 struct BiasGrad {
   const T* dy;
   T* db;
   std::int64_t rows, cols;
-  ENGRAM_HD void operator()(std::int64_t c) const {
+  std::int64_t param_stride = 0;
+  ENGRAM_HD void operator()(std::int64_t item) const {
+    const std::int64_t run = item / cols, c = item % cols;
+    const T* d = dy + run * rows * cols;
     T sum = 0;
-    for (std::int64_t r = 0; r < rows; ++r) sum += dy[r * cols + c];
-    db[c] += sum;
+    for (std::int64_t r = 0; r < rows; ++r) sum += d[r * cols + c];
+    db[run * param_stride + c] += sum;
   }
 };
 

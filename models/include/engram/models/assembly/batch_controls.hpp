@@ -1,7 +1,7 @@
 #pragma once
 // The control state every fidelity mode shares: which areas and stimuli are inhibited, which
 // areas are fixed, which fibers are inhibited or plastic, and the name lookups behind them.
-// Batch and LazyBatch derive from it, so the controls of BrainBatch are implemented once.
+// ExactBatch and LazyBatch derive from it, so the controls of BrainBatch are implemented once.
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -22,6 +22,12 @@ class BatchControls : public BrainBatch {
   void fix(const std::string& area) final;
   void unfix(const std::string& area) final;
 
+  // Fires assembly i of `area` in every brain: neurons [i*k, (i+1)*k).
+  void activate(const std::string& area, std::uint32_t assembly) final;
+  // Each brain keeps a uniformly random round(fraction * size) subset of the area's current
+  // firing set (pattern completion's cue). Draws are keyed by (brain, step, area).
+  void fire_random_subset(const std::string& area, double fraction) final;
+
   std::size_t fiber_index(const std::string& from, const std::string& to) const;
 
  protected:
@@ -38,6 +44,8 @@ class BatchControls : public BrainBatch {
   bool source_fires(std::size_t fiber) const;
   // Whether the area has a firing set yet (the mode's own state).
   virtual bool area_fired(std::size_t area) const = 0;
+  // The random streams of brain `brain` of the batch.
+  virtual const BrainId& brain_id(std::size_t brain) const = 0;
 
  private:
   std::vector<bool> area_inhibited_, area_fixed_, stimulus_inhibited_, fiber_inhibited_, fiber_plastic_;

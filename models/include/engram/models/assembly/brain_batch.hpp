@@ -1,6 +1,6 @@
 #pragma once
 // BrainBatch: what every fidelity mode of the Assembly Calculus offers — B brains of one spec,
-// stepped together. `explicit` and `implicit` modes are exact (assembly::Batch); `lazy` mode is
+// stepped together. `explicit` and `implicit` modes are exact (assembly::ExactBatch); `lazy` mode is
 // the literature's statistical simulation that only materialises neurons that ever fired
 // (assembly::LazyBatch). Experiments are written against this interface so a config switches
 // modes with one line.
@@ -77,7 +77,7 @@ class BrainBatch {
                               const std::vector<NeuronId>& from_set, const std::vector<NeuronId>& to_set) const;
 };
 
-// A Batch for spec.mode: exact (explicit / implicit) or lazy.
+// A ExactBatch for spec.mode: exact (explicit / implicit) or lazy.
 std::unique_ptr<BrainBatch> make_batch(Backend& backend, const BrainSpec& spec, std::vector<BrainId> brains);
 
 }  // namespace engram::assembly

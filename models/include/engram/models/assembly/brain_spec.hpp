@@ -2,7 +2,7 @@
 // The shape of an Assembly Calculus brain: areas of n neurons with a cap of k winners, stimuli
 // (sets of k neurons that fire together), and fibers (directed random graphs G(n, p) between a
 // source and a target area, each with its own Hebbian rate beta). Brains with equal specs form a
-// shape class and can share a Batch.
+// shape class and can share a batch.
 //
 //   engram::assembly::BrainSpec spec;
 //   spec.areas = {{"A", 100000, 300}};

@@ -6,7 +6,7 @@
 //  - the synthetic classes of the literature (Dabagia, Papadimitriou & Vempala, COLT 2022): class
 //    c has a core of `core` features, a random subset of the input neurons; in a sample each core
 //    feature fires with probability r and every other feature with probability q. Cores and
-//    samples are keyed Philox draws (seed, brain, Purpose::classification_data, ...), so brain i
+//    samples are keyed Philox draws (seed, brain, purpose::classification_data, ...), so brain i
 //    of a run sees the same data alone or in a batch of any size;
 //  - image sets in the MNIST IDX format: MNIST itself when the user has it, and scikit-learn's
 //    8x8 digits converted once by scripts/make_digits.py into data/digits-*.idx?-ubyte;
@@ -24,6 +24,7 @@
 
 #include "engram/kernels/core/types.hpp"
 #include "engram/models/assembly/brain_batch.hpp"
+#include "engram/models/assembly/purposes.hpp"
 
 namespace engram::assembly {
 

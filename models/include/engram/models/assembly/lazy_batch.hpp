@@ -65,8 +65,6 @@ class LazyBatch final : public BatchControls {
 
 
   void set_firing(const std::string& area, const std::vector<std::vector<NeuronId>>& per_brain) override;
-  void activate(const std::string& area, std::uint32_t assembly) override;
-  void fire_random_subset(const std::string& area, double fraction) override;
   // Fraction of pairs (i in from_set, j in to_set) joined by a stored edge (support-local ids).
   double edge_density(std::size_t brain, const std::string& from, const std::string& to,
                       const std::vector<NeuronId>& from_set, const std::vector<NeuronId>& to_set) const override;
@@ -81,6 +79,11 @@ class LazyBatch final : public BatchControls {
   std::vector<Edge> edges(std::size_t brain, std::size_t fiber) const;
   // Bytes of backend memory held (edge lists, flags, inputs): grows with support, not with n.
   std::size_t memory_bytes() const;
+
+  // On the CPU backend a step runs host-only: each brain's inputs, k-cap (one pass) and Hebbian
+  // update on the thread that owns the brain, no atomics, no device mirrors. `true` runs the
+  // portable kernels instead, as the CUDA backend does: the parity tests compare the two.
+  void set_portable_kernels(bool portable) { portable_kernels_ = portable; }
 
  private:
   // A probability table over [lo, lo + mass.size()).
@@ -102,6 +105,9 @@ class LazyBatch final : public BatchControls {
     std::vector<std::int64_t> potentials;    // the best never-fired inputs, descending
     std::vector<NeuronId> next;              // the new firing set
     std::vector<std::int64_t> fresh_input;   // input (edge count) of each new winner
+    // Host path scratch, kept between steps: this brain's inputs and winner flags.
+    std::vector<FixedInput> host_inputs;
+    std::vector<std::uint8_t> host_wins;
   };
   struct AreaState {
     std::vector<AreaBrain> brains;
@@ -131,6 +137,7 @@ class LazyBatch final : public BatchControls {
     return fiber_plastic(static_cast<std::size_t>(&fiber - fibers_.data()));
   }
   bool area_fired(std::size_t area) const override { return areas_[area].fired; }
+  const BrainId& brain_id(std::size_t brain) const override { return brains_.at(brain); }
   std::uint32_t source_support(const FiberState& fiber, std::size_t brain) const;
   std::uint32_t firing_count(const FiberState& fiber, std::size_t brain) const;
   NeuronId firing_neuron(const FiberState& fiber, std::size_t brain, std::uint32_t i) const;
@@ -139,6 +146,14 @@ class LazyBatch final : public BatchControls {
   graph::SparseEdges sparse(FiberBrain& fb) const;
 
   void plan(std::size_t area, std::size_t brain);
+  bool host_path() const;
+  // Host path of steps 1-3 for one brain: inputs of its materialised neurons, then the k-cap over
+  // them and its candidates, into `next`.
+  void select_on_host(std::size_t area, std::size_t brain);
+  // Host path of step 5 for one brain: Hebbian on the plastic active fibers into `area`.
+  void learn_on_host(std::size_t area, std::size_t brain);
+  // The new winners' inputs (fresh_input) from the k-cap's picks among the candidates.
+  void take_fresh_inputs(std::size_t area, std::size_t brain);
   void materialise(std::size_t brain, const std::vector<std::uint32_t>& old_support,
                    const std::vector<std::uint32_t>& new_support, bool in_step);
   void upload_new_edges();
@@ -152,6 +167,7 @@ class LazyBatch final : public BatchControls {
   std::vector<Buffer<std::uint8_t>> stimulus_fires_;  // per stimulus: k ones
   std::vector<FiberState> fibers_;
   int steps_ = 0;
+  bool portable_kernels_ = false;
 };
 
 }  // namespace engram::assembly

@@ -1,6 +1,6 @@
 #pragma once
 // A projection experiment: `brains` brains of one spec (brain i keyed by (seed, i)) run `steps`
-// synchronous project() steps, packed `batch_size` to a Batch. Each step of each updated area
+// synchronous project() steps, packed `batch_size` to a BrainBatch. Each step of each updated area
 // yields a record: the area's support (neurons that ever fired) and the overlap of its winners
 // with the previous step's — the numbers that show an assembly forming.
 //

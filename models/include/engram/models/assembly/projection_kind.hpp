@@ -2,7 +2,7 @@
 // The projection experiment as a JobKind (`experiment: project`, the default): single runs give
 // per-step support and overlap of every brain; sweep jobs are one brain each, and jobs whose
 // brains differ only in per-brain parameters (fiber p and beta) share a shape class and run as
-// one Batch. Brain keys depend on the job alone (BrainId{job seed, 0}), so a job's row is the
+// one batch. Brain keys depend on the job alone (BrainId{job seed, 0}), so a job's row is the
 // same in any batch.
 //
 //   const engram::sched::JobKind& kind = engram::assembly::projection_kind();

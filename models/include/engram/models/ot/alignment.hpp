@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "engram/engine/backend/backend.hpp"
+#include "engram/models/ot/purposes.hpp"
 
 namespace engram::ot {
 
@@ -52,7 +53,7 @@ Alignment align_hierarchical(Backend& backend, const std::vector<double>& x, con
 Alignment align_single_level(Backend& backend, const std::vector<double>& x, const std::vector<double>& y,
                              const AlignmentOptions& options);
 
-// Lloyd's k-means with k-means++ seeding keyed by (seed, Purpose::ot_kmeans); labels in [0, k).
+// Lloyd's k-means with k-means++ seeding keyed by (seed, purpose::ot_kmeans); labels in [0, k).
 std::vector<std::int32_t> kmeans(const std::vector<double>& points, std::int32_t dim, std::int32_t k,
                                  std::uint64_t seed, std::int32_t rounds = 50);
 

@@ -4,7 +4,7 @@
 // shuffled, through a random ground-truth orthogonal transform plus isotropic noise as the
 // target Y = R_true X + noise. The metric is the relative error of a recovered transform R,
 //   ‖R_true X − R X‖² / ‖R_true X‖².
-// Every draw is keyed by (seed, Purpose::ot_synthetic, part, index): same seed, same data.
+// Every draw is keyed by (seed, purpose::ot_synthetic, part, index): same seed, same data.
 //
 //   engram::ot::SubspaceMixtureSpec spec;           // 8 clusters of dim 2 in ambient 6, 50 points each
 //   auto data = engram::ot::make_subspace_mixture(spec, /*seed=*/3);
@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string>
 #include <vector>
+#include "engram/models/ot/purposes.hpp"
 
 namespace engram::ot {
 

@@ -1,6 +1,6 @@
 #pragma once
 // Data sets for learned-plasticity experiments. Synthetic samples are keyed Philox draws
-// (seed, Purpose::plasticity_data, stream, index): the teacher depends on the seed only, and each
+// (seed, purpose::plasticity_data, stream, index): the teacher depends on the seed only, and each
 // stream (a meta-learning step's batch, a test set) is an independent sample of the same task.
 //   halfspace:       x ~ N(0, I_d), y = [w . x > 0] for a random direction w
 //   relu_teacher:    x ~ N(0, I_d), y = argmax C ReLU(A x) for a random one-layer ReLU network
@@ -15,6 +15,7 @@
 
 #include "engram/models/assembly/datasets.hpp"
 #include "engram/models/plasticity/plastic_network.hpp"
+#include "engram/models/plasticity/purposes.hpp"
 
 namespace engram::plastic {
 

@@ -20,6 +20,7 @@
 
 #include "engram/kernels/plasticity/rule_network.hpp"
 #include "engram/kernels/plasticity/rule_table.hpp"
+#include "engram/models/plasticity/purposes.hpp"
 
 namespace engram::plastic {
 
@@ -47,7 +48,7 @@ struct PlasticRule {
   void validate(const std::string& field = "rule") const;
 
   static PlasticRule zeros(std::uint32_t rounds);
-  // Independent N(0, scale^2) entries keyed by (seed, Purpose::plasticity_rule).
+  // Independent N(0, scale^2) entries keyed by (seed, purpose::plasticity_rule).
   static PlasticRule random(std::uint32_t rounds, double scale, std::uint64_t seed);
   // The closed-form output rule for the last-layer-only case (see docs/plasticity.md): a neuron
   // that fired in the last round moves the true label's weight up by 1 and the wrongly predicted

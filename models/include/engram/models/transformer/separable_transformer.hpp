@@ -8,20 +8,28 @@
 //     permutation-equivariant; an optional learned per-neuron embedding breaks this), L more layers;
 //   head: mean pooling (over neurons and time for a label, over neurons for behaviour per bin),
 //     dropout, a linear read-out; softmax cross-entropy or mean squared error.
-// Every layer is one explicit forward and backward (kernels/nn, kernels/attention); matrix
-// products go through Backend::gemm. Parameters live in one flat vector (params/grads), named
-// slice by slice (`layout().tensors`), so optimisers, freezing and checkpoints see one array.
+// Every layer is one explicit forward and backward (kernels/nn, kernels/attention, this model's
+// transformer_kernels.hpp) run through launch() and strided-batched GEMMs, on either backend.
+// One object holds R independent runs of one shape (runs::TrainingRuns): parameters, gradients,
+// AdamW moments and activations live in backend memory as [R, ...] arrays, and a run is the same
+// bits alone or in a batch. Each run's parameters are one flat vector, named slice by slice
+// (`layout().tensors`), so optimisers, freezing and checkpoints see one array.
 //
 //   engram::models::transformer::TransformerConfig cfg;   // width 16, 6 heads x 64, 2 + 2 layers
 //   cfg.neurons = 100; cfg.outputs = 8;
-//   SeparableTransformer net(cfg, backend, /*seed=*/1);
-//   float loss = net.train_step_loss(counts, labels, nullptr, batch, time, /*step=*/0);  // fills net.grads
+//   SeparableTransformer net(cfg, backend, {1, 2, 3});    // three runs, seeds 1, 2, 3
+//   auto losses = net.train_step(counts, labels, nullptr, batch, time, /*step=*/0);  // per run; fills grads
 //   net.predict(counts, batch, time, out);                                           // eval mode
+// Inputs hold every run's minibatch: counts [R, batch, time, neurons], labels [R, batch].
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include <memory>
+
 #include "engram/engine/backend/backend.hpp"
+#include "engram/engine/memory/buffer.hpp"
+#include "engram/models/nn/training_runs.hpp"
 
 namespace engram::models::transformer {
 
@@ -70,66 +78,83 @@ struct Layout {
   std::vector<Named> tensors;
 };
 
+struct LayerCache;
+
 class SeparableTransformer {
  public:
-  // Checks the config (bad_input naming `model.<field>`) and initialises like PyTorch:
+  // Checks the config (bad_input naming `model.<field>`) and initialises every run like PyTorch:
   // linear weights and biases U(-1/sqrt(in), 1/sqrt(in)), norms 1 and 0, embeddings N(0, 1),
-  // every draw keyed by (seed, tensor, element).
-  SeparableTransformer(const TransformerConfig& config, Backend& backend, std::uint64_t seed);
+  // every draw keyed by (run seed, tensor, element). The run seeds also key dropout.
+  SeparableTransformer(const TransformerConfig& config, Backend& backend, const std::vector<std::uint64_t>& seeds);
+  SeparableTransformer(const TransformerConfig& config, Backend& backend, std::uint64_t seed)
+      : SeparableTransformer(config, backend, std::vector<std::uint64_t>{seed}) {}
+  ~SeparableTransformer();
+  SeparableTransformer(const SeparableTransformer&) = delete;
+  SeparableTransformer& operator=(const SeparableTransformer&) = delete;
 
   const TransformerConfig& config() const { return config_; }
   const Layout& layout() const { return layout_; }
+  std::int64_t runs() const { return weights_.runs(); }
+  Backend& backend() const { return backend_; }
+  runs::TrainingRuns& weights() { return weights_; }
 
-  std::vector<float> params;
-  std::vector<float> grads;
+  // Host copies of one run's parameters and gradients, and replacing its parameters.
+  std::vector<float> params(std::int64_t run = 0) const { return weights_.run_values(run); }
+  std::vector<float> grads(std::int64_t run = 0) const { return weights_.run_grads(run); }
+  void set_params(const std::vector<float>& values, std::int64_t run = 0) { weights_.upload_run(run, values); }
 
-  // Training-mode forward and backward on one batch: counts [batch, time, neurons]; labels
-  // [batch] (classify) or targets [batch, time, outputs] (regress). Sets grads (overwriting) and
-  // returns the mean loss. Dropout masks are keyed by (seed, step). With freeze_individual the
-  // individual module's gradients stay zero and its backward pass is skipped.
+  // Training-mode forward and backward of every run on its minibatch: counts [R, batch, time,
+  // neurons]; labels [R, batch] (classify) or targets [R, batch, time, outputs] (regress). Sets
+  // the gradients (overwriting) and returns each run's mean loss. Dropout masks are keyed by
+  // (run seed, step). With freeze_individual the individual module's gradients stay zero and its
+  // backward pass is skipped.
+  std::vector<float> train_step(const float* counts, const std::int32_t* labels, const float* targets,
+                                std::int64_t batch, std::int64_t time, std::uint32_t step, bool freeze_individual = false);
+  // One run (R = 1): its loss.
   float train_step_loss(const float* counts, const std::int32_t* labels, const float* targets, std::int64_t batch,
                         std::int64_t time, std::uint32_t step, bool freeze_individual = false);
 
-  // Eval-mode forward: logits [batch, outputs] or predictions [batch, time, outputs].
+  // Eval-mode forward: logits [R, batch, outputs] or predictions [R, batch, time, outputs].
   void predict(const float* counts, std::int64_t batch, std::int64_t time, std::vector<float>& out);
 
-  // Eval-mode forward up to the population module's final norm: [batch, time, neurons, width].
+  // Eval-mode forward up to the population module's final norm: [R, batch, time, neurons, width].
   void population_output(const float* counts, std::int64_t batch, std::int64_t time, std::vector<float>& out);
 
-  // Replaces the population module, neuron embedding and head with freshly initialised ones
-  // for a population of `neurons` (transfer: the individual module is kept).
-  void reset_population(std::int64_t neurons, std::uint64_t seed);
+  // Replaces the population module, neuron embedding and head of every run with freshly
+  // initialised ones (seeds[r] for run r) for a population of `neurons` (transfer: the individual
+  // module is kept). The optimiser state starts afresh.
+  void reset_population(std::int64_t neurons, const std::vector<std::uint64_t>& seeds);
+  void reset_population(std::int64_t neurons, std::uint64_t seed) { reset_population(neurons, std::vector<std::uint64_t>{seed}); }
 
   // Which parameters a training run updates: everything, or all but the individual module.
   Slice trainable(bool freeze_individual) const {
     return freeze_individual ? Slice{layout_.individual_end, layout_.total - layout_.individual_end} : Slice{0, layout_.total};
   }
 
-  struct LayerCache {
-    std::vector<float> x, ln1, mean1, rstd1, q, k, v, att, lse, x1, ln2, mean2, rstd2, h, f;
-  };
-
  private:
-  void build_layout();
-  void init_params(std::uint64_t seed, std::int64_t from_tensor);
+  static Layout build_layout(const TransformerConfig& config);
+  std::vector<float> initial_params(std::uint64_t seed) const;
   void forward(const float* counts, std::int64_t batch, std::int64_t time, bool train, std::uint32_t step);
-  void block_forward(const LayerSlices& p, LayerCache& c, const std::vector<float>& in, std::vector<float>& out,
-                     std::int64_t sequences, std::int64_t length);
-  void block_backward(const LayerSlices& p, LayerCache& c, std::vector<float>& dx, std::int64_t sequences,
-                      std::int64_t length);
+  void block_forward(const LayerSlices& p, LayerCache& c, const float* in, float* out, std::int64_t sequences,
+                     std::int64_t length);
+  void block_backward(const LayerSlices& p, LayerCache& c, float* dx, std::int64_t sequences, std::int64_t length);
+  float* scratch(int which, std::int64_t count);
 
   TransformerConfig config_;
   Backend& backend_;
-  std::uint64_t seed_;
   Layout layout_;
-  // Activations of the last forward pass.
+  runs::TrainingRuns weights_;
+  std::uint32_t dropout_layer_ = 0;
+  // Activations of the last forward pass, [R, ...] in backend memory.
   std::int64_t batch_ = 0, time_ = 0;
-  std::vector<float> embedded_, individual_out_, individual_norm_out_, individual_mean_, individual_rstd_;
-  std::vector<float> population_in_, population_out_, population_norm_out_, population_mean_, population_rstd_;
-  std::vector<float> pooled_, dropped_, output_;
-  std::vector<LayerCache> individual_cache_, population_cache_;
-  std::vector<std::int64_t> offsets_;  // reused attention offsets
-  std::vector<float> scratch_[6];
+  Buffer<float> counts_, embedded_, individual_out_, individual_norm_out_, individual_mean_, individual_rstd_;
+  Buffer<float> population_in_, population_out_, population_norm_out_, population_mean_, population_rstd_;
+  Buffer<float> pooled_, dropped_, output_, loss_rows_, dout_, layer_io_[2];
+  Buffer<std::int32_t> labels_;
+  Buffer<double> run_losses_;
+  Buffer<std::int64_t> offsets_;
+  std::vector<std::unique_ptr<LayerCache>> individual_cache_, population_cache_;
+  Buffer<float> scratch_[8];
 };
 
 }  // namespace engram::models::transformer

@@ -1,12 +1,16 @@
-#include "engram/models/assembly/batch.hpp"
+#include "engram/models/assembly/exact_batch.hpp"
 
 #include <algorithm>
 #include <numeric>
+
+#include <omp.h>
 
 #include "engram/engine/error.hpp"
 #include "engram/kernels/core/random.hpp"
 #include "engram/models/assembly/firing_sets.hpp"
 #include "engram/models/assembly/lazy_batch.hpp"
+#include "engram/models/assembly/purposes.hpp"
+#include "cpu_exact_step.hpp"
 
 namespace engram::assembly {
 
@@ -22,31 +26,22 @@ std::uint64_t shared_targets(const std::vector<NeuronId>& a, const std::vector<N
 }
 
 std::uint64_t derive_graph_seed(const BrainId& id) {
-  RngStream rng(RngKey{id.seed, id.index, Purpose::graph_seed, 0, 0});
+  RngStream rng(RngKey{id.seed, id.index, purpose::graph_seed, 0, 0});
   return rng.next_u64();
 }
-}  // namespace
 
-std::unique_ptr<BrainBatch> make_batch(Backend& backend, const BrainSpec& spec, std::vector<BrainId> brains) {
-  if (spec.mode == GraphMode::lazy) return std::make_unique<LazyBatch>(backend, spec, std::move(brains));
-  return std::make_unique<Batch>(backend, spec, std::move(brains));
-}
-
-Batch::Batch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains)
-    : Batch(backend, std::move(spec), std::move(brains), {}) {}
-
-Batch::Batch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains, std::vector<BrainOverrides> overrides)
-    : BatchControls(spec), backend_(backend), spec_(std::move(spec)), brains_(std::move(brains)) {
-  if (!overrides.empty() && overrides.size() != brains_.size()) {
+// Overrides are empty or one per brain, each giving nothing or one value per fiber, in range.
+void check_overrides(const std::vector<BrainOverrides>& overrides, std::size_t brains, std::size_t fibers) {
+  if (!overrides.empty() && overrides.size() != brains) {
     throw Error::bad_input("overrides", std::to_string(overrides.size()),
-                           "must be empty or one per brain (" + std::to_string(brains_.size()) + ")");
+                           "must be empty or one per brain (" + std::to_string(brains) + ")");
   }
   for (std::size_t b = 0; b < overrides.size(); ++b) {
     const BrainOverrides& o = overrides[b];
     for (const auto* values : {&o.fiber_p, &o.fiber_beta}) {
-      if (!values->empty() && values->size() != spec_.fibers.size()) {
+      if (!values->empty() && values->size() != fibers) {
         throw Error::bad_input("overrides[" + std::to_string(b) + "]", std::to_string(values->size()),
-                               "must give one value per fiber (" + std::to_string(spec_.fibers.size()) + ")");
+                               "must give one value per fiber (" + std::to_string(fibers) + ")");
       }
     }
     for (std::size_t f = 0; f < o.fiber_p.size(); ++f) {
@@ -64,12 +59,38 @@ Batch::Batch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains, std:
       }
     }
   }
+}
+
+}  // namespace
+
+std::unique_ptr<BrainBatch> make_batch(Backend& backend, const BrainSpec& spec, std::vector<BrainId> brains) {
+  if (spec.mode == GraphMode::lazy) return std::make_unique<LazyBatch>(backend, spec, std::move(brains));
+  return std::make_unique<ExactBatch>(backend, spec, std::move(brains));
+}
+
+ExactBatch::ExactBatch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains)
+    : ExactBatch(backend, std::move(spec), std::move(brains), {}) {}
+
+ExactBatch::ExactBatch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains, std::vector<BrainOverrides> overrides)
+    : BatchControls(spec),
+      backend_(backend),
+      spec_(std::move(spec)),
+      brains_(std::move(brains)),
+      cpu_(std::make_unique<cpu::Workspace>()) {
   if (spec_.mode == GraphMode::lazy) {
-    throw Error::bad_input("mode", "lazy", "assembly::Batch runs the exact modes; use make_batch()");
+    throw Error::bad_input("mode", "lazy", "assembly::ExactBatch runs the exact modes; use make_batch()");
   }
   if (brains_.empty()) throw Error::bad_input("brains", "0", "a batch needs at least one brain");
-  const std::size_t B = brains_.size();
+  check_overrides(overrides, brains_.size(), spec_.fibers.size());
+  init_brain_keys();
+  init_areas();
+  init_stimuli();
+  init_fibers(overrides);
+  materialise_initial_rows();
+}
 
+void ExactBatch::init_brain_keys() {
+  const std::size_t B = brains_.size();
   std::vector<std::uint64_t> seeds(B);
   std::transform(brains_.begin(), brains_.end(), seeds.begin(), derive_graph_seed);
   graph_seed_ = Buffer<std::uint64_t>(backend_, seeds);
@@ -81,7 +102,10 @@ Batch::Batch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains, std:
   }
   run_seed_ = Buffer<std::uint64_t>(backend_, run_seeds);
   brain_index_ = Buffer<std::uint32_t>(backend_, indices);
+}
 
+void ExactBatch::init_areas() {
+  const std::size_t B = brains_.size();
   for (const AreaSpec& a : spec_.areas) {
     AreaState s;
     s.winners = Buffer<NeuronId>(backend_, B * a.k);
@@ -97,11 +121,16 @@ Batch::Batch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains, std:
       s.sums_before = Buffer<FixedInput>(backend_, B * a.n);
       s.sums_after = Buffer<FixedInput>(backend_, B * a.n);
     }
-    s.fired_mask = Buffer<std::uint8_t>(backend_, B * a.n);
+    // Only normalisation reads the device copy of ever_fired.
+    s.fired_mask = Buffer<std::uint8_t>(backend_, any_normalisation() ? B * a.n : 0);
     s.fired_mask.zero();
     s.active = Buffer<std::uint32_t>(backend_, s.host_active);
     areas_.push_back(std::move(s));
   }
+}
+
+void ExactBatch::init_stimuli() {
+  const std::size_t B = brains_.size();
   for (const StimulusSpec& st : spec_.stimuli) {
     std::vector<NeuronId> all(B * st.k);
     for (std::size_t b = 0; b < B; ++b) {
@@ -110,6 +139,10 @@ Batch::Batch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains, std:
     }
     stimulus_firing_.emplace_back(backend_, all);
   }
+}
+
+void ExactBatch::init_fibers(const std::vector<BrainOverrides>& overrides) {
+  const std::size_t B = brains_.size();
   for (std::size_t f = 0; f < spec_.fibers.size(); ++f) {
     const FiberSpec& fs = spec_.fibers[f];
     FiberState fiber;
@@ -138,7 +171,11 @@ Batch::Batch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains, std:
     fiber.weights = Buffer<float>(backend_, 0);
     fibers_.push_back(std::move(fiber));
   }
+}
+
+void ExactBatch::materialise_initial_rows() {
   // Stimulus rows always fire, so both modes build them now; explicit mode builds every row.
+  const auto B = static_cast<std::uint32_t>(brains_.size());
   for (std::size_t f = 0; f < fibers_.size(); ++f) {
     if (!fibers_[f].from_stimulus && spec_.mode != GraphMode::explicit_graph) continue;
     std::vector<std::uint32_t> req_brain;
@@ -153,12 +190,19 @@ Batch::Batch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains, std:
   }
 }
 
-graph::RowTable Batch::table(FiberState& fiber) {
+ExactBatch::~ExactBatch() = default;
+
+bool ExactBatch::owns_brains() const {
+  return !portable_kernels_ && backend_.kind() == BackendKind::cpu &&
+         brains_.size() >= static_cast<std::size_t>(omp_get_max_threads());
+}
+
+graph::RowTable ExactBatch::table(FiberState& fiber) {
   return graph::RowTable{fiber.row_start.data(), fiber.row_degree.data(), fiber.targets.data(),
                          fiber.weights.data(), fiber.n_source};
 }
 
-graph::FiringSet Batch::firing(const FiberState& fiber) const {
+graph::FiringSet ExactBatch::firing(const FiberState& fiber) const {
   if (fiber.from_stimulus) {
     return {stimulus_firing_[fiber.source].data(), spec_.stimuli[fiber.source].k};
   }
@@ -166,17 +210,27 @@ graph::FiringSet Batch::firing(const FiberState& fiber) const {
   return {source.winners.data(), spec_.areas[fiber.source].k, source.ragged ? source.active.data() : nullptr};
 }
 
-void Batch::materialise(std::size_t f, const std::vector<std::uint32_t>& brains,
+void ExactBatch::materialise(std::size_t f, const std::vector<std::uint32_t>& brains,
                         const std::vector<NeuronId>& sources) {
   if (brains.empty()) return;
   FiberState& fiber = fibers_[f];
   const auto count = static_cast<std::int64_t>(brains.size());
+  const graph::FiberGraph g{graph_seed_.data(), fiber.p.data(), static_cast<std::uint32_t>(f),
+                            spec_.areas[fiber.target].n, fiber.exclude_self};
+  if (backend_.kind() == BackendKind::cpu && !portable_kernels_) {
+    // Host memory: the request lists are read in place and each row is generated once.
+    const graph::RowRequests requests{brains.data(), sources.data(), count};
+    const EdgeOffset total = cpu_->rows.generate(g, requests);
+    fiber.targets.reserve_keep(static_cast<std::size_t>(fiber.pool_size + total));
+    fiber.weights.reserve_keep(static_cast<std::size_t>(fiber.pool_size + total));
+    cpu_->rows.write(requests, fiber.pool_size, table(fiber), 1.0f);
+    fiber.pool_size += total;
+    return;
+  }
   Buffer<std::uint32_t> req_brain(backend_, brains);
   Buffer<NeuronId> req_source(backend_, sources);
   Buffer<EdgeOffset> degree(backend_, brains.size());
   Buffer<EdgeOffset> offset(backend_, brains.size());
-  const graph::FiberGraph g{graph_seed_.data(), fiber.p.data(), static_cast<std::uint32_t>(f),
-                            spec_.areas[fiber.target].n, fiber.exclude_self};
   const graph::RowRequests requests{req_brain.data(), req_source.data(), count};
   backend_.gnp_row_degree(graph::GnpRowDegree{g, requests, degree.data()});
   const EdgeOffset total = backend_.exclusive_scan(degree.data(), offset.data(), count);
@@ -186,11 +240,9 @@ void Batch::materialise(std::size_t f, const std::vector<std::uint32_t>& brains,
   fiber.pool_size += total;
 }
 
-void Batch::project() {
-  const std::size_t B = brains_.size();
+void ExactBatch::project() {
   for (AreaState& a : areas_) a.updated = false;
   for (std::size_t t = 0; t < areas_.size(); ++t) {
-    const AreaSpec& spec = spec_.areas[t];
     AreaState& area = areas_[t];
     if (area_inhibited(t)) continue;
     bool any = false;
@@ -201,51 +253,12 @@ void Batch::project() {
       area.clamped = false;  // next_winners were uploaded by clamp_next()
     } else if (area_fixed(t) && area.fired) {
       backend_.copy_within(area.next_winners.data(), area.winners.data(), area.winners.bytes());
+    } else if (owns_brains()) {
+      select_winners_owned(t);
     } else {
-      area.inputs.zero();
-      for (FiberState& fiber : fibers_) {
-        if (fiber.target != t || !source_firing(fiber)) continue;
-        const graph::FiringSet fs = firing(fiber);
-        backend_.accumulate_inputs(graph::AccumulateInputs{table(fiber), fs, area.inputs.data(), spec.n},
-                                   static_cast<std::int64_t>(B) * fs.count_per_brain);
-      }
-      if (spec.noise > 0.0) {
-        backend_.add_input_noise(graph::InputNoise{area.inputs.data(), run_seed_.data(), brain_index_.data(), spec.n,
-                                                   static_cast<std::uint32_t>(steps_), static_cast<std::uint32_t>(t),
-                                                   spec.noise},
-                                 static_cast<std::int64_t>(B) * spec.n);
-      }
-      backend_.kcap(area.inputs.data(), static_cast<std::int64_t>(B), spec.n, spec.k,
-                    area.next_winners.data());
+      select_winners(t);
     }
-    const auto winner_items = static_cast<std::int64_t>(B) * spec.k;
-    // Padding entries of a ragged firing set repeat real neurons, so marking them is harmless.
-    backend_.mark_winners(plasticity::MarkWinners{area.next_winners.data(), spec.k, area.is_winner.data(), spec.n, 1},
-                          winner_items);
-    if (spec.normalise_incoming) incoming_sums(t, area.sums_before);
-    for (FiberState& fiber : fibers_) {
-      if (fiber.target != t || !source_firing(fiber) || !fiber_plastic(static_cast<std::size_t>(&fiber - fibers_.data()))) {
-        continue;
-      }
-      if (std::all_of(fiber.beta.begin(), fiber.beta.end(), [](double b) { return b == 0.0; })) continue;
-      const graph::FiringSet fs = firing(fiber);
-      backend_.hebbian_scale(
-          plasticity::HebbianScale{table(fiber), fs, area.is_winner.data(), fiber.factor.data(), spec.n,
-                                   static_cast<float>(spec_.fibers[static_cast<std::size_t>(&fiber - fibers_.data())].max_weight)},
-          static_cast<std::int64_t>(B) * fs.count_per_brain);
-    }
-    if (spec.normalise_incoming) {
-      incoming_sums(t, area.sums_after);
-      for (FiberState& fiber : fibers_) {
-        if (fiber.target != t) continue;
-        backend_.rescale_incoming(
-            plasticity::RescaleIncoming{table(fiber), fiber.from_stimulus ? nullptr : areas_[fiber.source].fired_mask.data(),
-                                        area.is_winner.data(), area.sums_before.data(), area.sums_after.data(), spec.n},
-            static_cast<std::int64_t>(B) * fiber.n_source);
-      }
-    }
-    backend_.mark_winners(plasticity::MarkWinners{area.next_winners.data(), spec.k, area.is_winner.data(), spec.n, 0},
-                          winner_items);
+    learn(t);
   }
   // Synchronous update: every target read its sources' previous winners above; only now do the
   // new winners become the firing sets.
@@ -255,7 +268,115 @@ void Batch::project() {
   ++steps_;
 }
 
-void Batch::commit(std::size_t t) {
+void ExactBatch::select_winners(std::size_t t) {
+  const std::size_t B = brains_.size();
+  const AreaSpec& spec = spec_.areas[t];
+  AreaState& area = areas_[t];
+  area.inputs.zero();
+  for (FiberState& fiber : fibers_) {
+    if (fiber.target != t || !source_firing(fiber)) continue;
+    const graph::FiringSet fs = firing(fiber);
+    backend_.accumulate_inputs(graph::AccumulateInputs{table(fiber), fs, area.inputs.data(), spec.n},
+                               static_cast<std::int64_t>(B) * fs.count_per_brain);
+  }
+  if (spec.noise > 0.0) {
+    backend_.add_input_noise(graph::InputNoise{area.inputs.data(), run_seed_.data(), brain_index_.data(), spec.n,
+                                               static_cast<std::uint32_t>(steps_), static_cast<std::uint32_t>(t),
+                                               spec.noise},
+                             static_cast<std::int64_t>(B) * spec.n);
+  }
+  backend_.kcap(area.inputs.data(), static_cast<std::int64_t>(B), spec.n, spec.k, area.next_winners.data());
+}
+
+void ExactBatch::select_winners_owned(std::size_t t) {
+  const auto B = static_cast<std::int64_t>(brains_.size());
+  const AreaSpec& spec = spec_.areas[t];
+  AreaState& area = areas_[t];
+  std::vector<std::pair<graph::RowTable, graph::FiringSet>> sources;
+  for (FiberState& fiber : fibers_) {
+    if (fiber.target == t && source_firing(fiber)) sources.emplace_back(table(fiber), firing(fiber));
+  }
+  const graph::InputNoise noise{area.inputs.data(), run_seed_.data(), brain_index_.data(), spec.n,
+                                static_cast<std::uint32_t>(steps_), static_cast<std::uint32_t>(t), spec.noise};
+  // Brains differ in cost (sweeps pack brains of different p): hand them out one at a time.
+#pragma omp parallel for schedule(dynamic, 1)
+  for (std::int64_t b = 0; b < B; ++b) {
+    FixedInput* inputs = area.inputs.data() + b * static_cast<FlatIndex>(spec.n);
+    std::fill_n(inputs, spec.n, FixedInput{0});
+    for (const auto& [rows, fs] : sources) {
+      cpu::accumulate(rows, static_cast<std::size_t>(b), cpu::brain_firing(fs, static_cast<std::size_t>(b)), inputs);
+    }
+    if (spec.noise > 0.0) {
+      for (NeuronId i = 0; i < spec.n; ++i) noise(b * static_cast<FlatIndex>(spec.n) + i);
+    }
+    select::cpu_kcap(inputs, spec.n, spec.k, area.next_winners.data() + b * spec.k, select::thread_heap());
+  }
+}
+
+bool ExactBatch::learns(const FiberState& fiber) const {
+  const auto f = static_cast<std::size_t>(&fiber - fibers_.data());
+  return source_firing(fiber) && fiber_plastic(f) &&
+         !std::all_of(fiber.beta.begin(), fiber.beta.end(), [](double b) { return b == 0.0; });
+}
+
+void ExactBatch::learn(std::size_t t) {
+  const std::size_t B = brains_.size();
+  const AreaSpec& spec = spec_.areas[t];
+  AreaState& area = areas_[t];
+  if (owns_brains() && !spec.normalise_incoming) {
+    // One thread per brain: mark its winners, scale the rows of its firing sources, unmark.
+    std::vector<std::pair<graph::RowTable, graph::FiringSet>> sources;
+    std::vector<std::size_t> fiber_ids;
+    for (FiberState& fiber : fibers_) {
+      if (fiber.target != t || !learns(fiber)) continue;
+      sources.emplace_back(table(fiber), firing(fiber));
+      fiber_ids.push_back(static_cast<std::size_t>(&fiber - fibers_.data()));
+    }
+    if (sources.empty()) return;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (std::int64_t b = 0; b < static_cast<std::int64_t>(B); ++b) {
+      std::uint8_t* is_winner = area.is_winner.data() + b * static_cast<FlatIndex>(spec.n);
+      const NeuronId* winners = area.next_winners.data() + b * spec.k;
+      for (std::uint32_t i = 0; i < spec.k; ++i) is_winner[winners[i]] = 1;
+      for (std::size_t i = 0; i < sources.size(); ++i) {
+        const FiberState& fiber = fibers_[fiber_ids[i]];
+        cpu::hebbian(sources[i].first, static_cast<std::size_t>(b),
+                     cpu::brain_firing(sources[i].second, static_cast<std::size_t>(b)), is_winner,
+                     static_cast<float>(1.0 + fiber.beta[static_cast<std::size_t>(b)]),
+                     static_cast<float>(spec_.fibers[fiber_ids[i]].max_weight));
+      }
+      for (std::uint32_t i = 0; i < spec.k; ++i) is_winner[winners[i]] = 0;
+    }
+    return;
+  }
+  const auto winner_items = static_cast<std::int64_t>(B) * spec.k;
+  // Padding entries of a ragged firing set repeat real neurons, so marking them is harmless.
+  backend_.mark_winners(plasticity::MarkWinners{area.next_winners.data(), spec.k, area.is_winner.data(), spec.n, 1},
+                        winner_items);
+  if (spec.normalise_incoming) incoming_sums(t, area.sums_before);
+  for (FiberState& fiber : fibers_) {
+    if (fiber.target != t || !learns(fiber)) continue;
+    const graph::FiringSet fs = firing(fiber);
+    backend_.hebbian_scale(
+        plasticity::HebbianScale{table(fiber), fs, area.is_winner.data(), fiber.factor.data(), spec.n,
+                                 static_cast<float>(spec_.fibers[static_cast<std::size_t>(&fiber - fibers_.data())].max_weight)},
+        static_cast<std::int64_t>(B) * fs.count_per_brain);
+  }
+  if (spec.normalise_incoming) {
+    incoming_sums(t, area.sums_after);
+    for (FiberState& fiber : fibers_) {
+      if (fiber.target != t) continue;
+      backend_.rescale_incoming(
+          plasticity::RescaleIncoming{table(fiber), fiber.from_stimulus ? nullptr : areas_[fiber.source].fired_mask.data(),
+                                      area.is_winner.data(), area.sums_before.data(), area.sums_after.data(), spec.n},
+          static_cast<std::int64_t>(B) * fiber.n_source);
+    }
+  }
+  backend_.mark_winners(plasticity::MarkWinners{area.next_winners.data(), spec.k, area.is_winner.data(), spec.n, 0},
+                        winner_items);
+}
+
+void ExactBatch::commit(std::size_t t) {
   AreaState& area = areas_[t];
   area.winners.swap(area.next_winners);
   if (!area_fixed(t)) {
@@ -269,7 +390,7 @@ void Batch::commit(std::size_t t) {
   record_firing(t);
 }
 
-void Batch::record_firing(std::size_t t) {
+void ExactBatch::record_firing(std::size_t t) {
   const std::size_t B = brains_.size();
   const AreaSpec& spec = spec_.areas[t];
   AreaState& area = areas_[t];
@@ -311,7 +432,7 @@ void Batch::record_firing(std::size_t t) {
   }
 }
 
-std::vector<NeuronId> Batch::winners(std::size_t brain, const std::string& name) const {
+std::vector<NeuronId> ExactBatch::winners(std::size_t brain, const std::string& name) const {
   const AreaState& area = areas_[area_at(name)];
   if (!area.fired) return {};
   const std::uint32_t k = spec_.areas[area_at(name)].k;
@@ -319,21 +440,21 @@ std::vector<NeuronId> Batch::winners(std::size_t brain, const std::string& name)
   return {begin, begin + area.host_active.at(brain)};
 }
 
-std::vector<NeuronId> Batch::firing(std::size_t brain, const std::string& name) const {
+std::vector<NeuronId> ExactBatch::firing(std::size_t brain, const std::string& name) const {
   return winners(brain, name);
 }
 
-std::uint64_t Batch::support(std::size_t brain, const std::string& name) const {
+std::uint64_t ExactBatch::support(std::size_t brain, const std::string& name) const {
   return areas_[area_at(name)].support.at(brain);
 }
 
-std::uint32_t Batch::overlap(std::size_t brain, const std::string& name) const {
+std::uint32_t ExactBatch::overlap(std::size_t brain, const std::string& name) const {
   return areas_[area_at(name)].overlap.at(brain);
 }
 
-bool Batch::updated(const std::string& name) const { return areas_[area_at(name)].updated; }
+bool ExactBatch::updated(const std::string& name) const { return areas_[area_at(name)].updated; }
 
-Batch::Row Batch::row(std::size_t brain, std::size_t f, NeuronId source) const {
+ExactBatch::Row ExactBatch::row(std::size_t brain, std::size_t f, NeuronId source) const {
   const FiberState& fiber = fibers_.at(f);
   const std::size_t slot = brain * fiber.n_source + source;
   EdgeOffset start = 0;
@@ -349,16 +470,16 @@ Batch::Row Batch::row(std::size_t brain, std::size_t f, NeuronId source) const {
   return row;
 }
 
-Batch::FiberMemory Batch::fiber_memory(std::size_t f) {
+ExactBatch::FiberMemory ExactBatch::fiber_memory(std::size_t f) {
   FiberState& fiber = fibers_.at(f);
   return FiberMemory{fiber.row_start.data(), fiber.row_degree.data(), fiber.targets.data(), fiber.weights.data(),
                      fiber.n_source, static_cast<std::size_t>(fiber.pool_size),
                      spec_.mode == GraphMode::explicit_graph};
 }
 
-const FixedInput* Batch::input_memory(const std::string& name) const { return areas_[area_at(name)].inputs.data(); }
+const FixedInput* ExactBatch::input_memory(const std::string& name) const { return areas_[area_at(name)].inputs.data(); }
 
-void Batch::set_beta(std::size_t brain, std::size_t f, double beta) {
+void ExactBatch::set_beta(std::size_t brain, std::size_t f, double beta) {
   if (!(beta >= 0.0) || !std::isfinite(beta)) {
     throw Error::bad_input("beta", to_text(beta), "must be a finite number >= 0");
   }
@@ -372,7 +493,7 @@ void Batch::set_beta(std::size_t brain, std::size_t f, double beta) {
 
 namespace engram::assembly {
 
-void Batch::set_firing(const std::string& name, const std::vector<std::vector<NeuronId>>& per_brain) {
+void ExactBatch::set_firing(const std::string& name, const std::vector<std::vector<NeuronId>>& per_brain) {
   const std::size_t t = area_at(name);
   const AreaSpec& spec = spec_.areas[t];
   AreaState& area = areas_[t];
@@ -394,22 +515,6 @@ void Batch::set_firing(const std::string& name, const std::vector<std::vector<Ne
   record_firing(t);
 }
 
-void Batch::activate(const std::string& name, std::uint32_t assembly) {
-  const std::vector<NeuronId> neurons = assembly_block(spec_.areas[area_at(name)], assembly);
-  set_firing(name, std::vector<std::vector<NeuronId>>(brains_.size(), neurons));
-}
-
-void Batch::fire_random_subset(const std::string& name, double fraction) {
-  const std::size_t t = area_at(name);
-  if (!areas_[t].fired) throw Error::bad_input("area", name, "has no firing set to take a subset of");
-  std::vector<std::vector<NeuronId>> chosen(brains_.size());
-  for (std::size_t b = 0; b < brains_.size(); ++b) {
-    RngStream rng(RngKey{brains_[b].seed, brains_[b].index, Purpose::firing_subset,
-                         static_cast<std::uint32_t>(steps_), static_cast<std::uint32_t>(t)});
-    chosen[b] = random_subset(firing(b, name), fraction, rng);
-  }
-  set_firing(name, chosen);
-}
 
 }  // namespace engram::assembly
 
@@ -421,7 +526,7 @@ double BrainBatch::edge_density(std::size_t, const std::string& from, const std:
                            to_string(spec().mode));
 }
 
-double Batch::edge_density(std::size_t brain, const std::string& from, const std::string& to,
+double ExactBatch::edge_density(std::size_t brain, const std::string& from, const std::string& to,
                            const std::vector<NeuronId>& from_set, const std::vector<NeuronId>& to_set) const {
   const std::size_t f = fiber_index(from, to);
   if (from_set.empty() || to_set.empty()) return 0.0;
@@ -451,7 +556,7 @@ void BrainBatch::clamp_next(const std::string& area, const std::vector<std::vect
   throw Error::unavailable("clamp_next(" + area + ") is not available in mode " + to_string(spec().mode));
 }
 
-void Batch::clamp_next(const std::string& name, const std::vector<std::vector<NeuronId>>& per_brain) {
+void ExactBatch::clamp_next(const std::string& name, const std::vector<std::vector<NeuronId>>& per_brain) {
   const std::size_t t = area_at(name);
   const AreaSpec& spec = spec_.areas[t];
   check_firing_lists("clamp", spec, per_brain, brains_.size(), true);
@@ -466,11 +571,11 @@ void Batch::clamp_next(const std::string& name, const std::vector<std::vector<Ne
 
 namespace engram::assembly {
 
-bool Batch::any_normalisation() const {
+bool ExactBatch::any_normalisation() const {
   return std::any_of(spec_.areas.begin(), spec_.areas.end(), [](const AreaSpec& a) { return a.normalise_incoming; });
 }
 
-void Batch::incoming_sums(std::size_t t, Buffer<FixedInput>& sums) {
+void ExactBatch::incoming_sums(std::size_t t, Buffer<FixedInput>& sums) {
   const std::size_t B = brains_.size();
   sums.zero();
   for (FiberState& fiber : fibers_) {

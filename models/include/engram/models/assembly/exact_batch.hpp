@@ -1,13 +1,16 @@
 #pragma once
-// Batch: B brains of one BrainSpec, stepped together with one kernel launch per stage. Brain i's
-// trajectory depends only on (spec, seed_i, index_i): running it alone or inside a batch of
-// any size, on any thread count, gives the same bits.
+// ExactBatch: the exact modes (explicit and implicit graphs) of BrainBatch. B brains of one
+// BrainSpec, stepped together: one kernel launch per stage on CUDA; on the CPU, when B is at
+// least the thread count, one thread owns each brain for a stage. Brain i's trajectory depends
+// only on (spec, seed_i, index_i): running it alone or inside a batch of any size, on any thread
+// count, gives the same bits.
 //
 //   auto backend = engram::make_backend("cpu");
-//   engram::assembly::Batch batch(*backend, spec, {{/*seed=*/7, /*index=*/0}, {7, 1}});
+//   engram::assembly::ExactBatch batch(*backend, spec, {{/*seed=*/7, /*index=*/0}, {7, 1}});
 //   for (int t = 0; t < 25; ++t) batch.project();
 //   double overlap = batch.overlap(0, "A") / double(spec.areas[0].k);
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,7 +22,10 @@
 
 namespace engram::assembly {
 
-// The exact modes (explicit and implicit graphs) of BrainBatch.
+namespace cpu {
+struct Workspace;
+}
+
 // Per-brain parameters that may differ inside one batch (sweeps pack brains that differ only in
 // these). Each vector is empty (the spec's value) or holds one value per fiber of the spec.
 struct BrainOverrides {
@@ -27,14 +33,15 @@ struct BrainOverrides {
   std::vector<double> fiber_beta;  // Hebbian rate of each fiber
 };
 
-class Batch final : public BatchControls {
+class ExactBatch final : public BatchControls {
  public:
-  Batch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains);
+  ExactBatch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains);
   // As above, brain i taking overrides[i] (overrides is empty or has one entry per brain). Brain
   // i's trajectory equals that of a batch built from the spec with its overrides written in.
-  Batch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains, std::vector<BrainOverrides> overrides);
-  Batch(const Batch&) = delete;
-  Batch& operator=(const Batch&) = delete;
+  ExactBatch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains, std::vector<BrainOverrides> overrides);
+  ExactBatch(const ExactBatch&) = delete;
+  ExactBatch& operator=(const ExactBatch&) = delete;
+  ~ExactBatch() override;
 
   // One synchronous step: every area with at least one firing source (a stimulus, or an area
   // that fired in the previous step) reads its sources' previous winners, takes its k-cap, and
@@ -88,11 +95,6 @@ class Batch final : public BatchControls {
   // Makes `area` fire the given neurons (one increasing list per brain, duplicates and ids >= n
   // refused). Lists may differ in length between brains. They count as winners: support grows.
   void set_firing(const std::string& area, const std::vector<std::vector<NeuronId>>& per_brain) override;
-  // Fires assembly i of `area`: neurons [i*k, (i+1)*k) — the standard "activate" of the literature.
-  void activate(const std::string& area, std::uint32_t assembly) override;
-  // Each brain keeps a uniformly random round(fraction * size) subset of the area's current firing
-  // set (pattern completion's cue). Draws are keyed by (brain, step, area, draw).
-  void fire_random_subset(const std::string& area, double fraction) override;
 
   void clamp_next(const std::string& area, const std::vector<std::vector<NeuronId>>& per_brain) override;
   double edge_density(std::size_t brain, const std::string& from, const std::string& to,
@@ -100,6 +102,11 @@ class Batch final : public BatchControls {
 
   // The firing set of `area` for one brain (winners, or what set_firing chose).
   std::vector<NeuronId> firing(std::size_t brain, const std::string& area) const;
+
+  // On the CPU backend, batches of at least as many brains as threads run host-only fast paths
+  // (a thread owns whole brains; one-pass k-cap; rows generated once). `true` runs the portable
+  // kernels instead, as the CUDA backend does: the parity tests compare the two bit for bit.
+  void set_portable_kernels(bool portable) { portable_kernels_ = portable; }
 
  private:
   struct AreaState {
@@ -135,12 +142,28 @@ class Batch final : public BatchControls {
     EdgeOffset pool_size = 0;
   };
 
+  // Construction, in order.
+  void init_brain_keys();
+  void init_areas();
+  void init_stimuli();
+  void init_fibers(const std::vector<BrainOverrides>& overrides);
+  void materialise_initial_rows();
+
   graph::RowTable table(FiberState& fiber);
+  // Whether this step's stages run one brain per thread on the host (see set_portable_kernels).
+  bool owns_brains() const;
+  // Inputs of `area` from its firing sources (and noise), then its k-cap into next_winners.
+  void select_winners(std::size_t area);
+  void select_winners_owned(std::size_t area);
+  // Hebbian update of the fibers into `area` (winners in next_winners), with normalisation.
+  void learn(std::size_t area);
+  bool learns(const FiberState& fiber) const;
   graph::FiringSet firing(const FiberState& fiber) const;
   bool source_firing(const FiberState& fiber) const {
     return source_fires(static_cast<std::size_t>(&fiber - fibers_.data()));
   }
   bool area_fired(std::size_t area) const override { return areas_[area].fired; }
+  const BrainId& brain_id(std::size_t brain) const override { return brains_.at(brain); }
   void materialise(std::size_t fiber, const std::vector<std::uint32_t>& brains,
                    const std::vector<NeuronId>& sources);
   void commit(std::size_t area);
@@ -158,6 +181,8 @@ class Batch final : public BatchControls {
   std::vector<Buffer<NeuronId>> stimulus_firing_;  // per stimulus: [B, k], neurons 0..k-1
   std::vector<FiberState> fibers_;
   int steps_ = 0;
+  bool portable_kernels_ = false;
+  std::unique_ptr<cpu::Workspace> cpu_;
 };
 
 }  // namespace engram::assembly

@@ -1,4 +1,4 @@
-// The Assembly Calculus Batch on small brains: explicit and implicit graphs give identical
+// The Assembly Calculus ExactBatch on small brains: explicit and implicit graphs give identical
 // trajectories; a brain's trajectory does not depend on its batch, its slot or the thread count;
 // Hebbian weights are exactly (1 + beta)^m; support and overlap follow the winners; set_beta is
 // per brain; invalid specs throw engram::Error naming the field.
@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "engram/engine/error.hpp"
-#include "engram/models/assembly/batch.hpp"
+#include "engram/models/assembly/exact_batch.hpp"
 #include "support/backends.hpp"
 #include "support/threads.hpp"
 
@@ -23,7 +23,7 @@ namespace {
 
 using engram::NeuronId;
 using engram::assembly::AreaSpec;
-using engram::assembly::Batch;
+using engram::assembly::ExactBatch;
 using engram::assembly::BrainId;
 using engram::assembly::BrainSpec;
 using engram::assembly::FiberSpec;
@@ -67,7 +67,7 @@ struct Observation {
 // trace[step][brain][area]
 using Trace = std::vector<std::vector<std::vector<Observation>>>;
 
-Trace run(Batch& batch, int steps) {
+Trace run(ExactBatch& batch, int steps) {
   Trace trace;
   for (int t = 0; t < steps; ++t) {
     batch.project();
@@ -85,8 +85,8 @@ Trace run(Batch& batch, int steps) {
 
 // The rows (targets and weights) of every source neuron of every fiber of one brain, for the
 // sources that have ever fired (the rows both graph modes must agree on).
-using Rows = std::map<std::pair<std::size_t, NeuronId>, Batch::Row>;
-Rows fired_rows(const Batch& batch, std::size_t brain, const Trace& trace) {
+using Rows = std::map<std::pair<std::size_t, NeuronId>, ExactBatch::Row>;
+Rows fired_rows(const ExactBatch& batch, std::size_t brain, const Trace& trace) {
   const BrainSpec& spec = batch.spec();
   Rows rows;
   for (std::size_t f = 0; f < spec.fibers.size(); ++f) {
@@ -129,9 +129,9 @@ class BatchTest : public ::testing::TestWithParam<std::string> {};
 
 void expect_modes_agree(engram::Backend& backend, BrainSpec spec, std::uint32_t brain_count, int steps) {
   spec.mode = GraphMode::explicit_graph;
-  Batch explicit_batch(backend, spec, brains(31337, brain_count));
+  ExactBatch explicit_batch(backend, spec, brains(31337, brain_count));
   spec.mode = GraphMode::implicit_graph;
-  Batch implicit_batch(backend, spec, brains(31337, brain_count));
+  ExactBatch implicit_batch(backend, spec, brains(31337, brain_count));
   const Trace te = run(explicit_batch, steps);
   const Trace ti = run(implicit_batch, steps);
   for (int t = 0; t < steps; ++t) {
@@ -186,12 +186,12 @@ TEST_P(BatchTest, BrainInBatchEqualsBrainAlone) {
   const BrainSpec spec = two_areas(2000, 40, 0.05, 0.1);
   const std::vector<BrainId> ids = mixed_brains();
   constexpr int kSteps = 5;
-  Batch batch(backend, spec, ids);
+  ExactBatch batch(backend, spec, ids);
   const Trace together = run(batch, kSteps);
   // Brains alone: the first slots, the duplicated pair, and slots spread over the batch (every
   // run seed appears). All 64 would cost 64 small batches for little extra coverage.
   for (const std::size_t i : {0, 1, 2, 3, 4, 5, 17, 31, 32, 46, 62, 63}) {
-    Batch alone(backend, spec, {ids[i]});
+    ExactBatch alone(backend, spec, {ids[i]});
     const Trace single = run(alone, kSteps);
     for (int t = 0; t < kSteps; ++t) {
       ASSERT_EQ(together[t][i], single[t][0]) << "brain " << i << " step " << t + 1;
@@ -211,7 +211,7 @@ TEST(BatchThreads, IdenticalOnOneAndTwoThreads) {
   std::vector<Rows> rows;
   for (const int threads : engram::testing::kThreadCounts) {
     engram::testing::OmpThreads scoped(threads);
-    Batch batch(*backend, spec, mixed_brains());
+    ExactBatch batch(*backend, spec, mixed_brains());
     traces.push_back(run(batch, 5));
     rows.push_back(fired_rows(batch, 7, traces.back()));
   }
@@ -221,13 +221,41 @@ TEST(BatchThreads, IdenticalOnOneAndTwoThreads) {
   }
 }
 
+// The CPU fast paths (a thread owns each brain, one-pass k-cap, rows generated once) against the
+// portable kernels the CUDA backend runs, on the same brains: the same bits, through noise,
+// ragged cues (fire_random_subset) and both graph modes, on 1 and 2 threads.
+TEST(BatchCpuFastPath, MatchesPortableKernelsBitForBit) {
+  auto backend = engram::make_backend("cpu");
+  for (const GraphMode mode : {GraphMode::implicit_graph, GraphMode::explicit_graph}) {
+    BrainSpec spec = two_areas(1500, 30, 0.05, 0.1, mode);
+    spec.areas[1].noise = 0.7;
+    for (const int threads : engram::testing::kThreadCounts) {
+      engram::testing::OmpThreads scoped(threads);
+      SCOPED_TRACE(::testing::Message() << to_string(mode) << ", " << threads << " threads");
+      ExactBatch fast(*backend, spec, brains(4242, 6));
+      ExactBatch portable(*backend, spec, brains(4242, 6));
+      portable.set_portable_kernels(true);
+      Trace fast_trace = run(fast, 3), portable_trace = run(portable, 3);
+      fast.fire_random_subset("A", 0.5);
+      portable.fire_random_subset("A", 0.5);
+      const Trace fast_more = run(fast, 3), portable_more = run(portable, 3);
+      fast_trace.insert(fast_trace.end(), fast_more.begin(), fast_more.end());
+      portable_trace.insert(portable_trace.end(), portable_more.begin(), portable_more.end());
+      ASSERT_TRUE(fast_trace == portable_trace);
+      for (const std::size_t b : {0, 5}) {
+        EXPECT_TRUE(rows_equal(fired_rows(fast, b, fast_trace), fired_rows(portable, b, portable_trace))) << "brain " << b;
+      }
+    }
+  }
+}
+
 // ---- Hebbian plasticity -------------------------------------------------------------------------
 
 TEST_P(BatchTest, FirstStepScalesStimulusEdgesToWinnersByOnePlusBeta) {
   ENGRAM_BACKEND_OR_SKIP(backend, GetParam());
   const double beta = 0.07;
   const BrainSpec spec = one_area(3000, 50, 0.05, beta);
-  Batch batch(backend, spec, brains(5, 3));
+  ExactBatch batch(backend, spec, brains(5, 3));
   batch.project();
   const float scaled = static_cast<float>(1.0 + beta);
   for (std::size_t b = 0; b < batch.size(); ++b) {
@@ -235,7 +263,7 @@ TEST_P(BatchTest, FirstStepScalesStimulusEdgesToWinnersByOnePlusBeta) {
     ASSERT_EQ(winners.size(), 50u);
     std::size_t up = 0, same = 0;
     for (NeuronId s = 0; s < spec.stimuli[0].k; ++s) {
-      const Batch::Row row = batch.row(b, 0, s);
+      const ExactBatch::Row row = batch.row(b, 0, s);
       ASSERT_FALSE(row.targets.empty());
       for (std::size_t e = 0; e < row.targets.size(); ++e) {
         const bool won = std::binary_search(winners.begin(), winners.end(), row.targets[e]);
@@ -250,7 +278,7 @@ TEST_P(BatchTest, FirstStepScalesStimulusEdgesToWinnersByOnePlusBeta) {
   }
   // The recurrent fiber did not fire yet: winners' rows exist (implicit mode) but are all 1.
   for (NeuronId w : batch.winners(0, "A")) {
-    const Batch::Row row = batch.row(0, 1, w);
+    const ExactBatch::Row row = batch.row(0, 1, w);
     for (float x : row.weights) ASSERT_EQ(x, 1.0f);
   }
 }
@@ -264,7 +292,7 @@ TEST_P(BatchTest, WeightsAreProductsOfFactorsOverFiredToWinnerSteps) {
     const double beta = 0.25;
     BrainSpec spec = one_area(1500, 30, 0.05, beta, true, mode);
     spec.fibers[1].beta = 0.5;  // recurrence learns at its own rate
-    Batch batch(backend, spec, brains(77, 2));
+    ExactBatch batch(backend, spec, brains(77, 2));
     constexpr int kSteps = 6;
     const Trace trace = run(batch, kSteps);
     const float f_stim = static_cast<float>(1.0 + 0.25), f_rec = static_cast<float>(1.0 + 0.5);
@@ -297,7 +325,7 @@ TEST_P(BatchTest, WeightsAreProductsOfFactorsOverFiredToWinnerSteps) {
 
 TEST_P(BatchTest, ZeroBetaLeavesWeightsAtOne) {
   ENGRAM_BACKEND_OR_SKIP(backend, GetParam());
-  Batch batch(backend, one_area(1000, 20, 0.05, 0.0), brains(3, 2));
+  ExactBatch batch(backend, one_area(1000, 20, 0.05, 0.0), brains(3, 2));
   const Trace trace = run(batch, 4);
   for (std::size_t b = 0; b < 2; ++b) {
     for (const auto& [key, row] : fired_rows(batch, b, trace)) {
@@ -309,8 +337,8 @@ TEST_P(BatchTest, ZeroBetaLeavesWeightsAtOne) {
 TEST_P(BatchTest, SetBetaChangesOnlyThatBrain) {
   ENGRAM_BACKEND_OR_SKIP(backend, GetParam());
   const BrainSpec spec = one_area(2000, 40, 0.05, 0.05);
-  Batch plain(backend, spec, brains(9, 3));
-  Batch changed(backend, spec, brains(9, 3));
+  ExactBatch plain(backend, spec, brains(9, 3));
+  ExactBatch changed(backend, spec, brains(9, 3));
   changed.set_beta(1, 0, 0.5);
   changed.set_beta(1, 1, 0.5);
   constexpr int kSteps = 5;
@@ -321,7 +349,7 @@ TEST_P(BatchTest, SetBetaChangesOnlyThatBrain) {
     EXPECT_TRUE(rows_equal(fired_rows(plain, b, tp), fired_rows(changed, b, tc))) << "brain " << b;
   }
   // Brain 1's stimulus edges carry 1.5 per step their target won, not 1.05.
-  const Batch::Row row = changed.row(1, 0, 0);
+  const ExactBatch::Row row = changed.row(1, 0, 0);
   std::size_t learned = 0;
   for (std::size_t e = 0; e < row.targets.size(); ++e) {
     float want = 1.0f;
@@ -352,7 +380,7 @@ TEST_P(BatchTest, SetBetaChangesOnlyThatBrain) {
 TEST_P(BatchTest, SupportAndOverlapFollowTheWinners) {
   ENGRAM_BACKEND_OR_SKIP(backend, GetParam());
   const BrainSpec spec = two_areas(3000, 60, 0.03, 0.1);
-  Batch batch(backend, spec, brains(21, 4));
+  ExactBatch batch(backend, spec, brains(21, 4));
   constexpr int kSteps = 10;
   const Trace trace = run(batch, kSteps);
   for (std::size_t b = 0; b < batch.size(); ++b) {
@@ -399,7 +427,7 @@ TEST_P(BatchTest, DenseGraphPicksLowestIndicesOnTies) {
   // reinforces them and they stay.
   BrainSpec spec = one_area(50, 5, 1.0, 0.2);
   spec.stimuli[0].k = 3;
-  Batch batch(backend, spec, brains(1, 2));
+  ExactBatch batch(backend, spec, brains(1, 2));
   const std::vector<NeuronId> first = {0, 1, 2, 3, 4};
   for (int t = 0; t < 4; ++t) {
     batch.project();
@@ -412,7 +440,7 @@ TEST_P(BatchTest, DenseGraphPicksLowestIndicesOnTies) {
   // Stimulus edges to the winners learned four times: 1.2^4 in float.
   float want = 1.0f;
   for (int t = 0; t < 4; ++t) want *= static_cast<float>(1.2);
-  const Batch::Row row = batch.row(0, 0, 2);
+  const ExactBatch::Row row = batch.row(0, 0, 2);
   ASSERT_EQ(row.targets.size(), 50u);
   EXPECT_EQ(row.weights[4], want);
   EXPECT_EQ(row.weights[5], 1.0f);
@@ -425,7 +453,7 @@ TEST_P(BatchTest, AreasWithoutFiringSourcesAreNotUpdated) {
   spec.stimuli = {StimulusSpec{"s", 10}};
   spec.fibers = {FiberSpec{"s", "A", 0.1, {}}, FiberSpec{"A", "B", 0.1, {}}};
   spec.p = 0.1;
-  Batch batch(backend, spec, brains(2, 1));
+  ExactBatch batch(backend, spec, brains(2, 1));
   EXPECT_TRUE(batch.winners(0, "A").empty());
   batch.project();
   EXPECT_EQ(batch.steps_taken(), 1);
@@ -507,11 +535,11 @@ TEST(BatchSpec, InvalidSpecsThrowBadInputNamingTheField) {
     for (int via_batch = 0; via_batch < 2; ++via_batch) {
       try {
         if (via_batch) {
-          Batch batch(*backend, spec, {{1, 0}});
+          ExactBatch batch(*backend, spec, {{1, 0}});
         } else {
           spec.validate();
         }
-        ADD_FAILURE() << "accepted (" << (via_batch ? "Batch" : "validate") << ")";
+        ADD_FAILURE() << "accepted (" << (via_batch ? "ExactBatch" : "validate") << ")";
       } catch (const engram::Error& e) {
         EXPECT_EQ(e.code(), engram::ErrorCode::bad_input);
         EXPECT_EQ(std::string(e.what()).rfind(c.message_prefix, 0), 0u)
@@ -537,10 +565,10 @@ TEST(BatchSpec, BoundaryValuesAreAccepted) {
   spec.areas[0].k = spec.areas[0].n;  // k = n
   spec.fibers[1].beta = 0.0;
   EXPECT_NO_THROW(spec.validate());
-  EXPECT_NO_THROW({ Batch batch(*backend, spec, {{1, 0}}); });
+  EXPECT_NO_THROW({ ExactBatch batch(*backend, spec, {{1, 0}}); });
   spec.areas = {AreaSpec{"A", 1, 1, true}};  // n = k = 1, no fibers: valid, never updates
   spec.fibers.clear();
-  Batch lonely(*backend, spec, {{1, 0}});
+  ExactBatch lonely(*backend, spec, {{1, 0}});
   lonely.project();
   EXPECT_FALSE(lonely.updated("A"));
   EXPECT_TRUE(lonely.winners(0, "A").empty());
@@ -549,7 +577,7 @@ TEST(BatchSpec, BoundaryValuesAreAccepted) {
 TEST(BatchSpec, EmptyBrainListIsRejected) {
   auto backend = engram::make_backend("cpu");
   try {
-    Batch batch(*backend, valid_spec(), {});
+    ExactBatch batch(*backend, valid_spec(), {});
     ADD_FAILURE() << "empty batch accepted";
   } catch (const engram::Error& e) {
     EXPECT_EQ(e.code(), engram::ErrorCode::bad_input);

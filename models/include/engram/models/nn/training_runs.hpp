@@ -1,0 +1,84 @@
+#pragma once
+// TrainingRuns: R independent training runs of one network shape, trained in lockstep as one
+// batch. Parameters, gradients and AdamW moments live in backend memory as [R, stride] arrays
+// (stride = the parameter count rounded up to 16 floats, so every run starts 64-byte aligned);
+// each run has its own learning rate and seed. Every update is a launch over all R runs
+// (launch.hpp) whose items never mix runs, so a run's bits are the same alone or in a batch of
+// any size, on any thread count. A trainer (models/transformer, models/ssl) owns one of these,
+// lays its tensors out in [0, params) and runs its layers with the batched helpers of
+// run_linear.hpp (one strided-batched GEMM per layer for all R).
+//
+//   engram::models::runs::TrainingRuns w(backend, /*runs=*/8, /*params=*/layout.total);
+//   w.set_learning_rates(lrs);  w.set_seeds(seeds);   // one per run
+//   w.upload_run(r, init_values);                     // initial parameters of run r
+//   ... forward, backward: accumulate into w.grads() ...
+//   w.clip_grad_norm({0, w.params()}, 1.0);
+//   w.adamw_step({0, w.params()}, {lr_ignored, 0.9, 0.999, 1e-8, 0.0});
+//
+// A new trainer's own layers: write ENGRAM_HD functors over [R, ...] items (one item never
+// touches two runs; sums in a fixed order), run them with engram::launch(backend, n, f)
+// (engine/backend/launch.hpp) and list them in models/src/<model>/<model>_kernels.inl with
+// ENGRAM_DEVICE_KERNEL so the CUDA module has them. kernels/nn's BiasAdd, LayerNorm* and
+// BiasGrad take rows_per_run / param_stride for batched runs; RunDropout* key masks by run seed.
+// The separable transformer (models/src/transformer) is the worked example.
+#include <cstdint>
+#include <vector>
+
+#include "engram/engine/backend/backend.hpp"
+#include "engram/engine/memory/buffer.hpp"
+#include "engram/kernels/nn/adamw.hpp"
+
+namespace engram::models::runs {
+
+// Values [offset, offset + count) of every run's parameter vector.
+struct Span {
+  std::int64_t offset = 0, count = 0;
+};
+
+// Rounds a per-run size up to whole 64-byte lines of floats.
+inline std::int64_t padded(std::int64_t count) { return (count + 15) / 16 * 16; }
+
+class TrainingRuns {
+ public:
+  TrainingRuns(Backend& backend, std::int64_t runs, std::int64_t params);
+
+  Backend& backend() const { return *backend_; }
+  std::int64_t runs() const { return runs_; }
+  std::int64_t params() const { return params_; }
+  std::int64_t stride() const { return stride_; }
+  float* values() { return values_.data(); }
+  const float* values() const { return values_.data(); }
+  float* grads() { return grads_.data(); }
+  const std::uint64_t* seeds() const { return seeds_.data(); }
+  const std::vector<std::uint64_t>& host_seeds() const { return host_seeds_; }
+
+  void set_learning_rates(const std::vector<double>& lr);  // one per run, each > 0
+  void set_seeds(const std::vector<std::uint64_t>& seeds);  // one per run
+  void upload_run(std::int64_t run, const std::vector<float>& values);  // params() values
+  std::vector<float> run_values(std::int64_t run) const;
+  std::vector<float> run_grads(std::int64_t run) const;
+
+  void zero_grads() { grads_.zero(); }
+  // Per run: when the L2 norm of its gradients in `span` exceeds max_norm, scale them by
+  // max_norm / (norm + 1e-6) (torch.nn.utils.clip_grad_norm_). Sums in double, fixed order.
+  void clip_grad_norm(Span span, double max_norm);
+  // One AdamW step of every run over `span`, each with its own learning rate (config.lr is not
+  // used). The step count is shared: runs of a batch step together.
+  void adamw_step(Span span, const nn::AdamWConfig& config);
+  // Zeroes the moments and the step count (a new training phase, e.g. transfer).
+  void reset_optimizer();
+
+  // Grows the parameter count, keeping [0, keep) of every run (transfer to a new population).
+  void resize(std::int64_t params, std::int64_t keep);
+
+ private:
+  Backend* backend_;
+  std::int64_t runs_, params_, stride_;
+  Buffer<float> values_, grads_, m_, v_;
+  Buffer<double> lr_, partial_norms_, norms_;
+  Buffer<std::uint64_t> seeds_;
+  std::vector<std::uint64_t> host_seeds_;
+  std::int64_t step_ = 0;
+};
+
+}  // namespace engram::models::runs

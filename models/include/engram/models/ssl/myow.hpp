@@ -1,0 +1,72 @@
+#pragma once
+// MYOW (Azabou et al., "Mine Your Own vieW", 2021), trained as R runs in lockstep. BYOL's
+// online encoder f, projector g and predictor q learn to predict, from one augmented view of a
+// brain state (neuron dropout, a neighbouring bin of the same trial, noise), the target
+// network's projection of the other view (symmetric, normalised-MSE loss); the target network
+// is an exponential moving average of the online one (momentum rising from ema_base to 1 on a
+// cosine). MYOW adds mined views: for a batch of bins, the k nearest neighbours (cosine) in the
+// target representation of a pool of other trials' bins, one picked at random; a second
+// projector/predictor pair, cascaded after the first projector, predicts the mined view's
+// target projection. The mined loss weight is 0 for mining_warmup_epochs, then ramps linearly to
+// mining_weight by mining_rampup_epochs. With mining off it is the BYOL baseline.
+//
+//   engram::ssl::MyowConfig cfg;  cfg.epochs = 200;
+//   engram::ssl::SslRecord rec = engram::ssl::train_myow(cfg, runs, backend, progress);
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "engram/engine/backend/backend.hpp"
+#include "engram/models/ssl/reach_runs.hpp"
+#include "engram/models/ssl/trainer_common.hpp"
+
+namespace engram::ssl {
+
+struct MyowConfig {
+  std::vector<std::int64_t> hidden = {128, 128, 128};
+  std::int64_t representation = 128;
+  std::int64_t projection = 32, projection_hidden = 256;
+  std::int64_t mined_projection = 16, mined_hidden = 64;
+  bool mining = true;
+  std::int64_t miner_k = 3;
+  double mining_weight = 0.1;
+  std::int64_t mining_warmup_epochs = 10, mining_rampup_epochs = 110;
+  double ema_base = 0.9;
+  // training
+  std::int64_t epochs = 200, batch = 256, pool = 512;
+  double lr = 1e-3, weight_decay = 1e-6;
+  std::int64_t warmup_epochs = 10;
+  std::int64_t max_offset = 4;
+  double max_dropout = 0.8, dropout_apply = 0.9, noise = 0.1;
+};
+
+template <class T>
+class MyowModel {
+ public:
+  MyowModel(const MyowConfig& cfg, const ReachRuns& runs, Exec exec);
+
+  // Loss of every run at `step` with mined weight `mined_weight`; with gradients, the online
+  // networks' gradients. Returns [R][term]: total, byol, mined, mined_weight.
+  std::vector<std::vector<double>> loss(std::uint32_t step, double mined_weight, bool gradients);
+  // loss(...) then AdamW on the online networks and the EMA update of the target.
+  std::vector<std::vector<double>> train_step(std::uint32_t step, double mined_weight, double momentum,
+                                              const std::vector<double>& lr);
+  // Eval-mode online encoder over every bin (standardised counts): [bins, representation].
+  std::vector<double> represent(std::int64_t run);
+
+  std::vector<RunParams<T>*> online() { return {&enc_p_, &proj_p_, &pred_p_, &proj_m_p_, &pred_m_p_}; }
+
+ private:
+  MyowConfig cfg_;
+  const ReachRuns& runs_;
+  Exec exec_;
+  BatchedMlp<T> enc_, proj_, pred_, proj_m_, pred_m_;
+  RunParams<T> enc_p_, proj_p_, pred_p_, proj_m_p_, pred_m_p_;
+  RunParams<T> enc_t_, proj_t_, proj_m_t_;  // target network (values only)
+  std::int64_t t_ = 0;
+};
+
+SslRecord train_myow(const MyowConfig& cfg, const ReachRuns& runs, Backend& backend,
+                     const std::function<void(std::int64_t done, std::int64_t total)>& progress);
+
+}  // namespace engram::ssl

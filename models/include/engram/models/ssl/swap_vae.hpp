@@ -1,0 +1,72 @@
+#pragma once
+// Swap-VAE (Liu et al., "Drop, Swap, and Generate", NeurIPS 2021), trained as R runs in
+// lockstep. The encoder maps a bin's spike counts to a content block c (deterministic) and the
+// mean and log-variance of a style block s; two views of one brain state (neuron dropout, a
+// neighbouring bin of the same trial) are encoded, their contents are swapped, and the decoder
+// (softplus rates) reconstructs each view from (own content, own style) and from (other content,
+// own style) under a Poisson likelihood; alpha weighs the style KL and beta the alignment
+// 2 - 2 cos(c1, c2). With swap off, content 0 and beta 0 it is the plain beta-VAE baseline
+// (every latent stochastic; its representation is the posterior mean).
+//
+//   engram::ssl::SwapVaeConfig cfg;  cfg.epochs = 200;
+//   engram::ssl::ReachRuns runs(data, seeds, 0.2);
+//   engram::ssl::SslRecord rec = engram::ssl::train_swap_vae(cfg, runs, backend, progress);
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "engram/engine/backend/backend.hpp"
+#include "engram/models/ssl/reach_runs.hpp"
+#include "engram/models/ssl/trainer_common.hpp"
+
+namespace engram::ssl {
+
+struct SwapVaeConfig {
+  std::vector<std::int64_t> hidden = {128, 128};  // encoder widths; the decoder mirrors them
+  std::int64_t content = 64, style = 64;
+  bool swap = true;
+  double alpha = 10.0;  // KL weight
+  double beta = 1.0;    // content alignment weight
+  bool batch_norm = true;
+  // training
+  std::int64_t epochs = 200, batch = 256;
+  double lr = 5e-4, weight_decay = 0.0;
+  std::int64_t max_offset = 5;    // temporal jitter: the second view is a bin at most this far away
+  double max_dropout = 0.6, dropout_apply = 1.0;
+};
+
+// The [R, ...] model and one optimisation step; exposed for tests (gradient checks of the whole
+// loss, bit identity alone vs batched).
+template <class T>
+class SwapVaeModel {
+ public:
+  SwapVaeModel(const SwapVaeConfig& cfg, const ReachRuns& runs, Exec exec);
+
+  // Loss of every run at `step` (its views and noise are keyed by step) and, with gradients on,
+  // the parameter gradients in encoder().grad / decoder().grad. Returns [R][term] with terms
+  // total, recon, recon_swap, kl, align.
+  std::vector<std::vector<double>> loss(std::uint32_t step, bool gradients);
+  // loss(step, true) then AdamW on every run.
+  std::vector<std::vector<double>> train_step(std::uint32_t step, const std::vector<double>& lr);
+
+  // Eval-mode encoder over every bin of the recording: content block (or the posterior mean
+  // when content is 0) and the style mean, each [bins, dim].
+  void represent(std::int64_t run, std::vector<double>& content, std::vector<double>& style);
+
+  RunParams<T>& encoder() { return enc_p_; }
+  RunParams<T>& decoder() { return dec_p_; }
+  std::int64_t content_dim() const { return cfg_.content; }
+
+ private:
+  SwapVaeConfig cfg_;
+  const ReachRuns& runs_;
+  Exec exec_;
+  BatchedMlp<T> enc_, dec_;
+  RunParams<T> enc_p_, dec_p_;
+  std::int64_t t_ = 0;
+};
+
+SslRecord train_swap_vae(const SwapVaeConfig& cfg, const ReachRuns& runs, Backend& backend,
+                         const std::function<void(std::int64_t done, std::int64_t total)>& progress);
+
+}  // namespace engram::ssl

@@ -1,0 +1,96 @@
+#include "cpu_exact_step.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include <omp.h>
+
+#include "engram/kernels/core/fixed_point.hpp"
+
+namespace engram::assembly::cpu {
+
+void accumulate(const graph::RowTable& table, std::size_t b, BrainFiring firing, FixedInput* inputs) {
+  const FlatIndex base = static_cast<FlatIndex>(b) * table.n_source;
+  for (std::uint32_t i = 0; i < firing.count; ++i) {
+    const FlatIndex slot = base + firing.neurons[i];
+    const EdgeOffset start = table.row_start[slot];
+    const std::uint32_t degree = table.row_degree[slot];
+    const NeuronId* targets = table.targets + start;
+    const float* weights = table.weights + start;
+    for (std::uint32_t e = 0; e < degree; ++e) inputs[targets[e]] += to_fixed_exact_float(weights[e]);
+  }
+}
+
+void hebbian(const graph::RowTable& table, std::size_t b, BrainFiring firing, const std::uint8_t* is_winner,
+             float factor, float max_weight) {
+  const float ceiling = max_weight > 0.0f && max_weight < kMaxWeight ? max_weight : kMaxWeight;
+  const FlatIndex base = static_cast<FlatIndex>(b) * table.n_source;
+  for (std::uint32_t i = 0; i < firing.count; ++i) {
+    const FlatIndex slot = base + firing.neurons[i];
+    const EdgeOffset start = table.row_start[slot];
+    const std::uint32_t degree = table.row_degree[slot];
+    const NeuronId* targets = table.targets + start;
+    float* weights = table.weights + start;
+    for (std::uint32_t e = 0; e < degree; ++e) {
+      if (!is_winner[targets[e]]) continue;
+      const float grown = weights[e] * factor;
+      weights[e] = grown > ceiling ? ceiling : grown;
+    }
+  }
+}
+
+EdgeOffset RowGenerator::generate(const graph::FiberGraph& graph, const graph::RowRequests& requests) {
+  const int threads = std::max(1, std::min<int>(omp_get_max_threads(), static_cast<int>(requests.count / 64 + 1)));
+  if (parts_.size() < static_cast<std::size_t>(threads)) parts_.resize(static_cast<std::size_t>(threads));
+  for (Part& part : parts_) {  // parts beyond the threads that run stay empty
+    part.first = part.last = 0;
+    part.targets.clear();
+    part.degree.clear();
+  }
+#pragma omp parallel num_threads(threads)
+  {
+    const auto t = static_cast<std::int64_t>(omp_get_thread_num());
+    const auto count = static_cast<std::int64_t>(omp_get_num_threads());
+    Part& part = parts_[static_cast<std::size_t>(t)];
+    part.first = requests.count * t / count;
+    part.last = requests.count * (t + 1) / count;
+    for (std::int64_t r = part.first; r < part.last; ++r) {
+      const std::uint32_t b = requests.brain[r];
+      const NeuronId s = requests.source[r];
+      graph::GnpRow row(graph.graph_seed[b], graph.fiber, s, graph.n_target, graph.p[b],
+                        graph.exclude_self ? s : graph::kNoExclusion);
+      const std::size_t before = part.targets.size();
+      for (NeuronId target; row.next(target);) part.targets.push_back(target);
+      part.degree.push_back(static_cast<std::uint32_t>(part.targets.size() - before));
+    }
+  }
+  EdgeOffset total = 0;
+  for (const Part& part : parts_) total += static_cast<EdgeOffset>(part.targets.size());
+  return total;
+}
+
+void RowGenerator::write(const graph::RowRequests& requests, EdgeOffset base, const graph::RowTable& table,
+                         float initial_weight) const {
+  std::vector<EdgeOffset> part_base(parts_.size());
+  for (std::size_t i = 0; i < parts_.size(); ++i) {
+    part_base[i] = base;
+    base += static_cast<EdgeOffset>(parts_[i].targets.size());
+  }
+#pragma omp parallel for schedule(static)
+  for (std::size_t i = 0; i < parts_.size(); ++i) {
+    const Part& part = parts_[i];
+    if (part.first == part.last) continue;
+    std::memcpy(table.targets + part_base[i], part.targets.data(), part.targets.size() * sizeof(NeuronId));
+    std::fill_n(table.weights + part_base[i], part.targets.size(), initial_weight);
+    EdgeOffset start = part_base[i];
+    for (std::int64_t r = part.first; r < part.last; ++r) {
+      const std::uint32_t degree = part.degree[static_cast<std::size_t>(r - part.first)];
+      const FlatIndex slot = static_cast<FlatIndex>(requests.brain[r]) * table.n_source + requests.source[r];
+      table.row_start[slot] = start;
+      table.row_degree[slot] = degree;
+      start += degree;
+    }
+  }
+}
+
+}  // namespace engram::assembly::cpu

@@ -1,0 +1,61 @@
+#pragma once
+// CPU fast paths of the exact modes, host-only. When a batch holds at least as many brains as
+// there are threads, one thread owns each brain for a whole stage: its input row, winner flags
+// and rows stay in that core's cache and no add needs an atomic. The portable functors of
+// kernels/ (graph::AccumulateInputs, plasticity::HebbianScale, the radix k-cap, GnpRowDegree/Fill)
+// stay the CUDA path and the tested reference: the parity tests run both and compare bits.
+#include <cstdint>
+#include <vector>
+
+#include "engram/kernels/core/fixed_point.hpp"
+#include "engram/kernels/core/types.hpp"
+#include "engram/kernels/graph/accumulate.hpp"
+#include "engram/kernels/graph/gnp.hpp"
+#include "engram/kernels/select/cpu_kcap.hpp"
+
+namespace engram::assembly::cpu {
+
+// The firing neurons of brain b in a batch-wide firing set.
+struct BrainFiring {
+  const NeuronId* neurons;
+  std::uint32_t count;
+};
+inline BrainFiring brain_firing(const graph::FiringSet& fs, std::size_t b) {
+  return {fs.neurons + b * fs.count_per_brain, fs.active ? fs.active[b] : fs.count_per_brain};
+}
+
+// inputs[t] += weight of every out-edge (s, t) of every firing s of brain b (inputs: b's row).
+void accumulate(const graph::RowTable& table, std::size_t b, BrainFiring firing, FixedInput* inputs);
+
+// Every out-edge of a firing s of brain b that ends on a winner is scaled by `factor`, capped as
+// plasticity::HebbianScale caps it.
+void hebbian(const graph::RowTable& table, std::size_t b, BrainFiring firing, const std::uint8_t* is_winner,
+             float factor, float max_weight);
+
+// Rows of a G(n, p) fiber generated once each (the portable path generates every row twice: to
+// count it, then to fill it), in parallel over requests, into per-thread buffers kept between
+// calls. degree[r] and the rows' targets come out exactly as GnpRowDegree/GnpRowFill give them.
+class RowGenerator {
+ public:
+  // Generates every requested row; returns their total degree.
+  EdgeOffset generate(const graph::FiberGraph& graph, const graph::RowRequests& requests);
+  // Writes the generated rows at pool positions base, base + degree[0], ... (request order, as
+  // the portable path places them), weight `initial_weight`, and their row_start/row_degree.
+  void write(const graph::RowRequests& requests, EdgeOffset base, const graph::RowTable& table,
+             float initial_weight) const;
+
+ private:
+  struct Part {
+    std::int64_t first = 0, last = 0;     // requests [first, last) of this thread
+    std::vector<NeuronId> targets;        // their rows, back to back
+    std::vector<std::uint32_t> degree;    // per request
+  };
+  std::vector<Part> parts_;
+};
+
+// What the CPU paths of one batch keep between steps, so a step allocates nothing once warm.
+struct Workspace {
+  RowGenerator rows;
+};
+
+}  // namespace engram::assembly::cpu

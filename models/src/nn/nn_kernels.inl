@@ -1,0 +1,26 @@
+// The kernels/nn functors that trainers launch (launch.hpp), listed once for both backends:
+// nn_kernels.cpp (g++) and nn_kernels.cu (nvcc, into the CUDA module).
+#include "engram/engine/backend/device_kernels.hpp"
+#include "engram/kernels/nn/activations.hpp"
+#include "engram/kernels/nn/adamw.hpp"
+#include "engram/kernels/nn/clip.hpp"
+#include "engram/kernels/nn/dropout.hpp"
+#include "engram/kernels/nn/layer_norm.hpp"
+#include "engram/kernels/nn/linear.hpp"
+#include "engram/kernels/nn/losses.hpp"
+
+ENGRAM_DEVICE_KERNEL(engram::nn::BiasAdd<float>)
+ENGRAM_DEVICE_KERNEL(engram::nn::BiasGrad<float>)
+ENGRAM_DEVICE_KERNEL(engram::nn::LayerNormForward<float>)
+ENGRAM_DEVICE_KERNEL(engram::nn::LayerNormBackwardInput<float>)
+ENGRAM_DEVICE_KERNEL(engram::nn::LayerNormBackwardParams<float>)
+ENGRAM_DEVICE_KERNEL(engram::nn::GeluForward<float>)
+ENGRAM_DEVICE_KERNEL(engram::nn::GeluBackward<float>)
+ENGRAM_DEVICE_KERNEL(engram::nn::RunDropoutForward<float>)
+ENGRAM_DEVICE_KERNEL(engram::nn::RunDropoutBackward<float>)
+ENGRAM_DEVICE_KERNEL(engram::nn::SoftmaxCrossEntropy<float>)
+ENGRAM_DEVICE_KERNEL(engram::nn::MeanSquaredError<float>)
+ENGRAM_DEVICE_KERNEL(engram::nn::RunAdamW<float>)
+ENGRAM_DEVICE_KERNEL(engram::nn::RunSquaredNorm<float>)
+ENGRAM_DEVICE_KERNEL(engram::nn::RunNormTotal<float>)
+ENGRAM_DEVICE_KERNEL(engram::nn::RunClipScale<float>)

@@ -1,0 +1,68 @@
+// The self-supervised kinds through the `engram` CLI: a small synthetic swap_vae and myow run
+// writes its tables, a sweep runs, and a bad recording is refused (exit 2) with the array named
+// and nothing written.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+#include "engram/models/data/npz.hpp"
+#include "support/cli.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+class SslCliTest : public engram::testing::ScratchDirTest {
+ protected:
+  SslCliTest() : ScratchDirTest("engram_ssl_cli_") {}
+};
+
+constexpr const char* kSmallData = R"(data: {source: synthetic, trials: 30, time: 6, neurons: 10}
+evaluation: {splits: 2, test_fraction: 0.2, pca_dims: 4}
+)";
+
+TEST_F(SslCliTest, SwapVaeWritesAccuracyCurvesAndEmbedding) {
+  const auto r = engram::testing::run_cli("run " + write_config(std::string("experiment: swap_vae\nseed: 2\n") + kSmallData +
+                                                                "model: {hidden: [8], content: 3, style: 3}\n"
+                                                                "train: {epochs: 3, batch: 16}\n") +
+                                          " --out " + (dir_ / "o").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("swap_vae: accuracy"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("beta_vae: accuracy"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("pca: accuracy"), std::string::npos) << r.output;
+  const std::string acc = engram::testing::read_file(dir_ / "o" / "accuracy.csv");
+  EXPECT_EQ(acc.rfind("method,split,seed,accuracy,delta_accuracy,train_accuracy,test_bins\n", 0), 0u) << acc;
+  // 4 methods (swap_vae, its style block, beta_vae, pca) x 2 splits + header.
+  EXPECT_EQ(std::count(acc.begin(), acc.end(), '\n'), 9);
+  const std::string curves = engram::testing::read_file(dir_ / "o" / "curves.csv");
+  EXPECT_NE(curves.find("swap_vae,1,3,kl,"), std::string::npos);
+  EXPECT_TRUE(fs::exists(dir_ / "o" / "embedding.csv"));
+}
+
+TEST_F(SslCliTest, MyowSweepRunsAndBadRecordingWritesNothing) {
+  const auto r = engram::testing::run_cli(
+      "run " +
+      write_config(std::string("experiment: myow\nseed: 2\n") + kSmallData +
+                   "model: {hidden: [8], representation: 6, projection: 4, projection_hidden: 8, mined_projection: 3, "
+                   "mined_hidden: 4, mining_warmup_epochs: 0, mining_rampup_epochs: 1}\n"
+                   "train: {epochs: 2, batch: 16, pool: 20}\n"
+                   "sweep: {grid: {train.lr: [0.001, 0.002]}}\n") +
+      " --out " + (dir_ / "s").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string results = engram::testing::read_file(dir_ / "s" / "results.csv");
+  EXPECT_NE(results.find("myow_accuracy"), std::string::npos) << results;
+  EXPECT_NE(results.find("byol_accuracy"), std::string::npos) << results;
+
+  std::vector<double> counts(12, 1.0);
+  engram::data::write_npz((dir_ / "bad.npz").string(), {{"counts", {3, 4}, "<i4", counts},
+                                                         {"trial", {3}, "<i4", {0, 1, 0}},
+                                                         {"direction", {3}, "<i4", {1, 2, 2}}});
+  const auto bad = engram::testing::run_cli("run " + write_config("experiment: myow\ndata: {path: bad.npz}\n", "bad.yaml") +
+                                            " --out " + (dir_ / "b").string());
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("trial[2]"), std::string::npos) << bad.output;
+  EXPECT_FALSE(fs::exists(dir_ / "b" / "accuracy.csv"));
+}
+
+}  // namespace
