@@ -142,7 +142,8 @@ TEST_F(CliTest, EveryExampleRuns) {
     EXPECT_EQ(r.exit_code, 0) << entry.path() << "\n" << r.output;
     EXPECT_TRUE(fs::exists(out / "projection.csv") || fs::exists(out / "metrics.csv") || fs::exists(out / "results.csv") ||
                 fs::exists(out / "sequence.csv") || fs::exists(out / "markov.csv") ||
-                fs::exists(out / "sinkhorn.csv") || fs::exists(out / "alignment.csv"))
+                fs::exists(out / "sinkhorn.csv") || fs::exists(out / "alignment.csv") ||
+                fs::exists(out / "accuracy.csv"))
         << entry.path();
   }
   EXPECT_GE(examples, 5);
