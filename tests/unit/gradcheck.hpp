@@ -1,8 +1,7 @@
 #pragma once
 // The finite-difference harness of the op gradient checks: a case lists its inputs, a forward
 // and the analytic backward; check_against_central_differences compares the backward with
-// central differences in double precision for L = sum(out * w), w random. (nn_gradcheck_test.cpp
-// carries its own copy of this loop; new op families use this header.)
+// central differences in double precision for L = sum(out * w), w random.
 #include <gtest/gtest.h>
 
 #include <algorithm>
