@@ -2,12 +2,15 @@
 // it to a status code, leaving the message in a thread-local buffer.
 #include "engram/engram.h"
 
+#include "handle_registry.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <exception>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <string>
 #include <vector>
@@ -21,17 +24,43 @@
 #include "engram/engine/scheduler/sweep_runner.hpp"
 #include "engram/models/job_kinds.hpp"
 
+// Every handle is registered while it lives (handle_registry.hpp): a destroyed, foreign or
+// mistyped pointer is refused with ENGRAM_BAD_INPUT before it is dereferenced. The mutex is the
+// backend's: brains sharing a backend (which holds workspaces) take turns, so calls from several
+// threads are serialised rather than racing.
 struct engram_backend {
   std::shared_ptr<engram::Backend> backend;
+  std::shared_ptr<std::mutex> in_use = std::make_shared<std::mutex>();
   std::string name;
 };
 
 struct engram_brain {
   std::shared_ptr<engram::Backend> backend;  // outlives the batch
+  std::shared_ptr<std::mutex> in_use;        // the backend's
   std::unique_ptr<engram::assembly::BrainBatch> batch;
 };
 
 namespace {
+
+engram::capi::HandleRegistry& handles() {
+  static engram::capi::HandleRegistry registry;
+  return registry;
+}
+
+// A live handle of `kind`, locked for the duration of one call.
+template <class Handle>
+struct InUse {
+  Handle* handle;
+  std::unique_lock<std::mutex> lock;
+  Handle* operator->() const { return handle; }
+};
+
+template <class Handle>
+InUse<Handle> use(Handle* handle, const char* argument, const char* kind) {
+  if (handle == nullptr) throw engram::Error::bad_input(argument, "NULL", "must not be NULL");
+  handles().check(handle, argument, kind);
+  return InUse<Handle>{handle, std::unique_lock<std::mutex>(*handle->in_use)};
+}
 
 thread_local std::string last_error;
 
@@ -83,8 +112,8 @@ engram_status create_brain(engram_backend* backend, const char* yaml, const std:
   return guarded([&] {
     require(out, "out");
     *out = nullptr;
-    require(backend, "backend");
     require(yaml, "yaml");
+    const auto owner = use(backend, "backend", "engram_backend");
     const engram::io::ConfigNode root = engram::io::load_config_string(yaml, "yaml");
     root.allow_keys({"experiment", "backend", "mode", "p", "steps", "seed", "brains", "batch_size", "areas",
                      "stimuli", "fibers"});
@@ -97,7 +126,9 @@ engram_status create_brain(engram_backend* backend, const char* yaml, const std:
     for (std::uint32_t i = 0; i < section.brains; ++i) ids.push_back({run_seed, i});
     auto brain = std::make_unique<engram_brain>();
     brain->backend = backend->backend;
+    brain->in_use = backend->in_use;
     brain->batch = engram::assembly::make_batch(*brain->backend, section.brain, std::move(ids));
+    handles().add(brain.get(), "engram_brain");
     *out = brain.release();
   });
 }
@@ -130,15 +161,24 @@ engram_status engram_backend_create(const char* name, engram_backend** out) {
     auto handle = std::make_unique<engram_backend>();
     handle->backend = engram::make_backend(name);
     handle->name = std::string(handle->backend->name());
+    handles().add(handle.get(), "engram_backend");
     *out = handle.release();
   });
 }
 
 const char* engram_backend_name(const engram_backend* backend) {
-  return backend != nullptr ? backend->name.c_str() : nullptr;
+  const char* name = nullptr;
+  guarded([&] { name = use(backend, "backend", "engram_backend")->name.c_str(); });
+  return name;
 }
 
-void engram_backend_destroy(engram_backend* backend) { delete backend; }
+void engram_backend_destroy(engram_backend* backend) {
+  if (backend == nullptr) return;
+  guarded([&] {
+    handles().remove(backend, "backend", "engram_backend");
+    delete backend;
+  });
+}
 
 engram_status engram_brain_create(engram_backend* backend, const char* yaml, engram_brain** out) {
   return create_brain(backend, yaml, nullptr, out);
@@ -150,16 +190,19 @@ engram_status engram_brain_create_seeded(engram_backend* backend, const char* ya
 }
 
 void engram_brain_destroy(engram_brain* brain) {
-  try {
+  if (brain == nullptr) return;
+  // A stale or foreign pointer is left alone and reported through engram_last_error().
+  guarded([&] {
+    handles().remove(brain, "brain", "engram_brain");
+    const std::shared_ptr<std::mutex> in_use = brain->in_use;
+    const std::lock_guard<std::mutex> lock(*in_use);
     delete brain;
-  } catch (...) {
-    // Destructors do not throw; nothing to report from a void function.
-  }
+  });
 }
 
 engram_status engram_brain_count(const engram_brain* brain, size_t* out) {
   return guarded([&] {
-    require(brain, "brain");
+    const auto in_use = use(brain, "brain", "engram_brain");
     require(out, "out");
     *out = brain->batch->size();
   });
@@ -167,7 +210,7 @@ engram_status engram_brain_count(const engram_brain* brain, size_t* out) {
 
 engram_status engram_brain_steps(const engram_brain* brain, uint32_t* out) {
   return guarded([&] {
-    require(brain, "brain");
+    const auto in_use = use(brain, "brain", "engram_brain");
     require(out, "out");
     *out = static_cast<uint32_t>(brain->batch->steps_taken());
   });
@@ -175,7 +218,7 @@ engram_status engram_brain_steps(const engram_brain* brain, uint32_t* out) {
 
 engram_status engram_brain_area_count(const engram_brain* brain, size_t* out) {
   return guarded([&] {
-    require(brain, "brain");
+    const auto in_use = use(brain, "brain", "engram_brain");
     require(out, "out");
     *out = brain->batch->spec().areas.size();
   });
@@ -183,7 +226,7 @@ engram_status engram_brain_area_count(const engram_brain* brain, size_t* out) {
 
 engram_status engram_brain_area_name(const engram_brain* brain, size_t index, const char** out) {
   return guarded([&] {
-    require(brain, "brain");
+    const auto in_use = use(brain, "brain", "engram_brain");
     require(out, "out");
     const auto& areas = brain->batch->spec().areas;
     if (index >= areas.size()) {
@@ -196,7 +239,7 @@ engram_status engram_brain_area_name(const engram_brain* brain, size_t index, co
 
 engram_status engram_brain_area_k(const engram_brain* brain, const char* area, uint32_t* out) {
   return guarded([&] {
-    require(brain, "brain");
+    const auto in_use = use(brain, "brain", "engram_brain");
     require(area, "area");
     require(out, "out");
     const auto& spec = brain->batch->spec();
@@ -208,7 +251,7 @@ engram_status engram_brain_area_k(const engram_brain* brain, const char* area, u
 
 engram_status engram_brain_project(engram_brain* brain) {
   return guarded([&] {
-    require(brain, "brain");
+    const auto in_use = use(brain, "brain", "engram_brain");
     brain->batch->project();
   });
 }
@@ -216,7 +259,7 @@ engram_status engram_brain_project(engram_brain* brain) {
 engram_status engram_brain_winners(const engram_brain* brain, size_t b, const char* area, uint32_t* buffer,
                                    size_t capacity, size_t* count) {
   return guarded([&] {
-    require(brain, "brain");
+    const auto in_use = use(brain, "brain", "engram_brain");
     require(area, "area");
     require(count, "count");
     check_brain_index(brain, b);
@@ -235,7 +278,7 @@ engram_status engram_brain_winners(const engram_brain* brain, size_t b, const ch
 
 engram_status engram_brain_support(const engram_brain* brain, size_t b, const char* area, uint64_t* out) {
   return guarded([&] {
-    require(brain, "brain");
+    const auto in_use = use(brain, "brain", "engram_brain");
     require(area, "area");
     require(out, "out");
     check_brain_index(brain, b);
@@ -245,7 +288,7 @@ engram_status engram_brain_support(const engram_brain* brain, size_t b, const ch
 
 engram_status engram_brain_overlap(const engram_brain* brain, size_t b, const char* area, uint32_t* out) {
   return guarded([&] {
-    require(brain, "brain");
+    const auto in_use = use(brain, "brain", "engram_brain");
     require(area, "area");
     require(out, "out");
     check_brain_index(brain, b);
@@ -255,7 +298,7 @@ engram_status engram_brain_overlap(const engram_brain* brain, size_t b, const ch
 
 engram_status engram_brain_updated(const engram_brain* brain, const char* area, int* out) {
   return guarded([&] {
-    require(brain, "brain");
+    const auto in_use = use(brain, "brain", "engram_brain");
     require(area, "area");
     require(out, "out");
     if (brain->batch->spec().area_index(area) < 0) {
@@ -267,7 +310,7 @@ engram_status engram_brain_updated(const engram_brain* brain, const char* area, 
 
 engram_status engram_brain_inhibit(engram_brain* brain, const char* area_or_stimulus) {
   return guarded([&] {
-    require(brain, "brain");
+    const auto in_use = use(brain, "brain", "engram_brain");
     require(area_or_stimulus, "area_or_stimulus");
     brain->batch->inhibit(area_or_stimulus);
   });
@@ -275,14 +318,14 @@ engram_status engram_brain_inhibit(engram_brain* brain, const char* area_or_stim
 
 engram_status engram_brain_disinhibit(engram_brain* brain, const char* area_or_stimulus) {
   return guarded([&] {
-    require(brain, "brain");
+    const auto in_use = use(brain, "brain", "engram_brain");
     require(area_or_stimulus, "area_or_stimulus");
     brain->batch->disinhibit(area_or_stimulus);
   });
 }
 
 engram_status engram_run_config(const char* config_path, const char* backend, const char* out_dir) {
-  return engram_run_config_ex(config_path, backend, out_dir, 0, 1, nullptr, 1, 0);
+  return engram_run_config_ex(config_path, backend, out_dir, 0, 0, nullptr, 1, 0);
 }
 
 engram_status engram_run_config_ex(const char* config_path, const char* backend, const char* out_dir, int resume,

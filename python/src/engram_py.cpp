@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -72,18 +73,38 @@ nb::ndarray<nb::numpy, T, nb::ndim<1>> to_numpy(std::vector<T> values) {
   return nb::ndarray<nb::numpy, T, nb::ndim<1>>(owned->data(), {owned->size()}, owner);
 }
 
+// A backend holds workspaces that one step at a time may use, and step() releases the GIL; so
+// every Brain call holds its backend's mutex (Brains built on one Backend share it). Calls from
+// several threads are serialised, never interleaved (docs/python.md, "Threads").
 struct PyBackend {
   std::shared_ptr<Backend> backend;
+  std::shared_ptr<std::mutex> in_use = std::make_shared<std::mutex>();
   explicit PyBackend(const std::string& name) : backend(engram::make_backend(name)) {}
   std::string name() const { return std::string(backend->name()); }
 };
 
-std::shared_ptr<Backend> resolve_backend(const std::optional<nb::object>& given, const std::string& fallback) {
-  if (!given || given->is_none()) return std::shared_ptr<Backend>(engram::make_backend(fallback));
-  if (nb::isinstance<PyBackend>(*given)) return nb::cast<PyBackend&>(*given).backend;
-  if (nb::isinstance<nb::str>(*given)) {
-    return std::shared_ptr<Backend>(engram::make_backend(nb::cast<std::string>(*given)));
+// The backend's mutex, taken without blocking other Python threads: with the GIL held, wait for
+// the mutex with the GIL released (the holder may be a GIL-free step on another thread).
+class BackendTurn {
+ public:
+  explicit BackendTurn(std::mutex& in_use) : lock_(in_use, std::try_to_lock) {
+    if (lock_.owns_lock()) return;
+    if (PyGILState_Check() != 0) {
+      nb::gil_scoped_release release;
+      lock_.lock();
+    } else {
+      lock_.lock();
+    }
   }
+
+ private:
+  std::unique_lock<std::mutex> lock_;
+};
+
+PyBackend resolve_backend(const std::optional<nb::object>& given, const std::string& fallback) {
+  if (!given || given->is_none()) return PyBackend(fallback);
+  if (nb::isinstance<PyBackend>(*given)) return nb::cast<PyBackend&>(*given);
+  if (nb::isinstance<nb::str>(*given)) return PyBackend(nb::cast<std::string>(*given));
   throw engram::Error::bad_input("backend", nb::cast<std::string>(nb::str(given->type())),
                                  "must be an engram.Backend or one of cpu, cuda, auto");
 }
@@ -99,14 +120,28 @@ class PyBrain {
     const std::uint32_t count = brains.value_or(section.brains);
     if (count == 0) throw engram::Error::bad_input("brains", "0", "must be at least 1");
     const std::uint64_t run_seed = seed.value_or(section.seed);
-    backend_ = resolve_backend(backend, section.backend);
+    const PyBackend resolved = resolve_backend(backend, section.backend);
+    backend_ = resolved.backend;
+    in_use_ = resolved.in_use;
     std::vector<engram::assembly::BrainId> ids;
     ids.reserve(count);
     for (std::uint32_t i = 0; i < count; ++i) ids.push_back({run_seed, i});
     batch_ = engram::assembly::make_batch(*backend_, section.brain, std::move(ids));
   }
 
-  BrainBatch& batch() { return *batch_; }
+  // The batch for one engine call, with the backend's turn held until the end of the full
+  // expression: `b.use()->project()`, `project_rounds(*b.use(), ...)`.
+  class InUse {
+   public:
+    InUse(std::mutex& in_use, BrainBatch& batch) : turn_(in_use), batch_(batch) {}
+    BrainBatch* operator->() const { return &batch_; }
+    BrainBatch& operator*() const { return batch_; }
+
+   private:
+    BackendTurn turn_;
+    BrainBatch& batch_;
+  };
+  InUse use() const { return InUse(*in_use_, *batch_); }
   Backend& backend() { return *backend_; }
 
   // The exact-mode batch whose backend memory numpy may alias; explains when that is impossible.
@@ -122,7 +157,7 @@ class PyBrain {
     }
     return *exact;
   }
-  const BrainBatch& batch() const { return *batch_; }
+  const BrainBatch& batch() const { return *batch_; }  // for what no step changes (sizes, spec)
   std::string backend_name() const { return std::string(backend_->name()); }
 
   void check_brain(std::size_t brain) const {
@@ -134,6 +169,7 @@ class PyBrain {
 
  private:
   std::shared_ptr<Backend> backend_;  // outlives batch_ (declared first, destroyed last)
+  std::shared_ptr<std::mutex> in_use_;
   std::unique_ptr<BrainBatch> batch_;
 };
 
@@ -143,7 +179,14 @@ nb::dict table_columns(engram::sched::Table& table) {
   for (auto& column : table.columns) {
     const char* name = column.name.c_str();
     switch (column.type) {
-      case engram::sched::Column::Type::integer: out[name] = to_numpy(std::move(column.integers)); break;
+      case engram::sched::Column::Type::integer:
+        if (column.seed_bits) {
+          // Seeds are uint64 (0 .. 2^64 - 1); the column holds their bits.
+          out[name] = to_numpy(std::vector<std::uint64_t>(column.integers.begin(), column.integers.end()));
+        } else {
+          out[name] = to_numpy(std::move(column.integers));
+        }
+        break;
       case engram::sched::Column::Type::real: out[name] = to_numpy(std::move(column.reals)); break;
       case engram::sched::Column::Type::text: {
         nb::list texts;
@@ -285,38 +328,38 @@ NB_MODULE(_engram, m) {
            "config"_a, "brains"_a = nb::none(), "seed"_a = nb::none(), "backend"_a = nb::none())
       .def_prop_ro("size", [](const PyBrain& b) { return b.batch().size(); })
       .def("__len__", [](const PyBrain& b) { return b.batch().size(); })
-      .def_prop_ro("steps_taken", [](const PyBrain& b) { return b.batch().steps_taken(); })
+      .def_prop_ro("steps_taken", [](const PyBrain& b) { return b.use()->steps_taken(); })
       .def_prop_ro("backend", &PyBrain::backend_name)
       .def(
           "project",
           [](PyBrain& b, int steps) {
             if (steps < 0) throw engram::Error::bad_input("steps", std::to_string(steps), "must be at least 0");
             nb::gil_scoped_release release;
-            for (int i = 0; i < steps; ++i) b.batch().project();
+            for (int i = 0; i < steps; ++i) b.use()->project();
           },
           "steps"_a = 1, "Runs `steps` synchronous steps (the GIL is released).")
       .def(
           "winners",
           [](const PyBrain& b, const std::string& area, std::size_t brain) {
             b.check_brain(brain);
-            return to_numpy(b.batch().winners(brain, area));
+            return to_numpy(b.use()->winners(brain, area));
           },
           "area"_a, "brain"_a = 0, "The latest firing set of `area` (increasing uint32; a copy).")
       .def(
           "support",
           [](const PyBrain& b, const std::string& area, std::size_t brain) {
             b.check_brain(brain);
-            return b.batch().support(brain, area);
+            return b.use()->support(brain, area);
           },
           "area"_a, "brain"_a = 0)
       .def(
           "overlap",
           [](const PyBrain& b, const std::string& area, std::size_t brain) {
             b.check_brain(brain);
-            return b.batch().overlap(brain, area);
+            return b.use()->overlap(brain, area);
           },
           "area"_a, "brain"_a = 0)
-      .def("updated", [](const PyBrain& b, const std::string& area) { return b.batch().updated(area); }, "area"_a)
+      .def("updated", [](const PyBrain& b, const std::string& area) { return b.use()->updated(area); }, "area"_a)
       .def(
           "inputs",
           [](PyBrain& b, const std::string& area) {
@@ -354,15 +397,15 @@ NB_MODULE(_engram, m) {
           "The fiber source->target as CSR views of engine memory (mode explicit, cpu backend): row "
           "(brain b, neuron s) is targets/weights[row_start[b, s] : row_start[b, s] + row_degree[b, s]]. "
           "weights is writable and the next step reads what you write; the rest is read-only.")
-      .def("inhibit", [](PyBrain& b, const std::string& name) { b.batch().inhibit(name); }, "name"_a)
-      .def("disinhibit", [](PyBrain& b, const std::string& name) { b.batch().disinhibit(name); }, "name"_a)
-      .def("inhibited", [](const PyBrain& b, const std::string& name) { return b.batch().inhibited(name); },
+      .def("inhibit", [](PyBrain& b, const std::string& name) { b.use()->inhibit(name); }, "name"_a)
+      .def("disinhibit", [](PyBrain& b, const std::string& name) { b.use()->disinhibit(name); }, "name"_a)
+      .def("inhibited", [](const PyBrain& b, const std::string& name) { return b.use()->inhibited(name); },
            "name"_a)
       .def("inhibit_fiber", [](PyBrain& b, const std::string& from, const std::string& to) {
-        b.batch().inhibit_fiber(from, to);
+        b.use()->inhibit_fiber(from, to);
       }, "source"_a, "target"_a)
       .def("disinhibit_fiber", [](PyBrain& b, const std::string& from, const std::string& to) {
-        b.batch().disinhibit_fiber(from, to);
+        b.use()->disinhibit_fiber(from, to);
       }, "source"_a, "target"_a)
       .def(
           "set_plasticity",
@@ -372,60 +415,60 @@ NB_MODULE(_engram, m) {
                                              "give both source and target, or neither");
             }
             if (from) {
-              b.batch().set_plasticity(*from, *to, enabled);
+              b.use()->set_plasticity(*from, *to, enabled);
             } else {
-              b.batch().set_plasticity(enabled);
+              b.use()->set_plasticity(enabled);
             }
           },
           "enabled"_a, "source"_a = nb::none(), "target"_a = nb::none())
-      .def("fix", [](PyBrain& b, const std::string& area) { b.batch().fix(area); }, "area"_a)
-      .def("unfix", [](PyBrain& b, const std::string& area) { b.batch().unfix(area); }, "area"_a)
+      .def("fix", [](PyBrain& b, const std::string& area) { b.use()->fix(area); }, "area"_a)
+      .def("unfix", [](PyBrain& b, const std::string& area) { b.use()->unfix(area); }, "area"_a)
       .def("activate", [](PyBrain& b, const std::string& area, std::uint32_t assembly) {
-        b.batch().activate(area, assembly);
+        b.use()->activate(area, assembly);
       }, "area"_a, "assembly"_a = 0)
       .def(
           "set_firing",
           [](PyBrain& b, const std::string& area, const std::vector<std::vector<std::uint32_t>>& per_brain) {
-            b.batch().set_firing(area, per_brain);
+            b.use()->set_firing(area, per_brain);
           },
           "area"_a, "per_brain"_a, "Makes `area` fire these neurons: one strictly increasing list per brain.")
       .def("fire_random_subset", [](PyBrain& b, const std::string& area, double fraction) {
-        b.batch().fire_random_subset(area, fraction);
+        b.use()->fire_random_subset(area, fraction);
       }, "area"_a, "fraction"_a)
       .def(
           "project_rounds",
           [](PyBrain& b, const std::vector<std::string>& sources, const std::vector<std::string>& targets,
              int steps) {
             nb::gil_scoped_release release;
-            engram::assembly::project_rounds(b.batch(), sources, targets, steps);
+            engram::assembly::project_rounds(*b.use(), sources, targets, steps);
           },
           "sources"_a, "targets"_a, "steps"_a)
       .def(
           "complete",
           [](PyBrain& b, const std::string& area, double fraction, int steps) {
             nb::gil_scoped_release release;
-            engram::assembly::pattern_complete(b.batch(), area, fraction, steps);
+            engram::assembly::pattern_complete(*b.use(), area, fraction, steps);
           },
           "area"_a, "fraction"_a, "steps"_a, "Pattern completion: fire a random fraction, then recurrence alone.")
       .def(
           "associate",
           [](PyBrain& b, const std::string& a, const std::string& b2, const std::string& c, int steps) {
             nb::gil_scoped_release release;
-            engram::assembly::associate(b.batch(), a, b2, c, steps);
+            engram::assembly::associate(*b.use(), a, b2, c, steps);
           },
           "a"_a, "b"_a, "c"_a, "steps"_a)
       .def(
           "merge",
           [](PyBrain& b, const std::string& a, const std::string& b2, const std::string& c, int steps) {
             nb::gil_scoped_release release;
-            engram::assembly::merge(b.batch(), a, b2, c, steps);
+            engram::assembly::merge(*b.use(), a, b2, c, steps);
           },
           "a"_a, "b"_a, "c"_a, "steps"_a)
       .def(
           "reciprocal_project",
           [](PyBrain& b, const std::string& a, const std::string& b2, int steps) {
             nb::gil_scoped_release release;
-            engram::assembly::reciprocal_project(b.batch(), a, b2, steps);
+            engram::assembly::reciprocal_project(*b.use(), a, b2, steps);
           },
           "a"_a, "b"_a, "steps"_a);
 

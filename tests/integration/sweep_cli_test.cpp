@@ -208,8 +208,12 @@ TEST_F(SweepCliTest, SweepRowsIndependentOfBatchSizeAndThreads) {
   const Result pool = run("run " + config_ + " --backend cpu --workers 2 --max-batch 3 --out " + out("pool"));
   ASSERT_EQ(pool.exit_code, 0) << pool.output;
   EXPECT_EQ(sorted_rows(dir_ / "pool" / "results.csv"), expected);
-  // A tiny memory budget forces one brain per batch; rows are the same.
-  const Result r = run("run " + config_ + " --backend cpu --memory-budget 1 --out " + out("tiny"));
+  // A memory budget of one job's estimate forces one brain per batch; rows are the same. (A
+  // budget below that is refused before anything runs: ReliabilityOutput tests.)
+  std::uint64_t one_job = 0;
+  const auto sweep = parse(kSweep);
+  for (const auto& job : sweep.jobs) one_job = std::max(one_job, sweep.kind->estimate_bytes(job.config()));
+  const Result r = run("run " + config_ + " --backend cpu --memory-budget " + std::to_string(one_job) + " --out " + out("tiny"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("36 batch(es)"), std::string::npos) << r.output;
   EXPECT_EQ(sorted_rows(dir_ / "tiny" / "results.csv"), expected);

@@ -26,6 +26,8 @@ struct RunOptions {
 struct MergeOptions {
   std::vector<std::string> dirs;
   std::string out;
+  bool allow_partial = false;    // merge even with shards or jobs missing (each is reported)
+  bool allow_unchecked = false;  // merge dirs that have no manifest.json
 };
 
 int run_command(const RunOptions& options);

@@ -2,7 +2,7 @@
 //   engram run CONFIG.yaml [--backend cpu|cuda|auto] [--out DIR]     (any experiment kind)
 //   engram run SWEEP.yaml --out DIR [--resume] [--force] [--shard i/N] [--max-batch B]
 //                                   [--memory-budget BYTES] [--workers W] [--trace]
-//   engram merge DIR... --out DIR
+//   engram merge DIR... --out DIR [--allow-partial] [--allow-unchecked]
 //   engram info
 #include <CLI/CLI.hpp>
 
@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <exception>
 #include <fstream>
+#include <new>
 #include <set>
 #include <string>
 
@@ -70,6 +71,8 @@ int run_main(int argc, char** argv) {
   auto* merge_cmd = app.add_subcommand("merge", "Merge the results of sweep shards into one file");
   merge_cmd->add_option("dirs", merge.dirs, "Sweep output directories")->required();
   merge_cmd->add_option("--out", merge.out, "Directory for the merged results.csv")->required();
+  merge_cmd->add_flag("--allow-partial", merge.allow_partial, "Merge even if shards or jobs are missing (each is reported)");
+  merge_cmd->add_flag("--allow-unchecked", merge.allow_unchecked, "Merge dirs without a manifest.json (unchecked config)");
   app.add_subcommand("info", "Print the version, compiled backends and devices");
 
   try {
@@ -90,6 +93,10 @@ int run_main(int argc, char** argv) {
     std::fprintf(stderr, "engram: error: %s\n", e.what());
     if (e.code() == engram::ErrorCode::cancelled) return 130;
     return e.code() == engram::ErrorCode::internal ? 1 : 2;
+  } catch (const std::bad_alloc&) {
+    // Allocation failures anywhere, OpenMP workers included (ParallelGuard), end up here.
+    std::fprintf(stderr, "engram: error: out of memory (lower the problem size, or --memory-budget to be refused up front)\n");
+    return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "engram: internal error: %s\n", e.what());
     return 1;

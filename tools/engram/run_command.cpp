@@ -5,12 +5,11 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "commands.hpp"
 #include "engram/engine/error.hpp"
 #include "engram/engine/io/config_node.hpp"
+#include "engram/engine/io/read_file.hpp"
 #include "engram/engine/scheduler/sweep_runner.hpp"
 #include "engram/models/job_kinds.hpp"
 #include "mpi_support.hpp"
@@ -19,14 +18,6 @@
 namespace engram::cli {
 
 namespace {
-
-std::string read_config_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error::bad_input("config", path, "cannot be opened for reading");
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 sched::RunOptions run_options(const RunOptions& options, const std::string& config_text) {
   sched::RunOptions run;
@@ -56,7 +47,7 @@ sched::RunOptions run_options(const RunOptions& options, const std::string& conf
 int run_command(const RunOptions& options) {
   // Everything that can be wrong with the input is checked before anything is created; the
   // file is read and parsed once.
-  const std::string text = read_config_text(options.config);
+  const std::string text = io::read_file("config", options.config, io::kConfigFileLimit);
   const io::ConfigNode root(io::load_config_string(text, options.config).yaml(), "",
                             std::filesystem::path(options.config).parent_path().string());
   const sched::JobKind& kind = models::job_kind(root);

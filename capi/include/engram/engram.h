@@ -14,8 +14,11 @@
  *   engram_brain_destroy(brain);
  *   engram_backend_destroy(backend);
  *
- * Handles are not thread-safe: use one backend (and its brains) per thread. A brain keeps
- * its backend alive, so the two may be destroyed in either order. See docs/embedding.md.
+ * Calls on brains that share a backend are serialised (the backend's lock), so several threads
+ * may use them safely, one call at a time; for parallelism give each thread its own backend. A
+ * destroyed, foreign or mistyped handle is refused with ENGRAM_BAD_INPUT (destroying one is a
+ * no-op that sets engram_last_error) instead of being dereferenced. A brain keeps its backend
+ * alive, so the two may be destroyed in either order. See docs/embedding.md.
  */
 #ifndef ENGRAM_ENGRAM_H
 #define ENGRAM_ENGRAM_H
@@ -114,7 +117,9 @@ ENGRAM_API engram_status engram_run_config(const char* config_path, const char* 
  * rows of another config are refused unless `force` is non-zero. `shard` "i/N" (or NULL) runs
  * every N-th job from i into results.shard-i-of-N.csv; `workers` (>= 1) batches run at once, of
  * at most `max_batch` jobs each (0: 256). engram_run_config(c, b, o) is
- * engram_run_config_ex(c, b, o, 0, 1, NULL, 1, 0). */
+ * engram_run_config_ex(c, b, o, 0, 0, NULL, 1, 0): it never discards another run's results. An
+ * out_dir that another engram process is writing, or that cannot be created or written, is
+ * refused before any work (ENGRAM_BAD_INPUT), as in the CLI (docs/reliability.md). */
 ENGRAM_API engram_status engram_run_config_ex(const char* config_path, const char* backend, const char* out_dir,
                                               int resume, int force, const char* shard, uint32_t workers,
                                               uint32_t max_batch);

@@ -1,12 +1,16 @@
 #include "engram/engine/io/config_node.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <set>
 #include <sstream>
+#include <utility>
 
 #include "engram/engine/error.hpp"
+#include "engram/engine/io/read_file.hpp"
 
 namespace engram::io {
 
@@ -31,13 +35,43 @@ T as_integer(const YAML::Node& node, const std::string& field) {
   if (!std::isfinite(value) || value != std::floor(value)) {
     throw Error::bad_input(field, shown(node), "must be an integer");
   }
-  if (value < static_cast<double>(std::numeric_limits<T>::min()) ||
-      value > static_cast<double>(std::numeric_limits<T>::max())) {
+  // 2^digits is exact as a double, whereas max() rounds up to it for 64-bit types (2^64 would
+  // pass a `> max()` test and wrap to 0).
+  const double limit = std::ldexp(1.0, std::numeric_limits<T>::digits);
+  if (value < static_cast<double>(std::numeric_limits<T>::min()) || value >= limit) {
     throw Error::bad_input(field, shown(node),
                            "is out of range [" + std::to_string(std::numeric_limits<T>::min()) + ", " +
                                std::to_string(std::numeric_limits<T>::max()) + "]");
   }
   return static_cast<T>(value);
+}
+// yaml-cpp keeps both entries of a repeated key and lookups see the first, so `eps: 0.01` then
+// `eps: -5` would run with 0.01 and never check -5. Every mapping of the document is walked
+// once; anchors and aliases can make the tree a DAG, so a visited set keeps a YAML bomb linear.
+void walk_keys(const YAML::Node& node, const std::string& path, std::set<std::pair<int, int>>& visited) {
+  const YAML::Mark mark = node.Mark();
+  const bool parsed = !mark.is_null();  // nodes built in code (not parsed) share no aliases
+  if (node.IsMap()) {
+    if (parsed && !visited.insert({mark.line, mark.column}).second) return;
+    std::set<std::string> keys;
+    for (const auto& entry : node) {
+      const std::string key = entry.first.IsScalar() ? entry.first.Scalar() : shown(entry.first);
+      const std::string field = path.empty() ? key : path + "." + key;
+      if (!keys.insert(key).second) {
+        throw Error::bad_input(field, shown(entry.second),
+                               "is given twice (line " + std::to_string(entry.first.Mark().line + 1) + "); each key may appear once");
+      }
+      walk_keys(entry.second, field, visited);
+    }
+  } else if (node.IsSequence()) {
+    if (parsed && !visited.insert({mark.line, mark.column}).second) return;
+    for (std::size_t i = 0; i < node.size(); ++i) walk_keys(node[i], path + "[" + std::to_string(i) + "]", visited);
+  }
+}
+
+void refuse_duplicate_keys(const YAML::Node& root, const std::string& path) {
+  std::set<std::pair<int, int>> visited;
+  walk_keys(root, path, visited);
 }
 }  // namespace
 
@@ -153,11 +187,11 @@ std::uint64_t ConfigNode::required<std::uint64_t>(const std::string& key) const 
   // Seeds use the full 64-bit range, beyond what a double holds exactly.
   if (c.node_.IsScalar()) {
     const std::string& text = c.node_.Scalar();
-    if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos && text.size() <= 20) {
-      try {
-        return std::stoull(text);
-      } catch (const std::exception&) {
-      }
+    if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos) {
+      std::uint64_t value = 0;
+      const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+      if (error == std::errc() && end == text.data() + text.size()) return value;
+      throw Error::bad_input(c.path_, text, "is out of range [0, 18446744073709551615]");
     }
   }
   return as_integer<std::uint64_t>(c.node_, c.path_);
@@ -173,15 +207,12 @@ ConfigNode load_config_string(const std::string& text, const std::string& origin
                                std::to_string(e.mark.column + 1) + ": " + e.msg);
   }
   if (!root.IsMap()) throw Error::bad_input(origin, shown(root), "must be a YAML mapping of key: value");
+  refuse_duplicate_keys(root, "");
   return ConfigNode(root, "");
 }
 
 ConfigNode load_config_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw Error::bad_input("config", path, "cannot be opened for reading");
-  std::stringstream text;
-  text << in.rdbuf();
-  const ConfigNode root = load_config_string(text.str(), path);
+  const ConfigNode root = load_config_string(read_file("config", path, kConfigFileLimit), path);
   return ConfigNode(root.yaml(), "", std::filesystem::path(path).parent_path().string());
 }
 

@@ -45,7 +45,8 @@ std::size_t Column::size() const {
 
 std::string Column::cell(std::size_t row) const {
   switch (type) {
-    case Type::integer: return csv_cell(integers.at(row));
+    case Type::integer:
+      return seed_bits ? std::to_string(static_cast<std::uint64_t>(integers.at(row))) : csv_cell(integers.at(row));
     case Type::real: return csv_cell(reals.at(row));
     case Type::text: return csv_cell(texts.at(row));
   }
@@ -71,6 +72,9 @@ Column& Table::add(std::string column_name, Column::Type type) {
   Column c;
   c.name = std::move(column_name);
   c.type = type;
+  // Seeds span 0 .. 2^64 - 1: a seed column keeps their bits in int64 cells and prints them
+  // unsigned (seed 2^63 is not -2^63).
+  c.seed_bits = type == Column::Type::integer && c.name == "seed";
   columns.push_back(std::move(c));
   return columns.back();
 }

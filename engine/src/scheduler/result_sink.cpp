@@ -13,6 +13,7 @@
 
 #include "engram/engine/error.hpp"
 #include "engram/engine/io/atomic_file.hpp"
+#include "engram/engine/io/output_lock.hpp"
 
 namespace engram::sched {
 
@@ -103,6 +104,11 @@ std::vector<fs::path> results_files(const fs::path& dir) {
   if (!shards.empty()) return shards;
   if (fs::exists(dir / "results.csv")) return {dir / "results.csv"};
   return {};
+}
+
+bool is_results_file(const fs::path& file) {
+  const std::string name = file.filename().string();
+  return (name.rfind("results", 0) == 0 || name.rfind("traces", 0) == 0) && file.extension() == ".csv";
 }
 
 // Merges the complete rows of `files` by id; identical or conflicting rows of one id are refused.
@@ -282,6 +288,13 @@ std::set<std::string> FileSink::prepare(const SweepStart& start) {
   if (start.traces && sweep.trace_columns.empty()) {
     throw Error::bad_input(option("trace"), "(set)", "experiment " + std::string(sweep.kind->name()) + " has no per-step traces");
   }
+  // The folder is claimed before anything in it is read or written (docs/reliability.md): a
+  // whole sweep holds it alone; shards of one sweep share it, each holding its own shard, and
+  // take turns over the manifest, so a second config is refused rather than interleaved.
+  const bool sharded = start.shard.count > 1 || options_.group.size > 1;
+  using Mode = io::OutputLock::Mode;
+  folder_lock_ = std::make_unique<io::OutputLock>(dir, ".engram.lock", out, sharded ? Mode::shared : Mode::exclusive);
+  const io::OutputLock manifest_turn(dir, ".engram.manifest.lock", out, Mode::wait);
   const std::string& config_hash = options_.config_hash;
   const Shard shard = start.shard;
   const std::string results_name =
@@ -289,6 +302,7 @@ std::set<std::string> FileSink::prepare(const SweepStart& start) {
                        : "results.shard-" + std::to_string(shard.index) + "-of-" + std::to_string(shard.count) + ".csv";
   results_path_ = dir / results_name;
   traces_path_ = dir / ("traces" + results_name.substr(std::string("results").size()));
+  if (sharded) shard_lock_ = std::make_unique<io::OutputLock>(dir, "." + results_name + ".lock", out);
   const fs::path manifest_path = dir / "manifest.json";
   bool discard_all = false;
   bool discard_own = false;
@@ -299,6 +313,16 @@ std::set<std::string> FileSink::prepare(const SweepStart& start) {
         throw Error::bad_input(out, dir.string(),
                                "holds results of a different config (manifest config_hash " + old_hash + ", this config " +
                                    config_hash + "); use another directory, or " + option("force") + " to discard them");
+      }
+      // --force discards what this run would overwrite, never another shard's rows or a merge.
+      for (const auto& entry : fs::directory_iterator(dir)) {
+        const fs::path& file = entry.path();
+        if (is_results_file(file) && file != results_path_ && file != traces_path_) {
+          throw Error::bad_input(out, dir.string(),
+                                 "holds " + file.filename().string() + " of a different config (manifest config_hash " +
+                                     old_hash + "); " + option("force") + " replaces only " + results_name +
+                                     ": remove the other files yourself or use another directory");
+        }
       }
       discard_all = true;
     } else if (fs::exists(results_path_) && !options_.resume) {
@@ -340,14 +364,7 @@ std::set<std::string> FileSink::prepare(const SweepStart& start) {
 
   // Writing starts here.
   fs::create_directories(dir);
-  if (discard_all) {
-    for (const auto& entry : fs::directory_iterator(dir)) {
-      const std::string name = entry.path().filename().string();
-      const bool ours = name.rfind("results", 0) == 0 || name.rfind("traces", 0) == 0;
-      if (ours && entry.path().extension() == ".csv") fs::remove(entry.path());
-    }
-  }
-  if (discard_own) {
+  if (discard_all || discard_own) {
     fs::remove(results_path_);
     fs::remove(traces_path_);
   }
@@ -359,6 +376,8 @@ std::set<std::string> FileSink::prepare(const SweepStart& start) {
   }
   if (keep_bytes == 0) write_all(fd_, header + "\n", results_path_);
   if (start.traces) open_traces(done);
+  folder_lock_->commit();
+  if (shard_lock_) shard_lock_->commit();
   return done;
 }
 
@@ -447,7 +466,7 @@ ResultsFile read_results(const fs::path& path) {
   return r;
 }
 
-std::pair<std::size_t, std::size_t> merge_sweep_dirs(const std::vector<fs::path>& dirs, const fs::path& out) {
+MergeReport merge_sweep_dirs(const std::vector<fs::path>& dirs, const fs::path& out, const MergeChecks& checks) {
   std::string hash;
   std::string manifest;
   std::vector<fs::path> files;
@@ -461,23 +480,55 @@ std::pair<std::size_t, std::size_t> merge_sweep_dirs(const std::vector<fs::path>
       }
       hash = h;
       manifest = m;
+    } else if (!checks.allow_unchecked) {
+      throw Error::bad_input("merge", dir.string(),
+                             "has no manifest.json, so nothing shows its rows are of the same config; pass "
+                             "--allow-unchecked to merge it anyway");
     }
     const auto here = results_files(dir);
     if (here.empty()) throw Error::bad_input("merge", dir.string(), "holds no results.csv or results.shard-*.csv");
     files.insert(files.end(), here.begin(), here.end());
   }
+  MergeReport report;
+  // Shard files name their set (i-of-N): every index of every N must be there.
+  std::map<unsigned long, std::set<unsigned long>> shards;
+  for (const fs::path& file : files) {
+    unsigned long index = 0, count = 0;
+    if (std::sscanf(file.filename().c_str(), "results.shard-%lu-of-%lu.csv", &index, &count) == 2) shards[count].insert(index);
+  }
+  for (const auto& [count, present] : shards) {
+    for (unsigned long i = 0; i < count; ++i) {
+      if (present.count(i) == 0) {
+        report.missing.push_back("results.shard-" + std::to_string(i) + "-of-" + std::to_string(count) + ".csv");
+      }
+    }
+  }
   std::string header;
   std::map<std::string, std::string> rows;
   merge_rows(files, header, rows);
+  const std::size_t jobs_at = manifest.find("\"jobs\": ");
+  const unsigned long jobs = jobs_at == std::string::npos ? 0 : std::strtoul(manifest.c_str() + jobs_at + 8, nullptr, 10);
+  if (jobs > rows.size()) {
+    report.missing.push_back(std::to_string(jobs - rows.size()) + " of the manifest's " + std::to_string(jobs) + " jobs");
+  }
+  if (!report.missing.empty() && !checks.allow_partial) {
+    std::string list;
+    for (const auto& m : report.missing) list += (list.empty() ? "" : ", ") + m;
+    throw Error::bad_input("merge", std::to_string(rows.size()) + " rows", "is incomplete: missing " + list +
+                                                                           "; pass --allow-partial to merge what is there");
+  }
   if (fs::exists(out) && !fs::is_directory(out)) throw Error::bad_input("--out", out.string(), "exists and is not a directory");
-  fs::create_directories(out);
+  io::OutputLock claim(out, ".engram.lock", "--out");
   write_merged(out / "results.csv", header, rows);
   if (!manifest.empty() && !fs::exists(out / "manifest.json")) {
     io::AtomicFile m(out / "manifest.json");
     m.stream() << manifest;
     m.commit();
   }
-  return {rows.size(), files.size()};
+  claim.commit();
+  report.rows = rows.size();
+  report.files = files.size();
+  return report;
 }
 
 Table results_table(const fs::path& path) {

@@ -5,6 +5,9 @@
 #include <cstdlib>
 #include <cstdio>
 #include <fstream>
+#include <sys/resource.h>
+
+#include <limits>
 #include <map>
 #include <set>
 
@@ -272,6 +275,11 @@ class FactorReader {
 
  private:
   void add_path(const std::string& field, const std::string& path, const std::string& first_value) {
+    // A job's seed is the base seed + its replicate and is written over `seed:`, so sweeping
+    // `seed` would change nothing but add a second seed column.
+    if (path == "seed") {
+      throw Error::bad_input(field, path, "seeds are not swept as a parameter: use sweep.seeds: N for N replicates (seeds seed .. seed + N - 1)");
+    }
     Path p = parse_path(field, path);
     YAML::Node parent = parent_of(base_, p, field, path);
     if (!parent[p.back().key]) {
@@ -354,6 +362,10 @@ Sweep parse_sweep(const io::ConfigNode& root, const JobKind& kind) {
   const YAML::Node section = root.yaml()["sweep"];
   check_section_keys(section);
   sweep.seeds = parse_seeds(section);
+  if (sweep.seeds - 1 > std::numeric_limits<std::uint64_t>::max() - base_seed) {
+    throw Error::bad_input("sweep.seeds", std::to_string(sweep.seeds),
+                           "takes seeds past 2^64 - 1 from seed = " + std::to_string(base_seed) + "; lower the seed");
+  }
   FactorReader reader(*base_yaml, sweep.base_dir, kind);
   if (section["grid"]) reader.read_grid(section["grid"]);
   if (section["zip"]) reader.read_zip(section["zip"]);
@@ -386,15 +398,30 @@ std::vector<const SweepJob*> shard_jobs(const Sweep& sweep, Shard shard) {
   return mine;
 }
 
+// MemAvailable, capped by what this process may actually use: its address-space limit
+// (ulimit -v) and its cgroup's memory.max (containers, Slurm).
 std::uint64_t available_memory() {
-  std::ifstream in("/proc/meminfo");
-  std::string key;
-  std::uint64_t kib = 0;
-  std::string unit;
-  while (in >> key >> kib >> unit) {
-    if (key == "MemAvailable:") return kib * 1024;
+  std::uint64_t available = std::uint64_t{4} << 30;
+  {
+    std::ifstream in("/proc/meminfo");
+    std::string key;
+    std::uint64_t kib = 0;
+    std::string unit;
+    while (in >> key >> kib >> unit) {
+      if (key == "MemAvailable:") {
+        available = kib * 1024;
+        break;
+      }
+    }
   }
-  return std::uint64_t{4} << 30;
+  struct rlimit limit {};
+  if (::getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    available = std::min<std::uint64_t>(available, limit.rlim_cur);
+  }
+  std::ifstream cgroup("/sys/fs/cgroup/memory.max");
+  std::uint64_t cgroup_max = 0;
+  if (cgroup >> cgroup_max && cgroup_max > 0) available = std::min(available, cgroup_max);
+  return available;
 }
 
 BatchPlan plan_batches(const Sweep& sweep, const std::vector<const SweepJob*>& pending, const PackOptions& options) {

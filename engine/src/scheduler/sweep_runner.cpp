@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "engram/engine/error.hpp"
+#include "engram/engine/io/output_lock.hpp"
 
 namespace engram::sched {
 
@@ -113,7 +114,24 @@ void canonical(const YAML::Node& node, std::string& out) {
   }
 }
 
+std::string gib(std::uint64_t bytes) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%llu bytes (%.2f GiB)", static_cast<unsigned long long>(bytes),
+                static_cast<double>(bytes) / (1024.0 * 1024.0 * 1024.0));
+  return text;
+}
+
 }  // namespace
+
+void check_memory(std::uint64_t estimate, std::uint64_t budget, const std::string& prefix, const std::string& what) {
+  const bool given = budget != 0;
+  if (!given) budget = available_memory();
+  if (estimate <= budget) return;
+  throw Error::bad_input(prefix + "memory-budget", gib(budget),
+                         what + " needs an estimated " + gib(estimate) + " (from its config), more than the budget" +
+                             (given ? "" : " (default: the memory available now)") +
+                             "; shrink the config or raise " + prefix + "memory-budget");
+}
 
 std::vector<std::string> run_sweep(const Sweep& sweep, ResultSink& sink, const SweepOptions& options,
                                    const Progress& progress) {
@@ -129,6 +147,12 @@ std::vector<std::string> run_sweep(const Sweep& sweep, ResultSink& sink, const S
   start.mine = shard_jobs(sweep, options.shard);
   start.traces = options.trace;
   start.backend = std::string(backend->name());
+  // Every job must fit its worker's share of the budget before the sink touches the output.
+  std::uint64_t largest = 0;
+  for (const auto* job : start.mine) largest = std::max(largest, sweep.kind->estimate_bytes(job->config()));
+  const std::uint64_t budget = options.pack.memory_budget ? options.pack.memory_budget : available_memory();
+  check_memory(largest, budget / std::max<std::uint32_t>(1, options.pack.workers), options.option_prefix,
+               "the largest job of this sweep");
   const std::set<std::string> done = sink.prepare(start);
 
   std::vector<const SweepJob*> pending;
@@ -167,10 +191,22 @@ Results run_config(const io::ConfigNode& root, const JobKind& kind, const RunOpt
                              "applies only to configs with a sweep: section");
     }
     kind.validate(root);
+    check_memory(kind.estimate_run_bytes(root), options.pack.memory_budget, prefix, "this run");
     auto backend = make_job_backend(kind, root, options.backend);
+    // The folder is claimed (created, writable, ours alone) before the run, not found
+    // unwritable after it.
+    std::optional<io::OutputLock> claim;
+    if (options.out) {
+      claim.emplace(*options.out, ".engram.lock", prefix + "out");
+      if (std::filesystem::exists(*options.out / "manifest.json")) {
+        throw Error::bad_input(prefix + "out", options.out->string(),
+                               "holds a sweep's results (manifest.json); a single run writes its tables into another directory");
+      }
+    }
     Results results = kind.run(root, *backend, progress);
     if (options.out) {
       for (const auto& path : write_tables(*options.out, results.tables)) results.summary.push_back("wrote " + path.string());
+      claim->commit();
     }
     return results;
   }
@@ -181,6 +217,7 @@ Results run_config(const io::ConfigNode& root, const JobKind& kind, const RunOpt
   sweep_options.pack = options.pack;
   sweep_options.trace = options.trace;
   sweep_options.log = options.log;
+  sweep_options.option_prefix = prefix;
   if (options.shard) sweep_options.shard = *options.shard;
   if (options.group.size > 1) {
     if (options.shard) {

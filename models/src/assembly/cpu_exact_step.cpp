@@ -5,6 +5,7 @@
 
 #include <omp.h>
 
+#include "engram/kernels/core/parallel_guard.hpp"
 #include "engram/kernels/core/fixed_point.hpp"
 
 namespace engram::assembly::cpu {
@@ -47,8 +48,10 @@ EdgeOffset RowGenerator::generate(const graph::FiberGraph& graph, const graph::R
     part.targets.clear();
     part.degree.clear();
   }
+  // Rows grow by push_back: out of memory on a worker is rethrown below, not an abort.
+  ParallelGuard guard;
 #pragma omp parallel num_threads(threads)
-  {
+  guard.run([&] {
     const auto t = static_cast<std::int64_t>(omp_get_thread_num());
     const auto count = static_cast<std::int64_t>(omp_get_num_threads());
     Part& part = parts_[static_cast<std::size_t>(t)];
@@ -63,7 +66,8 @@ EdgeOffset RowGenerator::generate(const graph::FiberGraph& graph, const graph::R
       for (NeuronId target; row.next(target);) part.targets.push_back(target);
       part.degree.push_back(static_cast<std::uint32_t>(part.targets.size() - before));
     }
-  }
+  });
+  guard.rethrow();
   EdgeOffset total = 0;
   for (const Part& part : parts_) total += static_cast<EdgeOffset>(part.targets.size());
   return total;

@@ -2,11 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
-#include <iterator>
 #include <numeric>
 
 #include "engram/engine/error.hpp"
+#include "engram/engine/io/read_file.hpp"
 #include "engram/kernels/core/random.hpp"
 #include "engram/models/assembly/purposes.hpp"
 
@@ -81,9 +80,11 @@ Sample synthetic_sample(const SyntheticClasses& classes, const std::vector<Neuro
 }
 
 IdxArray read_idx(const std::string& path, std::uint32_t expected_dims) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error::bad_input(path, "(unreadable)", "cannot open the IDX file");
-  const std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return parse_idx(io::read_file("IDX file", path, io::data_file_limit()), path, expected_dims);
+}
+
+IdxArray parse_idx(const std::string& text, const std::string& path, std::uint32_t expected_dims) {
+  const std::vector<std::uint8_t> bytes(text.begin(), text.end());
   if (bytes.size() < 4) {
     throw Error::bad_input(path, to_text(bytes.size()) + " bytes", "is too short to be an IDX file (no 4-byte magic)");
   }
@@ -112,6 +113,12 @@ IdxArray read_idx(const std::string& path, std::uint32_t expected_dims) {
     const std::uint32_t size = big_endian(bytes.data() + 4 + 4 * d);
     if (size == 0) throw Error::bad_input(path, "dimension " + to_text(d) + " = 0", "every dimension must be at least 1");
     array.dims.push_back(size);
+    // 255 dimensions of up to 2^32 - 1 each can wrap 64 bits; a product past the payload is
+    // already wrong, so the check stops there.
+    if (size > bytes.size() / total) {
+      throw Error::bad_input(path, "dimension " + to_text(d) + " = " + to_text(size),
+                             "makes the header's shape need more than the file's " + to_text(bytes.size() - header) + " data bytes");
+    }
     total *= size;
   }
   const std::uint64_t payload = bytes.size() - header;

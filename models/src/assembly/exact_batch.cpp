@@ -1,11 +1,14 @@
 #include "engram/models/assembly/exact_batch.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include <omp.h>
 
 #include "engram/engine/error.hpp"
+#include "engram/kernels/core/fixed_point.hpp"
+#include "engram/kernels/core/parallel_guard.hpp"
 #include "engram/kernels/core/random.hpp"
 #include "engram/models/assembly/firing_sets.hpp"
 #include "engram/models/assembly/lazy_batch.hpp"
@@ -240,7 +243,29 @@ void ExactBatch::materialise(std::size_t f, const std::vector<std::uint32_t>& br
   fiber.pool_size += total;
 }
 
+// Weights written through fiber_memory() views (Python's numpy arrays) are checked before the
+// step that reads them: NaN would turn into input 0 and a weight past the fixed-point range
+// would wrap the sum, both silently.
+void ExactBatch::check_exposed_weights() const {
+  for (std::size_t f = 0; f < fibers_.size(); ++f) {
+    if (f >= weights_exposed_.size() || !weights_exposed_[f]) continue;
+    const FiberState& fiber = fibers_[f];
+    std::vector<float> weights(static_cast<std::size_t>(fiber.pool_size));
+    if (weights.empty()) continue;
+    backend_.copy_to_host(weights.data(), fiber.weights.data(), weights.size() * sizeof(float));
+    for (std::size_t i = 0; i < weights.size(); ++i) {
+      if (!(std::isfinite(weights[i]) && std::abs(weights[i]) <= kMaxWeight)) {
+        const FiberSpec& spec = spec_.fibers[f];
+        throw Error::bad_input("fiber " + spec.from + "->" + spec.to + " weights[" + std::to_string(i) + "]",
+                               to_text(weights[i]),
+                               "must be finite and at most " + to_text(kMaxWeight) + " in magnitude (the fixed-point input range)");
+      }
+    }
+  }
+}
+
 void ExactBatch::project() {
+  check_exposed_weights();
   for (AreaState& a : areas_) a.updated = false;
   for (std::size_t t = 0; t < areas_.size(); ++t) {
     AreaState& area = areas_[t];
@@ -299,8 +324,9 @@ void ExactBatch::select_winners_owned(std::size_t t) {
   const graph::InputNoise noise{area.inputs.data(), run_seed_.data(), brain_index_.data(), spec.n,
                                 static_cast<std::uint32_t>(steps_), static_cast<std::uint32_t>(t), spec.noise};
   // Brains differ in cost (sweeps pack brains of different p): hand them out one at a time.
+  ParallelGuard guard;  // the k-cap's per-thread heap allocates: failures come back here
 #pragma omp parallel for schedule(dynamic, 1)
-  for (std::int64_t b = 0; b < B; ++b) {
+  for (std::int64_t b = 0; b < B; ++b) guard.run([&] {
     FixedInput* inputs = area.inputs.data() + b * static_cast<FlatIndex>(spec.n);
     std::fill_n(inputs, spec.n, FixedInput{0});
     for (const auto& [rows, fs] : sources) {
@@ -310,7 +336,8 @@ void ExactBatch::select_winners_owned(std::size_t t) {
       for (NeuronId i = 0; i < spec.n; ++i) noise(b * static_cast<FlatIndex>(spec.n) + i);
     }
     select::cpu_kcap(inputs, spec.n, spec.k, area.next_winners.data() + b * spec.k, select::thread_heap());
-  }
+  });
+  guard.rethrow();
 }
 
 bool ExactBatch::learns(const FiberState& fiber) const {
@@ -472,6 +499,8 @@ ExactBatch::Row ExactBatch::row(std::size_t brain, std::size_t f, NeuronId sourc
 
 ExactBatch::FiberMemory ExactBatch::fiber_memory(std::size_t f) {
   FiberState& fiber = fibers_.at(f);
+  weights_exposed_.resize(fibers_.size(), 0);
+  weights_exposed_[f] = 1;
   return FiberMemory{fiber.row_start.data(), fiber.row_degree.data(), fiber.targets.data(), fiber.weights.data(),
                      fiber.n_source, static_cast<std::size_t>(fiber.pool_size),
                      spec_.mode == GraphMode::explicit_graph};

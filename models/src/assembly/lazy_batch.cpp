@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "engram/engine/error.hpp"
+#include "engram/kernels/core/parallel_guard.hpp"
 #include "engram/kernels/core/random.hpp"
 #include "engram/models/assembly/firing_sets.hpp"
 #include "engram/kernels/select/cpu_kcap.hpp"
@@ -16,6 +17,17 @@
 namespace engram::assembly {
 
 namespace {
+
+// One brain per work item across OpenMP threads. A brain's step allocates (materialised
+// neurons, candidate lists): out of memory there is rethrown here, on the calling thread,
+// instead of aborting the process from a worker.
+template <class F>
+void for_each_brain(std::size_t brains, const F& item) {
+  ParallelGuard guard;
+#pragma omp parallel for schedule(dynamic)
+  for (std::size_t b = 0; b < brains; ++b) guard.run([&] { item(b); });
+  guard.rethrow();
+}
 
 std::uint64_t derive_area_seed(const BrainId& id, std::size_t area) {
   RngStream rng(RngKey{id.seed, id.index, purpose::lazy_area_seed, 0, static_cast<std::uint32_t>(area)});
@@ -264,16 +276,14 @@ void LazyBatch::project() {
       continue;
     }
     if (host) {
-#pragma omp parallel for schedule(dynamic)
-      for (std::size_t b = 0; b < B; ++b) {
+      for_each_brain(B, [&](std::size_t b) {
         plan(t, b);
         select_on_host(t, b);
-      }
+      });
       for (std::size_t b = 0; b < B; ++b) take_fresh_inputs(t, b);
       continue;
     }
-#pragma omp parallel for schedule(dynamic)
-    for (std::size_t b = 0; b < B; ++b) plan(t, b);
+    for_each_brain(B, [&](std::size_t b) { plan(t, b); });
     std::size_t stride = spec.k;
     for (const AreaBrain& ab : area.brains) stride = std::max<std::size_t>(stride, ab.support + ab.potentials.size());
     // Row b: [0, support) materialised inputs (accumulated below), then the candidates (integer
@@ -321,8 +331,7 @@ void LazyBatch::project() {
       new_support[b][a] = ab.support + static_cast<std::uint32_t>(ab.fresh_input.size());
     }
   }
-#pragma omp parallel for schedule(dynamic)
-  for (std::size_t b = 0; b < B; ++b) materialise(b, old_support[b], new_support[b], true);
+  for_each_brain(B, [&](std::size_t b) { materialise(b, old_support[b], new_support[b], true); });
   upload_new_edges();
 
   // 5: Hebbian on edges from the firing sets of this step to the new winners.
@@ -338,8 +347,7 @@ void LazyBatch::project() {
     }
     if (!any) continue;
     if (host) {
-#pragma omp parallel for schedule(dynamic)
-      for (std::size_t b = 0; b < B; ++b) learn_on_host(t, b);
+      for_each_brain(B, [&](std::size_t b) { learn_on_host(t, b); });
       continue;
     }
     for (AreaBrain& ab : area.brains) {
@@ -470,10 +478,9 @@ void LazyBatch::upload_new_edges() {
   };
   if (host_path()) {  // host memory: each brain's lists on the thread that owns it
     const auto B = static_cast<std::int64_t>(brains_.size());
-#pragma omp parallel for schedule(dynamic)
-    for (std::int64_t b = 0; b < B; ++b) {
-      for (FiberState& fiber : fibers_) upload(fiber.brains[static_cast<std::size_t>(b)]);
-    }
+    for_each_brain(static_cast<std::size_t>(B), [&](std::size_t b) {
+      for (FiberState& fiber : fibers_) upload(fiber.brains[b]);
+    });
     return;
   }
   for (FiberState& fiber : fibers_) {
@@ -577,8 +584,7 @@ void LazyBatch::set_firing(const std::string& name, const std::vector<std::vecto
     for (const NeuronId id : per_brain[b]) lists[b].push_back(id < old_support[b][t] ? id : next++);
     new_support[b][t] = next;
   }
-#pragma omp parallel for schedule(dynamic)
-  for (std::size_t b = 0; b < B; ++b) materialise(b, old_support[b], new_support[b], false);
+  for_each_brain(B, [&](std::size_t b) { materialise(b, old_support[b], new_support[b], false); });
   upload_new_edges();
   for (std::size_t b = 0; b < B; ++b) record_firing(t, b, std::move(lists[b]));
   areas_[t].fired = true;

@@ -32,17 +32,22 @@ std::string shape_class(const ProjectionExperiment& e) {
 std::uint64_t estimate_brain_bytes(const ProjectionExperiment& e) {
   const BrainSpec& s = e.brain;
   double bytes = 64.0 * 1024;
+  // Lazy mode holds only neurons that ever fired (at most k per step), never n-sized arrays.
+  const bool lazy = s.mode == GraphMode::lazy;
+  const auto held = [&](const AreaSpec& a) {
+    return lazy ? std::min(static_cast<double>(a.n), a.k * (e.steps + 2.0)) : static_cast<double>(a.n);
+  };
   for (const AreaSpec& a : s.areas) {
-    bytes += static_cast<double>(a.n) * (sizeof(FixedInput) + 3 + (a.normalise_incoming ? 2 * sizeof(FixedInput) : 0));
+    bytes += held(a) * (sizeof(FixedInput) + 3 + (a.normalise_incoming ? 2 * sizeof(FixedInput) : 0));
     bytes += static_cast<double>(a.k) * 4 * sizeof(NeuronId);
   }
   for (std::size_t f = 0; f < s.fibers.size(); ++f) {
     const FiberSpec& fs = s.fibers[f];
     const int stimulus = s.stimulus_index(fs.from);
     const double n_source = stimulus >= 0 ? s.stimuli[static_cast<std::size_t>(stimulus)].k
-                                          : s.areas[static_cast<std::size_t>(s.area_index(fs.from))].n;
+                                          : held(s.areas[static_cast<std::size_t>(s.area_index(fs.from))]);
     const double k_source = stimulus >= 0 ? n_source : s.areas[static_cast<std::size_t>(s.area_index(fs.from))].k;
-    const double n_target = s.areas[static_cast<std::size_t>(s.area_index(fs.to))].n;
+    const double n_target = held(s.areas[static_cast<std::size_t>(s.area_index(fs.to))]);
     // Explicit graphs hold every row; implicit ones at most the rows of neurons that fired.
     const double rows = s.mode == GraphMode::explicit_graph ? n_source
                                                             : std::min(n_source, k_source * (e.steps + 1.0));
@@ -180,6 +185,10 @@ class ProjectionKind final : public sched::JobKind {
   }
   std::uint64_t estimate_bytes(const io::ConfigNode& config) const override {
     return estimate_brain_bytes(parse_projection(config));
+  }
+  std::uint64_t estimate_run_bytes(const io::ConfigNode& config) const override {
+    const ProjectionExperiment e = parse_projection(config);
+    return estimate_brain_bytes(e) * std::max<std::uint32_t>(1, std::min(e.brains, e.batch_size));
   }
   std::vector<std::string> result_columns(const io::ConfigNode& config) const override {
     std::vector<std::string> columns;

@@ -23,6 +23,9 @@ std::vector<std::string> names(const io::ConfigNode& node, const std::string& ke
 
 int step_count(const io::ConfigNode& node) {
   const auto steps = node.required<std::uint32_t>("steps");
+  // Steps run as int; 2^31 would wrap to a negative count and run nothing.
+  constexpr std::uint32_t most = 1'000'000'000;
+  if (steps > most) throw Error::bad_input(node.field("steps"), std::to_string(steps), "must be at most 10^9");
   return static_cast<int>(steps);
 }
 

@@ -79,6 +79,7 @@ class ScriptKind final : public sched::JobKind {
   // metric), which only a run reveals. Refused with a pointer to what sweeps.
   std::string shape_class(const io::ConfigNode&) const override { throw no_sweeps(); }
   std::uint64_t estimate_bytes(const io::ConfigNode&) const override { throw no_sweeps(); }
+  std::uint64_t estimate_run_bytes(const io::ConfigNode&) const override { return 0; }
   std::vector<std::string> result_columns(const io::ConfigNode&) const override { throw no_sweeps(); }
   std::vector<sched::Row> run_batch(const std::vector<sched::JobInput>&, Backend&, const Progress&) const override {
     throw no_sweeps();

@@ -1,12 +1,15 @@
 #include "engram/models/data/npz.hpp"
 
 #include <array>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <iterator>
+#include <charconv>
+#include <limits>
 #include <sstream>
 
 #include "engram/engine/error.hpp"
+#include "engram/engine/io/read_file.hpp"
 
 namespace engram::data {
 
@@ -27,14 +30,28 @@ std::uint32_t crc32(const unsigned char* data, std::size_t n) {
   return c ^ 0xFFFFFFFFu;
 }
 
+// Every offset and length in a zip comes from the file, so each is checked against the bytes
+// actually there with arithmetic that cannot wrap (a crafted 64-bit offset must not alias a
+// small one).
+std::string hex32(std::uint32_t v) {
+  char text[11];
+  std::snprintf(text, sizeof text, "0x%08x", v);
+  return text;
+}
+
 struct Reader {
   const std::string& bytes;
   const std::string& path;
-  std::uint64_t u(std::size_t at, int width) const {
-    if (at + static_cast<std::size_t>(width) > bytes.size()) fail("truncated zip structure");
+  bool fits(std::uint64_t at, std::uint64_t length) const { return at <= bytes.size() && length <= bytes.size() - at; }
+  std::uint64_t u(std::uint64_t at, int width) const {
+    if (!fits(at, static_cast<std::uint64_t>(width))) fail("truncated zip structure at byte " + std::to_string(at));
     std::uint64_t v = 0;
     for (int i = width - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(bytes[at + static_cast<std::size_t>(i)]);
     return v;
+  }
+  std::string slice(std::uint64_t at, std::uint64_t length, const std::string& what) const {
+    if (!fits(at, length)) fail("is truncated inside " + what);
+    return bytes.substr(static_cast<std::size_t>(at), static_cast<std::size_t>(length));
   }
   [[noreturn]] void fail(const std::string& why) const { throw Error::bad_input("data file", path, why); }
 };
@@ -101,11 +118,12 @@ NpyArray parse_npy(const std::string& blob, const std::string& name, const std::
     header_len = static_cast<unsigned char>(blob[8]) | (static_cast<std::size_t>(static_cast<unsigned char>(blob[9])) << 8);
     header_at = 10;
   } else {
+    if (major != 2 && major != 3) fail("has .npy format version " + std::to_string(major) + " (1, 2 or 3 are read)");
     if (blob.size() < 12) fail("truncated .npy header");
     for (int i = 3; i >= 0; --i) header_len = (header_len << 8) | static_cast<unsigned char>(blob[8 + static_cast<std::size_t>(i)]);
     header_at = 12;
   }
-  if (header_at + header_len > blob.size()) fail("truncated .npy header");
+  if (header_len > blob.size() - header_at) fail("truncated .npy header");
   const std::string header = blob.substr(header_at, header_len);
   NpyArray a;
   a.name = name;
@@ -113,15 +131,35 @@ NpyArray parse_npy(const std::string& blob, const std::string& name, const std::
   if (element_size(a.dtype) == 0) fail("unsupported dtype '" + a.dtype + "' (use little-endian float, int, uint or bool)");
   if (header_field(header, "fortran_order") != "False") fail("Fortran-ordered arrays are not supported (save a C-ordered copy)");
   const std::string shape = header_field(header, "shape");
-  std::stringstream dims(shape.substr(1, shape.size() >= 2 ? shape.size() - 2 : 0));
+  if (shape.size() < 2 || shape.front() != '(' || shape.back() != ')') fail("has no readable 'shape' in its header: '" + shape + "'");
+  std::stringstream dims(shape.substr(1, shape.size() - 2));
   std::string dim;
+  // Elements counted with overflow checks: a crafted shape such as (8, 2^62, 4) must not wrap
+  // to a small product that passes the size check below.
+  std::uint64_t n = 1;
+  const std::uint64_t width = element_size(a.dtype);
   while (std::getline(dims, dim, ',')) {
-    if (dim.find_first_not_of(' ') == std::string::npos) continue;
-    a.shape.push_back(std::stoll(dim));
+    const std::size_t first = dim.find_first_not_of(' '), last = dim.find_last_not_of(' ');
+    if (first == std::string::npos) continue;
+    const std::string digits = dim.substr(first, last - first + 1);
+    std::int64_t extent = 0;
+    const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), extent);
+    if (error != std::errc() || end != digits.data() + digits.size() || extent < 0) {
+      fail("has shape " + shape + ": dimension " + std::to_string(a.shape.size()) + " = '" + digits +
+           "' is not a size in [0, 2^63)");
+    }
+    a.shape.push_back(extent);
+    const auto e = static_cast<std::uint64_t>(extent);
+    if (e != 0 && n > std::numeric_limits<std::uint64_t>::max() / width / e) {
+      fail("has shape " + shape + ", whose size overflows 64 bits");
+    }
+    n *= e;
   }
-  const std::size_t n = static_cast<std::size_t>(a.size()), width = element_size(a.dtype);
   const std::size_t data_at = header_at + header_len;
-  if (blob.size() - data_at < n * width) fail("holds fewer bytes than its shape needs");
+  if (n * width > blob.size() - data_at) {
+    fail("has shape " + shape + " of " + std::to_string(n) + " elements (" + std::to_string(n * width) +
+         " bytes) but holds only " + std::to_string(blob.size() - data_at) + " bytes of data");
+  }
   a.values.resize(n);
   const auto* p = reinterpret_cast<const unsigned char*>(blob.data() + data_at);
   for (std::size_t i = 0; i < n; ++i) a.values[i] = element(p + i * width, a.dtype);
@@ -178,9 +216,10 @@ std::int64_t NpyArray::size() const {
 }
 
 std::map<std::string, NpyArray> read_npz(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error::bad_input("data file", path, "cannot be opened");
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return parse_npz(io::read_file("data file", path, io::data_file_limit()), path);
+}
+
+std::map<std::string, NpyArray> parse_npz(const std::string& bytes, const std::string& path) {
   const Reader r{bytes, path};
   if (bytes.size() < 22) r.fail("is not a zip archive (an .npz from numpy.savez)");
   // The end-of-central-directory record: the last 0x06054b50 within the final 64 KiB.
@@ -195,43 +234,54 @@ std::map<std::string, NpyArray> read_npz(const std::string& path) {
   if (eocd == std::string::npos) r.fail("is not a zip archive (an .npz from numpy.savez)");
   std::uint64_t entries = r.u(eocd + 10, 2), cd_offset = r.u(eocd + 16, 4);
   if ((entries == 0xFFFF || cd_offset == 0xFFFFFFFFu) && eocd >= 20 && r.u(eocd - 20, 4) == 0x07064b50u) {
-    const std::size_t z64 = static_cast<std::size_t>(r.u(eocd - 12, 8));
+    const std::uint64_t z64 = r.u(eocd - 12, 8);
     if (r.u(z64, 4) != 0x06064b50u) r.fail("has a damaged zip64 directory");
     entries = r.u(z64 + 32, 8);
     cd_offset = r.u(z64 + 48, 8);
   }
+  // Each directory entry takes at least 46 bytes: a crafted count cannot make us loop past them.
+  if (entries > bytes.size() / 46) r.fail("claims " + std::to_string(entries) + " zip entries, more than it can hold");
   std::map<std::string, NpyArray> arrays;
-  std::size_t at = static_cast<std::size_t>(cd_offset);
+  std::uint64_t at = cd_offset;
   for (std::uint64_t e = 0; e < entries; ++e) {
-    if (r.u(at, 4) != 0x02014b50u) r.fail("has a damaged zip directory");
+    if (r.u(at, 4) != 0x02014b50u) r.fail("has a damaged zip directory (entry " + std::to_string(e) + ")");
     const std::uint64_t method = r.u(at + 10, 2);
+    const std::uint64_t crc = r.u(at + 16, 4);
     std::uint64_t csize = r.u(at + 20, 4), usize = r.u(at + 24, 4);
-    const std::size_t name_len = static_cast<std::size_t>(r.u(at + 28, 2)), extra_len = static_cast<std::size_t>(r.u(at + 30, 2)),
-                      comment_len = static_cast<std::size_t>(r.u(at + 32, 2));
+    const std::uint64_t name_len = r.u(at + 28, 2), extra_len = r.u(at + 30, 2), comment_len = r.u(at + 32, 2);
     std::uint64_t local = r.u(at + 42, 4);
-    const std::string name = bytes.substr(at + 46, name_len);
+    const std::string name = r.slice(at + 46, name_len, "the name of zip entry " + std::to_string(e));
+    const std::string entry = "zip entry '" + name + "'";
     // zip64 extra field: the 64-bit values of whichever fields hold 0xFFFFFFFF, in this order.
-    for (std::size_t x = at + 46 + name_len; x + 4 <= at + 46 + name_len + extra_len;) {
+    const std::uint64_t extra_at = at + 46 + name_len;
+    if (!r.fits(extra_at, extra_len)) r.fail("is truncated inside the extra field of " + entry);
+    for (std::uint64_t x = extra_at; x + 4 <= extra_at + extra_len;) {
       const std::uint64_t id = r.u(x, 2), len = r.u(x + 2, 2);
       if (id == 1) {
-        std::size_t f = x + 4;
+        std::uint64_t f = x + 4;
         if (usize == 0xFFFFFFFFu) { usize = r.u(f, 8); f += 8; }
         if (csize == 0xFFFFFFFFu) { csize = r.u(f, 8); f += 8; }
         if (local == 0xFFFFFFFFu) { local = r.u(f, 8); }
       }
-      x += 4 + static_cast<std::size_t>(len);
+      x += 4 + len;
     }
-    at += 46 + name_len + extra_len + comment_len;
+    at = extra_at + extra_len + comment_len;
     if (method != 0) {
       r.fail("array '" + name + "' is compressed (numpy.savez_compressed); save the file with numpy.savez");
     }
-    if (r.u(static_cast<std::size_t>(local), 4) != 0x04034b50u) r.fail("has a damaged zip entry '" + name + "'");
-    const std::size_t data_at = static_cast<std::size_t>(local) + 30 + static_cast<std::size_t>(r.u(static_cast<std::size_t>(local) + 26, 2)) +
-                                static_cast<std::size_t>(r.u(static_cast<std::size_t>(local) + 28, 2));
-    if (data_at + csize > bytes.size() || csize != usize) r.fail("has a truncated zip entry '" + name + "'");
+    if (r.u(local, 4) != 0x04034b50u) r.fail("has a damaged " + entry + " (no local header at byte " + std::to_string(local) + ")");
+    const std::uint64_t data_at = local + 30 + r.u(local + 26, 2) + r.u(local + 28, 2);
+    if (csize != usize) r.fail("has " + entry + " whose stored and uncompressed sizes differ");
+    const std::string blob = r.slice(data_at, csize, entry);
+    const std::uint32_t actual = crc32(reinterpret_cast<const unsigned char*>(blob.data()), blob.size());
+    if (actual != crc) {
+      r.fail("has " + entry + " whose CRC-32 " + hex32(actual) + " differs from the recorded " + hex32(static_cast<std::uint32_t>(crc)) +
+             " (the file is damaged)");
+    }
     std::string key = name;
     if (key.size() > 4 && key.compare(key.size() - 4, 4, ".npy") == 0) key.resize(key.size() - 4);
-    arrays[key] = parse_npy(bytes.substr(data_at, static_cast<std::size_t>(csize)), key, path);
+    if (arrays.count(key) != 0) r.fail("holds array '" + key + "' twice");
+    arrays[key] = parse_npy(blob, key, path);
   }
   return arrays;
 }

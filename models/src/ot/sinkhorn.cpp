@@ -93,6 +93,9 @@ void validate(const std::vector<Problem<T>>& problems, const SinkhornOptions& o)
   if (!(o.eps_start >= 0) || !std::isfinite(o.eps_start)) {
     throw Error::bad_input("eps_start", to_text(o.eps_start), "must be >= 0 (0: the cost scale)");
   }
+  if (o.eps_start > 0 && o.eps_decay >= 1) {
+    throw Error::bad_input("eps_start", to_text(o.eps_start), "needs eps_decay < 1 (eps_decay = 1 turns annealing off)");
+  }
   if (o.check_every <= 0) throw Error::bad_input("check_every", std::to_string(o.check_every), "must be >= 1");
   if (o.gradient && !online(o)) throw Error::bad_input("gradient", "true", "needs an online (point) cost");
   for (std::size_t p = 0; p < problems.size(); ++p) {
@@ -176,7 +179,9 @@ std::vector<Solution<T>> solve(Backend& backend, const std::vector<Problem<T>>& 
     log_b.insert(log_b.end(), lb.begin(), lb.end());
     eps.push_back(static_cast<T>(q.eps));
     // Annealing starts at the cost scale, where one iteration already gives a good plan.
-    const double start = o.eps_start > 0 ? o.eps_start : cost_scale(q, o);
+    // eps_decay = 1 is no annealing: a constant ε starting at the cost scale would never reach
+    // the target, so it starts (and stays) at the target.
+    const double start = o.eps_decay >= 1 ? q.eps : o.eps_start > 0 ? o.eps_start : cost_scale(q, o);
     eps_start.push_back(static_cast<T>(std::max(start, q.eps)));
     eps_decay.push_back(static_cast<T>(o.eps_decay));
     tau.push_back(static_cast<T>(q.tau));

@@ -10,6 +10,7 @@
 #include <thrust/system/omp/execution_policy.h>
 
 #include "../kernel_backend.hpp"
+#include "engram/kernels/core/parallel_guard.hpp"
 
 namespace engram::cpu {
 
@@ -90,13 +91,19 @@ class CpuBackend final : public detail::KernelBackend<Exec> {
                            std::int64_t stride_c, std::int64_t batch) {
     if (m == 0 || n == 0 || batch == 0) return;
     const std::int64_t blocks = (m + kGemmRowBlock - 1) / kGemmRowBlock;
+    // Eigen allocates its packing buffers on the heap for large blocks: out of memory there
+    // must come back as std::bad_alloc, not abort the process from a worker thread.
+    ParallelGuard guard;
 #pragma omp parallel for schedule(static) if (batch * blocks > 1)
     for (std::int64_t item = 0; item < batch * blocks; ++item) {
-      const std::int64_t r = item / blocks, row0 = (item % blocks) * kGemmRowBlock;
-      const std::int64_t rows = std::min(kGemmRowBlock, m - row0);
-      row_block(trans_a, trans_b, n, k, alpha, a + r * stride_a, m, b + r * stride_b, beta, c + r * stride_c, row0,
-                rows);
+      guard.run([&] {
+        const std::int64_t r = item / blocks, row0 = (item % blocks) * kGemmRowBlock;
+        const std::int64_t rows = std::min(kGemmRowBlock, m - row0);
+        row_block(trans_a, trans_b, n, k, alpha, a + r * stride_a, m, b + r * stride_b, beta, c + r * stride_c, row0,
+                  rows);
+      });
     }
+    guard.rethrow();
   }
 
   // C[row0 .. row0 + rows) of one product, through strided maps (no copies).

@@ -44,6 +44,7 @@ struct Column {
   std::vector<std::int64_t> integers;
   std::vector<double> reals;
   std::vector<std::string> texts;
+  bool seed_bits = false;  // integers are uint64 seeds stored bit for bit (Table::add sets it for "seed")
 
   std::size_t size() const;
   std::string cell(std::size_t row) const;  // csv_cell of the row's value
@@ -106,6 +107,9 @@ class JobKind {
   // job's memory so the packer can respect --memory-budget.
   virtual std::string shape_class(const io::ConfigNode& config) const = 0;
   virtual std::uint64_t estimate_bytes(const io::ConfigNode& config) const = 0;
+  // The memory a plain run of `config` needs, checked against the memory budget before anything
+  // is allocated (run_config); 0 where the kind cannot tell. By default one sweep job's estimate.
+  virtual std::uint64_t estimate_run_bytes(const io::ConfigNode& config) const { return estimate_bytes(config); }
   // The result columns of one job, after id, seed, replicate and the swept parameters.
   virtual std::vector<std::string> result_columns(const io::ConfigNode& config) const = 0;
   // Row i (cells in result_columns order) belongs to jobs[i]. Kinds that run their jobs one by

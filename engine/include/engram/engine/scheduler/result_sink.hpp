@@ -13,10 +13,12 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "engram/engine/io/output_lock.hpp"
 #include "engram/engine/scheduler/job_kind.hpp"
 #include "engram/engine/scheduler/sweep.hpp"
 
@@ -103,6 +105,7 @@ class FileSink final : public ResultSink {
   void open_traces(const std::set<std::string>& done);
 
   FileSinkOptions options_;
+  std::unique_ptr<io::OutputLock> folder_lock_, shard_lock_;  // held until the sink is destroyed
   const Sweep* sweep_ = nullptr;
   std::size_t total_jobs_ = 0;
   std::filesystem::path results_path_, traces_path_;
@@ -120,9 +123,19 @@ struct ResultsFile {
 ResultsFile read_results(const std::filesystem::path& path);
 // `engram merge DIR... --out OUT`: every results file of the dirs (shard files when a dir has
 // any) into OUT/results.csv sorted by id, with the manifest of the dirs (which must agree).
-// Returns the number of rows and of files merged.
-std::pair<std::size_t, std::size_t> merge_sweep_dirs(const std::vector<std::filesystem::path>& dirs,
-                                                     const std::filesystem::path& out);
+// Refused unless told otherwise: dirs without a manifest.json (nothing says their rows belong
+// to one config), and an incomplete set (a shard i-of-N missing, or fewer rows than the
+// manifest's jobs). Dirs of different configs are always refused.
+struct MergeChecks {
+  bool allow_partial = false;    // merge what is there; `missing` says what is not
+  bool allow_unchecked = false;  // merge dirs without a manifest.json
+};
+struct MergeReport {
+  std::size_t rows = 0, files = 0;
+  std::vector<std::string> missing;  // with allow_partial: the shards or jobs not merged
+};
+MergeReport merge_sweep_dirs(const std::vector<std::filesystem::path>& dirs, const std::filesystem::path& out,
+                             const MergeChecks& checks = {});
 // A results file read back as a table of text cells narrowed to numbers (Python with `out`).
 Table results_table(const std::filesystem::path& path);
 

@@ -29,6 +29,7 @@ struct SweepOptions {
   PackOptions pack;     // pack.workers: batches in flight at once
   Shard shard;
   bool trace = false;
+  std::string option_prefix = "--";  // how errors spell options
   // Each summary line as soon as it is known (the CLI prints the plan before the run starts).
   std::function<void(const std::string& line)> log;
 };
@@ -60,6 +61,10 @@ struct RunOptions {
   ProcessGroup group;                // MPI ranks: rank r runs shard r/N; rank 0 merges
   std::function<void(const std::string& line)> log;
 };
+
+// Refuses, before anything is allocated, a run whose estimated memory exceeds `budget` (0: the
+// memory available now), naming the estimate and the limit.
+void check_memory(std::uint64_t estimate, std::uint64_t budget, const std::string& prefix, const std::string& what);
 
 Results run_config(const io::ConfigNode& root, const JobKind& kind, const RunOptions& options,
                    const Progress& progress);

@@ -62,6 +62,8 @@ struct IdxArray {
 // type other than unsigned byte, `expected_dims` not matching, or a size that disagrees with the
 // header (truncated or trailing bytes). expected_dims = 0 accepts any rank.
 IdxArray read_idx(const std::string& path, std::uint32_t expected_dims = 0);
+// The same from bytes already in memory; `path` names them in errors (the fuzz harness).
+IdxArray parse_idx(const std::string& bytes, const std::string& path, std::uint32_t expected_dims = 0);
 
 struct LabeledImages {
   std::uint32_t count = 0, rows = 0, cols = 0;

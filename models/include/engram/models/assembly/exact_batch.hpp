@@ -180,6 +180,8 @@ class ExactBatch final : public BatchControls {
   std::vector<AreaState> areas_;
   std::vector<Buffer<NeuronId>> stimulus_firing_;  // per stimulus: [B, k], neurons 0..k-1
   std::vector<FiberState> fibers_;
+  std::vector<std::uint8_t> weights_exposed_;  // per fiber: fiber_memory() handed out writable weights
+  void check_exposed_weights() const;
   int steps_ = 0;
   bool portable_kernels_ = false;
   std::unique_ptr<cpu::Workspace> cpu_;

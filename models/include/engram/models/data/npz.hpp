@@ -24,6 +24,8 @@ struct NpyArray {
 
 // Throws engram::Error::bad_input naming the file (and array) for anything it cannot read.
 std::map<std::string, NpyArray> read_npz(const std::string& path);
+// The same from bytes already in memory; `path` names them in errors (the fuzz harness).
+std::map<std::string, NpyArray> parse_npz(const std::string& bytes, const std::string& path);
 void write_npz(const std::string& path, const std::vector<NpyArray>& arrays);
 
 }  // namespace engram::data
