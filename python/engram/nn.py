@@ -5,6 +5,8 @@
     o, lse = engram.nn.attention(q, k, v, causal=True, return_lse=True)
     dq, dk, dv = engram.nn.attention_backward(np.ones_like(o), q, k, v, o, lse, causal=True)
 
+engram.nn.Transformer trains the separable population transformer on arrays (see its docstring).
+
 Layout is flash-attn's: [batch, T, heads, head_dim] (padded, with ``key_valid`` [batch, T_k] marking
 real keys), [T, heads, head_dim] (one sequence), or packed variable-length [tokens, heads,
 head_dim] with ``offsets`` [sequences + 1] (sequence s owns rows offsets[s]:offsets[s+1]; keys use
@@ -23,7 +25,7 @@ import numpy as np
 from . import _engram
 from ._arrays import as_array
 
-__all__ = ["attention", "attention_backward"]
+__all__ = ["attention", "attention_backward", "Transformer"]
 
 
 class _Layout:
@@ -115,3 +117,109 @@ def attention_backward(dout, q, k, v, o, lse, offsets=None, causal: bool = False
                                              layout.q_offsets, layout.k_offsets, bool(causal), layout.key_valid,
                                              _scale(scale, qa.shape[-1]), backend)
     return dq.reshape(qa.shape), dk.reshape(ka.shape), dv.reshape(va.shape)
+
+
+class Transformer:
+    """The separable population transformer (docs/training.md) on arrays: fit, predict, evaluate,
+    and parameters as a state dict or NPZ file with torch-style names.
+
+        model = engram.nn.Transformer(neurons=30, outputs=4, width=16, heads=2, head_dim=8, seed=1)
+        model.fit(counts, labels, steps=200, lr=1e-3)   # counts [trials, time, neurons] float32
+        model.predict(counts)                           # logits [trials, outputs]
+        model.evaluate(counts, labels)                  # accuracy (classify) or MSE (regress)
+        model.save("model.npz"); engram.nn.Transformer.load("model.npz")
+
+    ``task="regress"`` predicts behaviour per time bin: fit/evaluate take ``targets`` [trials,
+    time, outputs] and predict returns [trials, time, outputs]. Parameter names and shapes follow
+    torch.nn conventions (``individual.0.q.weight`` is [out, in]), so ``state_dict()`` loads into
+    a PyTorch module with the same names. Model keys: width, heads, head_dim, ff_hidden,
+    individual_layers, population_layers, dropout, neuron_embedding, neurons, outputs, task.
+    """
+
+    def __init__(self, seed: int = 0, backend: Any = None, **config):
+        self.seed = int(seed)
+        self._net = _engram._Transformer({k: (v.item() if isinstance(v, np.generic) else v)
+                                          for k, v in config.items()}, self.seed, backend)
+
+    @property
+    def config(self) -> dict:
+        """The model's keys, as given or defaulted."""
+        return self._net.config()
+
+    def __repr__(self) -> str:
+        c = self.config
+        return (f"engram.nn.Transformer(task={c['task']}, outputs={c['outputs']}, width={c['width']}, "
+                f"heads={c['heads']}x{c['head_dim']}, layers={c['individual_layers']}+{c['population_layers']}, "
+                f"parameters={sum(int(np.prod(s)) for _, s, _ in self._net.layout())})")
+
+    def _data(self, counts, labels, targets, name):
+        x = as_array(counts, np.float32, f"{name}counts")
+        if x.ndim != 3:
+            raise ValueError(f"{name}counts: shape {x.shape}, must be [trials, time, neurons]")
+        y = None if labels is None else as_array(labels, np.int32, f"{name}labels").ravel()
+        t = None if targets is None else as_array(targets, np.float32, f"{name}targets")
+        if t is not None and t.ndim != 3:
+            raise ValueError(f"{name}targets: shape {t.shape}, must be [trials, time, outputs]")
+        return x, y, t
+
+    def fit(self, counts, labels=None, *, targets=None, steps: int = 1000, batch: int = 32, lr: float = 1e-4,
+            weight_decay: float = 0.0, clip: float = 1.0, freeze_individual: bool = False,
+            seed: Optional[int] = None, progress=None) -> dict:
+        """Minibatch AdamW for ``steps`` steps; returns {"losses": per-step loss, "train_metric": ...}.
+
+        Minibatch order and dropout are keyed by ``seed`` (default: the model's seed), so a fit is
+        the same bits every time. ``progress(done, total)`` is called after each step; Ctrl-C stops
+        the fit (KeyboardInterrupt) with the parameters of the last finished step.
+        """
+        x, y, t = self._data(counts, labels, targets, "")
+        return self._net.fit(x, y, t, int(steps), int(batch), float(lr), float(weight_decay), float(clip),
+                             bool(freeze_individual), self.seed if seed is None else int(seed), progress)
+
+    def predict(self, counts, batch: int = 64) -> np.ndarray:
+        """Eval-mode outputs: logits [trials, outputs] (classify) or [trials, time, outputs] (regress)."""
+        x, _, _ = self._data(counts, None, None, "")
+        return self._net.predict(x, int(batch))
+
+    def evaluate(self, counts, labels=None, *, targets=None, batch: int = 64) -> float:
+        """Accuracy (classify) or mean squared error (regress) in eval mode."""
+        x, y, t = self._data(counts, labels, targets, "")
+        return float(self._net.evaluate(x, y, t, int(batch)))
+
+    def state_dict(self) -> "dict[str, np.ndarray]":
+        """Every parameter as a float32 array, by torch-style name, in the model's order."""
+        flat = self._net.params()
+        return {name: flat[offset:offset + int(np.prod(shape))].reshape(shape).copy()
+                for name, shape, offset in self._net.layout()}
+
+    def load_state_dict(self, state: "dict[str, Any]") -> None:
+        """Replaces every parameter; names and shapes must match exactly (errors name the tensor)."""
+        layout = self._net.layout()
+        flat = np.empty(sum(int(np.prod(s)) for _, s, _ in layout), dtype=np.float32)
+        expected = {name for name, _, _ in layout}
+        extra = sorted(set(state) - expected)
+        if extra:
+            raise ValueError(f"{extra[0]}: not a parameter of this model")
+        for name, shape, offset in layout:
+            if name not in state:
+                raise ValueError(f"{name}: missing")
+            value = as_array(state[name], np.float32, name)
+            if value.shape != tuple(shape):
+                raise ValueError(f"{name}: shape {value.shape}, must be {tuple(shape)}")
+            flat[offset:offset + value.size] = value.ravel()
+        self._net.set_params(flat)
+
+    def save(self, path) -> None:
+        """The parameters as an NPZ file (one array per torch-style name) plus the model's config."""
+        import json
+        np.savez(path, **self.state_dict(), __config__=np.array(json.dumps(self.config)))
+
+    @classmethod
+    def load(cls, path, seed: int = 0, backend: Any = None) -> "Transformer":
+        """A model built from the config saved in ``path`` with its parameters (compressed NPZ too)."""
+        import json
+        with np.load(path, allow_pickle=False) as data:
+            if "__config__" not in data:
+                raise ValueError(f"{path}: no __config__ entry (not written by Transformer.save)")
+            model = cls(seed=seed, backend=backend, **json.loads(str(data["__config__"])))
+            model.load_state_dict({k: data[k] for k in data.files if k != "__config__"})
+        return model

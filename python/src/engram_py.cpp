@@ -402,4 +402,5 @@ NB_MODULE(_engram, m) {
   engram::py::register_ot(m);
   engram::py::register_nn(m);
   engram::py::register_select(m);
+  engram::py::register_transformer(m);
 }

@@ -107,5 +107,6 @@ struct PythonHooks {
 void register_ot(nb::module_& m);
 void register_nn(nb::module_& m);
 void register_select(nb::module_& m);
+void register_transformer(nb::module_& m);
 
 }  // namespace engram::py

@@ -99,3 +99,61 @@ def test_bundled_data_is_found_without_a_compiled_path(tmp_path, monkeypatch):
     monkeypatch.setenv("ENGRAM_DATA_DIR", str(tmp_path))
     with pytest.raises(ValueError, match="ENGRAM_DATA_DIR"):
         engram.run(config, as_frame=False)
+
+
+def spiking_task(seed, trials=96, time=6, neurons=8):
+    """Poisson counts whose label is the population's rate, 1 or 2 spikes per bin (the model has no
+    neuron identity: it sees a set of neurons)."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, trials).astype(np.int32)
+    rates = np.broadcast_to((1.0 + labels)[:, None, None], (trials, time, neurons))
+    return rng.poisson(rates).astype(np.float32), labels
+
+
+def test_transformer_fit_predict_evaluate_save_load(tmp_path):
+    counts, labels = spiking_task(1)
+    kw = dict(neurons=8, outputs=2, width=16, heads=2, head_dim=16, ff_hidden=32, individual_layers=1, population_layers=1,
+              dropout=0.0, seed=3)
+    model = engram.nn.Transformer(**kw)
+    report = model.fit(counts[:64], labels[:64], steps=120, batch=16, lr=3e-3)
+    losses = report["losses"]
+    assert len(losses) == 120 and losses[-20:].mean() < 0.5 * losses[:20].mean()
+    logits = model.predict(counts[64:])
+    assert logits.shape == (32, 2) and logits.dtype == np.float32
+    accuracy = model.evaluate(counts[64:], labels[64:])
+    assert accuracy == pytest.approx(np.mean(logits.argmax(1) == labels[64:]))
+    assert accuracy >= 0.8
+    # The same seed gives the same bits.
+    again = engram.nn.Transformer(**kw)
+    assert np.array_equal(again.fit(counts[:64], labels[:64], steps=120, batch=16, lr=3e-3)["losses"], losses)
+    # Torch-style names and shapes; save/load (plain and compressed NPZ) round-trips the bits.
+    state = model.state_dict()
+    assert state["individual.0.q.weight"].shape == (2 * 16, 16) and state["head.weight"].shape == (2, 16)
+    model.save(tmp_path / "m.npz")
+    loaded = engram.nn.Transformer.load(tmp_path / "m.npz")
+    assert np.array_equal(loaded.predict(counts[64:]), logits)
+    with np.load(tmp_path / "m.npz") as data:
+        np.savez_compressed(tmp_path / "c.npz", **{k: data[k] for k in data.files})
+    assert np.array_equal(engram.nn.Transformer.load(tmp_path / "c.npz").predict(counts[64:]), logits)
+    fresh = engram.nn.Transformer(**kw)
+    assert not np.array_equal(fresh.predict(counts[64:]), logits)
+    fresh.load_state_dict(state)
+    assert np.array_equal(fresh.predict(counts[64:]), logits)
+    with pytest.raises(ValueError, match=r"head\.weight: shape"):
+        fresh.load_state_dict(dict(state, **{"head.weight": np.zeros((3, 16))}))
+    with pytest.raises(ValueError, match=r"train\.labels\[0\]"):
+        model.fit(counts, np.full(len(labels), 5), steps=1)
+    with pytest.raises(ValueError, match="model.colour"):
+        engram.nn.Transformer(colour=1)
+    assert "engram.nn.Transformer(task=classify" in repr(model)
+
+
+@pytest.mark.parametrize("page", ["coming_from_pot.md", "coming_from_pytorch.md", "coming_from_brain_py.md"])
+def test_coming_from_pages_run(page, monkeypatch):
+    """Every ```python block of the "coming from" pages runs (from the repository root)."""
+    import re
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / page).read_text(), re.S)
+    assert blocks
+    monkeypatch.chdir(ROOT)
+    for block in blocks:
+        exec(compile(block, page, "exec"), {})
