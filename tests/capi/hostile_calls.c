@@ -152,7 +152,7 @@ int main(int argc, char** argv) {
   }
   free(before);
   free(after);
-  char under_file[4200];
+  char under_file[4400];
   snprintf(under_file, sizeof under_file, "%s/out", results); /* a folder under a file */
   expect("out under a file", engram_run_config(argv[1], "cpu", under_file), ENGRAM_BAD_INPUT, "cannot be created");
   expect("config is a device", engram_run_config("/dev/zero", "cpu", out), ENGRAM_BAD_INPUT, "/dev/zero");

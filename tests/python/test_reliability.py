@@ -96,7 +96,7 @@ HOSTILE_RUNS = [
     (dict(SMALL, experiment="project", steps=1, seed=-1), "seed"),
     (dict(SMALL, experiment="project", steps=1, sweep={"grid": {"seed": [1, 2]}}), "sweep.grid.seed"),
     ({"experiment": "sinkhorn", "eps_decay": 0, "random": {"problems": 1, "n": 5, "m": 5, "dim": 2}}, "eps_decay"),
-    ({"experiment": "sinkhorn", "random": {"problems": 1, "n": 10**12, "m": 5, "dim": 2}}, "memory-budget"),
+    ({"experiment": "sinkhorn", "random": {"problems": 1, "n": 4000000000, "m": 5, "dim": 2}}, "memory-budget"),
 ]
 
 
