@@ -36,7 +36,7 @@ namespace engram::attention::cpu {
 using Vec = float __attribute__((vector_size(32)));
 using IVec = std::int32_t __attribute__((vector_size(32)));
 inline constexpr std::int64_t kLanes = 8;
-inline constexpr std::int64_t kQueryBlock = 32;  // query rows per block: four vectors of lanes
+inline constexpr std::int64_t kQueryBlock = 64;  // query rows per block: eight vectors of lanes
 inline constexpr std::int64_t kKeyBlock = 64;    // keys per tile
 
 inline bool supports(const AttentionShape& shape) { return shape.head_dim % kLanes == 0; }
