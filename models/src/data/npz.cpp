@@ -1,5 +1,6 @@
 #include "engram/models/data/npz.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstring>
@@ -7,6 +8,8 @@
 #include <charconv>
 #include <limits>
 #include <sstream>
+
+#include <zlib.h>
 
 #include "engram/engine/error.hpp"
 #include "engram/engine/io/read_file.hpp"
@@ -37,6 +40,31 @@ std::string hex32(std::uint32_t v) {
   char text[11];
   std::snprintf(text, sizeof text, "0x%08x", v);
   return text;
+}
+
+// A deflated zip entry (numpy.savez_compressed) inflated to its `size` bytes; false when the
+// stream is damaged or its length differs.
+bool inflate_entry(const char* data, std::size_t compressed, std::size_t size, std::string& out) {
+  out.assign(size, '\0');
+  z_stream z{};
+  if (inflateInit2(&z, -MAX_WBITS) != Z_OK) return false;  // raw deflate: zip entries carry no zlib header
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data));
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  std::size_t in_left = compressed, out_left = size;
+  int status = Z_OK;
+  while (status == Z_OK) {
+    // zlib counts in uInt: feed huge entries in chunks.
+    const uInt in_chunk = static_cast<uInt>(std::min<std::size_t>(in_left, 1u << 30));
+    const uInt out_chunk = static_cast<uInt>(std::min<std::size_t>(out_left, 1u << 30));
+    z.avail_in = in_chunk;
+    z.avail_out = out_chunk;
+    status = inflate(&z, Z_NO_FLUSH);
+    in_left -= in_chunk - z.avail_in;
+    out_left -= out_chunk - z.avail_out;
+    if (status == Z_OK && in_chunk == z.avail_in && out_chunk == z.avail_out) break;  // no progress
+  }
+  inflateEnd(&z);
+  return status == Z_STREAM_END && out_left == 0;
 }
 
 struct Reader {
@@ -266,13 +294,28 @@ std::map<std::string, NpyArray> parse_npz(const std::string& bytes, const std::s
       x += 4 + len;
     }
     at = extra_at + extra_len + comment_len;
-    if (method != 0) {
-      r.fail("array '" + name + "' is compressed (numpy.savez_compressed); save the file with numpy.savez");
+    if (method != 0 && method != 8) {
+      r.fail("array '" + name + "' uses zip method " + std::to_string(method) +
+             "; engram reads stored (numpy.savez) and deflated (numpy.savez_compressed) entries");
     }
     if (r.u(local, 4) != 0x04034b50u) r.fail("has a damaged " + entry + " (no local header at byte " + std::to_string(local) + ")");
     const std::uint64_t data_at = local + 30 + r.u(local + 26, 2) + r.u(local + 28, 2);
-    if (csize != usize) r.fail("has " + entry + " whose stored and uncompressed sizes differ");
-    const std::string blob = r.slice(data_at, csize, entry);
+    if (method == 0 && csize != usize) r.fail("has " + entry + " whose stored and uncompressed sizes differ");
+    // Deflate expands at most ~1032:1; a larger claimed size is a crafted header, refused before
+    // it is allocated.
+    if (method == 8 && usize / 1032 > csize + 1) {
+      r.fail("has " + entry + " claiming " + std::to_string(usize) + " uncompressed bytes from " + std::to_string(csize) +
+             " compressed, more than deflate can produce");
+    }
+    std::string blob = r.slice(data_at, csize, entry);
+    if (method == 8) {
+      std::string inflated;
+      if (!inflate_entry(blob.data(), blob.size(), static_cast<std::size_t>(usize), inflated) ||
+          crc32(reinterpret_cast<const unsigned char*>(inflated.data()), inflated.size()) != crc) {
+        r.fail("has a damaged compressed entry '" + name + "'");
+      }
+      blob = std::move(inflated);
+    }
     const std::uint32_t actual = crc32(reinterpret_cast<const unsigned char*>(blob.data()), blob.size());
     if (actual != crc) {
       r.fail("has " + entry + " whose CRC-32 " + hex32(actual) + " differs from the recorded " + hex32(static_cast<std::uint32_t>(crc)) +
