@@ -10,11 +10,8 @@
 #include <thrust/system/omp/execution_policy.h>
 
 #include "../kernel_backend.hpp"
-<<<<<<< HEAD
-#include "engram/kernels/core/parallel_guard.hpp"
-=======
 #include "engram/kernels/attention/cpu_flash_attention.hpp"
->>>>>>> main
+#include "engram/kernels/core/parallel_guard.hpp"
 
 namespace engram::cpu {
 
