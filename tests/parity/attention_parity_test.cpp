@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engram/engine/memory/buffer.hpp"
+#include "engram/models/nn/attention.hpp"
 #include "reference/attention_reference.hpp"
 #include "support/backends.hpp"
 
@@ -97,8 +98,8 @@ TEST_P(AttentionParity, MatchesNaiveFullScoreReference) {
     float* d_dv = upload(backend, std::vector<float>(n));
     const engram::attention::AttentionShape shape{d_off, d_off, static_cast<std::int64_t>(c.lengths.size()), H, D,
                                                   c.causal, c.padding ? d_valid : nullptr, scale};
-    backend.attention_forward({shape, d_q, d_k, d_v, d_o, d_lse}, total);
-    backend.attention_backward({shape, d_q, d_k, d_v, d_o, d_lse, d_dout, d_delta, d_dq, d_dk, d_dv, total}, total);
+    engram::models::attention_forward(backend, {shape, d_q, d_k, d_v, d_o, d_lse}, total);
+    engram::models::attention_backward(backend, {shape, d_q, d_k, d_v, d_o, d_lse, d_dout, d_delta, d_dq, d_dk, d_dv, total}, total);
     EXPECT_LT(max_scaled_error(download(backend, d_o, n), ro), 1e-5);
     EXPECT_LT(max_scaled_error(download(backend, d_dq, n), rdq), 1e-5);
     EXPECT_LT(max_scaled_error(download(backend, d_dk, n), rdk), 1e-5);
