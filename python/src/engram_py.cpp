@@ -25,13 +25,16 @@
 #include "engram/engine/backend/backend.hpp"
 #include "engram/engine/error.hpp"
 #include "engram/engine/io/config_node.hpp"
+#include "engram/engine/io/data_dir.hpp"
 #include "engram/models/assembly/brain_batch.hpp"
 #include "engram/models/assembly/brain_config.hpp"
 #include "engram/models/assembly/operations.hpp"
 #include "engram/engine/scheduler/job_kind.hpp"
+#include "engram/engine/scheduler/sweep.hpp"
 #include "engram/engine/scheduler/sweep_runner.hpp"
 #include "engram/models/assembly/exact_batch.hpp"
 #include "engram/models/job_kinds.hpp"
+#include "py_support.hpp"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -41,12 +44,13 @@ namespace {
 using engram::Backend;
 using engram::assembly::BrainBatch;
 
-// A config given as a dict becomes JSON text (which YAML reads); a str is YAML text, or a path
+// A config given as a dict becomes JSON text (which YAML reads; numpy values allowed); a str is YAML text, or a path
 // when `allow_path` and it names no YAML mapping.
 engram::io::ConfigNode load_config(const nb::handle& config, bool allow_path) {
   if (nb::isinstance<nb::dict>(config)) {
-    nb::object json = nb::module_::import_("json");
-    const std::string text = nb::cast<std::string>(json.attr("dumps")(config));
+    // engram._config turns numpy scalars and arrays into plain values and names a bad field.
+    nb::object to_json = nb::module_::import_("engram._config").attr("to_json");
+    const std::string text = nb::cast<std::string>(to_json(config));
     return engram::io::load_config_string(text, "config");
   }
   if (nb::isinstance<nb::str>(config) || nb::hasattr(config, "__fspath__")) {
@@ -64,29 +68,10 @@ engram::io::ConfigNode load_config(const nb::handle& config, bool allow_path) {
                                  "must be a dict, a YAML string or a path");
 }
 
-// A numpy array that owns a copy of `values`.
-template <class T>
-nb::ndarray<nb::numpy, T, nb::ndim<1>> to_numpy(std::vector<T> values) {
-  auto* owned = new std::vector<T>(std::move(values));
-  nb::capsule owner(owned, [](void* p) noexcept { delete static_cast<std::vector<T>*>(p); });
-  return nb::ndarray<nb::numpy, T, nb::ndim<1>>(owned->data(), {owned->size()}, owner);
-}
-
-struct PyBackend {
-  std::shared_ptr<Backend> backend;
-  explicit PyBackend(const std::string& name) : backend(engram::make_backend(name)) {}
-  std::string name() const { return std::string(backend->name()); }
-};
-
-std::shared_ptr<Backend> resolve_backend(const std::optional<nb::object>& given, const std::string& fallback) {
-  if (!given || given->is_none()) return std::shared_ptr<Backend>(engram::make_backend(fallback));
-  if (nb::isinstance<PyBackend>(*given)) return nb::cast<PyBackend&>(*given).backend;
-  if (nb::isinstance<nb::str>(*given)) {
-    return std::shared_ptr<Backend>(engram::make_backend(nb::cast<std::string>(*given)));
-  }
-  throw engram::Error::bad_input("backend", nb::cast<std::string>(nb::str(given->type())),
-                                 "must be an engram.Backend or one of cpu, cuda, auto");
-}
+using engram::py::PyBackend;
+using engram::py::PythonHooks;
+using engram::py::resolve_backend;
+using engram::py::to_numpy;
 
 class PyBrain {
  public:
@@ -156,46 +141,6 @@ nb::dict table_columns(engram::sched::Table& table) {
   return out;
 }
 
-// Progress and Ctrl-C for a run that holds no GIL: both callbacks take the GIL briefly. A Python
-// exception (KeyboardInterrupt from a signal, or one raised by the progress callback) stops the
-// run at the engine's next check and is re-raised once the engine has unwound.
-struct PythonHooks {
-  nb::object progress;
-  std::optional<nb::python_error> pending;
-
-  engram::Progress engine_progress() {
-    engram::Progress::Report report;
-    if (progress.is_valid() && !progress.is_none()) {
-      report = [this](std::uint64_t done, std::uint64_t total) {
-        nb::gil_scoped_acquire acquire;
-        if (pending) return;
-        try {
-          progress(done, total);
-        } catch (nb::python_error& e) {
-          pending.emplace(std::move(e));
-        }
-      };
-    }
-    return engram::Progress(std::move(report), [this] {
-      nb::gil_scoped_acquire acquire;
-      if (pending) return false;
-      if (PyErr_CheckSignals() != 0) {
-        pending.emplace();
-        return false;
-      }
-      return true;
-    });
-  }
-  // After the engine returned or threw: re-raise what Python asked for.
-  void rethrow() {
-    if (pending) {
-      nb::python_error e = std::move(*pending);
-      pending.reset();
-      throw e;
-    }
-  }
-};
-
 // Any experiment kind, or a sweep of one, through the scheduler's one path: a list of (table
 // name, columns) and the summary lines.
 nb::tuple run_config(const nb::object& config, const std::optional<nb::object>& backend, const nb::object& progress,
@@ -228,14 +173,7 @@ nb::tuple run_config(const nb::object& config, const std::optional<nb::object>& 
   PythonHooks hooks{progress, std::nullopt};
   const engram::Progress engine_progress = hooks.engine_progress();
   engram::sched::Results results;
-  try {
-    nb::gil_scoped_release release;
-    results = engram::sched::run_config(root, kind, options, engine_progress);
-  } catch (const engram::Error& e) {
-    if (e.code() == engram::ErrorCode::cancelled) hooks.rethrow();
-    throw;
-  }
-  hooks.rethrow();
+  hooks.run_released([&] { results = engram::sched::run_config(root, kind, options, engine_progress); });
   nb::list tables;
   for (auto& table : results.tables) tables.append(nb::make_tuple(nb::str(table.name.c_str()), table_columns(table)));
   nb::list summary;
@@ -287,6 +225,29 @@ NB_MODULE(_engram, m) {
       .def("__len__", [](const PyBrain& b) { return b.batch().size(); })
       .def_prop_ro("steps_taken", [](const PyBrain& b) { return b.batch().steps_taken(); })
       .def_prop_ro("backend", &PyBrain::backend_name)
+      .def("__repr__",
+           [](const PyBrain& b) {
+             // engram.Brain(2 brains, mode=implicit, p=0.05, areas=[A(n=1000, k=31)], stimuli=[s(k=31)],
+             //              fibers=[s->A, A->A], steps_taken=5, backend=cpu)
+             const engram::assembly::BrainSpec& spec = b.batch().spec();
+             std::string out = "engram.Brain(" + std::to_string(b.batch().size()) + " brain" +
+                               (b.batch().size() == 1 ? "" : "s") + ", mode=" + engram::assembly::to_string(spec.mode) +
+                               ", p=" + nb::cast<std::string>(nb::repr(nb::float_(spec.p))) + ", areas=[";
+             for (std::size_t i = 0; i < spec.areas.size(); ++i) {
+               out += (i ? ", " : "") + spec.areas[i].name + "(n=" + std::to_string(spec.areas[i].n) +
+                      ", k=" + std::to_string(spec.areas[i].k) + ")";
+             }
+             out += "], stimuli=[";
+             for (std::size_t i = 0; i < spec.stimuli.size(); ++i) {
+               out += (i ? ", " : "") + spec.stimuli[i].name + "(k=" + std::to_string(spec.stimuli[i].k) + ")";
+             }
+             out += "], fibers=[";
+             for (std::size_t i = 0; i < spec.fibers.size(); ++i) {
+               out += (i ? ", " : "") + spec.fibers[i].from + "->" + spec.fibers[i].to;
+             }
+             return out + "], steps_taken=" + std::to_string(b.batch().steps_taken()) + ", backend=" +
+                    b.backend_name() + ")";
+           })
       .def(
           "project",
           [](PyBrain& b, int steps) {
@@ -308,15 +269,16 @@ NB_MODULE(_engram, m) {
             b.check_brain(brain);
             return b.batch().support(brain, area);
           },
-          "area"_a, "brain"_a = 0)
+          "area"_a, "brain"_a = 0, "Neurons of `area` in brain `brain` that have ever fired (the support).")
       .def(
           "overlap",
           [](const PyBrain& b, const std::string& area, std::size_t brain) {
             b.check_brain(brain);
             return b.batch().overlap(brain, area);
           },
-          "area"_a, "brain"_a = 0)
-      .def("updated", [](const PyBrain& b, const std::string& area) { return b.batch().updated(area); }, "area"_a)
+          "area"_a, "brain"_a = 0, "Winners shared by the latest two firing sets of `area` (0 until it fired twice).")
+      .def("updated", [](const PyBrain& b, const std::string& area) { return b.batch().updated(area); }, "area"_a,
+           "Whether `area` took part in the latest step.")
       .def(
           "inputs",
           [](PyBrain& b, const std::string& area) {
@@ -354,16 +316,18 @@ NB_MODULE(_engram, m) {
           "The fiber source->target as CSR views of engine memory (mode explicit, cpu backend): row "
           "(brain b, neuron s) is targets/weights[row_start[b, s] : row_start[b, s] + row_degree[b, s]]. "
           "weights is writable and the next step reads what you write; the rest is read-only.")
-      .def("inhibit", [](PyBrain& b, const std::string& name) { b.batch().inhibit(name); }, "name"_a)
-      .def("disinhibit", [](PyBrain& b, const std::string& name) { b.batch().disinhibit(name); }, "name"_a)
+      .def("inhibit", [](PyBrain& b, const std::string& name) { b.batch().inhibit(name); }, "name"_a,
+           "An inhibited area neither fires nor is updated; an inhibited stimulus does not fire.")
+      .def("disinhibit", [](PyBrain& b, const std::string& name) { b.batch().disinhibit(name); }, "name"_a,
+           "Undoes inhibit(name).")
       .def("inhibited", [](const PyBrain& b, const std::string& name) { return b.batch().inhibited(name); },
-           "name"_a)
+           "name"_a, "Whether the area or stimulus `name` is inhibited.")
       .def("inhibit_fiber", [](PyBrain& b, const std::string& from, const std::string& to) {
         b.batch().inhibit_fiber(from, to);
-      }, "source"_a, "target"_a)
+      }, "source"_a, "target"_a, "Stops the fiber source->target from carrying input (both ends keep working).")
       .def("disinhibit_fiber", [](PyBrain& b, const std::string& from, const std::string& to) {
         b.batch().disinhibit_fiber(from, to);
-      }, "source"_a, "target"_a)
+      }, "source"_a, "target"_a, "Undoes inhibit_fiber(source, target).")
       .def(
           "set_plasticity",
           [](PyBrain& b, bool enabled, std::optional<std::string> from, std::optional<std::string> to) {
@@ -377,12 +341,15 @@ NB_MODULE(_engram, m) {
               b.batch().set_plasticity(enabled);
             }
           },
-          "enabled"_a, "source"_a = nb::none(), "target"_a = nb::none())
-      .def("fix", [](PyBrain& b, const std::string& area) { b.batch().fix(area); }, "area"_a)
-      .def("unfix", [](PyBrain& b, const std::string& area) { b.batch().unfix(area); }, "area"_a)
+          "enabled"_a, "source"_a = nb::none(), "target"_a = nb::none(),
+          "Turns Hebbian plasticity on or off for every fiber, or for the fiber source->target.")
+      .def("fix", [](PyBrain& b, const std::string& area) { b.batch().fix(area); }, "area"_a,
+           "A fixed area keeps firing its current set; fibers into it still learn.")
+      .def("unfix", [](PyBrain& b, const std::string& area) { b.batch().unfix(area); }, "area"_a, "Undoes fix(area).")
       .def("activate", [](PyBrain& b, const std::string& area, std::uint32_t assembly) {
         b.batch().activate(area, assembly);
-      }, "area"_a, "assembly"_a = 0)
+      }, "area"_a, "assembly"_a = 0,
+      "Makes `area` fire assembly `assembly`: neurons [assembly * k, (assembly + 1) * k).")
       .def(
           "set_firing",
           [](PyBrain& b, const std::string& area, const std::vector<std::vector<std::uint32_t>>& per_brain) {
@@ -391,7 +358,7 @@ NB_MODULE(_engram, m) {
           "area"_a, "per_brain"_a, "Makes `area` fire these neurons: one strictly increasing list per brain.")
       .def("fire_random_subset", [](PyBrain& b, const std::string& area, double fraction) {
         b.batch().fire_random_subset(area, fraction);
-      }, "area"_a, "fraction"_a)
+      }, "area"_a, "fraction"_a, "Each brain keeps a uniformly random round(fraction * size) subset of `area`'s firing set.")
       .def(
           "project_rounds",
           [](PyBrain& b, const std::vector<std::string>& sources, const std::vector<std::string>& targets,
@@ -399,7 +366,8 @@ NB_MODULE(_engram, m) {
             nb::gil_scoped_release release;
             engram::assembly::project_rounds(b.batch(), sources, targets, steps);
           },
-          "sources"_a, "targets"_a, "steps"_a)
+          "sources"_a, "targets"_a, "steps"_a,
+          "`steps` steps in which only the fibers from `sources` into `targets` carry input (GIL released).")
       .def(
           "complete",
           [](PyBrain& b, const std::string& area, double fraction, int steps) {
@@ -413,25 +381,39 @@ NB_MODULE(_engram, m) {
             nb::gil_scoped_release release;
             engram::assembly::associate(b.batch(), a, b2, c, steps);
           },
-          "a"_a, "b"_a, "c"_a, "steps"_a)
+          "a"_a, "b"_a, "c"_a, "steps"_a,
+          "The assemblies of a and b fire together (fixed) into c, whose recurrence is on, for `steps` steps.")
       .def(
           "merge",
           [](PyBrain& b, const std::string& a, const std::string& b2, const std::string& c, int steps) {
             nb::gil_scoped_release release;
             engram::assembly::merge(b.batch(), a, b2, c, steps);
           },
-          "a"_a, "b"_a, "c"_a, "steps"_a)
+          "a"_a, "b"_a, "c"_a, "steps"_a, "a and b fire into c and c projects back into a and b; all three are updated each step.")
       .def(
           "reciprocal_project",
           [](PyBrain& b, const std::string& a, const std::string& b2, int steps) {
             nb::gil_scoped_release release;
             engram::assembly::reciprocal_project(b.batch(), a, b2, steps);
           },
-          "a"_a, "b"_a, "steps"_a);
+          "a"_a, "b"_a, "steps"_a, "a keeps firing (fixed) into b while b projects back into a: both fibers learn.");
 
   m.def("_run", &run_config, "config"_a, "backend"_a = nb::none(), "progress"_a = nb::none(), "max_batch"_a = 256,
         "memory_budget"_a = 0, "out"_a = nb::none(), "resume"_a = false, "force"_a = false, "shard"_a = nb::none(),
         "workers"_a = 1, "trace"_a = false,
         "Runs any experiment (or a sweep of one); returns ([(table name, columns)], summary lines).");
   m.def("_experiments", &experiment_kinds, "The registered experiment kinds: [(name, description)].");
+  m.def(
+      "_progress_unit",
+      [](const nb::object& config) { return engram::sched::is_sweep(load_config(config, true)) ? "job" : "step"; },
+      "config"_a, "What a run's progress counts, as the CLI's bar: jobs for a sweep, else steps.");
+
+  m.attr("__version__") = ENGRAM_VERSION;  // the one version source: CMakeLists.txt's project()
+  m.def("_set_data_dir", &engram::io::set_bundled_data_dir, "dir"_a,
+        "Registers the package's bundled data folder (engine/io/data_dir.hpp).");
+
+  engram::py::register_ot(m);
+  engram::py::register_nn(m);
+  engram::py::register_select(m);
+  engram::py::register_transformer(m);
 }
