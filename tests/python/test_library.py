@@ -3,6 +3,7 @@ the bundled data found at run time, and the CLI's --version and no-output notice
 import os
 import pathlib
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -191,3 +192,13 @@ def test_every_public_callable_has_a_docstring():
             if not name.startswith("_") and callable(obj) and not described(obj):
                 missing.append(f"{cls.__name__}.{name}")
     assert not missing, missing
+
+
+@pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "examples" / "python").glob("*.py")))
+def test_python_examples_run(script, tmp_path):
+    """Every examples/python script (one per kernel family) runs to completion."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.dirname(os.path.dirname(engram.__file__)),
+                                                       os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run([sys.executable, str(ROOT / "examples" / "python" / script)], capture_output=True,
+                          text=True, cwd=tmp_path, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]

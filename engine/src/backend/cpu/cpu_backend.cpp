@@ -27,7 +27,7 @@ struct Exec {
   static auto policy() { return thrust::omp::par; }
 };
 
-class CpuBackend final : public detail::KernelBackend<Exec> {
+class CpuBackend final : public engram::detail::KernelBackend<Exec> {
  public:
   ~CpuBackend() override { release_workspaces(); }
   BackendKind kind() const noexcept override { return BackendKind::cpu; }
