@@ -27,6 +27,12 @@ endif()
 if(TARGET engram)
   install(TARGETS engram RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT engram_cli)
 endif()
+# The bundled data (digits, reach recording) where executables look for it at run time
+# (engine/io/data_dir.hpp): prefix/share/engram/data when installed, and the same place in the build
+# tree, linked to the source's data/ (nothing compiled into the binaries names a path).
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/data/ DESTINATION ${CMAKE_INSTALL_DATADIR}/engram/data COMPONENT engram_cli)
+file(MAKE_DIRECTORY ${PROJECT_BINARY_DIR}/share/engram)
+file(CREATE_LINK ${PROJECT_SOURCE_DIR}/data ${PROJECT_BINARY_DIR}/share/engram/data SYMBOLIC)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/kernels/include/ ${PROJECT_SOURCE_DIR}/engine/include/
                   ${PROJECT_SOURCE_DIR}/models/include/ ${PROJECT_SOURCE_DIR}/capi/include/
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT engram_development)

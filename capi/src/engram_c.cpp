@@ -20,6 +20,7 @@
 #include "engram/models/assembly/projection_experiment.hpp"
 #include "engram/engine/scheduler/sweep_runner.hpp"
 #include "engram/models/job_kinds.hpp"
+#include "guarded.hpp"
 
 struct engram_backend {
   std::shared_ptr<engram::Backend> backend;
@@ -33,43 +34,9 @@ struct engram_brain {
 
 namespace {
 
-thread_local std::string last_error;
-
-engram_status fail(engram_status status, const std::string& message) noexcept {
-  try {
-    last_error = message;
-  } catch (...) {
-    // Out of memory while recording the message: keep the status.
-  }
-  return status;
-}
-
-// Runs `body`, mapping every exception to a status code.
-template <class Body>
-engram_status guarded(Body&& body) noexcept {
-  try {
-    body();
-    return ENGRAM_OK;
-  } catch (const engram::Error& e) {
-    switch (e.code()) {
-      case engram::ErrorCode::bad_input: return fail(ENGRAM_BAD_INPUT, e.what());
-      case engram::ErrorCode::unavailable: return fail(ENGRAM_UNAVAILABLE, e.what());
-      case engram::ErrorCode::internal: break;
-      case engram::ErrorCode::cancelled: break;
-    }
-    return fail(ENGRAM_INTERNAL, e.what());
-  } catch (const std::bad_alloc&) {
-    return fail(ENGRAM_INTERNAL, "out of memory");
-  } catch (const std::exception& e) {
-    return fail(ENGRAM_INTERNAL, e.what());
-  } catch (...) {
-    return fail(ENGRAM_INTERNAL, "unknown C++ exception");
-  }
-}
-
-void require(const void* pointer, const char* argument) {
-  if (pointer == nullptr) throw engram::Error::bad_input(argument, "NULL", "must not be NULL");
-}
+using engram::capi::guarded;
+using engram::capi::last_error;
+using engram::capi::require;
 
 void check_brain_index(const engram_brain* brain, std::size_t b) {
   if (b >= brain->batch->size()) {
@@ -103,6 +70,15 @@ engram_status create_brain(engram_backend* backend, const char* yaml, const std:
 }
 
 }  // namespace
+
+namespace engram::capi {
+
+Backend& backend_of(engram_backend* backend, const char* argument) {
+  require(backend, argument);
+  return *backend->backend;
+}
+
+}  // namespace engram::capi
 
 extern "C" {
 

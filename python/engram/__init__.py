@@ -12,6 +12,12 @@
     engram.run("examples/sweep.yaml", out="runs/a", resume=True, shard=(0, 4), workers=2)
     brain.graph("s", "A")["weights"]      # zero-copy, writable view of a fiber's weights
 
+Arrays in, arrays out (numpy, or any CPU tensor through DLPack):
+
+    engram.ot.sinkhorn(a, b, x=x, y=y, eps=0.01, plan=True, gradient=True)   # see engram.ot
+    engram.nn.attention(q, k, v, causal=True)                                # see engram.nn
+    engram.kcap(inputs, k)                                                    # batched top-k
+
 Engine errors arrive as ValueError (bad input; the message names the field) or RuntimeError.
 """
 from __future__ import annotations
@@ -22,15 +28,47 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
-from ._engram import Backend, Brain, _experiments, _run
+from . import nn, ot
+from ._arrays import as_array
+from ._engram import Backend, Brain, __version__, _experiments, _kcap, _run, _set_data_dir
 
-__all__ = ["Backend", "Brain", "run", "experiments", "__version__"]
-__version__ = "0.1.0"
+__all__ = ["Backend", "Brain", "run", "experiments", "kcap", "ot", "nn", "__version__"]
+
+# The bundled data (digits, reach recording) ships inside the package; $ENGRAM_DATA_DIR still wins.
+_set_data_dir(os.path.join(os.path.dirname(os.path.abspath(__file__)), "data"))
 
 
 def experiments() -> Dict[str, str]:
     """The experiment kinds ``run`` accepts (``experiment:`` values) and what each computes."""
     return dict(_experiments())
+
+
+def kcap(inputs, k: int, backend: Union[Backend, str, None] = None) -> np.ndarray:
+    """The k largest entries of each row of ``inputs`` ([batch, n] or [n]), as brains cap areas.
+
+    Returns their indices, [batch, k] (or [k]) uint32 in increasing index order. Ties are exact:
+    equal values rank by the lower index, so the selection is unique. Integer input is compared
+    as is (int64); float input through an order-preserving map to int64 that keeps every
+    distinct value distinct (so no rounding creates or breaks a tie). NaN is refused.
+    """
+    arr = as_array(inputs, None, "inputs")
+    if arr.ndim not in (1, 2):
+        raise ValueError(f"inputs: shape {arr.shape}, must be [batch, n] or [n]")
+    rows = arr.reshape(1, -1) if arr.ndim == 1 else arr
+    if np.issubdtype(rows.dtype, np.floating):
+        values = rows.astype(np.float64) + 0.0  # -0.0 ties with 0.0
+        if np.isnan(values).any():
+            raise ValueError(f"inputs: NaN at {tuple(int(i) for i in np.argwhere(np.isnan(values))[0])}")
+        bits = values.view(np.int64)
+        keys = np.where(bits < 0, bits ^ np.int64(0x7FFFFFFFFFFFFFFF), bits)
+    elif np.issubdtype(rows.dtype, np.integer) or rows.dtype == np.bool_:
+        if rows.dtype == np.uint64 and rows.size and rows.max() > np.iinfo(np.int64).max:
+            raise ValueError("inputs: uint64 values above 2**63 - 1 are not supported")
+        keys = rows.astype(np.int64)
+    else:
+        raise ValueError(f"inputs: dtype {rows.dtype} is not numeric")
+    winners = _kcap(np.ascontiguousarray(keys), int(k), backend)
+    return winners[0] if arr.ndim == 1 else winners
 
 
 def _progress_callback(progress):

@@ -25,6 +25,7 @@
 #include "engram/engine/backend/backend.hpp"
 #include "engram/engine/error.hpp"
 #include "engram/engine/io/config_node.hpp"
+#include "engram/engine/io/data_dir.hpp"
 #include "engram/models/assembly/brain_batch.hpp"
 #include "engram/models/assembly/brain_config.hpp"
 #include "engram/models/assembly/operations.hpp"
@@ -32,6 +33,7 @@
 #include "engram/engine/scheduler/sweep_runner.hpp"
 #include "engram/models/assembly/exact_batch.hpp"
 #include "engram/models/job_kinds.hpp"
+#include "py_support.hpp"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -41,12 +43,13 @@ namespace {
 using engram::Backend;
 using engram::assembly::BrainBatch;
 
-// A config given as a dict becomes JSON text (which YAML reads); a str is YAML text, or a path
+// A config given as a dict becomes JSON text (which YAML reads; numpy values allowed); a str is YAML text, or a path
 // when `allow_path` and it names no YAML mapping.
 engram::io::ConfigNode load_config(const nb::handle& config, bool allow_path) {
   if (nb::isinstance<nb::dict>(config)) {
-    nb::object json = nb::module_::import_("json");
-    const std::string text = nb::cast<std::string>(json.attr("dumps")(config));
+    // engram._config turns numpy scalars and arrays into plain values and names a bad field.
+    nb::object to_json = nb::module_::import_("engram._config").attr("to_json");
+    const std::string text = nb::cast<std::string>(to_json(config));
     return engram::io::load_config_string(text, "config");
   }
   if (nb::isinstance<nb::str>(config) || nb::hasattr(config, "__fspath__")) {
@@ -64,29 +67,10 @@ engram::io::ConfigNode load_config(const nb::handle& config, bool allow_path) {
                                  "must be a dict, a YAML string or a path");
 }
 
-// A numpy array that owns a copy of `values`.
-template <class T>
-nb::ndarray<nb::numpy, T, nb::ndim<1>> to_numpy(std::vector<T> values) {
-  auto* owned = new std::vector<T>(std::move(values));
-  nb::capsule owner(owned, [](void* p) noexcept { delete static_cast<std::vector<T>*>(p); });
-  return nb::ndarray<nb::numpy, T, nb::ndim<1>>(owned->data(), {owned->size()}, owner);
-}
-
-struct PyBackend {
-  std::shared_ptr<Backend> backend;
-  explicit PyBackend(const std::string& name) : backend(engram::make_backend(name)) {}
-  std::string name() const { return std::string(backend->name()); }
-};
-
-std::shared_ptr<Backend> resolve_backend(const std::optional<nb::object>& given, const std::string& fallback) {
-  if (!given || given->is_none()) return std::shared_ptr<Backend>(engram::make_backend(fallback));
-  if (nb::isinstance<PyBackend>(*given)) return nb::cast<PyBackend&>(*given).backend;
-  if (nb::isinstance<nb::str>(*given)) {
-    return std::shared_ptr<Backend>(engram::make_backend(nb::cast<std::string>(*given)));
-  }
-  throw engram::Error::bad_input("backend", nb::cast<std::string>(nb::str(given->type())),
-                                 "must be an engram.Backend or one of cpu, cuda, auto");
-}
+using engram::py::PyBackend;
+using engram::py::PythonHooks;
+using engram::py::resolve_backend;
+using engram::py::to_numpy;
 
 class PyBrain {
  public:
@@ -156,46 +140,6 @@ nb::dict table_columns(engram::sched::Table& table) {
   return out;
 }
 
-// Progress and Ctrl-C for a run that holds no GIL: both callbacks take the GIL briefly. A Python
-// exception (KeyboardInterrupt from a signal, or one raised by the progress callback) stops the
-// run at the engine's next check and is re-raised once the engine has unwound.
-struct PythonHooks {
-  nb::object progress;
-  std::optional<nb::python_error> pending;
-
-  engram::Progress engine_progress() {
-    engram::Progress::Report report;
-    if (progress.is_valid() && !progress.is_none()) {
-      report = [this](std::uint64_t done, std::uint64_t total) {
-        nb::gil_scoped_acquire acquire;
-        if (pending) return;
-        try {
-          progress(done, total);
-        } catch (nb::python_error& e) {
-          pending.emplace(std::move(e));
-        }
-      };
-    }
-    return engram::Progress(std::move(report), [this] {
-      nb::gil_scoped_acquire acquire;
-      if (pending) return false;
-      if (PyErr_CheckSignals() != 0) {
-        pending.emplace();
-        return false;
-      }
-      return true;
-    });
-  }
-  // After the engine returned or threw: re-raise what Python asked for.
-  void rethrow() {
-    if (pending) {
-      nb::python_error e = std::move(*pending);
-      pending.reset();
-      throw e;
-    }
-  }
-};
-
 // Any experiment kind, or a sweep of one, through the scheduler's one path: a list of (table
 // name, columns) and the summary lines.
 nb::tuple run_config(const nb::object& config, const std::optional<nb::object>& backend, const nb::object& progress,
@@ -228,14 +172,7 @@ nb::tuple run_config(const nb::object& config, const std::optional<nb::object>& 
   PythonHooks hooks{progress, std::nullopt};
   const engram::Progress engine_progress = hooks.engine_progress();
   engram::sched::Results results;
-  try {
-    nb::gil_scoped_release release;
-    results = engram::sched::run_config(root, kind, options, engine_progress);
-  } catch (const engram::Error& e) {
-    if (e.code() == engram::ErrorCode::cancelled) hooks.rethrow();
-    throw;
-  }
-  hooks.rethrow();
+  hooks.run_released([&] { results = engram::sched::run_config(root, kind, options, engine_progress); });
   nb::list tables;
   for (auto& table : results.tables) tables.append(nb::make_tuple(nb::str(table.name.c_str()), table_columns(table)));
   nb::list summary;
@@ -287,6 +224,29 @@ NB_MODULE(_engram, m) {
       .def("__len__", [](const PyBrain& b) { return b.batch().size(); })
       .def_prop_ro("steps_taken", [](const PyBrain& b) { return b.batch().steps_taken(); })
       .def_prop_ro("backend", &PyBrain::backend_name)
+      .def("__repr__",
+           [](const PyBrain& b) {
+             // engram.Brain(2 brains, mode=implicit, p=0.05, areas=[A(n=1000, k=31)], stimuli=[s(k=31)],
+             //              fibers=[s->A, A->A], steps_taken=5, backend=cpu)
+             const engram::assembly::BrainSpec& spec = b.batch().spec();
+             std::string out = "engram.Brain(" + std::to_string(b.batch().size()) + " brain" +
+                               (b.batch().size() == 1 ? "" : "s") + ", mode=" + engram::assembly::to_string(spec.mode) +
+                               ", p=" + nb::cast<std::string>(nb::repr(nb::float_(spec.p))) + ", areas=[";
+             for (std::size_t i = 0; i < spec.areas.size(); ++i) {
+               out += (i ? ", " : "") + spec.areas[i].name + "(n=" + std::to_string(spec.areas[i].n) +
+                      ", k=" + std::to_string(spec.areas[i].k) + ")";
+             }
+             out += "], stimuli=[";
+             for (std::size_t i = 0; i < spec.stimuli.size(); ++i) {
+               out += (i ? ", " : "") + spec.stimuli[i].name + "(k=" + std::to_string(spec.stimuli[i].k) + ")";
+             }
+             out += "], fibers=[";
+             for (std::size_t i = 0; i < spec.fibers.size(); ++i) {
+               out += (i ? ", " : "") + spec.fibers[i].from + "->" + spec.fibers[i].to;
+             }
+             return out + "], steps_taken=" + std::to_string(b.batch().steps_taken()) + ", backend=" +
+                    b.backend_name() + ")";
+           })
       .def(
           "project",
           [](PyBrain& b, int steps) {
@@ -434,4 +394,13 @@ NB_MODULE(_engram, m) {
         "workers"_a = 1, "trace"_a = false,
         "Runs any experiment (or a sweep of one); returns ([(table name, columns)], summary lines).");
   m.def("_experiments", &experiment_kinds, "The registered experiment kinds: [(name, description)].");
+
+  m.attr("__version__") = ENGRAM_VERSION;  // the one version source: CMakeLists.txt's project()
+  m.def("_set_data_dir", &engram::io::set_bundled_data_dir, "dir"_a,
+        "Registers the package's bundled data folder (engine/io/data_dir.hpp).");
+
+  engram::py::register_ot(m);
+  engram::py::register_nn(m);
+  engram::py::register_select(m);
+  engram::py::register_transformer(m);
 }

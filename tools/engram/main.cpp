@@ -44,6 +44,7 @@ namespace {
 int run_main(int argc, char** argv) {
   CLI::App app{"engram: batched simulation and training of brain models"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("engram ") + ENGRAM_VERSION);
   engram::cli::RunOptions run;
   auto* run_cmd = app.add_subcommand("run", "Run an experiment described by a YAML config");
   run_cmd->add_option("config", run.config, "Experiment config (YAML)")->required();

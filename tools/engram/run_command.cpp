@@ -87,6 +87,14 @@ int run_command(const RunOptions& options) {
   if (!sweep) {
     for (const std::string& line : results.summary) std::printf("%s\n", line.c_str());
   }
+  // Without --out the tables exist only in memory: say so, and how to keep them.
+  if (options.out) {
+    std::printf("results written to %s\n", options.out->c_str());
+  } else {
+    std::printf("no files written (the summary above is all this run keeps); add --out DIR to write its %zu "
+                "table(s) as CSV\n",
+                results.tables.size());
+  }
   return 0;
 }
 

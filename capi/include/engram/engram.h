@@ -123,4 +123,7 @@ ENGRAM_API engram_status engram_run_config_ex(const char* config_path, const cha
 }
 #endif
 
+/* Kernels on caller-owned arrays: Sinkhorn, attention, k-cap. */
+#include "engram/engram_arrays.h"
+
 #endif /* ENGRAM_ENGRAM_H */

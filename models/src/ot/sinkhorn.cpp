@@ -257,10 +257,15 @@ std::vector<Solution<T>> solve(Backend& backend, const std::vector<Problem<T>>& 
                                          T* gram_out) {
       backend.gemm(false, true, n, m, dim, T(1), xs, ys, T(0), gram_out);
     };
-    with_cost<T>(o.cost, [&](auto policy) { cpu::solve_scaling<T, decltype(policy)>(b, out, scaling, gram); });
+    cpu::Cancellation cancellation{[&o] { return !o.progress.cancelled(); }, o.check_every};
+    with_cost<T>(o.cost, [&](auto policy) {
+      cpu::solve_scaling<T, decltype(policy)>(b, out, scaling, gram, cancellation);
+    });
+    if (cancellation.stopped) throw Error::cancelled("Sinkhorn stopped at the caller's request");
   } else {
     // Problems freeze themselves on the device; the host only decides when every one has.
     for (std::int32_t k = 0; k < o.max_iter; k += o.check_every) {
+      o.progress.check_cancelled();
       backend.sinkhorn_iterations(b, k, std::min(o.check_every, o.max_iter - k));
       const std::vector<std::int32_t> status = d_status.to_host();
       if (std::none_of(status.begin(), status.end(), [](std::int32_t s) { return s == kRunning; })) break;

@@ -222,7 +222,7 @@ struct Row {
 };
 
 template <class T>
-std::vector<std::vector<Row>> solve_jobs(Backend& backend, const std::vector<Config>& configs) {
+std::vector<std::vector<Row>> solve_jobs(Backend& backend, const std::vector<Config>& configs, const Progress& progress) {
   // Every job's problems in one ragged batch; each problem's values depend on itself only.
   std::vector<Problem<T>> all;
   std::vector<std::size_t> first{0};
@@ -231,10 +231,12 @@ std::vector<std::vector<Row>> solve_jobs(Backend& backend, const std::vector<Con
     all.insert(all.end(), p.begin(), p.end());
     first.push_back(all.size());
   }
-  validate(all, configs.front().options);
-  const auto solutions = solve(backend, all, configs.front().options);
+  SinkhornOptions options = configs.front().options;
+  options.progress = progress.silent();  // Ctrl-C stops a long solve; the bar counts jobs
+  validate(all, options);
+  const auto solutions = solve(backend, all, options);
   std::vector<double> divergence;
-  if (configs.front().divergence) divergence = sinkhorn_divergence(backend, all, configs.front().options);
+  if (configs.front().divergence) divergence = sinkhorn_divergence(backend, all, options);
   std::vector<std::vector<Row>> rows(configs.size());
   for (std::size_t j = 0; j < configs.size(); ++j) {
     for (std::size_t k = first[j]; k < first[j + 1]; ++k) {
@@ -255,8 +257,9 @@ std::vector<std::vector<Row>> solve_jobs(Backend& backend, const std::vector<Con
   return rows;
 }
 
-std::vector<std::vector<Row>> solve_any(Backend& backend, const std::vector<Config>& configs) {
-  return configs.front().precision == "float" ? solve_jobs<float>(backend, configs) : solve_jobs<double>(backend, configs);
+std::vector<std::vector<Row>> solve_any(Backend& backend, const std::vector<Config>& configs, const Progress& progress) {
+  return configs.front().precision == "float" ? solve_jobs<float>(backend, configs, progress)
+                                              : solve_jobs<double>(backend, configs, progress);
 }
 
 class SinkhornKind final : public sched::JobKind {
@@ -277,7 +280,7 @@ class SinkhornKind final : public sched::JobKind {
   sched::Results run(const io::ConfigNode& config, Backend& backend, const Progress& progress) const override {
     const Config c = parse(config);
     progress.check_cancelled();
-    const std::vector<Row> rows = solve_any(backend, {c}).front();
+    const std::vector<Row> rows = solve_any(backend, {c}, progress).front();
     progress.report(1, 1);
     sched::Table t;
     t.name = "sinkhorn";
@@ -339,7 +342,7 @@ class SinkhornKind final : public sched::JobKind {
     progress.check_cancelled();
     std::vector<Config> configs;
     for (const sched::JobInput& job : jobs) configs.push_back(parse(job.config, job.seed));
-    const auto per_job = solve_any(backend, configs);
+    const auto per_job = solve_any(backend, configs, progress);
     std::vector<sched::Row> out;
     for (const std::vector<Row>& rows : per_job) {
       double cost = 0, value = 0, divergence = 0, error = 0;

@@ -7,12 +7,9 @@
 #include <numeric>
 
 #include "engram/engine/error.hpp"
+#include "engram/engine/io/data_dir.hpp"
 #include "engram/kernels/core/random.hpp"
 #include "engram/models/plasticity/purposes.hpp"
-
-#ifndef ENGRAM_DATA_DIR
-#define ENGRAM_DATA_DIR "data"
-#endif
 
 namespace engram::plastic {
 
@@ -109,13 +106,8 @@ Dataset image_data(const assembly::LabeledImages& images) {
   return data;
 }
 
-std::string bundled_data_dir() {
-  if (const char* dir = std::getenv("ENGRAM_DATA_DIR"); dir != nullptr && *dir != '\0') return dir;
-  return ENGRAM_DATA_DIR;
-}
-
 Dataset digits_data() {
-  const std::string dir = bundled_data_dir();
+  const std::string dir = io::bundled_data_dir("digits-images.idx3-ubyte");
   return image_data(assembly::load_idx(dir + "/digits-images.idx3-ubyte", dir + "/digits-labels.idx1-ubyte"));
 }
 

@@ -22,8 +22,12 @@
 // thread count, so the bits do not depend on batch packing or threads.
 //
 //   engram::ot::cpu::ScalingPlan plan = engram::ot::cpu::plan_scaling(batch, x_rows, y_rows, threads, budget);
-//   if (plan.fits) engram::ot::cpu::solve_scaling<double, Cost>(batch, outputs, plan, gram);
+//   engram::ot::cpu::Cancellation cancellation{keep_going};
+//   if (plan.fits) engram::ot::cpu::solve_scaling<double, Cost>(batch, outputs, plan, gram, cancellation);
+#include <omp.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -69,6 +73,24 @@ ScalingPlan plan_scaling(const std::vector<std::int64_t>& x_begin, const std::ve
 }
 
 // x [n, dim] · y [m, dim]ᵀ into out [n, m] (the backend's gemm).
+// A caller's request to stop a running batch (Ctrl-C, a deadline). Only the calling thread asks
+// `keep_going` (a front end's hook may need its own thread, e.g. Python's signal check), every
+// `every` iterations of the problem it is solving; once it says no, every thread leaves its
+// problem at its next look and the problems keep their last potentials.
+struct Cancellation {
+  std::function<bool()> keep_going;  // empty: never stops early
+  std::int32_t every = 10;
+  std::atomic<bool> stopped{false};
+
+  bool stop_now(std::int32_t iteration) {
+    if (stopped.load(std::memory_order_relaxed)) return true;
+    if (!keep_going || iteration % every != 0 || omp_get_thread_num() != 0) return false;
+    if (keep_going()) return false;
+    stopped.store(true, std::memory_order_relaxed);
+    return true;
+  }
+};
+
 template <class T>
 using Gram = std::function<void(const T* x, std::int64_t n, const T* y, std::int64_t m, std::int32_t dim, T* out)>;
 
@@ -98,8 +120,9 @@ inline T dot(const T* __restrict v, const T* __restrict w, std::int64_t n) {
 template <class T, class Cost>
 class Problem {
  public:
-  Problem(const SinkhornBatch<T>& b, const SinkhornOutputs<T>& out, std::int32_t p, const T* cost, bool parallel)
-      : b_(b), out_(out), p_(p), x0_(b.x_begin[p]), y0_(b.y_begin[p]), n_(b.x_begin[p + 1] - x0_),
+  Problem(const SinkhornBatch<T>& b, const SinkhornOutputs<T>& out, std::int32_t p, const T* cost, bool parallel,
+          Cancellation& cancellation)
+      : b_(b), out_(out), cancellation_(cancellation), p_(p), x0_(b.x_begin[p]), y0_(b.y_begin[p]), n_(b.x_begin[p + 1] - x0_),
         m_(b.y_begin[p + 1] - y0_), cost_(cost), parallel_(parallel) {
     kernel_.reset(new T[static_cast<std::size_t>(n_ * m_)]);
     partials_.reset(new T[static_cast<std::size_t>(chunks() * m_)]);
@@ -115,6 +138,7 @@ class Problem {
     bool absorb = true;
     const std::int32_t cap = b_.max_iter[p_];
     for (std::int32_t k = 0; k < cap && b_.status[p_] == kRunning; ++k) {
+      if (cancellation_.stop_now(k)) break;
       const T e = b_.eps_at(p_, k);
       // Every path leaves s_ = Kᵀ (a ∘ u) for the current f: the rebuilds sum it, and so does the
       // previous iteration's row pass when it commits f' without absorbing.
@@ -352,6 +376,7 @@ class Problem {
 
   const SinkhornBatch<T>& b_;
   const SinkhornOutputs<T>& out_;
+  Cancellation& cancellation_;
   std::int32_t p_;
   std::int64_t x0_, y0_, n_, m_;
   const T* cost_;
@@ -390,11 +415,11 @@ void online_costs(const SinkhornBatch<T>& b, std::int32_t p, const Gram<T>& gram
 
 }  // namespace detail
 
-// Runs every problem of the batch to its stop and fills `out` (rows and totals) as
+// Runs every problem of the batch to its stop (or until `cancellation` stops it) and fills `out` (rows and totals) as
 // Backend::sinkhorn_iterations + Backend::sinkhorn_outputs would. `b` points into host memory.
 template <class T, class Cost>
 void solve_scaling(const SinkhornBatch<T>& b, const SinkhornOutputs<T>& out, const ScalingPlan& plan,
-                   const Gram<T>& gram) {
+                   const Gram<T>& gram, Cancellation& cancellation) {
   constexpr bool kStored = std::is_same_v<Cost, StoredCost<T>>;
   std::vector<std::int64_t> cache_begin(static_cast<std::size_t>(b.problems) + 1, 0);
   std::unique_ptr<T[]> cache;
@@ -411,12 +436,12 @@ void solve_scaling(const SinkhornBatch<T>& b, const SinkhornOutputs<T>& out, con
   };
   if (plan.problems_in_parallel) {
 #pragma omp parallel for schedule(dynamic, 1) num_threads(plan.threads)
-    for (std::int32_t p = 0; p < b.problems; ++p) detail::Problem<T, Cost>(b, out, p, cost_of(p), false).solve();
+    for (std::int32_t p = 0; p < b.problems; ++p) detail::Problem<T, Cost>(b, out, p, cost_of(p), false, cancellation).solve();
   } else {
     for (std::int32_t p = 0; p < b.problems; ++p) {
       const double pairs = static_cast<double>(b.x_begin[p + 1] - b.x_begin[p]) * static_cast<double>(b.y_begin[p + 1] - b.y_begin[p]);
       // Below ~2^16 pairs a pass is microseconds: a fork/join per pass would cost more than it saves.
-      detail::Problem<T, Cost>(b, out, p, cost_of(p), plan.threads > 1 && pairs >= 65536.0).solve();
+      detail::Problem<T, Cost>(b, out, p, cost_of(p), plan.threads > 1 && pairs >= 65536.0, cancellation).solve();
     }
   }
 }

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "engram/engine/backend/backend.hpp"
+#include "engram/engine/progress.hpp"
 #include "engram/kernels/ot/cost.hpp"
 
 namespace engram::ot {
@@ -45,6 +46,9 @@ struct SinkhornOptions {
   // CPU backend: solve with stabilised kernel scalings (kernels/ot/cpu_sinkhorn.hpp) when the
   // kernels fit in memory; false runs the log-domain functors (the CUDA path and the reference).
   bool cpu_scaling = true;
+  // Asked whether to go on every `check_every` iterations, from the calling thread only; a
+  // cancelled solve throws Error::cancelled (Ctrl-C in Python or the CLI stops a long solve).
+  Progress progress;
 };
 
 template <class T>

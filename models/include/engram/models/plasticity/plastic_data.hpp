@@ -28,9 +28,8 @@ Dataset plastic_teacher_data(const PlasticShape& shape, std::size_t n, std::uint
 // Pixels / 255 (or / the largest pixel when that is below 255, as for the 0..16 digits).
 Dataset image_data(const assembly::LabeledImages& images);
 // The bundled scikit-learn digits (1797 images, 8x8, 10 classes) from engram's data folder
-// ($ENGRAM_DATA_DIR when set).
+// (engine/io/data_dir.hpp: $ENGRAM_DATA_DIR, the Python package's, or share/engram/data).
 Dataset digits_data();
-std::string bundled_data_dir();
 
 // A keyed shuffle of `data` split into train (the first n_train after shuffling) and test (the rest).
 void shuffle_split(const Dataset& data, std::size_t n_train, std::uint64_t seed, Dataset& train, Dataset& test);

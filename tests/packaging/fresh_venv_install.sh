@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# `pip install` from a copy of the source tree into a fresh virtual environment, the copy then
+# deleted, and the digits example run from the installed package: the wheel must carry its data
+# and find it at run time (engine/io/data_dir.hpp), never through a path into the source tree.
+# Slow (a full compile of the module): ctest label `packaging`, run by .ci/run after the suite.
+#   tests/packaging/fresh_venv_install.sh SOURCE_DIR WORK_DIR
+set -euo pipefail
+source_dir="$(cd "$1" && pwd)"
+work="$2"
+rm -rf "$work"
+mkdir -p "$work"
+work="$(cd "$work" && pwd)"
+copy="$work/source-copy"
+mkdir -p "$copy"
+# What git tracks (plus new, not ignored files): no build folders, no venvs.
+(cd "$source_dir" && git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t "$copy")
+python3 -m venv "$work/venv"
+# ccache keys on paths relative to the copy, so a rerun (or CI's next run) reuses the objects.
+export CCACHE_BASEDIR="$copy" CCACHE_NOHASHDIR=1
+export SKBUILD_CMAKE_DEFINE="CMAKE_CXX_COMPILER_LAUNCHER=ccache;CMAKE_C_COMPILER_LAUNCHER=ccache"
+"$work/venv/bin/pip" install --quiet "$copy"
+rm -rf "$copy"
+# No installed file names the (deleted) source folder.
+if grep -rlF "$copy" "$work/venv/lib"; then
+  echo "fresh_venv_install: the files above embed the source path $copy" >&2
+  exit 1
+fi
+cd "$work"
+unset ENGRAM_DATA_DIR
+"$work/venv/bin/python" - <<'PY'
+import os
+import engram
+
+assert "venv" in engram.__file__, engram.__file__
+print("engram", engram.__version__, "from", os.path.dirname(engram.__file__))
+# examples/plasticity_meta.yaml, shortened: its transfer task reads the bundled digits.
+config = {
+    "experiment": "plasticity_meta", "seed": 1, "backend": "cpu",
+    "network": {"neurons": 40, "cap": 20, "rounds": 1, "p": 0.5},
+    "rule": {"eta": 0.1, "mode": "additive", "updates": "misclassified", "init": "zeros"},
+    "meta": {"method": "exact", "steps": 2, "batch": 20, "problems_per_step": 1, "lr": 0.05, "learn": ["output"]},
+    "data": {"kind": "halfspace", "inputs": 20, "train_examples": 100, "test_examples": 100},
+    "evaluate": {"epochs": 1, "transfer": [{"kind": "digits"}]},
+    "baseline": {"epochs": 1, "lr": 0.01, "batch": 32},
+}
+result, summary = engram.run(config, as_frame=False, return_summary=True)
+print("\n".join(summary))
+tables = result if isinstance(result, dict) and all(isinstance(v, dict) for v in result.values()) else {"": result}
+text = repr(tables)
+assert "digits" in text, f"no digits rows in {sorted(tables)}"
+print("fresh venv install: the digits example ran from the installed package")
+PY
