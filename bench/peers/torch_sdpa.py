@@ -7,7 +7,7 @@ dims 16 and 64, float32), forward and forward+backward, with the same thread cou
 per size: both times, engram/torch time ratio, engram's GFLOP/s and its fraction of the GEMM
 peak that engram_attention_bench measured in the same run.
 
-    pip install -r bench/peers/requirements.txt   # torch from PyPI (pinned)
+    pip install -r bench/peers/requirements.txt   # torch and POT from PyPI (pinned)
     OMP_NUM_THREADS=2 python bench/peers/torch_sdpa.py [--bench build/bench/engram_attention_bench]
 """
 import argparse

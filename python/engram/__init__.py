@@ -30,7 +30,7 @@ import numpy as np
 
 from . import nn, ot
 from ._arrays import as_array
-from ._engram import Backend, Brain, __version__, _experiments, _kcap, _run, _set_data_dir
+from ._engram import Backend, Brain, __version__, _experiments, _kcap, _progress_unit, _run, _set_data_dir
 
 __all__ = ["Backend", "Brain", "run", "experiments", "kcap", "ot", "nn", "__version__"]
 
@@ -71,8 +71,8 @@ def kcap(inputs, k: int, backend: Union[Backend, str, None] = None) -> np.ndarra
     return winners[0] if arr.ndim == 1 else winners
 
 
-def _progress_callback(progress):
-    """A (done, total) callable, a tqdm bar, or None; returns (callback, bar to close)."""
+def _progress_callback(progress, unit: str = "step"):
+    """A (done, total) callable, a tqdm bar counting ``unit``, or None; returns (callback, bar to close)."""
     if progress is None or progress is False:
         return None, None
     if callable(progress):
@@ -83,7 +83,7 @@ def _progress_callback(progress):
         if progress is True:
             raise ImportError("progress=True needs tqdm (pip install tqdm); pass a callable instead") from None
         return None, None
-    bar = tqdm(total=0, unit="step", leave=False)
+    bar = tqdm(total=0, unit=unit, leave=False)
 
     def update(done: int, total: int) -> None:
         if bar.total != total:
@@ -139,16 +139,17 @@ def run(config: Union[Mapping[str, Any], str, "os.PathLike[str]"],
     the shards. With ``out`` a sweep returns the rows of its results file.
     ``return_summary=True`` returns (result, summary lines), the lines the CLI prints.
 
-    ``progress`` is a callable (done, total), True for a tqdm bar, or "auto" (a tqdm bar when
-    tqdm is installed and stderr is a terminal). The GIL is released while the engine runs;
+    ``progress`` is a callable (done, total), True for a tqdm bar (``tqdm.auto``: a widget in
+    Jupyter), or "auto" (a bar when tqdm is installed and stderr is a terminal or this is a Jupyter
+    kernel). The bar counts jobs for a sweep and steps otherwise, like the CLI's. The GIL is released while the engine runs;
     Ctrl-C (or an exception raised by the progress callback) stops the run at the engine's next
     check and is re-raised here.
     """
     if isinstance(config, Mapping):
         config = dict(config)
     if progress == "auto":
-        progress = True if sys.stderr.isatty() and _has_tqdm() else None
-    callback, bar = _progress_callback(progress)
+        progress = True if _interactive() and _has_tqdm() else None
+    callback, bar = _progress_callback(progress, _progress_unit(config) if progress is True else "step")
     if isinstance(shard, tuple):
         shard = f"{shard[0]}/{shard[1]}"
     if out is not None:
@@ -162,6 +163,11 @@ def run(config: Union[Mapping[str, Any], str, "os.PathLike[str]"],
     frames = {name: _frame(columns, as_frame) for name, columns in tables}
     result = next(iter(frames.values())) if len(frames) == 1 else frames
     return (result, list(summary)) if return_summary else result
+
+
+def _interactive() -> bool:
+    """A terminal, or a Jupyter kernel (whose stderr is no terminal but shows tqdm.auto's widget)."""
+    return sys.stderr.isatty() or "ipykernel" in sys.modules
 
 
 def _has_tqdm() -> bool:

@@ -30,6 +30,7 @@
 #include "engram/models/assembly/brain_config.hpp"
 #include "engram/models/assembly/operations.hpp"
 #include "engram/engine/scheduler/job_kind.hpp"
+#include "engram/engine/scheduler/sweep.hpp"
 #include "engram/engine/scheduler/sweep_runner.hpp"
 #include "engram/models/assembly/exact_batch.hpp"
 #include "engram/models/job_kinds.hpp"
@@ -268,15 +269,16 @@ NB_MODULE(_engram, m) {
             b.check_brain(brain);
             return b.batch().support(brain, area);
           },
-          "area"_a, "brain"_a = 0)
+          "area"_a, "brain"_a = 0, "Neurons of `area` in brain `brain` that have ever fired (the support).")
       .def(
           "overlap",
           [](const PyBrain& b, const std::string& area, std::size_t brain) {
             b.check_brain(brain);
             return b.batch().overlap(brain, area);
           },
-          "area"_a, "brain"_a = 0)
-      .def("updated", [](const PyBrain& b, const std::string& area) { return b.batch().updated(area); }, "area"_a)
+          "area"_a, "brain"_a = 0, "Winners shared by the latest two firing sets of `area` (0 until it fired twice).")
+      .def("updated", [](const PyBrain& b, const std::string& area) { return b.batch().updated(area); }, "area"_a,
+           "Whether `area` took part in the latest step.")
       .def(
           "inputs",
           [](PyBrain& b, const std::string& area) {
@@ -314,16 +316,18 @@ NB_MODULE(_engram, m) {
           "The fiber source->target as CSR views of engine memory (mode explicit, cpu backend): row "
           "(brain b, neuron s) is targets/weights[row_start[b, s] : row_start[b, s] + row_degree[b, s]]. "
           "weights is writable and the next step reads what you write; the rest is read-only.")
-      .def("inhibit", [](PyBrain& b, const std::string& name) { b.batch().inhibit(name); }, "name"_a)
-      .def("disinhibit", [](PyBrain& b, const std::string& name) { b.batch().disinhibit(name); }, "name"_a)
+      .def("inhibit", [](PyBrain& b, const std::string& name) { b.batch().inhibit(name); }, "name"_a,
+           "An inhibited area neither fires nor is updated; an inhibited stimulus does not fire.")
+      .def("disinhibit", [](PyBrain& b, const std::string& name) { b.batch().disinhibit(name); }, "name"_a,
+           "Undoes inhibit(name).")
       .def("inhibited", [](const PyBrain& b, const std::string& name) { return b.batch().inhibited(name); },
-           "name"_a)
+           "name"_a, "Whether the area or stimulus `name` is inhibited.")
       .def("inhibit_fiber", [](PyBrain& b, const std::string& from, const std::string& to) {
         b.batch().inhibit_fiber(from, to);
-      }, "source"_a, "target"_a)
+      }, "source"_a, "target"_a, "Stops the fiber source->target from carrying input (both ends keep working).")
       .def("disinhibit_fiber", [](PyBrain& b, const std::string& from, const std::string& to) {
         b.batch().disinhibit_fiber(from, to);
-      }, "source"_a, "target"_a)
+      }, "source"_a, "target"_a, "Undoes inhibit_fiber(source, target).")
       .def(
           "set_plasticity",
           [](PyBrain& b, bool enabled, std::optional<std::string> from, std::optional<std::string> to) {
@@ -337,12 +341,15 @@ NB_MODULE(_engram, m) {
               b.batch().set_plasticity(enabled);
             }
           },
-          "enabled"_a, "source"_a = nb::none(), "target"_a = nb::none())
-      .def("fix", [](PyBrain& b, const std::string& area) { b.batch().fix(area); }, "area"_a)
-      .def("unfix", [](PyBrain& b, const std::string& area) { b.batch().unfix(area); }, "area"_a)
+          "enabled"_a, "source"_a = nb::none(), "target"_a = nb::none(),
+          "Turns Hebbian plasticity on or off for every fiber, or for the fiber source->target.")
+      .def("fix", [](PyBrain& b, const std::string& area) { b.batch().fix(area); }, "area"_a,
+           "A fixed area keeps firing its current set; fibers into it still learn.")
+      .def("unfix", [](PyBrain& b, const std::string& area) { b.batch().unfix(area); }, "area"_a, "Undoes fix(area).")
       .def("activate", [](PyBrain& b, const std::string& area, std::uint32_t assembly) {
         b.batch().activate(area, assembly);
-      }, "area"_a, "assembly"_a = 0)
+      }, "area"_a, "assembly"_a = 0,
+      "Makes `area` fire assembly `assembly`: neurons [assembly * k, (assembly + 1) * k).")
       .def(
           "set_firing",
           [](PyBrain& b, const std::string& area, const std::vector<std::vector<std::uint32_t>>& per_brain) {
@@ -351,7 +358,7 @@ NB_MODULE(_engram, m) {
           "area"_a, "per_brain"_a, "Makes `area` fire these neurons: one strictly increasing list per brain.")
       .def("fire_random_subset", [](PyBrain& b, const std::string& area, double fraction) {
         b.batch().fire_random_subset(area, fraction);
-      }, "area"_a, "fraction"_a)
+      }, "area"_a, "fraction"_a, "Each brain keeps a uniformly random round(fraction * size) subset of `area`'s firing set.")
       .def(
           "project_rounds",
           [](PyBrain& b, const std::vector<std::string>& sources, const std::vector<std::string>& targets,
@@ -359,7 +366,8 @@ NB_MODULE(_engram, m) {
             nb::gil_scoped_release release;
             engram::assembly::project_rounds(b.batch(), sources, targets, steps);
           },
-          "sources"_a, "targets"_a, "steps"_a)
+          "sources"_a, "targets"_a, "steps"_a,
+          "`steps` steps in which only the fibers from `sources` into `targets` carry input (GIL released).")
       .def(
           "complete",
           [](PyBrain& b, const std::string& area, double fraction, int steps) {
@@ -373,27 +381,32 @@ NB_MODULE(_engram, m) {
             nb::gil_scoped_release release;
             engram::assembly::associate(b.batch(), a, b2, c, steps);
           },
-          "a"_a, "b"_a, "c"_a, "steps"_a)
+          "a"_a, "b"_a, "c"_a, "steps"_a,
+          "The assemblies of a and b fire together (fixed) into c, whose recurrence is on, for `steps` steps.")
       .def(
           "merge",
           [](PyBrain& b, const std::string& a, const std::string& b2, const std::string& c, int steps) {
             nb::gil_scoped_release release;
             engram::assembly::merge(b.batch(), a, b2, c, steps);
           },
-          "a"_a, "b"_a, "c"_a, "steps"_a)
+          "a"_a, "b"_a, "c"_a, "steps"_a, "a and b fire into c and c projects back into a and b; all three are updated each step.")
       .def(
           "reciprocal_project",
           [](PyBrain& b, const std::string& a, const std::string& b2, int steps) {
             nb::gil_scoped_release release;
             engram::assembly::reciprocal_project(b.batch(), a, b2, steps);
           },
-          "a"_a, "b"_a, "steps"_a);
+          "a"_a, "b"_a, "steps"_a, "a keeps firing (fixed) into b while b projects back into a: both fibers learn.");
 
   m.def("_run", &run_config, "config"_a, "backend"_a = nb::none(), "progress"_a = nb::none(), "max_batch"_a = 256,
         "memory_budget"_a = 0, "out"_a = nb::none(), "resume"_a = false, "force"_a = false, "shard"_a = nb::none(),
         "workers"_a = 1, "trace"_a = false,
         "Runs any experiment (or a sweep of one); returns ([(table name, columns)], summary lines).");
   m.def("_experiments", &experiment_kinds, "The registered experiment kinds: [(name, description)].");
+  m.def(
+      "_progress_unit",
+      [](const nb::object& config) { return engram::sched::is_sweep(load_config(config, true)) ? "job" : "step"; },
+      "config"_a, "What a run's progress counts, as the CLI's bar: jobs for a sweep, else steps.");
 
   m.attr("__version__") = ENGRAM_VERSION;  // the one version source: CMakeLists.txt's project()
   m.def("_set_data_dir", &engram::io::set_bundled_data_dir, "dir"_a,

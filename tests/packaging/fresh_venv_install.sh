@@ -20,8 +20,11 @@ export CCACHE_BASEDIR="$copy" CCACHE_NOHASHDIR=1
 export SKBUILD_CMAKE_DEFINE="CMAKE_CXX_COMPILER_LAUNCHER=ccache;CMAKE_C_COMPILER_LAUNCHER=ccache"
 "$work/venv/bin/pip" install --quiet "$copy"
 rm -rf "$copy"
-# No installed file names the (deleted) source folder.
-if grep -rlF "$copy" "$work/venv/lib"; then
+# No installed file of the package names the (deleted) source folder (pip's own record of where
+# it installed from, engram-*.dist-info/direct_url.json, does by design).
+package="$("$work/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/engram"
+[ -f "$package/__init__.py" ] || { echo "fresh_venv_install: no package at $package" >&2; exit 1; }
+if grep -rlF "$copy" "$package"; then
   echo "fresh_venv_install: the files above embed the source path $copy" >&2
   exit 1
 fi

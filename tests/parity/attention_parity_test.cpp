@@ -1,10 +1,14 @@
 // Tiled online-softmax attention (float, every backend) against the naive full-score oracle in
 // double: forward output and all three gradients within 1e-5, for no mask, padding masks, the
 // causal mask and ragged packed sequences, at head dims 16 to 128 and sequences longer than one
-// key tile. Also the Backend::gemm contract against plain loops, all transpose patterns.
+// key tile. The CPU backend runs its SIMD fast path (cpu_flash_attention.hpp; the portable functors
+// for a head dim that is not a multiple of 8), so the portable functors are also run directly on
+// the host against the same oracle; the fast path's bits must not depend on the thread count.
+// Also the Backend::gemm contract against plain loops, all transpose patterns.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -12,6 +16,7 @@
 #include "engram/engine/memory/buffer.hpp"
 #include "reference/attention_reference.hpp"
 #include "support/backends.hpp"
+#include "support/threads.hpp"
 
 namespace {
 
@@ -44,20 +49,33 @@ double max_scaled_error(const std::vector<float>& got, const std::vector<double>
   return worst;
 }
 
-class AttentionParity : public ::testing::TestWithParam<std::string> {};
-
-TEST_P(AttentionParity, MatchesNaiveFullScoreReference) {
-  ENGRAM_BACKEND_OR_SKIP(backend, GetParam());
-  const std::vector<Case> cases = {
+const std::vector<Case>& cases() {
+  static const std::vector<Case> all = {
       {"plain_d16", {40}, 2, 16, false, false},
       {"padded_d32", {70, 70}, 3, 32, false, true},
       {"causal_d64", {67, 67}, 2, 64, true, false},
       {"ragged_causal_padded_d128", {1, 33, 100, 7}, 2, 128, true, true},
       {"ragged_d48", {5, 64, 31}, 1, 48, false, false},
+      {"causal_long_d16", {300, 129}, 2, 16, true, false},  // many key and query blocks
+      {"ragged_causal_d20", {3, 90}, 2, 20, true, false},   // not a multiple of 8: portable path
   };
+  return all;
+}
+
+// Forward then backward through `run`, which gets the device pointers.
+using Runner = std::function<void(const engram::attention::AttentionForward<float>&,
+                                  const engram::attention::AttentionBackward<float>&, std::int64_t total)>;
+
+// Outputs of one case: O, LSE, dQ, dK, dV.
+struct Outputs {
+  std::vector<float> o, lse, dq, dk, dv;
+};
+
+void check_against_reference(engram::Backend& backend, const Runner& run, Outputs* keep = nullptr,
+                             const std::vector<Case>& list = cases()) {
   std::mt19937_64 rng(7);
   std::normal_distribution<double> normal(0.0, 1.0);
-  for (const Case& c : cases) {
+  for (const Case& c : list) {
     SCOPED_TRACE(c.name);
     std::vector<std::int64_t> offsets{0};
     for (std::int64_t len : c.lengths) offsets.push_back(offsets.back() + len);
@@ -97,18 +115,64 @@ TEST_P(AttentionParity, MatchesNaiveFullScoreReference) {
     float* d_dv = upload(backend, std::vector<float>(n));
     const engram::attention::AttentionShape shape{d_off, d_off, static_cast<std::int64_t>(c.lengths.size()), H, D,
                                                   c.causal, c.padding ? d_valid : nullptr, scale};
-    backend.attention_forward({shape, d_q, d_k, d_v, d_o, d_lse}, total);
-    backend.attention_backward({shape, d_q, d_k, d_v, d_o, d_lse, d_dout, d_delta, d_dq, d_dk, d_dv, total}, total);
-    EXPECT_LT(max_scaled_error(download(backend, d_o, n), ro), 1e-5);
-    EXPECT_LT(max_scaled_error(download(backend, d_dq, n), rdq), 1e-5);
-    EXPECT_LT(max_scaled_error(download(backend, d_dk, n), rdk), 1e-5);
-    EXPECT_LT(max_scaled_error(download(backend, d_dv, n), rdv), 1e-5);
+    run({shape, d_q, d_k, d_v, d_o, d_lse}, {shape, d_q, d_k, d_v, d_o, d_lse, d_dout, d_delta, d_dq, d_dk, d_dv, total},
+        total);
+    Outputs out{download(backend, d_o, n), download(backend, d_lse, static_cast<std::size_t>(total * H)),
+                download(backend, d_dq, n), download(backend, d_dk, n), download(backend, d_dv, n)};
+    EXPECT_LT(max_scaled_error(out.o, ro), 1e-5);
+    EXPECT_LT(max_scaled_error(out.dq, rdq), 1e-5);
+    EXPECT_LT(max_scaled_error(out.dk, rdk), 1e-5);
+    EXPECT_LT(max_scaled_error(out.dv, rdv), 1e-5);
     // The saved LSE is the log-partition of each visible row.
-    const auto lse = download(backend, d_lse, static_cast<std::size_t>(total * H));
-    for (float x : lse) EXPECT_FALSE(std::isnan(x));
+    for (float x : out.lse) EXPECT_FALSE(std::isnan(x));
+    if (keep != nullptr) *keep = std::move(out);
     for (void* p : std::initializer_list<void*>{d_off, d_valid, d_q, d_k, d_v, d_dout, d_o, d_lse, d_delta, d_dq, d_dk, d_dv}) {
       backend.release(p);
     }
+  }
+}
+
+class AttentionParity : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(AttentionParity, MatchesNaiveFullScoreReference) {
+  ENGRAM_BACKEND_OR_SKIP(backend, GetParam());
+  check_against_reference(backend, [&](const auto& fwd, const auto& bwd, std::int64_t total) {
+    backend.attention_forward(fwd, total);
+    backend.attention_backward(bwd, total);
+  });
+}
+
+// The portable functors (the CUDA kernels' source), run on the host item by item.
+TEST(AttentionPortable, MatchesNaiveFullScoreReference) {
+  ENGRAM_BACKEND_OR_SKIP(backend, "cpu");
+  namespace at = engram::attention;
+  check_against_reference(backend, [](const at::AttentionForward<float>& fwd, const at::AttentionBackward<float>& bwd,
+                                      std::int64_t total) {
+    for (std::int64_t i = 0; i < at::work_items(total, fwd.shape.heads); ++i) fwd(i);
+    for (std::int64_t i = 0; i < at::work_items(total, bwd.shape.heads); ++i) at::AttentionBackwardQueryPass<float>{bwd}(i);
+    for (std::int64_t i = 0; i < at::work_items(total, bwd.shape.heads); ++i) at::AttentionBackwardKeyPass<float>{bwd}(i);
+  });
+}
+
+TEST(AttentionCpuFastPath, SameBitsOnEveryThreadCount) {
+  ENGRAM_BACKEND_OR_SKIP(backend, "cpu");
+  const std::vector<Case> list = {{"ragged_causal_padded_d64", {1, 33, 100, 7, 70}, 3, 64, true, true}};
+  std::vector<Outputs> runs;
+  for (int threads : engram::testing::kThreadCounts) {
+    engram::testing::OmpThreads scope(threads);
+    Outputs out;
+    check_against_reference(backend, [&](const auto& fwd, const auto& bwd, std::int64_t total) {
+      backend.attention_forward(fwd, total);
+      backend.attention_backward(bwd, total);
+    }, &out, list);
+    runs.push_back(std::move(out));
+  }
+  for (std::size_t r = 1; r < runs.size(); ++r) {
+    EXPECT_EQ(runs[r].o, runs[0].o);
+    EXPECT_EQ(runs[r].lse, runs[0].lse);
+    EXPECT_EQ(runs[r].dq, runs[0].dq);
+    EXPECT_EQ(runs[r].dk, runs[0].dk);
+    EXPECT_EQ(runs[r].dv, runs[0].dv);
   }
 }
 

@@ -3,6 +3,7 @@ the bundled data found at run time, and the CLI's --version and no-output notice
 import os
 import pathlib
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -157,3 +158,47 @@ def test_coming_from_pages_run(page, monkeypatch):
     monkeypatch.chdir(ROOT)
     for block in blocks:
         exec(compile(block, page, "exec"), {})
+
+
+def test_progress_counts_jobs_for_a_sweep_and_auto_shows_in_jupyter(monkeypatch):
+    plain = {"experiment": "project", "steps": 2, "p": 0.05, "areas": [{"name": "A", "n": 300, "k": 10}],
+             "stimuli": [{"name": "s", "k": 10}], "fibers": [{"from": "s", "to": "A", "beta": 0.1}]}
+    assert engram._progress_unit(plain) == "step"
+    assert engram._progress_unit(dict(plain, sweep={"seeds": 3})) == "job"
+    import sys
+    import types
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
+    assert not engram._interactive()
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    assert engram._interactive()
+
+
+def test_every_public_callable_has_a_docstring():
+    def described(obj):
+        doc = (getattr(obj, "__doc__", None) or "").strip()
+        # nanobind puts the signature first; a description must follow it.
+        lines = [line for line in doc.splitlines() if line.strip()]
+        return len(lines) >= (2 if lines and lines[0].startswith(getattr(obj, "__name__", "?") + "(") else 1)
+
+    missing = []
+    for owner, names in ((engram, engram.__all__), (engram.ot, engram.ot.__all__), (engram.nn, engram.nn.__all__)):
+        for name in names:
+            obj = getattr(owner, name)
+            if callable(obj) and not described(obj):
+                missing.append(f"{owner.__name__}.{name}")
+    for cls in (engram.Brain, engram.Backend, engram.nn.Transformer):
+        for name in dir(cls):
+            obj = getattr(cls, name)
+            if not name.startswith("_") and callable(obj) and not described(obj):
+                missing.append(f"{cls.__name__}.{name}")
+    assert not missing, missing
+
+
+@pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "examples" / "python").glob("*.py")))
+def test_python_examples_run(script, tmp_path):
+    """Every examples/python script (one per kernel family) runs to completion."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.dirname(os.path.dirname(engram.__file__)),
+                                                       os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run([sys.executable, str(ROOT / "examples" / "python" / script)], capture_output=True,
+                          text=True, cwd=tmp_path, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]

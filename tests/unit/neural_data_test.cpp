@@ -74,6 +74,33 @@ TEST(NeuralData, ReadsArraysNumpyWrote) {
   for (double v : c.values) EXPECT_EQ(v, std::floor(v));
 }
 
+TEST(NeuralData, ReadsCompressedArchivesAsTheirStoredTwins) {
+  // numpy.savez_compressed of four arrays of transformer_reference.npz (deflated entries).
+  const std::string dir = std::string(ENGRAM_SOURCE_DIR) + "/tests/data/";
+  const auto stored = engram::data::read_npz(dir + "transformer_reference.npz");
+  const auto compressed = engram::data::read_npz(dir + "transformer_reference_compressed.npz");
+  ASSERT_EQ(compressed.size(), 4u);
+  for (const auto& [name, array] : compressed) {
+    const NpyArray& want = stored.at(name);
+    EXPECT_EQ(array.dtype, want.dtype) << name;
+    EXPECT_EQ(array.shape, want.shape) << name;
+    EXPECT_EQ(array.values, want.values) << name;
+  }
+  // A damaged deflate stream is an error naming the entry, not garbage.
+  std::ifstream in(dir + "transformer_reference_compressed.npz", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (std::size_t i = 60; i < 90; ++i) bytes[i] = static_cast<char>(bytes[i] ^ 0x5A);
+  const fs::path p = temp_file("damaged.npz");
+  { std::ofstream(p, std::ios::binary) << bytes; }
+  try {
+    engram::data::read_npz(p.string());
+    ADD_FAILURE() << "no error";
+  } catch (const engram::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("compressed entry"), std::string::npos) << e.what();
+  }
+  fs::remove(p);
+}
+
 TEST(NeuralData, MalformedFilesGiveClearErrors) {
   EXPECT_NE(load_error({counts({4, 5})}).find("wrong rank 2"), std::string::npos);
   NpyArray nan = counts({2, 3, 4});

@@ -1,10 +1,13 @@
 #include "engram/models/data/npz.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <fstream>
 #include <iterator>
 #include <sstream>
+
+#include <zlib.h>
 
 #include "engram/engine/error.hpp"
 
@@ -25,6 +28,31 @@ std::uint32_t crc32(const unsigned char* data, std::size_t n) {
   std::uint32_t c = 0xFFFFFFFFu;
   for (std::size_t i = 0; i < n; ++i) c = table[(c ^ data[i]) & 0xFFu] ^ (c >> 8);
   return c ^ 0xFFFFFFFFu;
+}
+
+// A deflated zip entry (numpy.savez_compressed) inflated to its `size` bytes; false when the
+// stream is damaged or its length differs.
+bool inflate_entry(const char* data, std::size_t compressed, std::size_t size, std::string& out) {
+  out.assign(size, '\0');
+  z_stream z{};
+  if (inflateInit2(&z, -MAX_WBITS) != Z_OK) return false;  // raw deflate: zip entries carry no zlib header
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data));
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  std::size_t in_left = compressed, out_left = size;
+  int status = Z_OK;
+  while (status == Z_OK) {
+    // zlib counts in uInt: feed huge entries in chunks.
+    const uInt in_chunk = static_cast<uInt>(std::min<std::size_t>(in_left, 1u << 30));
+    const uInt out_chunk = static_cast<uInt>(std::min<std::size_t>(out_left, 1u << 30));
+    z.avail_in = in_chunk;
+    z.avail_out = out_chunk;
+    status = inflate(&z, Z_NO_FLUSH);
+    in_left -= in_chunk - z.avail_in;
+    out_left -= out_chunk - z.avail_out;
+    if (status == Z_OK && in_chunk == z.avail_in && out_chunk == z.avail_out) break;  // no progress
+  }
+  inflateEnd(&z);
+  return status == Z_STREAM_END && out_left == 0;
 }
 
 struct Reader {
@@ -204,7 +232,7 @@ std::map<std::string, NpyArray> read_npz(const std::string& path) {
   std::size_t at = static_cast<std::size_t>(cd_offset);
   for (std::uint64_t e = 0; e < entries; ++e) {
     if (r.u(at, 4) != 0x02014b50u) r.fail("has a damaged zip directory");
-    const std::uint64_t method = r.u(at + 10, 2);
+    const std::uint64_t method = r.u(at + 10, 2), crc = r.u(at + 16, 4);
     std::uint64_t csize = r.u(at + 20, 4), usize = r.u(at + 24, 4);
     const std::size_t name_len = static_cast<std::size_t>(r.u(at + 28, 2)), extra_len = static_cast<std::size_t>(r.u(at + 30, 2)),
                       comment_len = static_cast<std::size_t>(r.u(at + 32, 2));
@@ -222,16 +250,28 @@ std::map<std::string, NpyArray> read_npz(const std::string& path) {
       x += 4 + static_cast<std::size_t>(len);
     }
     at += 46 + name_len + extra_len + comment_len;
-    if (method != 0) {
-      r.fail("array '" + name + "' is compressed (numpy.savez_compressed); save the file with numpy.savez");
+    if (method != 0 && method != 8) {
+      r.fail("array '" + name + "' uses zip method " + std::to_string(method) +
+             "; engram reads stored (numpy.savez) and deflated (numpy.savez_compressed) entries");
     }
     if (r.u(static_cast<std::size_t>(local), 4) != 0x04034b50u) r.fail("has a damaged zip entry '" + name + "'");
     const std::size_t data_at = static_cast<std::size_t>(local) + 30 + static_cast<std::size_t>(r.u(static_cast<std::size_t>(local) + 26, 2)) +
                                 static_cast<std::size_t>(r.u(static_cast<std::size_t>(local) + 28, 2));
-    if (data_at + csize > bytes.size() || csize != usize) r.fail("has a truncated zip entry '" + name + "'");
+    if (data_at + csize > bytes.size() || (method == 0 && csize != usize)) {
+      r.fail("has a truncated zip entry '" + name + "'");
+    }
+    std::string blob;
+    if (method == 8) {
+      if (!inflate_entry(bytes.data() + data_at, static_cast<std::size_t>(csize), static_cast<std::size_t>(usize), blob) ||
+          crc32(reinterpret_cast<const unsigned char*>(blob.data()), blob.size()) != crc) {
+        r.fail("has a damaged compressed entry '" + name + "'");
+      }
+    } else {
+      blob = bytes.substr(data_at, static_cast<std::size_t>(csize));
+    }
     std::string key = name;
     if (key.size() > 4 && key.compare(key.size() - 4, 4, ".npy") == 0) key.resize(key.size() - 4);
-    arrays[key] = parse_npy(bytes.substr(data_at, static_cast<std::size_t>(csize)), key, path);
+    arrays[key] = parse_npy(blob, key, path);
   }
   return arrays;
 }

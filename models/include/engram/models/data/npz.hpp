@@ -1,7 +1,7 @@
 #pragma once
-// NPZ archives (numpy.savez): a zip of .npy arrays. Reads stored (uncompressed) archives,
-// zip64 included, as numpy writes them; writes stored archives numpy reads back. Compressed
-// archives (numpy.savez_compressed) are refused with an error saying to use numpy.savez.
+// NPZ archives (numpy.savez): a zip of .npy arrays. Reads stored and deflated entries
+// (numpy.savez and numpy.savez_compressed; zlib inflates), zip64 included, as numpy writes them;
+// writes stored archives numpy reads back.
 //
 //   auto arrays = engram::data::read_npz("session.npz");          // name -> array
 //   const engram::data::NpyArray& counts = arrays.at("counts");   // counts.shape, counts.values
