@@ -162,7 +162,7 @@ CLAIMS = [
           "examples/classify_digits.yaml", "results.csv", column("accuracy", 100), "% correct (chance 10%)",
           (50, 100), seeds=8, quick_seeds=2, replicate="brains"),
     Claim("markov", "Markov chain 0.8/0.2, 200 training transitions, 1000 sampled steps",
-          "examples/markov.yaml", "results.csv", column("max_error"), "largest |sampled − chain|",
+          "examples/markov.yaml", "results.csv", column("max_error"), "largest gap between sampled and chain probabilities",
           (0, 0.1), seeds=8, quick_seeds=2, extra=markov_within, digits=3),
     Claim("sequence", "sequence of 5 stimuli, n = 5·10^4, k = 224, β = 0.1: recall from the first element",
           "examples/sequence.yaml", "sequence.csv", lambda rows: per_brain(rows, recall_presentation), "presentations until recall",
@@ -359,9 +359,12 @@ def main() -> int:
     if not args.quick:
         merged = parse_table(results_table()) if RESULTS.exists() else {}
         merged.update(rows)
-        cores = os.cpu_count()
-        write_results(merged, f"Last full run: {time.strftime('%Y-%m-%d')}, {cores} cores, "
-                              f"native build (`scripts/build.sh`).")
+        note = f"Last full run: {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, native build " \
+               f"(`scripts/build.sh`), {time.monotonic() - start:.0f} s wall."
+        if args.only and RESULTS.exists():  # a partial rerun keeps the note of the last full run
+            note = next((line for line in RESULTS.read_text().splitlines() if line.startswith("Last full run")), note)
+            note += f" Rows rerun since ({time.strftime('%Y-%m-%d')}): {', '.join(args.only)}."
+        write_results(merged, note)
         print(f"wrote {RESULTS.relative_to(ROOT)}")
     for f in failures:
         print("FAILED:", f, file=sys.stderr)
