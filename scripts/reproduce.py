@@ -192,7 +192,7 @@ CLAIMS = [
     Claim("swap_vae", "Swap-VAE on Chewie reaching data (5 trial splits), content block → reach angle within π/8",
           "bench/swap_vae_reach.yaml", "accuracy.csv", column("accuracy", 100, lambda r: r["method"] == "swap_vae"),
           "% accuracy", (55, 100), seeds=1, quick_seeds=1, replicate="none", extra=ssl_baselines,
-          quick_overrides={"train": {"epochs": 2}}),
+          quick_overrides={"train": {"epochs": 2}, "evaluation": {"splits": 2}}),
 ]
 
 
