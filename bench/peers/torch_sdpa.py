@@ -4,8 +4,9 @@
 Runs build/bench/engram_attention_bench (JSON output) and torch.nn.functional.
 scaled_dot_product_attention at the same sizes (one sequence, 4 heads, lengths 64..4096, head
 dims 16 and 64, float32), forward and forward+backward, with the same thread count, and prints
-per size: both times, engram/torch time ratio, engram's GFLOP/s and its fraction of the GEMM
-peak that engram_attention_bench measured in the same run.
+per size (engram and torch back to back): both times, engram/torch time ratio (< 1: engram
+faster), engram's GFLOP/s and its fraction of the GEMM peak that engram_attention_bench measured
+in the same run.
 
     pip install -r bench/peers/requirements.txt   # torch and POT from PyPI (pinned)
     OMP_NUM_THREADS=2 python bench/peers/torch_sdpa.py [--bench build/bench/engram_attention_bench]
@@ -53,30 +54,41 @@ def torch_times(length, dim):
     return best_time(forward), best_time(backward)
 
 
+def engram_rows(bench, pattern):
+    """{(pass, D, L): (seconds, GFLOP/s)} and the GEMM peak of engram_attention_bench rows matching pattern."""
+    run = subprocess.run([bench, "--benchmark_format=json", f"--benchmark_filter={pattern}"], check=True,
+                         capture_output=True, text=True)
+    rows, peak = {}, None
+    for b in json.loads(run.stdout)["benchmarks"]:
+        if b["name"].startswith("BM_Gemm"):
+            peak = b["GFLOP/s"]
+            continue
+        kind = "forward" if "Forward" in b["name"] else "backward"
+        parts = dict(p.split(":") for p in b["name"].split("/")[1:] if ":" in p)
+        seconds = b["real_time"] * {"ms": 1e-3, "us": 1e-6, "ns": 1e-9, "s": 1.0}[b["time_unit"]]
+        rows[(kind, int(parts["D"]), int(parts["L"]))] = (seconds, b["GFLOP/s"])
+    return rows, peak
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bench", default=os.path.join("build", "bench", "engram_attention_bench"))
     args = parser.parse_args()
     threads = int(os.environ.get("OMP_NUM_THREADS", os.cpu_count()))
     torch.set_num_threads(threads)
-    run = subprocess.run([args.bench, "--benchmark_format=json"], check=True, capture_output=True, text=True)
-    results = json.loads(run.stdout)["benchmarks"]
-    peak = next(b["GFLOP/s"] for b in results if b["name"].startswith("BM_Gemm"))
-    engram = {}
-    for b in results:
-        if not b["name"].startswith("BM_Attention"):
-            continue
-        kind = "forward" if "Forward" in b["name"] else "backward"
-        parts = dict(p.split(":") for p in b["name"].split("/")[1:] if ":" in p)
-        seconds = b["real_time"] * {"ms": 1e-3, "us": 1e-6, "ns": 1e-9, "s": 1.0}[b["time_unit"]]
-        engram[(kind, int(parts["D"]), int(parts["L"]))] = (seconds, b["GFLOP/s"])
+    _, peak = engram_rows(args.bench, "BM_Gemm")
     print(f"torch {torch.__version__}, {threads} thread(s); GEMM peak (engram sgemm 1024^3): {peak:.1f} GFLOP/s")
     print(f"{'pass':9} {'D':>3} {'L':>5} {'engram ms':>10} {'torch ms':>9} {'ratio':>6} {'GFLOP/s':>8} {'of peak':>8}")
-    for (kind, dim, length), (seconds, gflops) in sorted(engram.items()):
-        fwd, bwd = torch_times(length, dim)
-        theirs = fwd if kind == "forward" else bwd
-        print(f"{kind:9} {dim:3d} {length:5d} {seconds * 1e3:10.3f} {theirs * 1e3:9.3f} "
-              f"{seconds / theirs:6.2f} {gflops:8.2f} {gflops / peak:8.1%}")
+    # Each size runs engram and torch back to back, so a change in the machine's load between
+    # sizes moves both sides of a ratio alike.
+    for dim in (16, 64):
+        for length in (64, 256, 1024, 4096):
+            engram, _ = engram_rows(args.bench, f"BM_Attention.*/D:{dim}/L:{length}/")
+            fwd, bwd = torch_times(length, dim)
+            for kind, theirs in (("forward", fwd), ("backward", bwd)):
+                seconds, gflops = engram[(kind, dim, length)]
+                print(f"{kind:9} {dim:3d} {length:5d} {seconds * 1e3:10.3f} {theirs * 1e3:9.3f} "
+                      f"{seconds / theirs:6.2f} {gflops:8.2f} {gflops / peak:8.1%}", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 #pragma once
 // The CPU fast path of tiled online-softmax attention (flash_attention.hpp): the same algorithm
 // and the same results within the parity tolerance, laid out for SIMD. Host code only; the CPU
-// backend takes it whenever the head dim is a multiple of 8 (supports()), and the portable
+// backend takes it whenever the head dim is a multiple of 8 (supports(), the same on every ISA), and the portable
 // functors stay the reference (tests/parity/attention_parity_test.cpp runs both) and the CUDA
 // path.
 //
@@ -15,9 +15,9 @@
 //             S^T = K Q^T, dP^T = V dO^T, dS = P (dP - delta) scale,
 //             dV += P dO, dK += dS Q, dQ += dS^T K — five products per tile pair instead of the
 //             portable path's seven, and each probability computed once.
-// Vectors are GCC vector types of 8 floats, so the same source gives AVX2 under -march=native and
-// pairs of SSE2 operations otherwise, with the same bits: every sum runs in a fixed order set by
-// the fixed tile sizes, multiplies and adds stay separate (-ffp-contract=off), and work is split
+// Vectors are GCC vector types of 8 floats under AVX (-march=native) and 4 otherwise, with the
+// same bits: all vector arithmetic is lane-wise, every sum runs in a fixed order set by the fixed
+// tile sizes, multiplies and adds stay separate (-ffp-contract=off), and work is split
 // over (row block, head) in the forward and (sequence, head) in the backward, never over a
 // reduction, so results do not depend on the thread count.
 //
@@ -33,13 +33,19 @@
 
 namespace engram::attention::cpu {
 
-using Vec = float __attribute__((vector_size(32)));
-using IVec = std::int32_t __attribute__((vector_size(32)));
+// 8 lanes where AVX exists, 4 (SSE2, NEON) otherwise; every vector operation here is lane-wise,
+// so the lane count changes no bit of the results.
+#if defined(__AVX__)
 inline constexpr std::int64_t kLanes = 8;
-inline constexpr std::int64_t kQueryBlock = 32;  // query rows per block: four vectors of lanes
+#else
+inline constexpr std::int64_t kLanes = 4;
+#endif
+using Vec = float __attribute__((vector_size(kLanes * sizeof(float))));
+using IVec = std::int32_t __attribute__((vector_size(kLanes * sizeof(std::int32_t))));
+inline constexpr std::int64_t kQueryBlock = 64;  // query rows per block (lanes of the score tiles)
 inline constexpr std::int64_t kKeyBlock = 64;    // keys per tile
 
-inline bool supports(const AttentionShape& shape) { return shape.head_dim % kLanes == 0; }
+inline bool supports(const AttentionShape& shape) { return shape.head_dim % 8 == 0; }
 
 namespace detail {
 
