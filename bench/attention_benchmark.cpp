@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "engram/engine/backend/backend.hpp"
+#include "engram/models/nn/attention.hpp"
 
 namespace {
 
@@ -71,7 +72,7 @@ void BM_AttentionForward(benchmark::State& state) {
   Problem p(state.range(1), state.range(0));
   const engram::attention::AttentionForward<float> fwd{p.shape(), p.q.data(), p.k.data(), p.v.data(), p.o.data(), p.lse.data()};
   for (auto _ : state) {
-    backend().attention_forward(fwd, p.length);
+    engram::models::attention_forward(backend(), fwd, p.length);
     benchmark::DoNotOptimize(p.o.data());
   }
   report(state, 4.0 * static_cast<double>(p.length * p.length * p.dim * kHeads));
@@ -79,12 +80,12 @@ void BM_AttentionForward(benchmark::State& state) {
 
 void BM_AttentionBackward(benchmark::State& state) {
   Problem p(state.range(1), state.range(0));
-  backend().attention_forward({p.shape(), p.q.data(), p.k.data(), p.v.data(), p.o.data(), p.lse.data()}, p.length);
+  engram::models::attention_forward(backend(), {p.shape(), p.q.data(), p.k.data(), p.v.data(), p.o.data(), p.lse.data()}, p.length);
   const engram::attention::AttentionBackward<float> bwd{p.shape(), p.q.data(), p.k.data(), p.v.data(), p.o.data(),
                                                         p.lse.data(), p.dout.data(), p.delta.data(), p.dq.data(),
                                                         p.dk.data(), p.dv.data(), p.length};
   for (auto _ : state) {
-    backend().attention_backward(bwd, p.length);
+    engram::models::attention_backward(backend(), bwd, p.length);
     benchmark::DoNotOptimize(p.dq.data());
   }
   report(state, 10.0 * static_cast<double>(p.length * p.length * p.dim * kHeads));

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "bench_common.hpp"
+#include "engram/engine/backend/launch.hpp"
 #include "engram/engine/memory/buffer.hpp"
 #include "engram/kernels/core/fixed_point.hpp"
 #include "engram/kernels/graph/accumulate.hpp"
@@ -124,11 +125,11 @@ struct RowsFixture {
       const graph::FiberGraph g{graph_seed.data(), p.data(), /*fiber=*/1, n, /*exclude_self=*/false};
       const graph::RowRequests requests{brain_ids.data(), source_ids.data(),
                                         static_cast<std::int64_t>(count)};
-      be.gnp_row_degree(graph::GnpRowDegree{g, requests, degree.data()});
+      launch(be, requests.count, graph::GnpRowDegree{g, requests, degree.data()});
       const EdgeOffset total = be.exclusive_scan(degree.data(), offset.data(), requests.count);
       targets = Buffer<NeuronId>(be, static_cast<std::size_t>(total));
       weights = Buffer<float>(be, static_cast<std::size_t>(total));
-      be.gnp_row_fill(graph::GnpRowFill{g, requests, offset.data(), 0, table(), 1.0f});
+      launch(be, requests.count, graph::GnpRowFill{g, requests, offset.data(), 0, table(), 1.0f});
       edges = static_cast<double>(total);
     }
     inputs.zero();
@@ -141,8 +142,7 @@ struct RowsFixture {
       }
     }
     Buffer<NeuronId> winner_ids(be, winners);
-    be.mark_winners(plasticity::MarkWinners{winner_ids.data(), k, is_winner.data(), n, 1},
-                    static_cast<std::int64_t>(batch) * k);
+    launch(be, static_cast<std::int64_t>(batch) * k, plasticity::MarkWinners{winner_ids.data(), k, is_winner.data(), n, 1});
     be.synchronize();
   }
 
@@ -215,7 +215,7 @@ void BM_AccumulateInputs(benchmark::State& state) {
   Backend& be = backend();
   const graph::AccumulateInputs kernel{f->table(), f->firing_set(), f->inputs.data(), f->n};
   for (auto _ : state) {
-    be.accumulate_inputs(kernel, f->items());
+    launch(be, f->items(), kernel);
     be.synchronize();
   }
   using benchmark::Counter;
@@ -233,7 +233,7 @@ void BM_HebbianScale(benchmark::State& state) {
   const plasticity::HebbianScale down{f->table(), f->firing_set(), f->is_winner.data(), f->shrink.data(), f->n};
   bool even = true;
   for (auto _ : state) {
-    be.hebbian_scale(even ? up : down, f->items());
+    launch(be, f->items(), even ? up : down);
     be.synchronize();
     even = !even;
   }

@@ -71,8 +71,31 @@ TEST(OtAlignment, GeneratorIsKeyedBySeedAndRotationIsOrthogonal) {
       EXPECT_NEAR(dot, r == s ? 1.0 : 0.0, 1e-12);
     }
   }
-  // Truth against itself: zero error; against the identity: the generic size of a random rotation.
-  EXPECT_EQ(engram::ot::relative_error(a.rotation, a.rotation, a.x, d), 0.0);
+  // The metric is the squared ratio ‖(R − R̂)X‖² / ‖RX‖², so scaled estimates have closed forms:
+  // R̂ = cR gives (1 − c)², R̂ = −R gives 4, R̂ = 0 gives 1, whatever the points.
+  const auto scaled = [&](double factor) {
+    std::vector<double> r = a.rotation;
+    for (double& v : r) v *= factor;
+    return engram::ot::relative_error(a.rotation, r, a.x, d);
+  };
+  EXPECT_EQ(scaled(1.0), 0.0);
+  EXPECT_NEAR(scaled(0.5), 0.25, 1e-12);
+  EXPECT_NEAR(scaled(1.1), 0.01, 1e-12);
+  EXPECT_NEAR(scaled(-1.0), 4.0, 1e-12);
+  EXPECT_NEAR(scaled(0.0), 1.0, 1e-12);
+  // A transform that moves only one axis: the error is that axis's share of the energy of RX.
+  std::vector<double> flip = a.rotation;
+  for (int col = 0; col < d; ++col) flip[static_cast<std::size_t>(col)] = -flip[static_cast<std::size_t>(col)];
+  double row0 = 0, all = 0;
+  for (std::size_t i = 0; i < a.x.size() / static_cast<std::size_t>(d); ++i) {
+    for (int r = 0; r < d; ++r) {
+      double t = 0;
+      for (int col = 0; col < d; ++col) t += a.rotation[static_cast<std::size_t>(r * d + col)] * a.x[i * static_cast<std::size_t>(d) + static_cast<std::size_t>(col)];
+      all += t * t;
+      if (r == 0) row0 += t * t;
+    }
+  }
+  EXPECT_NEAR(engram::ot::relative_error(a.rotation, flip, a.x, d), 4.0 * row0 / all, 1e-12);
 }
 
 TEST(OtAlignment, BadInputsAreNamed) {

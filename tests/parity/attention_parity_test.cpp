@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "engram/engine/memory/buffer.hpp"
+#include "engram/models/nn/attention.hpp"
 #include "reference/attention_reference.hpp"
 #include "support/backends.hpp"
 #include "support/threads.hpp"
@@ -137,8 +138,8 @@ class AttentionParity : public ::testing::TestWithParam<std::string> {};
 TEST_P(AttentionParity, MatchesNaiveFullScoreReference) {
   ENGRAM_BACKEND_OR_SKIP(backend, GetParam());
   check_against_reference(backend, [&](const auto& fwd, const auto& bwd, std::int64_t total) {
-    backend.attention_forward(fwd, total);
-    backend.attention_backward(bwd, total);
+    engram::models::attention_forward(backend, fwd, total);
+    engram::models::attention_backward(backend, bwd, total);
   });
 }
 
@@ -162,8 +163,8 @@ TEST(AttentionCpuFastPath, SameBitsOnEveryThreadCount) {
     engram::testing::OmpThreads scope(threads);
     Outputs out;
     check_against_reference(backend, [&](const auto& fwd, const auto& bwd, std::int64_t total) {
-      backend.attention_forward(fwd, total);
-      backend.attention_backward(bwd, total);
+      engram::models::attention_forward(backend, fwd, total);
+      engram::models::attention_backward(backend, bwd, total);
     }, &out, list);
     runs.push_back(std::move(out));
   }

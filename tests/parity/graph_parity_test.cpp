@@ -15,7 +15,11 @@
 #include <string>
 #include <vector>
 
+#include "engram/engine/backend/launch.hpp"
 #include "engram/engine/memory/buffer.hpp"
+#include "engram/kernels/graph/accumulate.hpp"
+#include "engram/kernels/graph/gnp.hpp"
+#include "engram/kernels/plasticity/hebbian.hpp"
 #include "engram/kernels/core/fixed_point.hpp"
 #include "reference/reference.hpp"
 #include "support/backends.hpp"
@@ -159,13 +163,13 @@ Outcome run(engram::Backend& backend, const Fixture& f) {
     Buffer<EdgeOffset> degree(backend, f.req_brain[round].size());
     Buffer<EdgeOffset> offset(backend, f.req_brain[round].size());
     const engram::graph::RowRequests requests{req_brain.data(), req_source.data(), count};
-    backend.gnp_row_degree(engram::graph::GnpRowDegree{g, requests, degree.data()});
+    engram::launch(backend, count, engram::graph::GnpRowDegree{g, requests, degree.data()});
     const EdgeOffset total = backend.exclusive_scan(degree.data(), offset.data(), count);
     targets.reserve_keep(static_cast<std::size_t>(out.total + total));
     weights.reserve_keep(static_cast<std::size_t>(out.total + total));
     const engram::graph::RowTable table{row_start.data(), row_degree.data(), targets.data(),
                                         weights.data(), c.n_source};
-    backend.gnp_row_fill(engram::graph::GnpRowFill{g, requests, offset.data(), out.total, table, 1.0f});
+    engram::launch(backend, count, engram::graph::GnpRowFill{g, requests, offset.data(), out.total, table, 1.0f});
     out.total += total;
     const auto d = degree.to_host(), o = offset.to_host();
     out.degree.insert(out.degree.end(), d.begin(), d.end());
@@ -189,7 +193,7 @@ Outcome run(engram::Backend& backend, const Fixture& f) {
   inputs.zero();
   const engram::graph::FiringSet fs{firing.data(), c.firing, c.ragged ? active.data() : nullptr};
   const auto items = static_cast<std::int64_t>(c.batch) * c.firing;
-  backend.accumulate_inputs(engram::graph::AccumulateInputs{table, fs, inputs.data(), c.n_target}, items);
+  engram::launch(backend, items, engram::graph::AccumulateInputs{table, fs, inputs.data(), c.n_target});
   out.inputs = inputs.to_host();
 
   // Hebbian: flag the winners, scale fired -> winner edges, clear the flags.
@@ -198,13 +202,13 @@ Outcome run(engram::Backend& backend, const Fixture& f) {
   is_winner.zero();
   Buffer<float> factor(backend, f.factor);
   const auto winner_items = static_cast<std::int64_t>(c.batch) * c.k;
-  backend.mark_winners(engram::plasticity::MarkWinners{winners.data(), c.k, is_winner.data(), c.n_target, 1},
-                       winner_items);
+  engram::launch(backend, winner_items,
+                 engram::plasticity::MarkWinners{winners.data(), c.k, is_winner.data(), c.n_target, 1});
   out.is_winner_marked = is_winner.to_host();
-  backend.hebbian_scale(
-      engram::plasticity::HebbianScale{table, fs, is_winner.data(), factor.data(), c.n_target}, items);
-  backend.mark_winners(engram::plasticity::MarkWinners{winners.data(), c.k, is_winner.data(), c.n_target, 0},
-                       winner_items);
+  engram::launch(backend, items,
+                 engram::plasticity::HebbianScale{table, fs, is_winner.data(), factor.data(), c.n_target});
+  engram::launch(backend, winner_items,
+                 engram::plasticity::MarkWinners{winners.data(), c.k, is_winner.data(), c.n_target, 0});
   out.is_winner_cleared = is_winner.to_host();
   out.weights_after = weights.to_host();
   out.weights_after.resize(pool);
@@ -356,8 +360,7 @@ TEST_P(GraphParity, DuplicateFiringSourcesAddTwice) {
   inputs.zero();
   const engram::graph::RowTable table{row_start.data(), row_degree.data(), targets.data(),
                                       weights.data(), 3};
-  backend.accumulate_inputs(
-      engram::graph::AccumulateInputs{table, {firing.data(), 4}, inputs.data(), n}, 4);
+  engram::launch(backend, 4, engram::graph::AccumulateInputs{table, {firing.data(), 4}, inputs.data(), n});
   std::vector<FixedInput> want(n, 0);
   want[1] = 2 * engram::to_fixed(0.5f);
   want[5] = 2 * engram::to_fixed(1.25f) + engram::to_fixed(2.0f);

@@ -3,11 +3,13 @@
 // from their definitions (label balance, tuning, conserved centre of mass).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <unistd.h>
 #include <numbers>
+#include <numeric>
 
 #include "engram/engine/error.hpp"
 #include "engram/models/data/neural_data.hpp"
@@ -179,12 +181,36 @@ TEST(NeuralData, SplitIsDeterministicAndDisjoint) {
   spec.trials = 40;
   spec.time = 2;
   spec.neurons = 3;
-  const auto d = engram::data::angle_population(spec, 1);
+  auto d = engram::data::angle_population(spec, 1);
+  // Tag every bin of a trial with the trial's index, so each side of the split says which trials it holds.
+  for (std::int64_t trial = 0; trial < d.trials; ++trial) {
+    for (std::int64_t i = 0; i < d.time * d.neurons; ++i) d.counts[static_cast<std::size_t>(trial * d.time * d.neurons + i)] = static_cast<float>(trial);
+  }
+  const auto trials_of = [&](const engram::data::NeuralData& part) {
+    std::vector<int> ids;
+    for (std::int64_t trial = 0; trial < part.trials; ++trial) {
+      ids.push_back(static_cast<int>(part.count(trial, 0, 0)));
+      for (std::int64_t i = 1; i < part.time * part.neurons; ++i) {
+        EXPECT_EQ(part.counts[static_cast<std::size_t>(trial * part.time * part.neurons + i)], part.count(trial, 0, 0))
+            << "trial " << trial << " mixes bins of two source trials";
+      }
+    }
+    return ids;
+  };
   const auto [train, test] = engram::models::transformer::split_trials(d, 0.25, 7);
   EXPECT_EQ(test.trials, 10);
   EXPECT_EQ(train.trials, 30);
+  std::vector<int> all = trials_of(train);
+  const std::vector<int> held_out = trials_of(test);
+  all.insert(all.end(), held_out.begin(), held_out.end());
+  std::sort(all.begin(), all.end());
+  std::vector<int> every(40);
+  std::iota(every.begin(), every.end(), 0);
+  EXPECT_EQ(all, every) << "train and test must partition the trials: disjoint, and together all of them";
   const auto again = engram::models::transformer::split_trials(d, 0.25, 7);
-  EXPECT_EQ(again.second.counts, test.counts);
+  EXPECT_EQ(trials_of(again.second), held_out);
+  const auto other = engram::models::transformer::split_trials(d, 0.25, 8);
+  EXPECT_NE(trials_of(other.second), held_out) << "the split seed must choose the held-out trials";
 }
 
 }  // namespace

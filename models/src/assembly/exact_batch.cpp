@@ -6,9 +6,13 @@
 
 #include <omp.h>
 
+#include "engram/engine/backend/launch.hpp"
 #include "engram/engine/error.hpp"
 #include "engram/kernels/core/fixed_point.hpp"
 #include "engram/kernels/core/parallel_guard.hpp"
+#include "engram/kernels/graph/input_noise.hpp"
+#include "engram/kernels/plasticity/hebbian.hpp"
+#include "engram/kernels/plasticity/normalise.hpp"
 #include "engram/kernels/core/random.hpp"
 #include "engram/models/assembly/firing_sets.hpp"
 #include "engram/models/assembly/lazy_batch.hpp"
@@ -235,11 +239,11 @@ void ExactBatch::materialise(std::size_t f, const std::vector<std::uint32_t>& br
   Buffer<EdgeOffset> degree(backend_, brains.size());
   Buffer<EdgeOffset> offset(backend_, brains.size());
   const graph::RowRequests requests{req_brain.data(), req_source.data(), count};
-  backend_.gnp_row_degree(graph::GnpRowDegree{g, requests, degree.data()});
+  launch(backend_, count, graph::GnpRowDegree{g, requests, degree.data()});
   const EdgeOffset total = backend_.exclusive_scan(degree.data(), offset.data(), count);
   fiber.targets.reserve_keep(static_cast<std::size_t>(fiber.pool_size + total));
   fiber.weights.reserve_keep(static_cast<std::size_t>(fiber.pool_size + total));
-  backend_.gnp_row_fill(graph::GnpRowFill{g, requests, offset.data(), fiber.pool_size, table(fiber), 1.0f});
+  launch(backend_, count, graph::GnpRowFill{g, requests, offset.data(), fiber.pool_size, table(fiber), 1.0f});
   fiber.pool_size += total;
 }
 
@@ -301,14 +305,13 @@ void ExactBatch::select_winners(std::size_t t) {
   for (FiberState& fiber : fibers_) {
     if (fiber.target != t || !source_firing(fiber)) continue;
     const graph::FiringSet fs = firing(fiber);
-    backend_.accumulate_inputs(graph::AccumulateInputs{table(fiber), fs, area.inputs.data(), spec.n},
-                               static_cast<std::int64_t>(B) * fs.count_per_brain);
+    launch(backend_, static_cast<std::int64_t>(B) * fs.count_per_brain,
+           graph::AccumulateInputs{table(fiber), fs, area.inputs.data(), spec.n});
   }
   if (spec.noise > 0.0) {
-    backend_.add_input_noise(graph::InputNoise{area.inputs.data(), run_seed_.data(), brain_index_.data(), spec.n,
-                                               static_cast<std::uint32_t>(steps_), static_cast<std::uint32_t>(t),
-                                               spec.noise},
-                             static_cast<std::int64_t>(B) * spec.n);
+    launch(backend_, static_cast<std::int64_t>(B) * spec.n,
+           graph::InputNoise{area.inputs.data(), run_seed_.data(), brain_index_.data(), spec.n,
+                             static_cast<std::uint32_t>(steps_), static_cast<std::uint32_t>(t), spec.noise});
   }
   backend_.kcap(area.inputs.data(), static_cast<std::int64_t>(B), spec.n, spec.k, area.next_winners.data());
 }
@@ -378,29 +381,27 @@ void ExactBatch::learn(std::size_t t) {
   }
   const auto winner_items = static_cast<std::int64_t>(B) * spec.k;
   // Padding entries of a ragged firing set repeat real neurons, so marking them is harmless.
-  backend_.mark_winners(plasticity::MarkWinners{area.next_winners.data(), spec.k, area.is_winner.data(), spec.n, 1},
-                        winner_items);
+  launch(backend_, winner_items,
+         plasticity::MarkWinners{area.next_winners.data(), spec.k, area.is_winner.data(), spec.n, 1});
   if (spec.normalise_incoming) incoming_sums(t, area.sums_before);
   for (FiberState& fiber : fibers_) {
     if (fiber.target != t || !learns(fiber)) continue;
     const graph::FiringSet fs = firing(fiber);
-    backend_.hebbian_scale(
-        plasticity::HebbianScale{table(fiber), fs, area.is_winner.data(), fiber.factor.data(), spec.n,
-                                 static_cast<float>(spec_.fibers[static_cast<std::size_t>(&fiber - fibers_.data())].max_weight)},
-        static_cast<std::int64_t>(B) * fs.count_per_brain);
+    launch(backend_, static_cast<std::int64_t>(B) * fs.count_per_brain,
+           plasticity::HebbianScale{table(fiber), fs, area.is_winner.data(), fiber.factor.data(), spec.n,
+                                    static_cast<float>(spec_.fibers[static_cast<std::size_t>(&fiber - fibers_.data())].max_weight)});
   }
   if (spec.normalise_incoming) {
     incoming_sums(t, area.sums_after);
     for (FiberState& fiber : fibers_) {
       if (fiber.target != t) continue;
-      backend_.rescale_incoming(
-          plasticity::RescaleIncoming{table(fiber), fiber.from_stimulus ? nullptr : areas_[fiber.source].fired_mask.data(),
-                                      area.is_winner.data(), area.sums_before.data(), area.sums_after.data(), spec.n},
-          static_cast<std::int64_t>(B) * fiber.n_source);
+      launch(backend_, static_cast<std::int64_t>(B) * fiber.n_source,
+             plasticity::RescaleIncoming{table(fiber), fiber.from_stimulus ? nullptr : areas_[fiber.source].fired_mask.data(),
+                                         area.is_winner.data(), area.sums_before.data(), area.sums_after.data(), spec.n});
     }
   }
-  backend_.mark_winners(plasticity::MarkWinners{area.next_winners.data(), spec.k, area.is_winner.data(), spec.n, 0},
-                        winner_items);
+  launch(backend_, winner_items,
+         plasticity::MarkWinners{area.next_winners.data(), spec.k, area.is_winner.data(), spec.n, 0});
 }
 
 void ExactBatch::commit(std::size_t t) {
@@ -609,10 +610,9 @@ void ExactBatch::incoming_sums(std::size_t t, Buffer<FixedInput>& sums) {
   sums.zero();
   for (FiberState& fiber : fibers_) {
     if (fiber.target != t) continue;
-    backend_.incoming_sums(
-        plasticity::IncomingSums{table(fiber), fiber.from_stimulus ? nullptr : areas_[fiber.source].fired_mask.data(),
-                                 areas_[t].is_winner.data(), sums.data(), spec_.areas[t].n},
-        static_cast<std::int64_t>(B) * fiber.n_source);
+    launch(backend_, static_cast<std::int64_t>(B) * fiber.n_source,
+           plasticity::IncomingSums{table(fiber), fiber.from_stimulus ? nullptr : areas_[fiber.source].fired_mask.data(),
+                                    areas_[t].is_winner.data(), sums.data(), spec_.areas[t].n});
   }
 }
 

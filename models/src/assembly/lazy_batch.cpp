@@ -6,8 +6,11 @@
 #include <numeric>
 #include <utility>
 
+#include "engram/engine/backend/launch.hpp"
 #include "engram/engine/error.hpp"
 #include "engram/kernels/core/parallel_guard.hpp"
+#include "engram/kernels/graph/gnp.hpp"
+#include "engram/kernels/plasticity/sparse_hebbian.hpp"
 #include "engram/kernels/core/random.hpp"
 #include "engram/models/assembly/firing_sets.hpp"
 #include "engram/kernels/select/cpu_kcap.hpp"
@@ -305,9 +308,8 @@ void LazyBatch::project() {
       for (std::size_t b = 0; b < B; ++b) {
         FiberBrain& fb = fiber.brains[b];
         if (fb.count == 0) continue;
-        backend_.sparse_accumulate(
-            graph::SparseAccumulate{sparse(fb), fires_device(fiber, b), area.inputs.data() + b * stride},
-            static_cast<std::int64_t>(fb.count));
+        launch(backend_, static_cast<std::int64_t>(fb.count),
+               graph::SparseAccumulate{sparse(fb), fires_device(fiber, b), area.inputs.data() + b * stride});
       }
     }
     backend_.kcap(area.inputs.data(), static_cast<std::int64_t>(B), static_cast<NeuronId>(stride), spec.k,
@@ -361,9 +363,8 @@ void LazyBatch::project() {
       for (std::size_t b = 0; b < B; ++b) {
         FiberBrain& fb = fiber.brains[b];
         if (fb.count == 0) continue;
-        backend_.sparse_hebbian(plasticity::SparseHebbian{sparse(fb), fires_device(fiber, b),
-                                                          area.brains[b].wins_device.data(), factor},
-                                static_cast<std::int64_t>(fb.count));
+        launch(backend_, static_cast<std::int64_t>(fb.count),
+               plasticity::SparseHebbian{sparse(fb), fires_device(fiber, b), area.brains[b].wins_device.data(), factor});
       }
     }
   }

@@ -7,6 +7,7 @@
 #include "engram/engine/error.hpp"
 #include "engram/engine/memory/buffer.hpp"
 #include "engram/kernels/attention/flash_attention.hpp"
+#include "engram/models/nn/attention.hpp"
 
 namespace engram::nn {
 
@@ -90,7 +91,8 @@ void attention_forward(Backend& backend, const AttentionArrays& a, float* o, flo
   Buffer<float> d_o(backend, static_cast<std::size_t>(a.total_q * a.heads * a.head_dim)),
       d_lse(backend, static_cast<std::size_t>(a.total_q * a.heads));
   if (a.total_q > 0) {
-    backend.attention_forward({shape_on(a, in.q_offsets, in.k_offsets, in.key_valid), in.q.data(), in.k.data(),
+    models::attention_forward(backend,
+                              {shape_on(a, in.q_offsets, in.k_offsets, in.key_valid), in.q.data(), in.k.data(),
                                in.v.data(), d_o.data(), d_lse.data()},
                               a.total_q);
   }
@@ -115,7 +117,8 @@ void attention_backward(Backend& backend, const AttentionArrays& a, const float*
   d_dk.zero();
   d_dv.zero();
   if (a.total_q > 0 && a.total_k > 0) {
-    backend.attention_backward({shape_on(a, in.q_offsets, in.k_offsets, in.key_valid), in.q.data(), in.k.data(),
+    models::attention_backward(backend,
+                               {shape_on(a, in.q_offsets, in.k_offsets, in.key_valid), in.q.data(), in.k.data(),
                                 in.v.data(), d_o.data(), d_lse.data(), d_dout.data(), delta.data(), d_dq.data(),
                                 d_dk.data(), d_dv.data(), a.total_q},
                                a.total_k);

@@ -1,6 +1,7 @@
-// The kernels/nn functors that trainers launch (launch.hpp), listed once for both backends:
+// The kernels/nn and kernels/attention functors that trainers launch (launch.hpp), listed once for both backends:
 // nn_kernels.cpp (g++) and nn_kernels.cu (nvcc, into the CUDA module).
 #include "engram/engine/backend/device_kernels.hpp"
+#include "engram/kernels/attention/flash_attention.hpp"
 #include "engram/kernels/nn/activations.hpp"
 #include "engram/kernels/nn/adamw.hpp"
 #include "engram/kernels/nn/clip.hpp"
@@ -24,3 +25,6 @@ ENGRAM_DEVICE_KERNEL(engram::nn::RunAdamW<float>)
 ENGRAM_DEVICE_KERNEL(engram::nn::RunSquaredNorm<float>)
 ENGRAM_DEVICE_KERNEL(engram::nn::RunNormTotal<float>)
 ENGRAM_DEVICE_KERNEL(engram::nn::RunClipScale<float>)
+ENGRAM_DEVICE_KERNEL(engram::attention::AttentionForward<float>)
+ENGRAM_DEVICE_KERNEL(engram::attention::AttentionBackwardQueryPass<float>)
+ENGRAM_DEVICE_KERNEL(engram::attention::AttentionBackwardKeyPass<float>)

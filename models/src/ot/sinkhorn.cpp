@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "engram/engine/backend/launch.hpp"
 #include "engram/engine/error.hpp"
 #include "engram/engine/memory/buffer.hpp"
 #include "engram/kernels/ot/cpu_sinkhorn.hpp"
@@ -74,6 +75,39 @@ std::vector<T> log_weights(const std::vector<T>& w, std::int64_t count) {
         w.empty() ? -std::log(static_cast<T>(count)) : std::log(w[static_cast<std::size_t>(k)]);
   }
   return out;
+}
+
+// Iterations first .. first + count - 1 of every still-running problem of the batch. Below ~10^6
+// cost evaluations per iteration the CPU runs the loops inline: there, four OpenMP fork/joins per
+// iteration cost more than they save, above all on oversubscribed cores. Each item writes only
+// its own outputs, so inline and parallel loops give the same bits.
+template <class T>
+void run_iterations(Backend& backend, const SinkhornBatch<T>& b, std::int32_t first, std::int32_t count) {
+  const double pairs = static_cast<double>(b.nx) * static_cast<double>(b.ny) / b.problems;
+  const bool inline_loops = backend.kind() == BackendKind::cpu && pairs < 1048576.0;
+  const auto run = [&](std::int64_t n, const auto& f) {
+    if (inline_loops) {
+      for (std::int64_t i = 0; i < n; ++i) f(i);
+    } else {
+      launch(backend, n, f);
+    }
+  };
+  with_cost<T>(b.cost_kind, [&](auto cost) {
+    using Cost = decltype(cost);
+    for (std::int32_t k = first; k < first + count; ++k) {
+      run(b.ny, SinkhornHalfStep<T, Cost, false>{b, k});
+      run(b.nx, SinkhornHalfStep<T, Cost, true>{b, k});
+      run(b.problems, SinkhornCheck<T>{b, k});
+      run(b.nx, SinkhornCommit<T>{b});
+    }
+  });
+}
+
+// Plan rows, <P, C>, mass, dual value and (online costs) the gradient for the final potentials.
+template <class T>
+void run_outputs(Backend& backend, const SinkhornBatch<T>& b, const SinkhornOutputs<T>& out) {
+  with_cost<T>(b.cost_kind, [&](auto cost) { launch(backend, b.nx, SinkhornRows<T, decltype(cost)>{b, out}); });
+  launch(backend, b.problems, SinkhornTotals<T>{b, out});
 }
 
 }  // namespace
@@ -271,11 +305,11 @@ std::vector<Solution<T>> solve(Backend& backend, const std::vector<Problem<T>>& 
     // Problems freeze themselves on the device; the host only decides when every one has.
     for (std::int32_t k = 0; k < o.max_iter; k += o.check_every) {
       o.progress.check_cancelled();
-      backend.sinkhorn_iterations(b, k, std::min(o.check_every, o.max_iter - k));
+      run_iterations(backend, b, k, std::min(o.check_every, o.max_iter - k));
       const std::vector<std::int32_t> status = d_status.to_host();
       if (std::none_of(status.begin(), status.end(), [](std::int32_t s) { return s == kRunning; })) break;
     }
-    backend.sinkhorn_outputs(b, out);
+    run_outputs(backend, b, out);
   }
 
   const std::vector<T> f = d_f.to_host(), g = d_g.to_host(), plan = d_plan.to_host(), gradient = d_gradient.to_host(),

@@ -1,6 +1,7 @@
 #include "engram/models/plasticity/adversarial.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <cmath>
 
 #include "engram/engine/error.hpp"
@@ -31,16 +32,32 @@ std::vector<double> attack_input(const PlasticShape& s, const PlasticWeights& w,
   g.resize(s);
   const std::uint32_t steps = o.attack == Attack::fgsm ? 1 : o.steps;
   const double size = o.attack == Attack::fgsm ? o.epsilon : (o.step_size > 0.0 ? o.step_size : 2.5 * o.epsilon / steps);
+  // PGD's loss is not monotone along its path (the k-cap switches winners between steps), so it
+  // returns the iterate of highest loss, as robustness evaluations do (Croce & Hein 2020): the
+  // attack is then never weaker than any point it visited.
+  std::vector<double> best;
+  double best_loss = -std::numeric_limits<double>::infinity();
+  // With the default schedule PGD's first step has FGSM's size, so it visits FGSM's point and
+  // then refines from there with smaller steps.
+  const bool fgsm_first = o.attack == Attack::pgd && o.step_size == 0.0;
   for (std::uint32_t t = 0; t < steps; ++t) {
     g.zero();
     backward(s, w, adv.data(), label, g);
+    const double step = fgsm_first && t == 0 ? o.epsilon : size;
     for (std::size_t k = 0; k < d; ++k) {
       const double sign = g.x[k] > 0.0 ? 1.0 : (g.x[k] < 0.0 ? -1.0 : 0.0);
-      const double moved = std::clamp(adv[k] + size * sign, x[k] - o.epsilon, x[k] + o.epsilon);
+      const double moved = std::clamp(adv[k] + step * sign, x[k] - o.epsilon, x[k] + o.epsilon);
       adv[k] = std::clamp(moved, o.lower, o.upper);
     }
+    if (o.attack == Attack::pgd) {
+      const double loss = cross_entropy(forward(s, w, adv.data()).logits, label);
+      if (loss > best_loss) {
+        best_loss = loss;
+        best = adv;
+      }
+    }
   }
-  return adv;
+  return o.attack == Attack::pgd ? best : adv;
 }
 
 double adversarial_accuracy(const PlasticShape& s, const PlasticWeights& w, const Dataset& data, const AttackOptions& o) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <numeric>
 
 #include "engram/engine/error.hpp"
@@ -270,47 +271,101 @@ SelectionResult natural_selection(const std::function<MetaProblem(std::uint32_t)
 std::vector<MetaStep> meta_train(const std::function<MetaProblem(std::uint32_t)>& problem, std::vector<double>& params,
                                  const MetaTraining& options, Backend* backend,
                                  const std::function<void(std::uint32_t)>& progress) {
-  if (options.method == MetaMethod::es && backend == nullptr) throw Error::internal("meta_train: ES needs a backend");
-  nn::AdamWState<double> state(params.size());
-  std::vector<MetaStep> log;
-  if (options.problems_per_step == 0) throw Error::bad_input("meta.problems_per_step", "0", "must be at least 1");
-  for (std::uint32_t step = 0; step < options.steps; ++step) {
-    MetaStep entry;
-    entry.step = step;
-    std::vector<double> gradient(params.size(), 0.0);
-    const double share = 1.0 / options.problems_per_step;
-    for (std::uint32_t i = 0; i < options.problems_per_step; ++i) {
-      const std::uint32_t index = step * options.problems_per_step + i;
-      const MetaProblem prob = problem(index);
-      std::vector<double> g;
-      if (options.method == MetaMethod::exact) {
-        MetaGradient exact = meta_gradient(prob, params);
-        entry.loss += share * exact.loss;
-        g = std::move(exact.gradient);
-      } else {
-        EsOptions es = options.es;
-        es.step = index;
-        g = es_gradient(prob, params, es, *backend);
-        entry.loss += share * meta_loss(prob, params);
-      }
-      for (std::size_t k = 0; k < g.size(); ++k) gradient[k] += share * g[k];
+  std::vector<std::vector<MetaStep>> logs = meta_train_runs({MetaRun{problem, options}}, params, backend, progress);
+  return std::move(logs.front());
+}
+
+std::vector<std::vector<MetaStep>> meta_train_runs(const std::vector<MetaRun>& runs, std::vector<double>& tables,
+                                                   Backend* backend, const std::function<void(std::uint32_t)>& progress) {
+  const std::size_t R = runs.size();
+  if (R == 0) return {};
+  const MetaTraining& lead = runs.front().options;
+  if (lead.method == MetaMethod::es && backend == nullptr) throw Error::internal("meta_train: ES needs a backend");
+  if (lead.problems_per_step == 0) throw Error::bad_input("meta.problems_per_step", "0", "must be at least 1");
+  for (const MetaRun& run : runs) {
+    const MetaTraining& o = run.options;
+    if (o.method != lead.method || o.steps != lead.steps || o.problems_per_step != lead.problems_per_step) {
+      throw Error::internal("meta_train_runs: runs of one batch must share method, steps and problems_per_step");
     }
-    if (!options.learn.empty()) {
-      if (options.learn.size() != gradient.size()) {
-        throw Error::bad_input("meta.learn", to_text(options.learn.size()) + " flags", "must have one per rule entry = " + to_text(gradient.size()));
+  }
+  if (tables.size() % R != 0) {
+    throw Error::internal("meta_train_runs: " + to_text(tables.size()) + " table values do not split into " +
+                          to_text(R) + " runs");
+  }
+  const std::size_t P = tables.size() / R;
+  std::vector<nn::AdamWState<double>> states(R, nn::AdamWState<double>(P));
+  std::vector<std::vector<MetaStep>> logs(R);
+  std::vector<std::vector<double>> gradients(R);
+  std::vector<MetaStep> entries(R);
+  std::vector<std::exception_ptr> errors(R);
+  const double share = 1.0 / lead.problems_per_step;
+
+  // Run r's gradient and loss of one step, written only to slot r.
+  const auto run_step = [&](std::size_t r, std::uint32_t step) {
+    try {
+      const MetaTraining& options = runs[r].options;
+      const std::vector<double> params(tables.begin() + static_cast<std::ptrdiff_t>(r * P),
+                                       tables.begin() + static_cast<std::ptrdiff_t>((r + 1) * P));
+      MetaStep& entry = entries[r];
+      entry = MetaStep{};
+      entry.step = step;
+      std::vector<double>& gradient = gradients[r];
+      gradient.assign(P, 0.0);
+      for (std::uint32_t i = 0; i < options.problems_per_step; ++i) {
+        const std::uint32_t index = step * options.problems_per_step + i;
+        const MetaProblem prob = runs[r].problem(index);
+        std::vector<double> g;
+        if (options.method == MetaMethod::exact) {
+          MetaGradient exact = meta_gradient(prob, params);
+          entry.loss += share * exact.loss;
+          g = std::move(exact.gradient);
+        } else {
+          EsOptions es = options.es;
+          es.step = index;
+          g = es_gradient(prob, params, es, *backend);
+          entry.loss += share * meta_loss(prob, params);
+        }
+        for (std::size_t k = 0; k < g.size(); ++k) gradient[k] += share * g[k];
       }
-      for (std::size_t k = 0; k < gradient.size(); ++k) {
-        if (!options.learn[k]) gradient[k] = 0.0;
-      }
+    } catch (...) {
+      errors[r] = std::current_exception();
     }
-    double norm = 0.0;
-    for (double x : gradient) norm += x * x;
-    entry.gradient_norm = std::sqrt(norm);
-    log.push_back(entry);
-    nn::adamw_host_step(params, gradient, state, options.adam);
+  };
+
+  const auto runs_count = static_cast<std::int64_t>(R);
+  for (std::uint32_t step = 0; step < lead.steps; ++step) {
+    if (lead.method == MetaMethod::exact) {
+#pragma omp parallel for schedule(dynamic, 1) if (runs_count > 1)
+      for (std::int64_t r = 0; r < runs_count; ++r) run_step(static_cast<std::size_t>(r), step);
+    } else {
+      for (std::size_t r = 0; r < R; ++r) run_step(r, step);
+    }
+    for (const std::exception_ptr& e : errors) {
+      if (e) std::rethrow_exception(e);
+    }
+    for (std::size_t r = 0; r < R; ++r) {
+      const MetaTraining& options = runs[r].options;
+      std::vector<double>& gradient = gradients[r];
+      if (!options.learn.empty()) {
+        if (options.learn.size() != gradient.size()) {
+          throw Error::bad_input("meta.learn", to_text(options.learn.size()) + " flags", "must have one per rule entry = " + to_text(gradient.size()));
+        }
+        for (std::size_t k = 0; k < gradient.size(); ++k) {
+          if (!options.learn[k]) gradient[k] = 0.0;
+        }
+      }
+      double norm = 0.0;
+      for (double x : gradient) norm += x * x;
+      entries[r].gradient_norm = std::sqrt(norm);
+      logs[r].push_back(entries[r]);
+      std::vector<double> params(tables.begin() + static_cast<std::ptrdiff_t>(r * P),
+                                 tables.begin() + static_cast<std::ptrdiff_t>((r + 1) * P));
+      nn::adamw_host_step(params, gradient, states[r], options.adam);
+      std::copy(params.begin(), params.end(), tables.begin() + static_cast<std::ptrdiff_t>(r * P));
+    }
     if (progress) progress(step + 1);
   }
-  return log;
+  return logs;
 }
 
 }  // namespace engram::plastic

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <numbers>
 #include <numeric>
 
 #include "engram/engine/error.hpp"
@@ -58,12 +59,19 @@ Dataset relu_teacher_data(std::uint32_t inputs, std::uint32_t labels, std::uint3
   Dataset data = random_inputs(inputs, labels, n, seed, stream);
   const std::vector<double> a = teacher_normals(seed, 1, std::size_t{hidden} * inputs);
   const std::vector<double> c = teacher_normals(seed, 2, std::size_t{labels} * hidden);
-  std::vector<double> hid(hidden), out(labels);
+  // Hidden units are centred by their mean over x ~ N(0, I), E ReLU(a·x) = ‖a‖ / √(2π): without
+  // it C's row sums act as label biases and a random teacher can leave a label unreachable.
+  std::vector<double> hid(hidden), out(labels), mean(hidden);
+  for (std::uint32_t u = 0; u < hidden; ++u) {
+    double norm2 = 0.0;
+    for (std::uint32_t k = 0; k < inputs; ++k) norm2 += a[u * inputs + k] * a[u * inputs + k];
+    mean[u] = std::sqrt(norm2) / std::sqrt(2.0 * std::numbers::pi);
+  }
   for (std::size_t i = 0; i < n; ++i) {
     for (std::uint32_t u = 0; u < hidden; ++u) {
       double s = 0.0;
       for (std::uint32_t k = 0; k < inputs; ++k) s += a[u * inputs + k] * data.x[i * inputs + k];
-      hid[u] = std::max(0.0, s);
+      hid[u] = std::max(0.0, s) - mean[u];
     }
     for (std::uint32_t l = 0; l < labels; ++l) {
       double s = 0.0;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
+#include <functional>
 #include <optional>
 
 #include "engram/engine/error.hpp"
@@ -327,6 +329,8 @@ struct Outcome {
   sched::Table metrics{"metrics", {}};
   double initial_accuracy = 0, learned_accuracy = 0, perceptron_accuracy = 0, gradient_accuracy = 0;
   Prepared primary;
+  // Evaluation sets: the primary set's kind (its data is `primary`), then every transfer set.
+  std::vector<std::pair<std::string, Prepared>> sets;
   PlasticWeights rule_trained, gradient_trained;
 };
 
@@ -336,36 +340,35 @@ PlasticWeights trained_by_rule(const Prepared& p, const PlasticRule& rule, const
   return w;
 }
 
-Outcome run_meta(const Config& c, Backend& backend, const Progress& progress) {
-  Outcome o;
-  o.primary = prepare(c.data, c);
-  o.shape = o.primary.shape;
-  o.initial = initial_rule(c);
-  o.learned = o.initial;
-  const Prepared& p = o.primary;
-  const auto make_batch = [&](std::uint32_t stream) {
-    if (p.synthetic) {
+// Meta-learning problem i of a job: its own brain (initial weights) and a keyed batch of its data.
+std::function<MetaProblem(std::uint32_t)> problems_of(const Outcome& o, const Config& config) {
+  const Prepared* p = &o.primary;
+  const Config* cp = &config;
+  const auto make_batch = [p, cp](std::uint32_t stream) {
+    const Config& c = *cp;
+    if (p->synthetic) {
       const DataSpec& d = c.data;
       if (d.kind == "halfspace") return halfspace_data(d.inputs, c.meta_batch, c.seed, stream);
       if (d.kind == "relu_teacher") return relu_teacher_data(d.inputs, d.labels, d.hidden, c.meta_batch, c.seed, stream);
-      return plastic_teacher_data(p.shape, c.meta_batch, c.seed, stream);
+      return plastic_teacher_data(p->shape, c.meta_batch, c.seed, stream);
     }
     // Image sets: a keyed random batch of the training part.
     Dataset batch;
-    batch.features = p.train.features;
-    batch.labels = p.train.labels;
+    batch.features = p->train.features;
+    batch.labels = p->train.labels;
     for (std::uint32_t i = 0; i < c.meta_batch; ++i) {
       RngStream rng({c.seed, 0, purpose::plasticity_data, stream, i});
-      const std::size_t pick = static_cast<std::size_t>(rng.next_u64() % p.train.size());
-      batch.x.insert(batch.x.end(), p.train.sample(pick), p.train.sample(pick) + p.train.features);
-      batch.y.push_back(p.train.y[pick]);
+      const std::size_t pick = static_cast<std::size_t>(rng.next_u64() % p->train.size());
+      batch.x.insert(batch.x.end(), p->train.sample(pick), p->train.sample(pick) + p->train.features);
+      batch.y.push_back(p->train.y[pick]);
     }
     return batch;
   };
-  const auto problem = [&](std::uint32_t index) {
+  return [p, cp, make_batch](std::uint32_t index) {
+    const Config& c = *cp;
     MetaProblem prob;
-    prob.shape = p.shape;
-    prob.initial = random_weights(p.shape, c.seed, index);
+    prob.shape = p->shape;
+    prob.initial = random_weights(p->shape, c.seed, index);
     prob.eta = c.eta;
     prob.mode = c.mode;
     prob.only_misclassified = c.only_misclassified;
@@ -373,36 +376,26 @@ Outcome run_meta(const Config& c, Backend& backend, const Progress& progress) {
     if (c.score_fresh) prob.score = make_batch(kScoreStreams + index);
     return prob;
   };
-  if (c.method == "selection") {
-    SelectionOptions selection = c.selection;
-    selection.seed = c.seed;
-    const SelectionResult r = natural_selection(
-        [&](std::uint32_t generation) {
-          progress.step(generation, selection.generations);
-          return problem(generation);
-        },
-        o.initial.params, selection, backend);
-    o.learned.params[selection.index] = r.best_value;
-    for (std::uint32_t g = 0; g < r.best_loss.size(); ++g) o.log.push_back({g, r.best_loss[g], 0.0});
-  } else if (c.method != "none") {
-    const plasticity::RuleLayout l = o.initial.layout();
-    MetaTraining meta = c.meta;
-    meta.learn.resize(l.size());
-    for (std::uint32_t k = 0; k < l.size(); ++k) meta.learn[k] = c.learn[table_of(l, k)] ? 1 : 0;
-    std::vector<double> params = o.initial.params;
-    o.log = meta_train(problem, params, meta, &backend, [&](std::uint32_t done) { progress.step(done, meta.steps); });
-    o.learned.params = params;
-  }
+}
 
+MetaTraining meta_options(const Outcome& o, const Config& c) {
+  const plasticity::RuleLayout l = o.initial.layout();
+  MetaTraining meta = c.meta;
+  meta.learn.resize(l.size());
+  for (std::uint32_t k = 0; k < l.size(); ++k) meta.learn[k] = c.learn[table_of(l, k)] ? 1 : 0;
+  return meta;
+}
+
+// Accuracy of the initial, learned, perceptron and (baseline) gradient-trained networks on the
+// primary set and every transfer set. Host code, single-threaded: jobs evaluate side by side.
+void evaluate(Outcome& o, const Config& c) {
   o.metrics.add("dataset", sched::Column::Type::text);
   o.metrics.add("model", sched::Column::Type::text);
   o.metrics.add("accuracy", sched::Column::Type::real);
   const auto row = [&](const std::string& set, const std::string& name, double a) { o.metrics.append({set, name, a}); };
-  std::vector<std::pair<std::string, Prepared>> sets;
-  sets.emplace_back(c.data.kind, o.primary);
-  for (const DataSpec& t : c.transfer) sets.emplace_back(t.kind, prepare(t, c));
-  for (std::size_t s = 0; s < sets.size(); ++s) {
-    const Prepared& set = sets[s].second;
+  for (std::size_t s = 0; s < o.sets.size(); ++s) {
+    const Prepared& set = s == 0 ? o.primary : o.sets[s].second;
+    const std::string& kind = o.sets[s].first;
     PlasticRule perceptron = PlasticRule::perceptron(c.net.rounds);
     perceptron.eta = c.eta;
     perceptron.mode = plasticity::RuleMode::additive;
@@ -410,15 +403,15 @@ Outcome run_meta(const Config& c, Backend& backend, const Progress& progress) {
     PlasticWeights learned_w = trained_by_rule(set, o.learned, c);
     const double a_learned = accuracy(set.shape, learned_w, set.test);
     const double a_perc = accuracy(set.shape, trained_by_rule(set, perceptron, c), set.test);
-    row(sets[s].first, "initial_rule", a_init);
-    row(sets[s].first, "learned_rule", a_learned);
-    row(sets[s].first, "perceptron_rule", a_perc);
+    row(kind, "initial_rule", a_init);
+    row(kind, "learned_rule", a_learned);
+    row(kind, "perceptron_rule", a_perc);
     double a_grad = std::nan("");
     if (c.baseline) {
       PlasticWeights w = random_weights(set.shape, c.seed, kEvalBrain);
       train_by_gradient(set.shape, w, set.train, c.gradient);
       a_grad = accuracy(set.shape, w, set.test);
-      row(sets[s].first, "gradient", a_grad);
+      row(kind, "gradient", a_grad);
       if (s == 0) o.gradient_trained = std::move(w);
     }
     if (s == 0) {
@@ -429,7 +422,84 @@ Outcome run_meta(const Config& c, Backend& backend, const Progress& progress) {
       o.rule_trained = std::move(learned_w);
     }
   }
-  return o;
+}
+
+// Jobs (configs) run as one batch: data prepared one job after another, exact meta-training of
+// all jobs in lockstep (meta_train_runs: rule tables [R, P], gradients in a parallel loop over
+// runs), then evaluation in a parallel loop over jobs. Each job's work is single-threaded host
+// code in a fixed order, so outcome i is the same bits whatever the batch and thread count. ES
+// and natural selection take the backend, one job after another.
+std::vector<Outcome> run_metas(const std::vector<Config>& configs, Backend& backend, const Progress& progress) {
+  const std::size_t R = configs.size();
+  std::vector<Outcome> outcomes(R);
+  for (std::size_t r = 0; r < R; ++r) {
+    const Config& c = configs[r];
+    Outcome& o = outcomes[r];
+    o.primary = prepare(c.data, c);
+    o.shape = o.primary.shape;
+    o.initial = initial_rule(c);
+    o.learned = o.initial;
+    o.sets.emplace_back(c.data.kind, Prepared{});
+    for (const DataSpec& t : c.transfer) o.sets.emplace_back(t.kind, prepare(t, c));
+  }
+  const auto lockstep = [](const Config& c) { return c.method == "exact" || c.method == "es"; };
+  std::vector<std::size_t> trained;  // jobs meta-trained together, in lockstep
+  for (std::size_t r = 0; r < R; ++r) {
+    const Config& c = configs[r];
+    Outcome& o = outcomes[r];
+    if (c.method == "selection") {
+      SelectionOptions selection = c.selection;
+      selection.seed = c.seed;
+      const auto problem = problems_of(o, c);
+      const SelectionResult result = natural_selection(
+          [&](std::uint32_t generation) {
+            progress.step(generation, selection.generations);
+            return problem(generation);
+          },
+          o.initial.params, selection, backend);
+      o.learned.params[selection.index] = result.best_value;
+      for (std::uint32_t g = 0; g < result.best_loss.size(); ++g) o.log.push_back({g, result.best_loss[g], 0.0});
+    } else if (lockstep(c)) {
+      trained.push_back(r);
+    }
+  }
+  if (!trained.empty()) {
+    std::vector<MetaRun> runs;
+    std::vector<double> tables;
+    for (std::size_t r : trained) {
+      runs.push_back({problems_of(outcomes[r], configs[r]), meta_options(outcomes[r], configs[r])});
+      tables.insert(tables.end(), outcomes[r].initial.params.begin(), outcomes[r].initial.params.end());
+    }
+    const std::uint32_t steps = runs.front().options.steps;
+    std::vector<std::vector<MetaStep>> logs =
+        meta_train_runs(runs, tables, &backend, [&](std::uint32_t done) { progress.step(done, steps); });
+    const std::size_t P = tables.size() / trained.size();
+    for (std::size_t i = 0; i < trained.size(); ++i) {
+      Outcome& o = outcomes[trained[i]];
+      o.learned.params.assign(tables.begin() + static_cast<std::ptrdiff_t>(i * P),
+                              tables.begin() + static_cast<std::ptrdiff_t>((i + 1) * P));
+      o.log = std::move(logs[i]);
+    }
+  }
+  std::vector<std::exception_ptr> errors(R);
+  const auto jobs = static_cast<std::int64_t>(R);
+#pragma omp parallel for schedule(dynamic, 1) if (jobs > 1)
+  for (std::int64_t r = 0; r < jobs; ++r) {
+    try {
+      evaluate(outcomes[static_cast<std::size_t>(r)], configs[static_cast<std::size_t>(r)]);
+    } catch (...) {
+      errors[static_cast<std::size_t>(r)] = std::current_exception();
+    }
+  }
+  for (const std::exception_ptr& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+  return outcomes;
+}
+
+// Jobs that can share one lockstep batch: the same method, step count and problems per step.
+std::string lockstep_key(const Config& c) {
+  return c.method + ":" + to_text(c.meta.steps) + ":" + to_text(c.meta.problems_per_step);
 }
 
 sched::Table rule_table(const Outcome& o) {
@@ -527,8 +597,9 @@ class MetaKind : public sched::JobKind {
   }
   std::string_view default_backend() const override { return "cpu"; }
   sched::Results run(const io::ConfigNode& config, Backend& backend, const Progress& progress) const override {
-    const Config c = parse(config);
-    Outcome o = run_meta(c, backend, progress);
+    const std::vector<Config> configs{parse(config)};
+    const Config& c = configs.front();
+    Outcome o = std::move(run_metas(configs, backend, progress).front());
     sched::Results r;
     if (robust_) {
       Curve curve = robustness(o, c);
@@ -558,20 +629,40 @@ class MetaKind : public sched::JobKind {
     if (robust_) return {"rule_accuracy", "gradient_accuracy", "rule_worst", "gradient_worst"};
     return {"initial_accuracy", "learned_accuracy", "perceptron_accuracy", "gradient_accuracy", "final_meta_loss"};
   }
-  // Each job is a whole meta-learning run on its own seed; rows never share state, so a row's
-  // bits do not depend on its batch mates.
+  // Jobs of a batch with one lockstep key meta-train as one batch of runs (run_metas); a run is
+  // the same bits alone or batched, so row i depends only on jobs[i].
   std::vector<sched::Row> run_batch(const std::vector<sched::JobInput>& jobs, Backend& backend,
                                     const Progress& progress) const override {
-    return sched::run_each(jobs, progress, [&](const sched::JobInput& job) -> sched::Row {
-      const Config c = parse(job.config, job.seed);
-      const Outcome o = run_meta(c, backend, progress.silent());
-      if (robust_) {
-        const Curve curve = robustness(o, c);
-        return {o.learned_accuracy, o.gradient_accuracy, curve.rule_worst, curve.gradient_worst};
+    std::vector<Config> parsed;
+    for (const sched::JobInput& job : jobs) parsed.push_back(parse(job.config, job.seed));
+    std::vector<sched::Row> rows(jobs.size());
+    std::vector<bool> done(jobs.size(), false);
+    for (std::size_t i = 0; i < parsed.size(); ++i) {
+      if (done[i]) continue;
+      progress.check_cancelled();
+      const std::string key = lockstep_key(parsed[i]);
+      std::vector<std::size_t> members;
+      std::vector<Config> group;
+      for (std::size_t k = i; k < parsed.size(); ++k) {
+        if (done[k] || lockstep_key(parsed[k]) != key) continue;
+        members.push_back(k);
+        group.push_back(parsed[k]);
       }
-      return {o.initial_accuracy, o.learned_accuracy, o.perceptron_accuracy, o.gradient_accuracy,
-              o.log.empty() ? std::nan("") : o.log.back().loss};
-    });
+      const std::vector<Outcome> outcomes = run_metas(group, backend, progress.silent());
+      for (std::size_t g = 0; g < members.size(); ++g) {
+        const Outcome& o = outcomes[g];
+        const Config& c = group[g];
+        if (robust_) {
+          const Curve curve = robustness(o, c);
+          rows[members[g]] = {o.learned_accuracy, o.gradient_accuracy, curve.rule_worst, curve.gradient_worst};
+        } else {
+          rows[members[g]] = {o.initial_accuracy, o.learned_accuracy, o.perceptron_accuracy, o.gradient_accuracy,
+                              o.log.empty() ? std::nan("") : o.log.back().loss};
+        }
+        done[members[g]] = true;
+      }
+    }
+    return rows;
   }
 
  private:

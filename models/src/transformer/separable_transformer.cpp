@@ -11,6 +11,7 @@
 #include "engram/kernels/nn/dropout.hpp"
 #include "engram/kernels/nn/layer_norm.hpp"
 #include "engram/kernels/nn/losses.hpp"
+#include "engram/models/nn/attention.hpp"
 #include "engram/models/nn/run_linear.hpp"
 #include "engram/kernels/nn/purposes.hpp"
 #include "transformer_kernels.hpp"
@@ -182,7 +183,7 @@ void SeparableTransformer::block_forward(const LayerSlices& p, LayerCache& c, co
   std::int64_t* offsets = ensure(be, offsets_, R * S + 1);
   launch(be, R * S + 1, kernels::SequenceOffsets{offsets, L}, kRowGrain);
   const attention::AttentionShape shape{offsets, offsets, R * S, H, Dh, false, nullptr, 1.0f / std::sqrt(static_cast<float>(Dh))};
-  be.attention_forward({shape, q, k, v, att, lse}, RT);
+  attention_forward(be, {shape, q, k, v, att, lse}, RT);
   float* x1 = ensure(be, c.x1, RT * W);
   runs::linear_forward(be, R, att, P + p.wo.offset, P + p.bo.offset, st, x1, tokens, HD, W);
   launch(be, RT * W, kernels::AddInPlace{x1, x}, kElementGrain);
@@ -225,7 +226,7 @@ void SeparableTransformer::block_backward(const LayerSlices& p, LayerCache& c, f
   std::int64_t* offsets = ensure(be, offsets_, R * S + 1);
   launch(be, R * S + 1, kernels::SequenceOffsets{offsets, L}, kRowGrain);
   const attention::AttentionShape shape{offsets, offsets, R * S, H, Dh, false, nullptr, 1.0f / std::sqrt(static_cast<float>(Dh))};
-  be.attention_backward({shape, c.q.data(), c.k.data(), c.v.data(), c.att.data(), c.lse.data(), datt, delta, dq, dk, dv, RT}, RT);
+  attention_backward(be, {shape, c.q.data(), c.k.data(), c.v.data(), c.att.data(), c.lse.data(), datt, delta, dq, dk, dv, RT}, RT);
   runs::linear_backward(be, R, c.ln1.data(), P + p.wq.offset, dq, dln, G + p.wq.offset, G + p.bq.offset, st, tokens, W, HD);
   runs::linear_backward(be, R, c.ln1.data(), P + p.wk.offset, dk, tmp, G + p.wk.offset, G + p.bk.offset, st, tokens, W, HD);
   launch(be, RT * W, kernels::AddInPlace{dln, tmp}, kElementGrain);

@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "engram/engine/error.hpp"
+#include "engram/kernels/attention/flash_attention.hpp"
 #include "engram/models/data/neural_data.hpp"
 #include "engram/models/data/synthetic.hpp"
 #include "engram/models/transformer/training.hpp"

@@ -10,7 +10,6 @@
 #include <thrust/system/omp/execution_policy.h>
 
 #include "../kernel_backend.hpp"
-#include "engram/kernels/attention/cpu_flash_attention.hpp"
 #include "engram/kernels/core/parallel_guard.hpp"
 
 namespace engram::cpu {
@@ -78,17 +77,6 @@ class CpuBackend final : public engram::detail::KernelBackend<Exec> {
                     const float* a, std::int64_t stride_a, const float* b, std::int64_t stride_b, float beta, float* c,
                     std::int64_t stride_c, std::int64_t batch) override {
     blocked_gemm(trans_a, trans_b, m, n, k, alpha, a, stride_a, b, stride_b, beta, c, stride_c, batch);
-  }
-
-  // ---- attention: the SIMD fast path (kernels/attention/cpu_flash_attention.hpp) where it
-  // applies, the portable functors otherwise ----
-  void attention_forward(const attention::AttentionForward<float>& kernel, std::int64_t total_q) override {
-    if (!attention::cpu::supports(kernel.shape)) return KernelBackend::attention_forward(kernel, total_q);
-    attention::cpu::forward(kernel);
-  }
-  void attention_backward(const attention::AttentionBackward<float>& kernel, std::int64_t total_k) override {
-    if (!attention::cpu::supports(kernel.shape)) return KernelBackend::attention_backward(kernel, total_k);
-    attention::cpu::backward(kernel);
   }
 
  private:

@@ -17,17 +17,8 @@
 #include <string_view>
 #include <vector>
 
-#include "engram/kernels/attention/flash_attention.hpp"
 #include "engram/kernels/core/fixed_point.hpp"
 #include "engram/kernels/core/types.hpp"
-#include "engram/kernels/graph/accumulate.hpp"
-#include "engram/kernels/graph/gnp.hpp"
-#include "engram/kernels/graph/input_noise.hpp"
-#include "engram/kernels/graph/sparse_edges.hpp"
-#include "engram/kernels/ot/sinkhorn.hpp"
-#include "engram/kernels/plasticity/hebbian.hpp"
-#include "engram/kernels/plasticity/normalise.hpp"
-#include "engram/kernels/plasticity/sparse_hebbian.hpp"
 
 namespace engram {
 
@@ -50,31 +41,13 @@ class Backend {
   // The stream launches run on (a cudaStream_t on CUDA; null on the CPU).
   virtual void* native_stream() noexcept { return nullptr; }
 
-  // Graph construction: degree of each requested row, then the rows themselves.
-  virtual void gnp_row_degree(const graph::GnpRowDegree& kernel) = 0;
-  virtual void gnp_row_fill(const graph::GnpRowFill& kernel) = 0;
   // out[i] = sum of in[0..i); returns the total.
   virtual EdgeOffset exclusive_scan(const EdgeOffset* in, EdgeOffset* out, std::int64_t n) = 0;
-
-  // One work item per (brain, firing source neuron).
-  virtual void accumulate_inputs(const graph::AccumulateInputs& kernel, std::int64_t items) = 0;
-  virtual void hebbian_scale(const plasticity::HebbianScale& kernel, std::int64_t items) = 0;
-  virtual void mark_winners(const plasticity::MarkWinners& kernel, std::int64_t items) = 0;
-  // One work item per (brain, source neuron) slot of a row table.
-  virtual void incoming_sums(const plasticity::IncomingSums& kernel, std::int64_t slots) = 0;
-  virtual void rescale_incoming(const plasticity::RescaleIncoming& kernel, std::int64_t slots) = 0;
-  // One work item per (brain, neuron).
-  virtual void add_input_noise(const graph::InputNoise& kernel, std::int64_t items) = 0;
-
-  // Lazy mode: one work item per stored edge of a sparse (COO) edge list.
-  virtual void sparse_accumulate(const graph::SparseAccumulate& kernel, std::int64_t edges) = 0;
-  virtual void sparse_hebbian(const plasticity::SparseHebbian& kernel, std::int64_t edges) = 0;
 
   // Batched k-cap over inputs [batch, n]: winners [batch, k] in increasing neuron order.
   virtual void kcap(const FixedInput* inputs, std::int64_t batch, NeuronId n, std::uint32_t k,
                     NeuronId* winners) = 0;
 
-  // ---- nn and attention (kernels/nn, kernels/attention) ----
   // Dense products, row-major: C[m, n] = alpha * op(A) op(B) + beta * C, op(A) [m, k] (A stored
   // [k, m] when trans_a), op(B) [k, n] (B stored [n, k] when trans_b). Eigen on CPU, cuBLAS on CUDA.
   virtual void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
@@ -89,20 +62,6 @@ class Backend {
   virtual void gemm_batched(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
                             const float* a, std::int64_t stride_a, const float* b, std::int64_t stride_b, float beta,
                             float* c, std::int64_t stride_c, std::int64_t batch) = 0;
-  // Tiled online-softmax attention over total_q query tokens (every head); see flash_attention.hpp.
-  virtual void attention_forward(const attention::AttentionForward<float>& kernel, std::int64_t total_q) = 0;
-  // Both backward passes (query rows, then key rows); kernel.delta is caller-provided scratch.
-  virtual void attention_backward(const attention::AttentionBackward<float>& kernel, std::int64_t total_k) = 0;
-  // ---- Optimal transport (kernels/ot) ----
-  // Sinkhorn iterations first .. first + count - 1 of every still-running problem of the batch.
-  virtual void sinkhorn_iterations(const ot::SinkhornBatch<float>& batch, std::int32_t first,
-                                   std::int32_t count) = 0;
-  virtual void sinkhorn_iterations(const ot::SinkhornBatch<double>& batch, std::int32_t first,
-                                   std::int32_t count) = 0;
-  // Plan rows, <P, C>, mass, dual value and (online costs) the gradient for the final potentials.
-  virtual void sinkhorn_outputs(const ot::SinkhornBatch<float>& batch, const ot::SinkhornOutputs<float>& out) = 0;
-  virtual void sinkhorn_outputs(const ot::SinkhornBatch<double>& batch, const ot::SinkhornOutputs<double>& out) = 0;
-  // ---- end optimal transport ----
 };
 
 // "cpu", "cuda" or "auto" (cuda when compiled in and a device is usable, else cpu).

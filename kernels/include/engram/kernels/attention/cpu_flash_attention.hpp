@@ -1,7 +1,7 @@
 #pragma once
 // The CPU fast path of tiled online-softmax attention (flash_attention.hpp): the same algorithm
-// and the same results within the parity tolerance, laid out for SIMD. Host code only; the CPU
-// backend takes it whenever the head dim is a multiple of 8 (supports(), the same on every ISA), and the portable
+// and the same results within the parity tolerance, laid out for SIMD. Host code only; on the CPU
+// backend models::attention_forward/backward (models/nn/attention.hpp) take it whenever the head dim is a multiple of 8 (supports(), the same on every ISA), and the portable
 // functors stay the reference (tests/parity/attention_parity_test.cpp runs both) and the CUDA
 // path.
 //

@@ -16,7 +16,7 @@
 //   engram::attention::AttentionShape shape{q_off, k_off, sequences, heads, 64, causal, valid, 0.125f};
 //   engram::attention::AttentionForward<float> fwd{shape, q, k, v, o, lse};
 //   for (std::int64_t i = 0; i < engram::attention::work_items(total_q, heads); ++i) fwd(i);
-//   // or backend.attention_forward(fwd, total_q)
+//   // or engram::models::attention_forward(backend, fwd, total_q)  (models/nn/attention.hpp)
 //
 // A work item owns a block of kRowBlock consecutive query rows (key rows in the backward key
 // pass) of one head, so every key tile it loads serves several rows from cache; a block that

@@ -6,7 +6,7 @@
 // sum is the same bits for any thread count or launch shape).
 //
 //   graph::SparseEdges edges{src, tgt, w};
-//   backend.sparse_accumulate(graph::SparseAccumulate{edges, firing_flags, inputs}, edge_count);
+//   engram::launch(backend, edge_count, graph::SparseAccumulate{edges, firing_flags, inputs});
 //
 // BernoulliSkip visits the successes of `count` Bernoulli(p) trials on one keyed stream by
 // geometric skipping: O(count * p) work, used to draw a new neuron's edges to a support.

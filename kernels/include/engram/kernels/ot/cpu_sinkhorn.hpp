@@ -416,7 +416,7 @@ void online_costs(const SinkhornBatch<T>& b, std::int32_t p, const Gram<T>& gram
 }  // namespace detail
 
 // Runs every problem of the batch to its stop (or until `cancellation` stops it) and fills `out` (rows and totals) as
-// Backend::sinkhorn_iterations + Backend::sinkhorn_outputs would. `b` points into host memory.
+// the launched SinkhornHalfStep/Check/Commit iterations and SinkhornRows/Totals would. `b` points into host memory.
 template <class T, class Cost>
 void solve_scaling(const SinkhornBatch<T>& b, const SinkhornOutputs<T>& out, const ScalingPlan& plan,
                    const Gram<T>& gram, Cancellation& cancellation) {

@@ -19,7 +19,7 @@
 //
 //   using Cost = engram::ot::OnlineCost<double, engram::ot::SqEuclidean<double>>;
 //   engram::ot::SinkhornBatch<double> b = ...;                 // pointers into backend memory
-//   for (std::int32_t k = 0; k < iterations; ++k) {            // what Backend::sinkhorn_iterations does
+//   for (std::int32_t k = 0; k < iterations; ++k) {            // what ot::solve launches per iteration
 //     for (std::int64_t j = 0; j < b.ny; ++j) engram::ot::SinkhornHalfStep<double, Cost, false>{b, k}(j);
 //     for (std::int64_t i = 0; i < b.nx; ++i) engram::ot::SinkhornHalfStep<double, Cost, true>{b, k}(i);
 //     for (std::int64_t p = 0; p < b.problems; ++p) engram::ot::SinkhornCheck<double>{b, k}(p);

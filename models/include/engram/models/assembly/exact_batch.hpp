@@ -16,6 +16,8 @@
 
 #include "engram/engine/backend/backend.hpp"
 #include "engram/engine/memory/buffer.hpp"
+#include "engram/kernels/graph/accumulate.hpp"
+#include "engram/kernels/graph/gnp.hpp"
 #include "engram/models/assembly/batch_controls.hpp"
 #include "engram/models/assembly/brain_batch.hpp"
 #include "engram/models/assembly/brain_spec.hpp"

@@ -108,4 +108,18 @@ std::vector<MetaStep> meta_train(const std::function<MetaProblem(std::uint32_t)>
                                  const MetaTraining& options, Backend* backend,
                                  const std::function<void(std::uint32_t)>& progress = {});
 
+// R meta-learning runs (a sweep's jobs of one shape class) trained in lockstep: run r owns row r
+// of `tables` [R, P], its own problems, learning rate and AdamW state; all take the same method,
+// steps and problems per step. The R exact meta-gradients of a step are computed in a parallel
+// loop over runs, each run's work single-threaded and in a fixed order, so run r's table and log
+// are the same bits alone (meta_train is the R = 1 case) or in any batch, on any thread count.
+// ES runs take the backend (one population batch each) one run after another.
+struct MetaRun {
+  std::function<MetaProblem(std::uint32_t)> problem;
+  MetaTraining options;
+};
+std::vector<std::vector<MetaStep>> meta_train_runs(const std::vector<MetaRun>& runs, std::vector<double>& tables,
+                                                   Backend* backend,
+                                                   const std::function<void(std::uint32_t)>& progress = {});
+
 }  // namespace engram::plastic

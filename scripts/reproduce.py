@@ -1,0 +1,375 @@
+#!/usr/bin/env python3
+"""Reruns every headline claim of the README over several seeds and writes docs/results.md.
+
+    scripts/reproduce.py                  # every claim, full seed counts (~15 min on 2 cores)
+    scripts/reproduce.py --quick          # every claim with the fewest seeds (CI; a few minutes)
+    scripts/reproduce.py --only markov    # one claim; updates its row in docs/results.md
+    scripts/reproduce.py --quick --check  # CI: bands hold, docs/results.md and README agree
+
+Each claim is an engram config (an example, or a bench config) run through the CLI with its seeds
+or brains raised, so the figures are what `engram run` gives. A row reports mean ± sd over the
+seeds (brains keyed by (seed, brain) count as seeds: each has its own graph and draws), the range,
+and the band the claim promises; a figure outside its band makes the run fail. README's
+"Measured results" table is the table of docs/results.md, copied between markers, never typed
+by hand.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "docs" / "results.md"
+README = ROOT / "README.md"
+BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+
+Rows = list[dict[str, str]]
+
+
+@dataclass
+class Claim:
+    key: str
+    setting: str                      # what was run, in words
+    config: str                       # repo-relative YAML
+    table: str                        # CSV the metric reads
+    metric: Callable[[Rows], list[float]]   # one value per seed
+    unit: str                         # how a value is printed: "%", "of 317", ...
+    band: tuple[float, float]         # the claim: every mean must lie in [lo, hi]
+    seeds: int                        # full run
+    quick_seeds: int
+    replicate: str = "sweep"          # sweep: `sweep: {seeds: N}`; brains: `brains: N`; seeds: the kind's own `seeds: N`
+    overrides: dict = field(default_factory=dict)
+    quick_overrides: dict = field(default_factory=dict)  # only where a full run would not fit CI's budget
+    extra: Callable[[Rows], str] | None = None           # a second figure from the same rows
+    digits: int = 1
+
+
+def per_brain(rows: Rows, value: Callable[[list[dict[str, str]]], float]) -> list[float]:
+    groups: dict[str, list[dict[str, str]]] = {}
+    for r in rows:
+        groups.setdefault(r["brain"], []).append(r)
+    return [value(groups[b]) for b in sorted(groups, key=int)]
+
+
+def convergence_step(brain: Rows) -> float:
+    """First step from which consecutive winner sets agree on >= 99% (and keep agreeing)."""
+    steps = sorted(brain, key=lambda r: int(r["step"]))
+    first = math.inf
+    for r in reversed(steps):
+        if float(r["overlap_fraction"]) < 0.99:
+            break
+        first = int(r["step"])
+    return first
+
+
+def compare_overlaps(brain: Rows) -> list[float]:
+    ops = sorted({int(r["op"]) for r in brain if r["op_kind"] == "compare"})
+    return [next(float(r["value"]) for r in brain if int(r["op"]) == op and r["metric"] == "overlap") for op in ops]
+
+
+def completion(brain: Rows) -> float:
+    return compare_overlaps(brain)[-1] * 317
+
+
+def association_rise(brain: Rows) -> float:
+    overlaps = compare_overlaps(brain)
+    return overlaps[-1] - overlaps[0]
+
+
+def recall_presentation(brain: Rows) -> float:
+    by_presentation: dict[int, list[float]] = {}
+    for r in brain:
+        by_presentation.setdefault(int(r["presentation"]), []).append(float(r["overlap"]))
+    for p in sorted(by_presentation):
+        if min(by_presentation[p]) >= 0.9:
+            return p
+    return math.inf
+
+
+def column(name: str, scale: float = 1.0, where: Callable[[dict[str, str]], bool] = lambda r: True):
+    return lambda rows: [float(r[name]) * scale for r in rows if where(r)]
+
+
+def markov_within(rows: Rows) -> str:
+    ok = sum(float(r["max_error"]) <= 0.1 for r in rows)
+    return f"{ok} of {len(rows)} seeds within 0.1"
+
+
+def recovered(method: str):
+    def count(rows: Rows) -> str:
+        errors = [float(r["relative_error"]) for r in rows if r["method"] == method]
+        return f"error < 0.05 in {sum(e < 0.05 for e in errors)}/{len(errors)} seeds, median {statistics.median(errors):.2g}"
+    return count
+
+
+def transfer_ratio(rows: Rows) -> str:
+    values = [float(r["transfer_ratio"]) for r in rows if r.get("transfer_ratio")]
+    return f"transfer / scratch {statistics.mean(values):.3f} ± {sd(values):.3f}" if values else ""
+
+
+def ssl_baselines(rows: Rows) -> str:
+    parts = []
+    for model in ("pca", "beta_vae", "byol"):
+        values = [100 * float(r["accuracy"]) for r in rows if r["method"] == model]
+        if values:
+            parts.append(f"{model} {statistics.mean(values):.1f} ± {sd(values):.1f}%")
+    return "; ".join(parts)
+
+
+def plasticity_baselines(rows: Rows) -> str:
+    parts = []
+    for name in ("initial", "perceptron", "gradient"):
+        values = [100 * float(r[f"{name}_accuracy"]) for r in rows]
+        parts.append(f"{name} {statistics.mean(values):.1f} ± {sd(values):.1f}%")
+    return "; ".join(parts)
+
+
+def sd(values: list[float]) -> float:
+    return statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+CLAIMS = [
+    Claim("projection", "projection converges: n = 10^6, k = 1000, p = 0.001, β = 0.05, implicit graph, 25 steps",
+          "examples/project.yaml", "projection.csv", lambda rows: per_brain(rows, convergence_step), "first step of overlap ≥ 0.99",
+          (1, 25), seeds=5, quick_seeds=2, replicate="brains",
+          overrides={"p": 0.001, "steps": 25, "areas": [{"name": "A", "n": 1000000, "k": 1000}],
+                     "stimuli": [{"name": "stim", "k": 1000}],
+                     "fibers": [{"from": "stim", "to": "A", "beta": 0.05}, {"from": "A", "to": "A", "beta": 0.05}]},
+          digits=1),
+    Claim("pattern_completion", "pattern completion from half an assembly, n = 10^5, k = 317, p = 0.05",
+          "examples/pattern_completion.yaml", "metrics.csv", lambda rows: per_brain(rows, completion), "of 317 recovered",
+          (310, 317), seeds=16, quick_seeds=2, replicate="brains"),
+    Claim("association", "association, n = 2·10^4 per area, k = 141, β = 0.1: overlap of C's assemblies for A and B",
+          "examples/associate.yaml", "metrics.csv", lambda rows: per_brain(rows, association_rise), "rise in overlap (fraction of k)",
+          (0.05, 1.0), seeds=8, quick_seeds=2, replicate="brains", digits=3),
+    Claim("classify_synthetic", "classification, synthetic classes (r = 0.9, q = 0.01, 2 classes, 5 samples each), 200 fresh samples",
+          "examples/classify_synthetic.yaml", "results.csv", column("accuracy", 100), "% correct",
+          (90, 100), seeds=8, quick_seeds=2, replicate="brains"),
+    Claim("classify_digits", "classification, scikit-learn 8×8 digits, 10 training images per class, designated (supervised) assemblies",
+          "examples/classify_digits.yaml", "results.csv", column("accuracy", 100), "% correct (chance 10%)",
+          (50, 100), seeds=8, quick_seeds=2, replicate="brains"),
+    Claim("markov", "Markov chain 0.8/0.2, 200 training transitions, 1000 sampled steps",
+          "examples/markov.yaml", "results.csv", column("max_error"), "largest gap between sampled and chain probabilities",
+          (0, 0.1), seeds=8, quick_seeds=2, extra=markov_within, digits=3),
+    Claim("sequence", "sequence of 5 stimuli, n = 5·10^4, k = 224, β = 0.1: recall from the first element",
+          "examples/sequence.yaml", "sequence.csv", lambda rows: per_brain(rows, recall_presentation), "presentations until recall",
+          (1, 15), seeds=4, quick_seeds=1, replicate="brains"),
+    Claim("plasticity", "learned plasticity rule (output table, exact meta-gradient), halfspaces d = 20, applied unchanged to digits",
+          "bench/plasticity_acceptance.yaml", "results.csv", column("learned_accuracy", 100),
+          "% on fresh halfspaces", (75, 100), seeds=3, quick_seeds=1, replicate="sweep", extra=plasticity_baselines,
+          quick_overrides={"meta": {"method": "exact", "steps": 20, "batch": 100, "problems_per_step": 4, "lr": 0.02,
+                                    "learn": ["output"]}}),
+    Claim("ot_align", "hierarchical OT alignment with the true cluster labels, 8 subspaces of dim 2 in R^6, low noise",
+          "examples/ot_align.yaml", "alignment.csv",
+          column("relative_error", 1, lambda r: r["method"] == "hierarchical"), "squared relative error ‖(R−R̂)X‖²/‖RX‖²",
+          (0, 0.05), seeds=20, quick_seeds=3, replicate="seeds", extra=recovered("hierarchical"), digits=7),
+    Claim("ot_align_single", "single-level Sinkhorn-Procrustes (no labels needed), same data",
+          "examples/ot_align.yaml", "alignment.csv",
+          column("relative_error", 1, lambda r: r["method"] == "single_level"), "squared relative error",
+          (0, 4), seeds=20, quick_seeds=3, replicate="seeds", extra=recovered("single_level"), digits=2),
+    Claim("ot_align_kmeans", "hierarchical OT alignment with k-means cluster labels (unlabelled), same data",
+          "examples/ot_align.yaml", "alignment.csv",
+          column("relative_error", 1, lambda r: r["method"] == "hierarchical"), "squared relative error",
+          (0, 4), seeds=20, quick_seeds=3, replicate="seeds", overrides={"labels": "kmeans", "baseline": False},
+          extra=recovered("hierarchical"), digits=3),
+    Claim("transformer", "separable transformer, synthetic angle data (8 sectors, 100 neurons, 2000 trials), 250 steps; transfer to 60 new neurons",
+          "examples/train_runs/angle_transfer.yaml", "results.csv", column("test", 100), "% test accuracy",
+          (85, 100), seeds=5, quick_seeds=1, extra=transfer_ratio,
+          quick_overrides={"train": {"steps": 40, "batch": 32, "lr": 0.015}, "transfer": {"steps": 20}}),
+    Claim("swap_vae", "Swap-VAE on Chewie reaching data (5 trial splits), content block → reach angle within π/8",
+          "bench/swap_vae_reach.yaml", "accuracy.csv", column("accuracy", 100, lambda r: r["method"] == "swap_vae"),
+          "% accuracy", (55, 100), seeds=1, quick_seeds=1, replicate="none", extra=ssl_baselines,
+          quick_overrides={"train": {"epochs": 2}, "evaluation": {"splits": 2}}),
+]
+
+
+def set_nested(config: dict, overrides: dict) -> None:
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(config.get(key), dict):
+            set_nested(config[key], value)
+        else:
+            config[key] = value
+
+
+def absolutise_paths(node, base: Path):
+    """Data paths in a config are relative to the config's folder; the derived config lives elsewhere."""
+    if isinstance(node, dict):
+        return {k: absolutise_paths(v, base) for k, v in node.items()}
+    if isinstance(node, list):
+        return [absolutise_paths(v, base) for v in node]
+    if isinstance(node, str) and not os.path.isabs(node) and ("/" in node or "." in node) and (base / node).exists():
+        return str((base / node).resolve())
+    return node
+
+
+def derived_config(claim: Claim, quick: bool, folder: Path) -> Path:
+    source = ROOT / claim.config
+    config = absolutise_paths(yaml.safe_load(source.read_text()), source.parent)
+    set_nested(config, claim.overrides)
+    if quick:
+        set_nested(config, claim.quick_overrides)
+    seeds = claim.quick_seeds if quick else claim.seeds
+    if claim.replicate == "sweep":
+        config.pop("brains", None)
+        config["sweep"] = {"seeds": seeds}
+    elif claim.replicate == "brains":
+        config["brains"] = seeds
+        config["batch_size"] = seeds
+    elif claim.replicate == "seeds":
+        config["seeds"] = seeds
+    text = yaml.safe_dump(config, sort_keys=False)
+    path = folder / f"{claim.config.replace('/', '_')}-{abs(hash(text)) % 10**8}.yaml"
+    path.write_text(text)
+    return path
+
+
+def read_rows(path: Path) -> Rows:
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def run_claim(claim: Claim, engram: Path, quick: bool, scratch: Path, runs: dict[str, Path]) -> dict[str, str]:
+    config = derived_config(claim, quick, scratch)
+    text = config.read_text()
+    start = time.monotonic()
+    out = runs.get(text)
+    if out is None:  # claims read from one run of the same config (e.g. both OT methods)
+        out = scratch / f"{claim.key}-out"
+        done = subprocess.run([str(engram), "run", str(config), "--out", str(out)], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"{claim.key}: engram run failed ({done.returncode}):\n{done.stdout[-3000:]}")
+        runs[text] = out
+    seconds = time.monotonic() - start
+    table = out / claim.table
+    if not table.exists():
+        table = out / "results.csv"
+    rows = read_rows(table)
+    values = claim.metric(rows)
+    if not values:
+        raise SystemExit(f"{claim.key}: no values in {table}")
+    mean, spread = statistics.mean(values), sd(values)
+    lo, hi = claim.band
+    fmt = f"{{:.{claim.digits}f}}" if claim.digits <= 3 else f"{{:.{claim.digits - 4}e}}"
+    figure = f"{fmt.format(mean)} ± {fmt.format(spread)} {claim.unit} (range {fmt.format(min(values))}–{fmt.format(max(values))})"
+    if claim.extra:
+        figure += "; " + claim.extra(rows)
+    shortened = quick and bool(claim.quick_overrides)
+    holds = lo <= mean <= hi or shortened  # a shortened training run is not the claim; it checks the pipeline
+    verdict = "not checked (shortened run)" if shortened else ("holds" if holds else "MISSED")
+    print(f"{claim.key:20s} {figure}  [{seconds:.0f} s]  band [{lo}, {hi}] {verdict}", flush=True)
+    return {"key": claim.key, "claim": claim.setting, "figure": figure, "n": str(len(values)),
+            "band": f"[{lo:g}, {hi:g}]", "holds": "yes" if holds else "**no**",
+            "command": f"`scripts/reproduce.py --only {claim.key}` ({claim.config})"}
+
+
+HEADER = "| claim | figure: mean ± sd over seeds | seeds | band | holds | command |\n|---|---|---|---|---|---|\n"
+
+
+def table_of(rows: list[dict[str, str]]) -> str:
+    return HEADER + "".join(
+        f"| {r['claim']} | {r['figure']} | {r['n']} | {r['band']} | {r['holds']} | {r['command']} |\n" for r in rows)
+
+
+def parse_table(text: str) -> dict[str, dict[str, str]]:
+    rows = {}
+    for line in text.splitlines():
+        m = re.match(r"\| (.*) \| (.*) \| (\d+) \| (.*) \| (.*) \| `scripts/reproduce.py --only (\w+)` (.*) \|$", line)
+        if m:
+            rows[m.group(6)] = {"key": m.group(6), "claim": m.group(1), "figure": m.group(2), "n": m.group(3),
+                                "band": m.group(4), "holds": m.group(5),
+                                "command": f"`scripts/reproduce.py --only {m.group(6)}` {m.group(7)}"}
+    return rows
+
+
+def results_table() -> str:
+    text = RESULTS.read_text()
+    return text[text.index(BEGIN) + len(BEGIN):text.index(END)].strip("\n") + "\n"
+
+
+def write_results(rows: dict[str, dict[str, str]], note: str) -> None:
+    ordered = [rows[c.key] for c in CLAIMS if c.key in rows]
+    table = table_of(ordered)
+    RESULTS.write_text(
+        "# Measured results\n\n"
+        "Written by `scripts/reproduce.py` (never by hand): every headline claim of README rerun through\n"
+        "`engram run` over several seeds. A figure is mean ± sd over the seeds (brains keyed by\n"
+        "(seed, brain) have their own graphs and draws, so they count as seeds), with the range, and the\n"
+        "band the claim promises; `scripts/reproduce.py` fails when a mean leaves its band. README's\n"
+        "table is this one. `scripts/reproduce.py --quick` (CI) reruns every row with the fewest seeds\n"
+        "(and, where marked in the script, a shorter training run) to check the pipeline and the bands.\n\n"
+        f"{note}\n\n{BEGIN}\n{table}{END}\n")
+    readme = README.read_text()
+    if BEGIN in readme:
+        readme = readme[:readme.index(BEGIN) + len(BEGIN)] + "\n" + table + readme[readme.index(END):]
+        README.write_text(readme)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewest seeds; do not rewrite docs/results.md")
+    parser.add_argument("--only", action="append", help="claim key (repeatable); updates those rows only")
+    parser.add_argument("--check", action="store_true",
+                        help="also fail unless docs/results.md has exactly these rows and README holds its table")
+    parser.add_argument("--engram", default=str(ROOT / "build" / "tools" / "engram"), help="the engram CLI")
+    parser.add_argument("--list", action="store_true", help="print the claim keys and exit")
+    args = parser.parse_args()
+    if args.list:
+        for c in CLAIMS:
+            print(f"{c.key:20s} {c.config}")
+        return 0
+    known = {c.key for c in CLAIMS}
+    for key in args.only or []:
+        if key not in known:
+            raise SystemExit(f"--only {key}: unknown claim (one of {', '.join(sorted(known))})")
+    claims = [c for c in CLAIMS if not args.only or c.key in args.only]
+    engram = Path(args.engram)
+    if not engram.exists():
+        raise SystemExit(f"--engram {engram}: not found (build first: scripts/build.sh)")
+    failures = []
+    if args.check:
+        documented = set(parse_table(results_table()))
+        if documented != known:
+            failures.append(f"docs/results.md rows {sorted(documented)} differ from the claims {sorted(known)}")
+        readme = README.read_text()
+        if BEGIN not in readme or readme[readme.index(BEGIN) + len(BEGIN):readme.index(END)].strip() != results_table().strip():
+            failures.append("README's results table differs from docs/results.md (run scripts/reproduce.py)")
+    rows: dict[str, dict[str, str]] = {}
+    runs: dict[str, Path] = {}
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="engram-reproduce-") as scratch:
+        for claim in claims:
+            rows[claim.key] = run_claim(claim, engram, args.quick, Path(scratch), runs)
+            if rows[claim.key]["holds"] != "yes":
+                failures.append(f"{claim.key}: {rows[claim.key]['figure']} outside {rows[claim.key]['band']}")
+    print(f"reproduce: {len(rows)} claims in {time.monotonic() - start:.0f} s")
+    if not args.quick:
+        merged = parse_table(results_table()) if RESULTS.exists() else {}
+        merged.update(rows)
+        note = f"Last full run: {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, native build " \
+               f"(`scripts/build.sh`), {time.monotonic() - start:.0f} s wall."
+        if args.only and RESULTS.exists():  # a partial rerun keeps the note of the last full run
+            note = next((line for line in RESULTS.read_text().splitlines() if line.startswith("Last full run")), note)
+            note += f" Rows rerun since ({time.strftime('%Y-%m-%d')}): {', '.join(args.only)}."
+        write_results(merged, note)
+        print(f"wrote {RESULTS.relative_to(ROOT)}")
+    for f in failures:
+        print("FAILED:", f, file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
