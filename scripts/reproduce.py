@@ -363,7 +363,7 @@ def main() -> int:
                f"(`scripts/build.sh`), {time.monotonic() - start:.0f} s wall."
         if args.only and RESULTS.exists():  # a partial rerun keeps the note of the last full run
             note = next((line for line in RESULTS.read_text().splitlines() if line.startswith("Last full run")), note)
-            note += f" Rows rerun since ({time.strftime('%Y-%m-%d')}): {', '.join(args.only)}."
+            note += f" Rerun on {time.strftime('%Y-%m-%d')}: {', '.join(args.only)}."
         write_results(merged, note)
         print(f"wrote {RESULTS.relative_to(ROOT)}")
     for f in failures:
