@@ -2,7 +2,7 @@
 // JobKind: one kind of experiment (`experiment: <name>` in YAML) as the scheduler sees it. Every
 // model plugs in through this one interface, and every front end (`engram run`, `engram.run()`
 // in Python, `engram_run_config` in C) reaches it through one scheduler path (sweep_runner.hpp),
-// so an Assembly Calculus projection, an OT problem and a training run are run, swept, packed,
+// so a simulation, a solver and a training run are run, swept, packed,
 // resumed and sharded alike.
 //
 //   const engram::sched::JobKind& kind = engram::models::job_kind(root);  // reads `experiment:`

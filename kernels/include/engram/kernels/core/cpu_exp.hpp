@@ -2,7 +2,7 @@
 // exp over arrays, written so the compiler vectorises it (AVX2/AVX-512 under -march=native, SSE2
 // otherwise) and so every ISA gives the same bits: only +, *, compares and integer shifts, no
 // FMA (the build compiles with -ffp-contract=off), no table, no libm call. Host code only: the
-// CPU fast paths (Sinkhorn kernel scalings, attention softmax) call it where the scalar exp of the
+// CPU fast paths (kernel scalings, softmax tiles) call it where the scalar exp of the
 // portable functors was the inner loop's cost.
 //
 // Method: x = k ln2 + r with k = round(x / ln2) (Cody-Waite split of ln2, so r is exact to an

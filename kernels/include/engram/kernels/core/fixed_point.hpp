@@ -17,7 +17,7 @@ using FixedInput = std::int64_t;
 inline constexpr double kFixedOne = 4294967296.0;  // 2^32
 
 // Hebbian growth saturates here (all modes). Unbounded multiplicative growth would otherwise
-// overflow the fixed-point sums after a few hundred steps of a converged assembly (1.05^400 ~
+// overflow the fixed-point sums after a few hundred steps of repeated firing (1.05^400 ~
 // 3e8); with the ceiling, a neuron's input stays exact below 2^31 as long as fewer than 2^15
 // in-edges from firing neurons reach it.
 inline constexpr float kMaxWeight = 65536.0f;
