@@ -40,23 +40,26 @@ std::vector<double> attack_input(const PlasticShape& s, const PlasticWeights& w,
   // With the default schedule PGD's first step has FGSM's size, so it visits FGSM's point and
   // then refines from there with smaller steps.
   const bool fgsm_first = o.attack == Attack::pgd && o.step_size == 0.0;
+  const auto keep_if_best = [&](double loss) {
+    if (loss > best_loss) {
+      best_loss = loss;
+      best = adv;
+    }
+  };
   for (std::uint32_t t = 0; t < steps; ++t) {
     g.zero();
-    backward(s, w, adv.data(), label, g);
+    // The backward pass that starts a step returns the loss of the previous iterate, so only the
+    // last iterate needs a forward pass of its own.
+    const double loss = backward(s, w, adv.data(), label, g);
+    if (o.attack == Attack::pgd && t > 0) keep_if_best(loss);
     const double step = fgsm_first && t == 0 ? o.epsilon : size;
     for (std::size_t k = 0; k < d; ++k) {
       const double sign = g.x[k] > 0.0 ? 1.0 : (g.x[k] < 0.0 ? -1.0 : 0.0);
       const double moved = std::clamp(adv[k] + step * sign, x[k] - o.epsilon, x[k] + o.epsilon);
       adv[k] = std::clamp(moved, o.lower, o.upper);
     }
-    if (o.attack == Attack::pgd) {
-      const double loss = cross_entropy(forward(s, w, adv.data()).logits, label);
-      if (loss > best_loss) {
-        best_loss = loss;
-        best = adv;
-      }
-    }
   }
+  if (o.attack == Attack::pgd) keep_if_best(cross_entropy(forward(s, w, adv.data()).logits, label));
   return o.attack == Attack::pgd ? best : adv;
 }
 
