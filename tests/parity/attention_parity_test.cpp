@@ -191,7 +191,6 @@ TEST(AttentionCpuFastPath, SameBitsAloneOrPackedWithOtherSequences) {
   struct Run {
     std::vector<float> o, lse, dq, dk, dv;
   };
-  // Runs sequences [first, last) of the pack on their own (inputs sliced from the packed ones).
   std::vector<std::int64_t> offsets{0};
   for (std::int64_t len : lengths) offsets.push_back(offsets.back() + len);
   const std::int64_t total = offsets.back();
@@ -201,6 +200,7 @@ TEST(AttentionCpuFastPath, SameBitsAloneOrPackedWithOtherSequences) {
   }
   std::vector<std::uint8_t> valid(static_cast<std::size_t>(total), 1);
   for (std::int64_t t = 0; t < total; t += 7) valid[t] = 0;
+  // Sequences [first, last) of the pack on their own (inputs sliced from the packed ones).
   auto run = [&](std::size_t first, std::size_t last, bool causal) {
     std::vector<std::int64_t> off{0};
     for (std::size_t s = first; s < last; ++s) off.push_back(off.back() + lengths[s]);

@@ -12,15 +12,17 @@
 // denominator, rescale) is lane-wise vector arithmetic with no horizontal reductions and no
 // per-row scalar loops. Scores live in the base-2 domain (Q is packed pre-multiplied by
 // scale * log2 e), so each probability is one exp2 (exp2 below: a degree-6 polynomial, no table).
-//   forward:  per key tile, S^T = K Q^T with the tile's column maxima taken in the stores, then
-//             P = exp2(S^T - m) with the row sums in the same pass, O^T = O^T * corr + V^T P^T.
+//   forward:  K and V of every (sequence, head) packed once per call into microkernel panels;
+//             per row block and key tile, S^T = K Q^T with the tile's column maxima taken in the
+//             stores, P = exp2(S^T - m) with the row sums in the same pass, O^T = O^T corr + V^T P^T.
 //   backward: per (sequence, head), key tiles outer and query blocks inner (FlashAttention-2),
 //             from the forward's saved log-sum-exp (no second softmax pass):
 //             P^T = exp2(K Q^T - lse) in the score product's stores, dS^T = P^T (V dO^T - delta)
 //             in the second product's stores, dV += P^T dO, dK += dS^T Q, dQ^T += K^T dS^T.
 // Vectors are GCC vector types of 8 floats under AVX (-march=native) and 4 otherwise. Every sum
-// runs in a fixed order set by the fixed tile sizes, and work is split over (row block, head) in
-// the forward and (sequence, head) in the backward, never over a reduction, so the bits depend
+// runs in a fixed order set by the fixed tile sizes, tiles start at each sequence's own first row
+// and key, and work is split over (sequence, head, row block) in the forward and (sequence, head)
+// in the backward, never over a reduction, so the bits depend
 // neither on the thread count nor on how sequences are packed into a batch. Products use fused
 // multiply-adds where the build has FMA (-march=native on any x86-64 since Haswell/Zen) and
 // separate multiplies and adds otherwise: a native and a baseline build agree to rounding (the
@@ -232,20 +234,17 @@ inline void tile_gemm(std::int64_t M, std::int64_t N, std::int64_t K, const A& a
 
 // Tokens [first, first + count) of a [tokens, heads, D] tensor, head h, as row panels of
 // A(m = token, k = d): out[(m / kPanel) * kPanel * D + d * kPanel + m % kPanel], tokens past
-// count zero. Returns the panel stride.
+// count zero. Returns the panel stride. Reads each token's row once, in order.
 inline std::int64_t pack_row_panels(const float* x, std::int64_t first, std::int64_t count, std::int64_t H,
                                     std::int64_t h, std::int64_t D, float* out) {
-  const std::int64_t panels = (count + kPanel - 1) / kPanel;
-  for (std::int64_t p = 0; p < panels; ++p) {
-    float* panel = out + p * kPanel * D;
-    for (int i = 0; i < kPanel; ++i) {
-      const std::int64_t m = p * kPanel + i;
-      if (m < count) {
-        const float* row = x + ((first + m) * H + h) * D;
-        for (std::int64_t d = 0; d < D; ++d) panel[d * kPanel + i] = row[d];
-      } else {
-        for (std::int64_t d = 0; d < D; ++d) panel[d * kPanel + i] = 0.0f;
-      }
+  const std::int64_t padded = (count + kPanel - 1) / kPanel * kPanel;
+  for (std::int64_t m = 0; m < padded; ++m) {
+    float* column = out + (m / kPanel) * kPanel * D + m % kPanel;
+    if (m < count) {
+      const float* row = x + ((first + m) * H + h) * D;
+      for (std::int64_t d = 0; d < D; ++d) column[d * kPanel] = row[d];
+    } else {
+      for (std::int64_t d = 0; d < D; ++d) column[d * kPanel] = 0.0f;
     }
   }
   return kPanel * D;
@@ -255,14 +254,10 @@ inline std::int64_t pack_row_panels(const float* x, std::int64_t first, std::int
 // token * kPanel + d % kPanel], dims past D zero. Returns the panel stride.
 inline std::int64_t pack_column_panels(const float* x, std::int64_t first, std::int64_t count, std::int64_t H,
                                        std::int64_t h, std::int64_t D, float* out) {
-  const std::int64_t panels = (D + kPanel - 1) / kPanel;
-  for (std::int64_t p = 0; p < panels; ++p) {
-    float* panel = out + p * kPanel * count;
-    const std::int64_t width = std::min<std::int64_t>(kPanel, D - p * kPanel);
-    for (std::int64_t t = 0; t < count; ++t) {
-      const float* row = x + ((first + t) * H + h) * D + p * kPanel;
-      for (std::int64_t i = 0; i < kPanel; ++i) panel[t * kPanel + i] = i < width ? row[i] : 0.0f;
-    }
+  const std::int64_t padded = (D + kPanel - 1) / kPanel * kPanel;
+  for (std::int64_t t = 0; t < count; ++t) {
+    const float* row = x + ((first + t) * H + h) * D;
+    for (std::int64_t d = 0; d < padded; ++d) out[(d / kPanel) * kPanel * count + t * kPanel + d % kPanel] = d < D ? row[d] : 0.0f;
   }
   return kPanel * count;
 }
@@ -304,21 +299,19 @@ inline bool keys_all_valid(const AttentionShape& sh, std::int64_t j, std::int64_
 
 }  // namespace detail
 
-// A forward work item: query blocks [r0, r0 + rows) of sequence s (at most kTaskBlocks blocks of
-// kQueryBlock rows), head h. It packs the keys and values it needs once for all its blocks.
+// A forward work item: rows [r0, r0 + rows) of sequence s (at most kQueryBlock), head h.
 struct ForwardTask {
   std::int64_t s, r0, rows, h;
 };
 
-inline constexpr std::int64_t kTaskBlocks = 8;
-
+// In (sequence, head, row block) order, so a thread's consecutive items share packed keys.
 inline std::vector<ForwardTask> forward_tasks(const AttentionShape& shape) {
   std::vector<ForwardTask> tasks;
-  constexpr std::int64_t span = kTaskBlocks * kQueryBlock;
   for (std::int64_t s = 0; s < shape.sequences; ++s) {
-    for (std::int64_t r0 = shape.q_offsets[s]; r0 < shape.q_offsets[s + 1]; r0 += span) {
-      const std::int64_t rows = std::min(span, shape.q_offsets[s + 1] - r0);
-      for (std::int64_t h = 0; h < shape.heads; ++h) tasks.push_back({s, r0, rows, h});
+    for (std::int64_t h = 0; h < shape.heads; ++h) {
+      for (std::int64_t r0 = shape.q_offsets[s]; r0 < shape.q_offsets[s + 1]; r0 += kQueryBlock) {
+        tasks.push_back({s, r0, std::min(kQueryBlock, shape.q_offsets[s + 1] - r0), h});
+      }
     }
   }
   return tasks;
@@ -416,29 +409,47 @@ inline void forward_block(const AttentionForward<float>& f, std::int64_t s, std:
   }
 }
 
-inline void forward_task(const AttentionForward<float>& f, const ForwardTask& t) {
+inline void forward(const AttentionForward<float>& f) {
   using namespace detail;
   const AttentionShape& sh = f.shape;
-  const std::int64_t D = sh.head_dim, kb = sh.k_offsets[t.s];
-  // Keys any row of the task can see: causal ranges grow with the row.
-  std::int64_t b = kb, k_end = kb;
-  sh.key_range(t.s, t.r0 + t.rows - 1, b, k_end);
-  const std::int64_t count = k_end - kb;
-  thread_local std::vector<float> kp_buf, vp_buf;
-  float* kp = scratch(kp_buf, row_panel_floats(count, D));
-  float* vp = scratch(vp_buf, column_panel_floats(count, D));
-  pack_row_panels(f.k, kb, count, sh.heads, t.h, D, kp);
-  const std::int64_t vstride = pack_column_panels(f.v, kb, count, sh.heads, t.h, D, vp);
-  for (std::int64_t r0 = t.r0; r0 < t.r0 + t.rows; r0 += kQueryBlock) {
-    forward_block(f, t.s, r0, std::min(kQueryBlock, t.r0 + t.rows - r0), t.h, kp, vp, vstride);
+  const std::int64_t H = sh.heads, D = sh.head_dim;
+  // Every (sequence, head)'s keys as row panels and values as column panels, packed once per call
+  // and shared by all the row blocks that read them: [sequence][head][panels]. Buffers of the
+  // calling thread, kept between calls.
+  // The parallel region below reaches them through the plain pointers only: a thread_local named
+  // inside it would be the worker thread's own.
+  thread_local std::vector<std::int64_t> k_at_buf, v_at_buf;  // where sequence s's head-0 panels start
+  thread_local std::vector<float> k_buf, v_buf;
+  k_at_buf.assign(static_cast<std::size_t>(sh.sequences + 1), 0);
+  v_at_buf = k_at_buf;
+  std::int64_t* const k_at = k_at_buf.data();
+  std::int64_t* const v_at = v_at_buf.data();
+  for (std::int64_t s = 0; s < sh.sequences; ++s) {
+    const std::int64_t count = sh.k_offsets[s + 1] - sh.k_offsets[s];
+    k_at[s + 1] = k_at[s] + H * row_panel_floats(count, D);
+    v_at[s + 1] = v_at[s] + H * column_panel_floats(count, D);
   }
-}
-
-inline void forward(const AttentionForward<float>& f) {
-  const std::vector<ForwardTask> tasks = forward_tasks(f.shape);
+  float* const kp = scratch(k_buf, k_at[sh.sequences]);
+  float* const vp = scratch(v_buf, v_at[sh.sequences]);
+  const std::vector<ForwardTask> tasks = forward_tasks(sh);
   const auto count = static_cast<std::int64_t>(tasks.size());
-#pragma omp parallel for schedule(dynamic, 1) if (count > 1)
-  for (std::int64_t i = 0; i < count; ++i) forward_task(f, tasks[static_cast<std::size_t>(i)]);
+  const std::int64_t items = sh.sequences * H;
+#pragma omp parallel if (count > 1)
+  {
+#pragma omp for schedule(dynamic, 1)
+    for (std::int64_t i = 0; i < items; ++i) {
+      const std::int64_t s = i / H, h = i % H, kb = sh.k_offsets[s], keys = sh.k_offsets[s + 1] - kb;
+      pack_row_panels(f.k, kb, keys, H, h, D, kp + k_at[s] + h * row_panel_floats(keys, D));
+      pack_column_panels(f.v, kb, keys, H, h, D, vp + v_at[s] + h * column_panel_floats(keys, D));
+    }
+#pragma omp for schedule(dynamic, 1)
+    for (std::int64_t i = 0; i < count; ++i) {
+      const ForwardTask& t = tasks[static_cast<std::size_t>(i)];
+      const std::int64_t keys = sh.k_offsets[t.s + 1] - sh.k_offsets[t.s];
+      forward_block(f, t.s, t.r0, t.rows, t.h, kp + k_at[t.s] + t.h * row_panel_floats(keys, D),
+                    vp + v_at[t.s] + t.h * column_panel_floats(keys, D), kPanel * keys);
+    }
+  }
 }
 
 // Gradients of sequence s, head h: dQ, dK, dV of its tokens (overwritten) and delta.
