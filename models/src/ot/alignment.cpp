@@ -1,5 +1,7 @@
 #include "engram/models/ot/alignment.hpp"
 
+#include "points_matrix.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -9,12 +11,15 @@
 
 #include "engram/engine/error.hpp"
 #include "engram/kernels/core/random.hpp"
+#include "engram/models/ot/clustering.hpp"
 #include "engram/models/ot/sinkhorn.hpp"
 #include "engram/models/ot/purposes.hpp"
 
 namespace engram::ot {
 
 namespace {
+
+using detail::as_matrix;
 
 using Mat = Eigen::MatrixXd;
 using Vec = Eigen::VectorXd;
@@ -25,27 +30,8 @@ Mat proj_orthogonal(const Mat& m) {
   return svd.matrixU() * svd.matrixV().transpose();
 }
 
-Mat as_matrix(const std::vector<double>& v, std::int32_t dim, const std::string& field) {
-  if (dim <= 0) throw Error::bad_input("dim", std::to_string(dim), "must be >= 1");
-  if (v.empty() || v.size() % static_cast<std::size_t>(dim) != 0) {
-    throw Error::bad_input(field + ".size", std::to_string(v.size()),
-                           "must be a positive multiple of dim = " + std::to_string(dim));
-  }
-  const auto n = static_cast<Eigen::Index>(v.size() / static_cast<std::size_t>(dim));
-  Mat m(n, dim);
-  for (Eigen::Index i = 0; i < n; ++i) {
-    for (Eigen::Index a = 0; a < dim; ++a) {
-      const double value = v[static_cast<std::size_t>(i * dim + a)];
-      if (!std::isfinite(value)) {
-        throw Error::bad_input(field + "[" + std::to_string(i * dim + a) + "]", to_text(value), "must be finite");
-      }
-      m(i, a) = value;
-    }
-  }
-  return m;
-}
-
 Mat centred(const Mat& m) { return m.rowwise() - m.colwise().mean(); }
+
 
 struct Cluster {
   std::vector<Eigen::Index> members;
@@ -128,65 +114,20 @@ SinkhornOptions point_options(const AlignmentOptions& o) {
 
 std::vector<double> flat_rotation(const Mat& r) { return flat(r); }
 
-}  // namespace
-
-std::vector<std::int32_t> kmeans(const std::vector<double>& points, std::int32_t dim, std::int32_t k,
-                                 std::uint64_t seed, std::int32_t rounds) {
-  const Mat x = as_matrix(points, dim, "points");
-  const Eigen::Index n = x.rows();
-  if (k < 1 || k > n) throw Error::bad_input("clusters", std::to_string(k), "must be in [1, number of points = " + std::to_string(n) + "]");
-  // k-means++ seeding: each new centre drawn with probability proportional to the squared
-  // distance to the nearest centre so far.
-  Mat centres(k, dim);
-  RngStream first(RngKey{seed, 0, purpose::ot_kmeans, 0, 0});
-  centres.row(0) = x.row(static_cast<Eigen::Index>(first.next_u64() % static_cast<std::uint64_t>(n)));
-  Vec nearest = (x.rowwise() - centres.row(0)).rowwise().squaredNorm();
-  for (std::int32_t c = 1; c < k; ++c) {
-    RngStream rng(RngKey{seed, 0, purpose::ot_kmeans, static_cast<std::uint32_t>(c), 0});
-    double target = rng.uniform() * nearest.sum();
-    Eigen::Index pick = n - 1;
-    for (Eigen::Index i = 0; i < n; ++i) {
-      target -= nearest(i);
-      if (target <= 0) {
-        pick = i;
-        break;
-      }
-    }
-    centres.row(c) = x.row(pick);
-    nearest = nearest.cwiseMin((x.rowwise() - centres.row(c)).rowwise().squaredNorm());
-  }
-  std::vector<std::int32_t> label(static_cast<std::size_t>(n), -1);
-  for (std::int32_t round = 0; round < rounds; ++round) {
-    bool changed = false;
-    for (Eigen::Index i = 0; i < n; ++i) {
-      Eigen::Index best = 0;
-      (centres.rowwise() - x.row(i)).rowwise().squaredNorm().minCoeff(&best);
-      if (label[static_cast<std::size_t>(i)] != best) {
-        label[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(best);
-        changed = true;
-      }
-    }
-    if (!changed) break;
-    Mat sums = Mat::Zero(k, dim);
-    Vec counts = Vec::Zero(k);
-    for (Eigen::Index i = 0; i < n; ++i) {
-      sums.row(label[static_cast<std::size_t>(i)]) += x.row(i);
-      counts(label[static_cast<std::size_t>(i)]) += 1;
-    }
-    for (std::int32_t c = 0; c < k; ++c) {
-      if (counts(c) > 0) centres.row(c) = sums.row(c) / counts(c);
-    }
-  }
-  return label;
+std::vector<std::int32_t> cluster_labels(const Mat& points, const AlignmentOptions& o, std::uint64_t seed) {
+  return o.cluster_dim > 0 ? k_subspaces(flat(points), o.dim, o.clusters, o.cluster_dim, seed, o.cluster_restarts)
+                           : kmeans(flat(points), o.dim, o.clusters, seed);
 }
+
+}  // namespace
 
 Alignment align_hierarchical(Backend& backend, const std::vector<double>& x_in, const std::vector<double>& y_in,
                              const std::vector<std::int32_t>& x_label_in, const std::vector<std::int32_t>& y_label_in,
                              const AlignmentOptions& o) {
   check_options(o);
   const Mat x = centred(as_matrix(x_in, o.dim, "x")), y = centred(as_matrix(y_in, o.dim, "y"));
-  const auto x_label = x_label_in.empty() ? kmeans(flat(x), o.dim, o.clusters, o.seed) : x_label_in;
-  const auto y_label = y_label_in.empty() ? kmeans(flat(y), o.dim, o.clusters, o.seed + 1) : y_label_in;
+  const auto x_label = x_label_in.empty() ? cluster_labels(x, o, o.seed) : x_label_in;
+  const auto y_label = y_label_in.empty() ? cluster_labels(y, o, o.seed + 1) : y_label_in;
   const std::vector<Cluster> cx = clusters_of(x, x_label, "x_label"), cy = clusters_of(y, y_label, "y_label");
   const auto kx = static_cast<Eigen::Index>(cx.size()), ky = static_cast<Eigen::Index>(cy.size());
 

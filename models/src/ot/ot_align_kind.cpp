@@ -17,7 +17,7 @@ struct Config {
   std::uint64_t seed = 1;
   std::uint32_t seeds = 1;
   SubspaceMixtureSpec data;
-  bool kmeans_labels = false;
+  bool cluster_labels = false;  // labels: kmeans or subspaces (found, not given)
   AlignmentOptions align;
   bool baseline = true;
   AlignmentOptions baseline_align;
@@ -32,7 +32,8 @@ std::int32_t positive(const io::ConfigNode& node, const std::string& key, std::i
 void parse_align(const io::ConfigNode& root, const std::string& key, AlignmentOptions& o) {
   if (!root.has(key)) return;
   const io::ConfigNode a = root.child(key);
-  a.allow_keys({"cluster_eps", "point_eps", "rho", "tol", "max_iter", "sinkhorn_max_iter", "sinkhorn_tol", "clusters"});
+  a.allow_keys({"cluster_eps", "point_eps", "rho", "tol", "max_iter", "sinkhorn_max_iter", "sinkhorn_tol", "clusters",
+                "cluster_dim", "cluster_restarts"});
   o.cluster_eps = a.optional<double>("cluster_eps", o.cluster_eps);
   o.point_eps = a.optional<double>("point_eps", o.point_eps);
   o.rho = a.optional<double>("rho", o.rho);
@@ -41,6 +42,8 @@ void parse_align(const io::ConfigNode& root, const std::string& key, AlignmentOp
   o.max_iter = positive(a, "max_iter", o.max_iter);
   o.sinkhorn_max_iter = positive(a, "sinkhorn_max_iter", o.sinkhorn_max_iter);
   o.clusters = positive(a, "clusters", o.clusters);
+  o.cluster_dim = static_cast<std::int32_t>(a.optional<std::uint32_t>("cluster_dim", static_cast<std::uint32_t>(o.cluster_dim)));
+  o.cluster_restarts = positive(a, "cluster_restarts", o.cluster_restarts);
   for (const auto& [name, v] : {std::pair{"cluster_eps", o.cluster_eps}, std::pair{"point_eps", o.point_eps},
                                 std::pair{"rho", o.rho}, std::pair{"tol", o.tol}, std::pair{"sinkhorn_tol", o.sinkhorn_tol}}) {
     if (!(v > 0) || !std::isfinite(v)) throw Error::bad_input(a.field(name), to_text(v), "must be a finite number > 0");
@@ -67,10 +70,19 @@ Config parse(const io::ConfigNode& root, std::optional<std::uint64_t> seed = std
   }
   validate(c.data, root.field("data"));
   const std::string labels = root.optional<std::string>("labels", "given");
-  if (labels != "given" && labels != "kmeans") throw Error::bad_input(root.field("labels"), labels, "must be given or kmeans");
-  c.kmeans_labels = labels == "kmeans";
+  if (labels != "given" && labels != "kmeans" && labels != "subspaces") {
+    throw Error::bad_input(root.field("labels"), labels, "must be given, kmeans or subspaces");
+  }
+  c.cluster_labels = labels != "given";
   c.align.clusters = c.data.clusters;
+  // subspaces: K-subspaces of the dimension the data is drawn with unless align.cluster_dim says otherwise.
+  if (labels == "subspaces") c.align.cluster_dim = c.data.subspace_dim;
   parse_align(root, "align", c.align);
+  if (labels == "kmeans") c.align.cluster_dim = 0;
+  if (c.align.cluster_dim < 0 || c.align.cluster_dim >= c.data.ambient_dim) {
+    throw Error::bad_input(root.field("align") + ".cluster_dim", std::to_string(c.align.cluster_dim),
+                           "must be in [0, data.ambient_dim = " + std::to_string(c.data.ambient_dim) + ")");
+  }
   c.align.dim = c.data.ambient_dim;
   c.baseline = root.optional<bool>("baseline", true);
   c.baseline_align = c.align;
@@ -89,7 +101,7 @@ Outcome run_seed(Backend& backend, const Config& c, std::uint64_t seed) {
   const SubspaceMixture data = make_subspace_mixture(c.data, seed);
   AlignmentOptions h = c.align;
   h.seed = seed;
-  const Alignment fit = c.kmeans_labels ? align_hierarchical(backend, data.x, data.y, {}, {}, h)
+  const Alignment fit = c.cluster_labels ? align_hierarchical(backend, data.x, data.y, {}, {}, h)
                                         : align_hierarchical(backend, data.x, data.y, data.x_label, data.y_label, h);
   Outcome o{seed, relative_error(data.rotation, fit.rotation, data.x, c.data.ambient_dim),
             std::numeric_limits<double>::quiet_NaN(), fit.iterations, 0};

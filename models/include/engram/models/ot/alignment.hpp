@@ -1,7 +1,7 @@
 #pragma once
 // Hierarchical OT alignment of two point clouds by one global orthogonal transform R (Lee et al.,
 // "Hierarchical optimal transport for multimodal distribution alignment", NeurIPS 2019):
-//  1. clusters: given labels, or k-means on each cloud;
+//  1. clusters: given labels, or k-means or K-subspaces on each cloud (clustering.hpp);
 //  2. cluster correspondences: balanced OT between the clusters over a rotation-invariant
 //     cluster-to-cluster cost (sorted covariance spectra and distance of the mean to the centre);
 //     R starts as the Procrustes solution of the matched cluster means;
@@ -28,6 +28,8 @@ namespace engram::ot {
 struct AlignmentOptions {
   std::int32_t dim = 0;              // ambient dimension of the points
   std::int32_t clusters = 8;         // k of k-means when labels are not given
+  std::int32_t cluster_dim = 0;      // > 0: K-subspaces of this dimension instead of k-means
+  std::int32_t cluster_restarts = 8; // K-subspaces restarts (each from its own k-means)
   double cluster_eps = 0.01;         // ε of the cluster-level OT, relative to its largest cost
   double point_eps = 0.05;           // ε of the point-level Sinkhorn, relative to the data variance
   double rho = 1.0;                  // ADMM penalty, relative to the pairs' mean ‖2 P_ij M_ij‖
@@ -35,7 +37,7 @@ struct AlignmentOptions {
   std::int32_t max_iter = 50;        // ADMM (or baseline) iterations
   std::int32_t sinkhorn_max_iter = 200;
   double sinkhorn_tol = 1e-5;
-  std::uint64_t seed = 0;            // k-means seeding
+  std::uint64_t seed = 0;            // clustering seed
 };
 
 struct Alignment {
@@ -45,16 +47,12 @@ struct Alignment {
   bool converged = false;
 };
 
-// Points row-major [N, dim]; labels in [0, k) per point, or empty for k-means.
+// Points row-major [N, dim]; labels in [0, k) per point, or empty to cluster each cloud.
 Alignment align_hierarchical(Backend& backend, const std::vector<double>& x, const std::vector<double>& y,
                              const std::vector<std::int32_t>& x_label, const std::vector<std::int32_t>& y_label,
                              const AlignmentOptions& options);
 
 Alignment align_single_level(Backend& backend, const std::vector<double>& x, const std::vector<double>& y,
                              const AlignmentOptions& options);
-
-// Lloyd's k-means with k-means++ seeding keyed by (seed, purpose::ot_kmeans); labels in [0, k).
-std::vector<std::int32_t> kmeans(const std::vector<double>& points, std::int32_t dim, std::int32_t k,
-                                 std::uint64_t seed, std::int32_t rounds = 50);
 
 }  // namespace engram::ot
