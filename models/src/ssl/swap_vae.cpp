@@ -109,8 +109,8 @@ std::vector<std::vector<double>> SwapVaeModel<T>::loss(std::uint32_t step, bool 
   State& st = *state_;
   const std::int64_t R = runs_.runs(), B = cfg_.batch, N = runs_.data().neurons;
   const std::int64_t C = cfg_.content, S = cfg_.style, L = C + S, E = C + 2 * S, rows = R * B;
-  const MlpWeights<T> enc_w{weights_.values(), weights_.grads(), weights_.stride(), stats_.data(), stats_stride_};
-  const MlpWeights<T> dec_w = enc_w;
+  // Encoder and decoder are slices of the same parameter vectors and statistics.
+  const MlpWeights<T> w{weights_.values(), weights_.grads(), weights_.stride(), stats_.data(), stats_stride_};
   auto copy_columns = [&](const T* src, std::int64_t src_cols, std::int64_t src_offset, T* dst, std::int64_t dst_cols,
                           std::int64_t dst_offset, std::int64_t count, bool accumulate) {
     if (count > 0) {
@@ -127,7 +127,7 @@ std::vector<std::vector<double>> SwapVaeModel<T>::loss(std::uint32_t step, bool 
   for (int v = 0; v < 2; ++v) {
     reach_.augment(*bins[v], st.bins[v], B, step, static_cast<std::uint32_t>(v + 1), cfg_.max_dropout,
                    cfg_.dropout_apply, 0.0, false, st.x[v]);
-    enc_.forward(enc_w, st.x[v].data(), B, NormMode::train, st.enc_tape[v]);
+    enc_.forward(w, st.x[v].data(), B, NormMode::train, st.enc_tape[v]);
     const T* out = st.enc_tape[v].output();
     copy_columns(out, E, 0, st.content[v].data(), C, 0, C, false);
     copy_columns(out, E, C, st.mu[v].data(), S, 0, S, false);
@@ -158,7 +158,7 @@ std::vector<std::vector<double>> SwapVaeModel<T>::loss(std::uint32_t step, bool 
     const Decode& d = decodes[k];
     copy_columns(st.content[d.content_of].data(), C, 0, st.z.data(), L, 0, C, false);
     copy_columns(st.s[d.style_of].data(), S, 0, st.z.data(), L, C, S, false);
-    dec_.forward(dec_w, st.z.data(), B, NormMode::train, st.dec_tape);
+    dec_.forward(w, st.z.data(), B, NormMode::train, st.dec_tape);
     const T* pre = st.dec_tape.output();
     launch(be, rows * N, nn::SoftplusForward<T>{pre, st.rate.data()}, kElementGrain);
     // The reconstruction target is the (augmented) view itself, as in the public code.
@@ -170,7 +170,7 @@ std::vector<std::vector<double>> SwapVaeModel<T>::loss(std::uint32_t step, bool 
     run_sum(st.item, B * N, kDecodeSlot + static_cast<std::int64_t>(k));
     if (!gradients) continue;
     launch(be, rows * N, nn::SoftplusBackward<T>{pre, st.drate.data(), st.dpre.data()}, kElementGrain);
-    dec_.backward(dec_w, st.dec_tape, st.dpre.data(), st.dz.data());
+    dec_.backward(w, st.dec_tape, st.dpre.data(), st.dz.data());
     copy_columns(st.dz.data(), L, 0, st.dcontent[d.content_of].data(), C, 0, C, true);
     copy_columns(st.dz.data(), L, C, st.ds[d.style_of].data(), S, 0, S, true);
   }
@@ -230,7 +230,7 @@ std::vector<std::vector<double>> SwapVaeModel<T>::loss(std::uint32_t step, bool 
     copy_columns(st.dcontent[v].data(), C, 0, st.dout.data(), E, 0, C, false);
     copy_columns(st.dmu[v].data(), S, 0, st.dout.data(), E, C, S, false);
     copy_columns(st.dlogvar[v].data(), S, 0, st.dout.data(), E, C + S, S, false);
-    enc_.backward(enc_w, st.enc_tape[v], st.dout.data(), nullptr);
+    enc_.backward(w, st.enc_tape[v], st.dout.data(), nullptr);
   }
   return terms;
 }
