@@ -380,6 +380,7 @@ def main() -> int:
     if not args.quick:
         merged = parse_table(results_table()) if RESULTS.exists() else {}
         merged.update(rows)
+        merged = {c.key: merged[c.key] for c in CLAIMS if c.key in merged}  # the script's order
         note = f"Last full run: {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, native build " \
                f"(`scripts/build.sh`), {time.monotonic() - start:.0f} s wall."
         if args.only and RESULTS.exists():  # a partial rerun keeps the note of the last full run
