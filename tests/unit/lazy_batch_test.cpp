@@ -3,9 +3,9 @@
 // Sampler: the k largest of N i.i.d. binomials drawn by inverse-CDF order statistics match the
 // top k of N binomials drawn one by one (brute force), for small N (all sampled), moderate N, and
 // sums of binomials with different p; at N = 10^9 the maximum follows F(x)^N exactly.
-// LazyBatch: the acceptance cases (n = 10^6 convergence, agreement with implicit mode at
-// n = 10^5, n = 10^9 with k = 10^4 in bounded memory), bit-identity alone vs in a batch and on 1
-// vs 2 threads, the edge bookkeeping, and the controls.
+// LazyBatch: the acceptance cases (n = 10^6 convergence, support within 3% of the exact
+// mode at n = 10^5 and p = 0.05 and 0.01, n = 10^9 with k = 10^4 in bounded memory),
+// bit-identity alone vs in a batch and on 1 vs 2 threads, the edge bookkeeping, the controls.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <numeric>
 #include <set>
 #include <string>
@@ -76,7 +77,7 @@ std::vector<std::int64_t> sampled_top(const Table& t, std::uint64_t population, 
                                       std::uint32_t trial) {
   std::vector<std::int64_t> out(count);
   select::TopOrderStatistics{t.sf.data(), t.lo, static_cast<std::int64_t>(t.sf.size()), population, count,
-                             RngKey{99, 1, Purpose::test, trial, 7}, out.data()}(0);
+                             RngKey{99, 1, Purpose::test, trial, 7}, out.data(), nullptr}(0);
   return out;
 }
 
@@ -379,46 +380,56 @@ TEST_P(LazyBatchTest, ProjectionConvergesAtAMillionNeurons) {
               1000.0 * elapsed / 50.0);
 }
 
-TEST(LazyBatchAcceptance, AgreesWithImplicitModeOnSupportSize) {
-  // Acceptance: lazy and implicit modes at n = 10^5 agree on the final support within 10% (mean
-  // over 16 seeds), at the literature's standard n = 10^5, k = 317, p = 0.05, beta = 0.05. The
-  // support has converged by step 15 in both modes (checked: overlap = k), so 15 steps keep the
-  // implicit side affordable. The lazy mode redraws a never-fired neuron's input every step (as
-  // the reference implementation does), which overestimates the support slightly: measured
-  // +4% here, +4.5% at p = 0.02 and +11% at p = 0.01, where integer inputs are small.
+// Acceptance (lazy fidelity): after 25 steps of stimulus -> A with A -> A at n = 10^5, k = 317,
+// beta = 0.05, the lazy mode's mean support over 16 seeds is within 3% of the exact (implicit)
+// mode's, at p = 0.05 and at p = 0.01 (where redrawing a never-fired neuron's input every step,
+// as the reference implementation does, overshot by +4% and +11%). The support varies by ~5%
+// from seed to seed, so a 16-seed ratio has a standard error of ~2%: the test allows 3% plus two
+// standard errors of the ratio (from the seeds' spread), which still fails the redrawing model
+// at p = 0.01. ENGRAM_LAZY_FIDELITY_SEEDS=64 measures the bias more tightly (README quotes it).
+class LazyFidelity : public ::testing::TestWithParam<double> {};
+
+TEST_P(LazyFidelity, SupportWithinThreePercentOfExactMode) {
+  const double p = GetParam();
   auto backend = engram::make_backend("cpu");
-  BrainSpec spec = lazy_one_area(100000, 317, 0.05, 0.05);
-  const auto ids = brain_ids(77, 16);
-  constexpr int kSteps = 15;
-  double lazy_mean = 0, implicit_mean = 0;
-  auto start = std::chrono::steady_clock::now();
-  {
-    const auto lazy = engram::assembly::make_batch(*backend, spec, ids);
-    for (int t = 0; t < kSteps; ++t) lazy->project();
+  BrainSpec spec = lazy_one_area(100000, 317, p, 0.05);
+  const char* seeds = std::getenv("ENGRAM_LAZY_FIDELITY_SEEDS");
+  const auto ids = brain_ids(77, seeds != nullptr ? static_cast<std::uint32_t>(std::max(16, std::atoi(seeds))) : 16u);
+  const auto count = static_cast<double>(ids.size());
+  constexpr int kSteps = 25;
+  struct Spread {
+    double mean, sd;
+  };
+  const auto support = [&](GraphMode mode) {
+    spec.mode = mode;
+    const auto start = std::chrono::steady_clock::now();
+    const auto batch = engram::assembly::make_batch(*backend, spec, ids);
+    for (int t = 0; t < kSteps; ++t) batch->project();
+    double sum = 0.0, square = 0.0;
     for (std::size_t b = 0; b < ids.size(); ++b) {
-      lazy_mean += static_cast<double>(lazy->support(b, "A"));
-      EXPECT_EQ(lazy->overlap(b, "A"), 317u) << "lazy brain " << b << " has not converged";
+      const auto s = static_cast<double>(batch->support(b, "A"));
+      sum += s;
+      square += s * s;
     }
-  }
-  const double lazy_s = seconds_since(start);
-  spec.mode = GraphMode::implicit_graph;
-  start = std::chrono::steady_clock::now();
-  {
-    const auto exact = engram::assembly::make_batch(*backend, spec, ids);
-    for (int t = 0; t < kSteps; ++t) exact->project();
-    for (std::size_t b = 0; b < ids.size(); ++b) implicit_mean += static_cast<double>(exact->support(b, "A"));
-    std::uint32_t converged = 0;
-    for (std::size_t b = 0; b < ids.size(); ++b) converged += exact->overlap(b, "A") == 317u;
-    EXPECT_GE(converged, 14u) << "implicit brains have not converged";
-  }
-  const double implicit_s = seconds_since(start);
-  lazy_mean /= static_cast<double>(ids.size());
-  implicit_mean /= static_cast<double>(ids.size());
-  std::printf("[ lazy vs implicit n=1e5 k=317 p=0.05 ] mean support lazy %.1f, implicit %.1f (ratio %.3f); "
-              "time lazy %.2f s, implicit %.2f s\n",
-              lazy_mean, implicit_mean, lazy_mean / implicit_mean, lazy_s, implicit_s);
-  EXPECT_NEAR(lazy_mean / implicit_mean, 1.0, 0.10);
+    const Spread spread{sum / count, std::sqrt(std::max(0.0, (square - sum * sum / count) / (count - 1.0)))};
+    std::printf("[ %s n=1e5 k=317 p=%.2f ] support %.1f (sd %.1f over %zu seeds) after %d steps, %.2f s\n",
+                mode == GraphMode::lazy ? "lazy    " : "implicit", p, spread.mean, spread.sd, ids.size(), kSteps,
+                seconds_since(start));
+    return spread;
+  };
+  const Spread lazy = support(GraphMode::lazy);
+  const Spread exact = support(GraphMode::implicit_graph);
+  const double ratio = lazy.mean / exact.mean;
+  const double se = ratio * std::sqrt((lazy.sd * lazy.sd / (lazy.mean * lazy.mean) +
+                                       exact.sd * exact.sd / (exact.mean * exact.mean)) / count);
+  std::printf("[ lazy / implicit p=%.2f ] %.4f +- %.4f (standard error)\n", p, ratio, se);
+  EXPECT_NEAR(ratio, 1.0, 0.03 + 2.0 * se);
 }
+
+INSTANTIATE_TEST_SUITE_P(Acceptance, LazyFidelity, ::testing::Values(0.05, 0.01),
+                         [](const ::testing::TestParamInfo<double>& param) {
+                           return param.param == 0.05 ? std::string("p005") : std::string("p001");
+                         });
 
 TEST(LazyBatchAcceptance, BillionNeuronsWithTenThousandWinners) {
   // n = 10^9 per area, k = 10^4: nothing is O(n), so a few steps run in bounded memory and time.

@@ -14,6 +14,7 @@
 #include "engram/kernels/core/random.hpp"
 #include "engram/models/assembly/firing_sets.hpp"
 #include "engram/kernels/select/cpu_kcap.hpp"
+#include "engram/kernels/select/tail_memory.hpp"
 #include "engram/kernels/select/tail_topk.hpp"
 #include "engram/models/assembly/purposes.hpp"
 
@@ -59,6 +60,36 @@ void upload_prefix(Backend& backend, Buffer<T>& buffer, const std::vector<T>& va
 }
 
 }  // namespace
+
+LazyBatch::Pmf LazyBatch::binomial(std::uint32_t trials, double p) {
+  std::int64_t lo = 0, hi = 0;
+  select::binomial_range(trials, p, lo, hi);
+  Pmf pmf{lo, std::vector<double>(static_cast<std::size_t>(hi - lo + 1))};
+  select::binomial_pmf(trials, p, lo, hi, pmf.mass.data());
+  return pmf;
+}
+
+LazyBatch::Pmf LazyBatch::sum(const Pmf& a, const Pmf& b) {
+  Pmf out{a.lo + b.lo, std::vector<double>(a.mass.size() + b.mass.size() - 1)};
+  select::convolve(a.mass.data(), static_cast<std::int64_t>(a.mass.size()), b.mass.data(),
+                   static_cast<std::int64_t>(b.mass.size()), out.mass.data());
+  return out;
+}
+
+// Drops both ends where the mass is below 1e-40 of the largest (as binomial_range does): far below
+// anything a run of up to 10^9 neurons can see, and it keeps the carried tables short.
+LazyBatch::Pmf LazyBatch::trimmed(Pmf pmf) {
+  double top = 0.0;
+  for (const double m : pmf.mass) top = std::max(top, m);
+  const double cut = top * 1e-40;
+  std::size_t first = 0, last = pmf.mass.size();
+  while (first + 1 < last && !(pmf.mass[first] >= cut)) ++first;
+  while (last > first + 1 && !(pmf.mass[last - 1] >= cut)) --last;
+  pmf.mass.erase(pmf.mass.begin() + static_cast<std::ptrdiff_t>(last), pmf.mass.end());
+  pmf.mass.erase(pmf.mass.begin(), pmf.mass.begin() + static_cast<std::ptrdiff_t>(first));
+  pmf.lo += static_cast<std::int64_t>(first);
+  return pmf;
+}
 
 LazyBatch::LazyBatch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains)
     : BatchControls(spec), backend_(backend), spec_(std::move(spec)), brains_(std::move(brains)) {
@@ -142,50 +173,108 @@ void LazyBatch::sync_fires(std::size_t a) {
 
 // ---- one step -----------------------------------------------------------------------------------
 
-// The input distribution of a never-fired neuron of `t` (a sum of Binomial(K_f, p_f) over the
-// active fibers, as a table) and the best `min(k, n - support)` draws of it.
+void LazyBatch::Split::add(Pmf law, std::size_t count) {
+  part.push_back(std::move(law));
+  sources.push_back(static_cast<std::int64_t>(count));
+}
+
+void LazyBatch::Split::build() {
+  suffix.resize(part.size());
+  if (part.empty()) return;
+  suffix.back() = part.back();
+  for (std::size_t i = part.size() - 1; i-- > 0;) suffix[i] = sum(part[i], suffix[i + 1]);
+}
+
+void LazyBatch::Split::draw(std::int64_t x, RngStream& rng, std::vector<std::int64_t>& shares) const {
+  shares.assign(part.size(), 0);
+  for (std::size_t i = 0; i < part.size(); ++i) {
+    std::int64_t share = x;
+    if (i + 1 < part.size()) {
+      const Pmf& a = part[i];
+      const Pmf& r = suffix[i + 1];
+      share = select::split_first(a.mass.data(), a.lo, static_cast<std::int64_t>(a.mass.size()), r.mass.data(),
+                                  r.lo, static_cast<std::int64_t>(r.mass.size()), x, rng.uniform());
+    }
+    shares[i] = std::clamp<std::int64_t>(share, 0, std::min(x, sources[i]));
+    x -= shares[i];
+  }
+}
+
+// The input distribution of a never-fired neuron of `t` this step and the best
+// `min(k, n - support)` draws of it. The law carries over from the area's last update
+// (select/tail_memory.hpp): the edges from sources that fire again are kept, those from sources
+// new to the area are fresh binomials.
 void LazyBatch::plan(std::size_t t, std::size_t b) {
   AreaBrain& ab = areas_[t].brains[b];
   const AreaSpec& spec = spec_.areas[t];
   ab.active.clear();
-  ab.fiber_pmf.clear();
-  ab.suffix_pmf.clear();
+  ab.firing_split.part.clear();
+  ab.firing_split.sources.clear();
   for (std::size_t f = 0; f < fibers_.size(); ++f) {
     if (fibers_[f].target == t && source_firing(fibers_[f])) ab.active.push_back(f);
   }
-  for (const std::size_t f : ab.active) {
-    const auto trials = static_cast<std::int64_t>(firing_count(fibers_[f], b));
-    std::int64_t lo = 0, hi = 0;
-    select::binomial_range(trials, fibers_[f].p, lo, hi);
-    Pmf pmf{lo, std::vector<double>(static_cast<std::size_t>(hi - lo + 1))};
-    select::binomial_pmf(trials, fibers_[f].p, lo, hi, pmf.mass.data());
-    ab.fiber_pmf.push_back(std::move(pmf));
-  }
-  const std::size_t F = ab.active.size();
-  if (F == 0) {
+  if (ab.active.empty()) {
     ab.potentials.clear();
     return;
   }
-  ab.suffix_pmf.resize(F);
-  ab.suffix_pmf[F - 1] = ab.fiber_pmf[F - 1];
-  for (std::size_t i = F - 1; i-- > 0;) {
-    const Pmf& a = ab.fiber_pmf[i];
-    const Pmf& r = ab.suffix_pmf[i + 1];
-    Pmf sum{a.lo + r.lo, std::vector<double>(a.mass.size() + r.mass.size() - 1)};
-    select::convolve(a.mass.data(), static_cast<std::int64_t>(a.mass.size()), r.mass.data(),
-                     static_cast<std::int64_t>(r.mass.size()), sum.mass.data());
-    ab.suffix_pmf[i] = std::move(sum);
+  // Sources behind the remembered input (`seen`, M of them) and those of them firing again (K).
+  std::int64_t seen = 0, kept = 0;
+  double seen_weight = 0.0, kept_weight = 0.0;
+  double shared_p = -1.0;
+  bool one_p = true;
+  Pmf fresh{0, {1.0}};
+  for (std::size_t f = 0; f < fibers_.size(); ++f) {
+    const FiberState& fiber = fibers_[f];
+    if (fiber.target != t) continue;
+    FiberBrain& fb = fibers_[f].brains[b];
+    const bool active = std::find(ab.active.begin(), ab.active.end(), f) != ab.active.end();
+    const std::uint32_t firing = active ? firing_count(fiber, b) : 0;
+    std::uint32_t again = 0;
+    for (std::uint32_t i = 0, j = 0; i < firing && j < fb.seen.size();) {
+      const NeuronId id = firing_neuron(fiber, b, i);
+      if (id < fb.seen[j]) ++i;
+      else if (fb.seen[j] < id) ++j;
+      else { ++again; ++i; ++j; }
+    }
+    if (!fb.seen.empty()) {
+      seen += static_cast<std::int64_t>(fb.seen.size());
+      kept += again;
+      seen_weight += fiber.p * static_cast<double>(fb.seen.size());
+      kept_weight += fiber.p * static_cast<double>(again);
+      if (shared_p < 0.0) shared_p = fiber.p;
+      one_p &= fiber.p == shared_p;
+    }
+    if (firing > again) fresh = sum(fresh, binomial(firing - again, fiber.p));
+    if (active) ab.firing_split.add(binomial(firing, fiber.p), firing);
+    fb.seen.resize(firing);
+    for (std::uint32_t i = 0; i < firing; ++i) fb.seen[i] = firing_neuron(fiber, b, i);
   }
+  ab.firing_split.build();
+  const Pmf& last = ab.last_input;
+  Pmf carried{0, std::vector<double>(static_cast<std::size_t>(last.lo) + last.mass.size())};
+  ab.scratch.resize(carried.mass.size());
+  const auto len = static_cast<std::int64_t>(last.mass.size());
+  if (kept == seen) {
+    carried = last;
+  } else if (one_p) {
+    select::thin_hypergeometric(last.mass.data(), last.lo, len, seen, kept, carried.mass.data(), ab.scratch.data());
+  } else {
+    select::thin_binomial(last.mass.data(), last.lo, len, kept_weight / seen_weight, carried.mass.data(),
+                          ab.scratch.data());
+  }
+  ab.step_input = trimmed(sum(carried, fresh));
+
   const std::uint64_t population = spec.n - ab.support;
   const auto count = static_cast<std::uint32_t>(std::min<std::uint64_t>(spec.k, population));
   ab.potentials.assign(count, 0);
   if (count == 0) return;
-  const Pmf& total = ab.suffix_pmf[0];
-  std::vector<double> sf(total.mass.size());
+  const Pmf& total = ab.step_input;
+  std::vector<double>& sf = ab.scratch;
+  sf.resize(total.mass.size());
   select::survival(total.mass.data(), static_cast<std::int64_t>(sf.size()), sf.data());
   const RngKey key{ab.seed, brains_[b].index, purpose::lazy_potentials, static_cast<std::uint32_t>(steps_), 0};
   select::TopOrderStatistics{sf.data(), total.lo, static_cast<std::int64_t>(sf.size()), population, count, key,
-                             ab.potentials.data()}(0);
+                             ab.potentials.data(), &ab.level}(0);
 }
 
 bool LazyBatch::host_path() const { return !portable_kernels_ && backend_.kind() == BackendKind::cpu; }
@@ -229,6 +318,19 @@ void LazyBatch::take_fresh_inputs(std::size_t t, std::size_t b) {
     }
     ab.fresh_input.push_back(ab.potentials[i]);
   }
+  // The never-fired neurons left are those that lost: remember their law for the next step.
+  const std::uint64_t population = spec_.areas[t].n - ab.support;
+  const auto winners = static_cast<std::uint32_t>(ab.fresh_input.size());
+  if (population == winners) {
+    ab.last_input = Pmf{0, {1.0}};
+    return;
+  }
+  const Pmf& law = ab.step_input;
+  Pmf losers{law.lo, std::vector<double>(law.mass.size())};
+  select::keep_losers(law.mass.data(), law.lo, static_cast<std::int64_t>(law.mass.size()), population,
+                      ab.potentials.data(), static_cast<std::uint32_t>(ab.potentials.size()), ab.level, winners,
+                      losers.mass.data());
+  ab.last_input = trimmed(std::move(losers));
 }
 
 void LazyBatch::learn_on_host(std::size_t t, std::size_t b) {
@@ -385,32 +487,24 @@ void LazyBatch::materialise(std::size_t b, const std::vector<std::uint32_t>& old
                             const std::vector<std::uint32_t>& new_support, bool in_step) {
   const std::uint32_t brain = brains_[b].index;
   std::vector<std::uint64_t> chosen;
+  std::vector<std::int64_t> shares;
   for (std::size_t t = 0; t < areas_.size(); ++t) {
     if (new_support[t] == old_support[t]) continue;
     AreaBrain& ab = areas_[t].brains[b];
     for (NeuronId id = old_support[t]; id < new_support[t]; ++id) {
       if (in_step) {
-        // The input x of the new winner came from x of the K firing neurons of the active fibers:
+        // The input x of the new winner came from x of the firing neurons of the active fibers:
         // split x over the fibers by its conditional law, then pick each fiber's share uniformly
         // among its firing neurons (together: the multivariate hypergeometric when p is shared).
-        std::int64_t x = ab.fresh_input[id - old_support[t]];
+        const std::int64_t x = ab.fresh_input[id - old_support[t]];
         RngStream rng(RngKey{ab.seed, brain, purpose::lazy_split, 0, id});
+        ab.firing_split.draw(x, rng, shares);
         for (std::size_t i = 0; i < ab.active.size(); ++i) {
           const FiberState& fiber = fibers_[ab.active[i]];
           const std::uint32_t trials = firing_count(fiber, b);
-          std::int64_t share = x;
-          if (i + 1 < ab.active.size()) {
-            const Pmf& a = ab.fiber_pmf[i];
-            const Pmf& r = ab.suffix_pmf[i + 1];
-            share = select::split_first(a.mass.data(), a.lo, static_cast<std::int64_t>(a.mass.size()),
-                                        r.mass.data(), r.lo, static_cast<std::int64_t>(r.mass.size()), x,
-                                        rng.uniform());
-          }
-          share = std::clamp<std::int64_t>(share, 0, std::min<std::int64_t>(x, trials));
-          x -= share;
           // Floyd's algorithm: `share` distinct positions of [0, trials), O(share^2) for small shares.
           chosen.clear();
-          for (std::uint64_t j = trials - static_cast<std::uint64_t>(share); j < trials; ++j) {
+          for (std::uint64_t j = trials - static_cast<std::uint64_t>(shares[i]); j < trials; ++j) {
             std::uint64_t pick = uniform_below(rng, j + 1);
             if (std::find(chosen.begin(), chosen.end(), pick) != chosen.end()) pick = j;
             chosen.push_back(pick);

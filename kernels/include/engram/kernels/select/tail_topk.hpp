@@ -19,7 +19,7 @@
 //   std::vector<double> pmf(hi - lo + 1), sf(hi - lo + 1);
 //   select::binomial_pmf(K, p, lo, hi, pmf.data());
 //   select::survival(pmf.data(), pmf.size(), sf.data());
-//   select::TopOrderStatistics{sf.data(), lo, len, N, k, key, out}(0);  // out: k values, descending
+//   select::TopOrderStatistics{sf.data(), lo, len, N, k, key, out, nullptr}(0);  // out: k values, descending
 #include <cmath>
 #include <cstdint>
 
@@ -122,6 +122,9 @@ struct TopOrderStatistics {
   std::uint32_t count;
   RngKey key;
   std::int64_t* out;  // [count]
+  // Where not null: 1 - U_(count), the level of the lowest value drawn. The population - count
+  // draws below it are F^-1 of uniforms below U_(count) (select/tail_memory.hpp keeps them).
+  double* last_level;
 
   ENGRAM_HD void operator()(std::int64_t) const {
     RngStream rng(key);
@@ -136,6 +139,7 @@ struct TopOrderStatistics {
         else a = mid + 1;
       }
       out[i] = lo + a;
+      if (last_level != nullptr && i + 1 == count) *last_level = level;
     }
   }
 };

@@ -7,9 +7,12 @@
 //
 // One step, for each updated target area T with K_f firing source neurons on each active fiber f:
 //   1. inputs of materialised T-neurons: sum of stored edge weights from firing sources;
-//   2. the n - support never-fired neurons each receive sum_f Binomial(K_f, p_f); the k largest
-//      of those n - support i.i.d. inputs are drawn exactly by inverse-CDF order statistics
-//      (select/tail_topk.hpp), whatever n - support is;
+//   2. the n - support never-fired neurons each receive an input whose law is carried from the
+//      area's last update (select/tail_memory.hpp): their last input, given that they lost,
+//      thinned to the sources that fire again, plus Binomial(K'_f, p_f) from the K'_f sources
+//      new to the area; the k largest of those n - support i.i.d. inputs are drawn exactly by
+//      inverse-CDF order statistics (select/tail_topk.hpp), whatever n - support is, and the law
+//      of the losers is kept for the next step;
 //   3. k-cap over materialised inputs followed by the k candidates (ties: lower index, so
 //      materialised neurons first);
 //   4. each new winner t becomes neuron `support` (the next local id); its input x is split over
@@ -25,10 +28,14 @@
 // support + 1, ...; so activate(area, i) on a fresh area fires exactly [i*k, (i+1)*k) when those
 // are the next ids. Their edges are drawn with probability p (no input to condition on).
 //
-// Statistical, not exact: a never-fired neuron's input is redrawn each step rather than
-// remembered (as in the reference implementation). Every draw is keyed by (per-area seed of the
-// brain, brain index, purpose, step or fiber, neuron), so a brain's trajectory is the same bits
-// alone or in a batch, on any thread count.
+// Statistical, not exact: the never-fired neurons are exchangeable draws of one remembered law
+// (no correlations between them, the composition of a remembered input over its sources taken
+// as uniform, and sources that fired into the area before the last update treated as new).
+// Measured against the exact mode at n = 10^5, k = 317, beta = 0.05, 25 steps, 64 seeds: support
+// -0.8% at p = 0.01 and -2.3% at p = 0.05 (redrawing every step, as the reference implementation
+// does: +11% and +4%). Every draw is keyed by (per-area seed of the brain, brain index, purpose,
+// step or fiber, neuron), so a brain's trajectory is the same bits alone or in a batch, on any
+// thread count.
 //
 //   auto backend = engram::make_backend("cpu");
 //   spec.mode = engram::assembly::GraphMode::lazy;
@@ -40,6 +47,7 @@
 
 #include "engram/engine/backend/backend.hpp"
 #include "engram/engine/memory/buffer.hpp"
+#include "engram/kernels/core/random.hpp"
 #include "engram/kernels/graph/sparse_edges.hpp"
 #include "engram/models/assembly/batch_controls.hpp"
 #include "engram/models/assembly/brain_batch.hpp"
@@ -92,6 +100,15 @@ class LazyBatch final : public BatchControls {
     std::int64_t lo = 0;
     std::vector<double> mass;
   };
+  // Splits a count of edges over the fibers into an area by the conditional law of independent
+  // per-fiber Binomial(sources_i, p_i) counts (select::split_first).
+  struct Split {
+    std::vector<Pmf> part, suffix;  // suffix[i]: the sum of parts i..
+    std::vector<std::int64_t> sources;
+    void add(Pmf law, std::size_t count);
+    void build();
+    void draw(std::int64_t x, RngStream& rng, std::vector<std::int64_t>& shares) const;
+  };
   struct AreaBrain {
     std::uint64_t seed = 0;  // keys every draw of this area in this brain
     std::uint32_t support = 0;
@@ -102,8 +119,14 @@ class LazyBatch final : public BatchControls {
     Buffer<std::uint8_t> wins_device;        // winner flags for Hebbian
     // Per-step plan.
     std::vector<std::size_t> active;         // fibers that carry input this step
-    std::vector<Pmf> fiber_pmf, suffix_pmf;  // per active fiber; suffix[i] = sum of fibers i..
+    // Never-fired neurons (select/tail_memory.hpp): the law of their input at the area's last
+    // update given that they lost (a point mass at 0 before any input), and this step's law.
+    Pmf last_input{0, {1.0}};
+    Pmf step_input;
+    Split firing_split;  // a new winner's input over the active fibers
+    std::vector<double> scratch;
     std::vector<std::int64_t> potentials;    // the best never-fired inputs, descending
+    double level = 0.0;                      // 1 - U_(count) of the lowest potential
     std::vector<NeuronId> next;              // the new firing set
     std::vector<std::int64_t> fresh_input;   // input (edge count) of each new winner
     // Host path scratch, kept between steps: this brain's inputs and winner flags.
@@ -121,6 +144,9 @@ class LazyBatch final : public BatchControls {
     Buffer<float> weight;
     std::size_t count = 0;
     std::vector<NeuronId> new_source, new_target;  // staged by materialise()
+    // Source neurons that fired into the target at its last update (increasing ids): the
+    // sources behind the target's remembered never-fired input.
+    std::vector<NeuronId> seen;
   };
   struct FiberState {
     bool from_stimulus = false;
@@ -146,6 +172,9 @@ class LazyBatch final : public BatchControls {
   const std::uint8_t* fires_device(const FiberState& fiber, std::size_t brain) const;
   graph::SparseEdges sparse(FiberBrain& fb) const;
 
+  static Pmf binomial(std::uint32_t trials, double p);
+  static Pmf sum(const Pmf& a, const Pmf& b);
+  static Pmf trimmed(Pmf pmf);
   void plan(std::size_t area, std::size_t brain);
   bool host_path() const;
   // Host path of steps 1-3 for one brain: inputs of its materialised neurons, then the k-cap over
