@@ -1,6 +1,6 @@
 // Swap-VAE and MYOW: the whole loss's gradient against central differences (double, tiny
-// models), a run's bits alone vs batched with other runs, and the synthetic acceptance check
-// (content decodes the generating direction, style does not).
+// models), a run's bits alone vs batched with other runs on 1 or 2 threads, and the synthetic
+// acceptance check (content decodes the generating direction, style does not).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,6 +10,7 @@
 #include "engram/models/ssl/angle_decoding.hpp"
 #include "engram/models/ssl/myow.hpp"
 #include "engram/models/ssl/swap_vae.hpp"
+#include "support/threads.hpp"
 
 namespace {
 
@@ -49,32 +50,36 @@ engram::ssl::MyowConfig tiny_myow() {
   return c;
 }
 
-// Checks dL/dp for `samples` parameters of every network against central differences of the
-// loss of run 0 (the runs are independent, so run 1's loss must not move).
+// Checks dL/dp for `samples` parameters of every network (a span of the runs' parameter
+// vectors) against central differences of the loss of run 0 (the runs are independent, so run
+// 1's loss must not move).
 template <class Loss>
-void check_gradient(std::vector<engram::ssl::RunParams<double>*> nets, const Loss& loss, int samples) {
+void check_gradient(engram::models::runs::BasicTrainingRuns<double>& weights,
+                    const std::vector<engram::models::runs::Span>& nets, const Loss& loss, int samples) {
   const auto base = loss(true);
-  std::vector<std::vector<double>> analytic;
-  for (auto* n : nets) analytic.push_back(n->grad);
+  const std::vector<double> analytic = weights.run_grads(0);
+  std::vector<double> p = weights.run_values(0);
   std::mt19937_64 rng(7);
   double worst = 0;
   for (std::size_t k = 0; k < nets.size(); ++k) {
-    auto& p = nets[k]->value;
-    const std::size_t per_run = static_cast<std::size_t>(nets[k]->per_run);
+    ASSERT_GT(nets[k].count, 0);
     for (int s = 0; s < samples; ++s) {
-      const std::size_t i = rng() % per_run;  // run 0's block
+      const std::size_t i = static_cast<std::size_t>(nets[k].offset) + rng() % static_cast<std::size_t>(nets[k].count);
       const double keep = p[i], h = 1e-6;
       p[i] = keep + h;
+      weights.upload_run(0, p);
       const auto up = loss(false);
       p[i] = keep - h;
+      weights.upload_run(0, p);
       const auto down = loss(false);
       p[i] = keep;
+      weights.upload_run(0, p);
       const double numeric = (up[0][0] - down[0][0]) / (2 * h);
       EXPECT_EQ(up[1][0], base[1][0]) << "run 1 depends on run 0's parameters";
-      const double err = std::fabs(numeric - analytic[k][i]) / std::max(1e-4, std::fabs(numeric) + std::fabs(analytic[k][i]));
+      const double err = std::fabs(numeric - analytic[i]) / std::max(1e-4, std::fabs(numeric) + std::fabs(analytic[i]));
       worst = std::max(worst, err);
       EXPECT_LT(err, 1e-4) << "network " << k << " parameter " << i << ": numeric " << numeric << " analytic "
-                           << analytic[k][i];
+                           << analytic[i];
     }
   }
   ::testing::Test::RecordProperty("worst_relative_error", std::to_string(worst));
@@ -84,60 +89,91 @@ TEST(SslModel, SwapVaeLossGradientMatchesCentralDifferences) {
   auto backend = engram::make_backend("cpu");
   const auto data = small_data();
   const ReachRuns runs(data, {5, 6}, 0.25);
-  engram::ssl::SwapVaeModel<double> model(tiny_swap(), runs, engram::ssl::Exec{*backend});
+  engram::ssl::SwapVaeModel<double> model(tiny_swap(), runs, *backend);
   // A few optimisation steps first, so the check is not at the initial point only.
   for (std::uint32_t s = 0; s < 3; ++s) model.train_step(s, {1e-2, 1e-2});
-  check_gradient({&model.encoder(), &model.decoder()}, [&](bool g) { return model.loss(11, g); }, 25);
+  check_gradient(model.weights(), model.networks(), [&](bool g) { return model.loss(11, g); }, 25);
 }
 
 TEST(SslModel, MyowLossGradientMatchesCentralDifferences) {
   auto backend = engram::make_backend("cpu");
   const auto data = small_data();
   const ReachRuns runs(data, {5, 6}, 0.25);
-  engram::ssl::MyowModel<double> model(tiny_myow(), runs, engram::ssl::Exec{*backend});
+  engram::ssl::MyowModel<double> model(tiny_myow(), runs, *backend);
   for (std::uint32_t s = 0; s < 3; ++s) model.train_step(s, 0.5, 0.9, {1e-2, 1e-2});
   // Mined weight 0.5: every term (both BYOL directions and the mined view) carries gradient;
   // the mined selection does not move under a 1e-6 step (held fixed, as in training).
-  check_gradient(model.online(), [&](bool g) { return model.loss(11, 0.5, g); }, 12);
+  check_gradient(model.weights(), model.networks(), [&](bool g) { return model.loss(11, 0.5, g); }, 12);
 }
 
-// Trains runs {a, b, c} together and run b alone; run b's parameters and losses must be the
-// same bits.
-TEST(SslModel, SwapVaeRunIsTheSameBitsAloneOrBatched) {
+// Trains runs {a, b, c} together on `batched_threads` OpenMP threads and run b alone on
+// `alone_threads`; run b's losses, parameters and representation must be the same bits.
+void swap_vae_alone_vs_batched(int batched_threads, int alone_threads) {
   auto backend = engram::make_backend("cpu");
   const auto data = small_data();
   const ReachRuns together(data, {21, 22, 23}, 0.25), alone(data, {22}, 0.25);
-  engram::ssl::SwapVaeModel<float> a(tiny_swap(), together, engram::ssl::Exec{*backend});
-  engram::ssl::SwapVaeModel<float> b(tiny_swap(), alone, engram::ssl::Exec{*backend});
+  engram::ssl::SwapVaeModel<float> a(tiny_swap(), together, *backend);
+  engram::ssl::SwapVaeModel<float> b(tiny_swap(), alone, *backend);
   for (std::uint32_t s = 0; s < 6; ++s) {
-    const auto la = a.train_step(s, {1e-2, 1e-2, 1e-2});
-    const auto lb = b.train_step(s, {1e-2});
+    std::vector<std::vector<double>> la, lb;
+    {
+      engram::testing::OmpThreads t(batched_threads);
+      la = a.train_step(s, {1e-2, 1e-2, 1e-2});
+    }
+    {
+      engram::testing::OmpThreads t(alone_threads);
+      lb = b.train_step(s, {1e-2});
+    }
     ASSERT_EQ(la[1], lb[0]) << "step " << s;
   }
-  for (auto [pa, pb] : {std::pair{&a.encoder(), &b.encoder()}, std::pair{&a.decoder(), &b.decoder()}}) {
-    const std::size_t n = static_cast<std::size_t>(pb->per_run);
-    ASSERT_TRUE(std::equal(pb->value.begin(), pb->value.end(), pa->value.begin() + static_cast<std::ptrdiff_t>(n)));
-  }
-  std::vector<double> ca, sa, cb, sb;
-  a.represent(1, ca, sa);
-  b.represent(0, cb, sb);
-  EXPECT_EQ(ca, cb);
-  EXPECT_EQ(sa, sb);
+  const std::vector<float> pa = a.weights().run_values(1), pb = b.weights().run_values(0);
+  ASSERT_EQ(pa, pb);
+  std::vector<std::vector<double>> ca, sa, cb, sb;
+  a.represent(ca, sa);
+  b.represent(cb, sb);
+  EXPECT_EQ(ca[1], cb[0]);
+  EXPECT_EQ(sa[1], sb[0]);
 }
 
-TEST(SslModel, MyowRunIsTheSameBitsAloneOrBatched) {
+TEST(SslModel, SwapVaeRunIsTheSameBitsAloneOrBatched) {
+  for (const int batched : engram::testing::kThreadCounts) {
+    for (const int alone : engram::testing::kThreadCounts) {
+      SCOPED_TRACE("batched on " + std::to_string(batched) + " threads, alone on " + std::to_string(alone));
+      swap_vae_alone_vs_batched(batched, alone);
+    }
+  }
+}
+
+void myow_alone_vs_batched(int batched_threads, int alone_threads) {
   auto backend = engram::make_backend("cpu");
   const auto data = small_data();
   const ReachRuns together(data, {31, 32, 33}, 0.25), alone(data, {33}, 0.25);
-  engram::ssl::MyowModel<float> a(tiny_myow(), together, engram::ssl::Exec{*backend});
-  engram::ssl::MyowModel<float> b(tiny_myow(), alone, engram::ssl::Exec{*backend});
+  engram::ssl::MyowModel<float> a(tiny_myow(), together, *backend);
+  engram::ssl::MyowModel<float> b(tiny_myow(), alone, *backend);
   for (std::uint32_t s = 0; s < 6; ++s) {
     const double w = s < 2 ? 0.0 : 0.3;  // BYOL steps, then mining
-    const auto la = a.train_step(s, w, 0.95, {1e-2, 1e-2, 1e-2});
-    const auto lb = b.train_step(s, w, 0.95, {1e-2});
+    std::vector<std::vector<double>> la, lb;
+    {
+      engram::testing::OmpThreads t(batched_threads);
+      la = a.train_step(s, w, 0.95, {1e-2, 1e-2, 1e-2});
+    }
+    {
+      engram::testing::OmpThreads t(alone_threads);
+      lb = b.train_step(s, w, 0.95, {1e-2});
+    }
     ASSERT_EQ(la[2], lb[0]) << "step " << s;
   }
-  EXPECT_EQ(a.represent(2), b.represent(0));
+  ASSERT_EQ(a.weights().run_values(2), b.weights().run_values(0));
+  EXPECT_EQ(a.represent()[2], b.represent()[0]);
+}
+
+TEST(SslModel, MyowRunIsTheSameBitsAloneOrBatched) {
+  for (const int batched : engram::testing::kThreadCounts) {
+    for (const int alone : engram::testing::kThreadCounts) {
+      SCOPED_TRACE("batched on " + std::to_string(batched) + " threads, alone on " + std::to_string(alone));
+      myow_alone_vs_batched(batched, alone);
+    }
+  }
 }
 
 // Acceptance on synthetic data with known latents: Swap-VAE's content block decodes the

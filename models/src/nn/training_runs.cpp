@@ -8,12 +8,13 @@
 
 namespace engram::models::runs {
 
-TrainingRuns::TrainingRuns(Backend& backend, std::int64_t runs, std::int64_t params)
+template <class T>
+BasicTrainingRuns<T>::BasicTrainingRuns(Backend& backend, std::int64_t runs, std::int64_t params)
     : backend_(&backend), runs_(runs), params_(params), stride_(padded(params)) {
   if (runs <= 0) throw Error::bad_input("runs", std::to_string(runs), "must be at least 1");
   const auto n = static_cast<std::size_t>(runs * stride_);
-  for (Buffer<float>* b : {&values_, &grads_, &m_, &v_}) {
-    *b = Buffer<float>(backend, n);
+  for (Buffer<T>* b : {&values_, &grads_, &m_, &v_}) {
+    *b = Buffer<T>(backend, n);
     b->zero();
   }
   lr_ = Buffer<double>(backend, static_cast<std::size_t>(runs));
@@ -23,7 +24,8 @@ TrainingRuns::TrainingRuns(Backend& backend, std::int64_t runs, std::int64_t par
   set_seeds(std::vector<std::uint64_t>(static_cast<std::size_t>(runs), 0));
 }
 
-void TrainingRuns::set_learning_rates(const std::vector<double>& lr) {
+template <class T>
+void BasicTrainingRuns<T>::set_learning_rates(const std::vector<double>& lr) {
   if (static_cast<std::int64_t>(lr.size()) != runs_) {
     throw Error::bad_input("learning rates", std::to_string(lr.size()) + " values", "must be one per run (" + std::to_string(runs_) + ")");
   }
@@ -33,7 +35,8 @@ void TrainingRuns::set_learning_rates(const std::vector<double>& lr) {
   lr_.upload(lr);
 }
 
-void TrainingRuns::set_seeds(const std::vector<std::uint64_t>& seeds) {
+template <class T>
+void BasicTrainingRuns<T>::set_seeds(const std::vector<std::uint64_t>& seeds) {
   if (static_cast<std::int64_t>(seeds.size()) != runs_) {
     throw Error::bad_input("seeds", std::to_string(seeds.size()) + " values", "must be one per run (" + std::to_string(runs_) + ")");
   }
@@ -41,69 +44,79 @@ void TrainingRuns::set_seeds(const std::vector<std::uint64_t>& seeds) {
   seeds_.upload(seeds);
 }
 
-void TrainingRuns::upload_run(std::int64_t run, const std::vector<float>& values) {
+template <class T>
+void BasicTrainingRuns<T>::upload_run(std::int64_t run, const std::vector<T>& values) {
   if (run < 0 || run >= runs_ || static_cast<std::int64_t>(values.size()) != params_) {
     throw Error::internal("upload_run: run " + std::to_string(run) + " with " + std::to_string(values.size()) +
                           " values (expected " + std::to_string(params_) + ")");
   }
-  backend_->copy_from_host(values_.data() + run * stride_, values.data(), values.size() * sizeof(float));
+  backend_->copy_from_host(values_.data() + run * stride_, values.data(), values.size() * sizeof(T));
 }
 
-std::vector<float> TrainingRuns::run_values(std::int64_t run) const {
-  std::vector<float> out(static_cast<std::size_t>(params_));
-  backend_->copy_to_host(out.data(), values_.data() + run * stride_, out.size() * sizeof(float));
+template <class T>
+std::vector<T> BasicTrainingRuns<T>::run_values(std::int64_t run) const {
+  std::vector<T> out(static_cast<std::size_t>(params_));
+  backend_->copy_to_host(out.data(), values_.data() + run * stride_, out.size() * sizeof(T));
   return out;
 }
 
-std::vector<float> TrainingRuns::run_grads(std::int64_t run) const {
-  std::vector<float> out(static_cast<std::size_t>(params_));
-  backend_->copy_to_host(out.data(), grads_.data() + run * stride_, out.size() * sizeof(float));
+template <class T>
+std::vector<T> BasicTrainingRuns<T>::run_grads(std::int64_t run) const {
+  std::vector<T> out(static_cast<std::size_t>(params_));
+  backend_->copy_to_host(out.data(), grads_.data() + run * stride_, out.size() * sizeof(T));
   return out;
 }
 
-void TrainingRuns::clip_grad_norm(Span span, double max_norm) {
+template <class T>
+void BasicTrainingRuns<T>::clip_grad_norm(Span span, double max_norm) {
   if (max_norm <= 0 || span.count == 0) return;
   const std::int64_t chunks = (span.count + nn::kNormChunk - 1) / nn::kNormChunk;
   if (static_cast<std::int64_t>(partial_norms_.size()) < runs_ * chunks) {
     partial_norms_ = Buffer<double>(*backend_, static_cast<std::size_t>(runs_ * chunks));
   }
   launch(*backend_, runs_ * chunks,
-         nn::RunSquaredNorm<float>{grads_.data(), partial_norms_.data(), span.offset, span.count, stride_, chunks});
-  launch(*backend_, runs_, nn::RunNormTotal<float>{partial_norms_.data(), norms_.data(), chunks});
+         nn::RunSquaredNorm<T>{grads_.data(), partial_norms_.data(), span.offset, span.count, stride_, chunks});
+  launch(*backend_, runs_, nn::RunNormTotal<T>{partial_norms_.data(), norms_.data(), chunks});
   launch(*backend_, runs_ * span.count,
-         nn::RunClipScale<float>{grads_.data(), norms_.data(), span.offset, span.count, stride_, max_norm}, 4096);
+         nn::RunClipScale<T>{grads_.data(), norms_.data(), span.offset, span.count, stride_, max_norm}, 4096);
 }
 
-void TrainingRuns::adamw_step(Span span, const nn::AdamWConfig& config) {
+template <class T>
+void BasicTrainingRuns<T>::adamw_step(Span span, const nn::AdamWConfig& config) {
   ++step_;
   launch(*backend_, runs_ * span.count,
-         nn::RunAdamW<float>{values_.data(), grads_.data(), m_.data(), v_.data(), lr_.data(), span.offset, span.count,
+         nn::RunAdamW<T>{values_.data(), grads_.data(), m_.data(), v_.data(), lr_.data(), span.offset, span.count,
                              stride_, nn::adam_step_scales(config, step_), config},
          4096);
 }
 
-void TrainingRuns::reset_optimizer() {
+template <class T>
+void BasicTrainingRuns<T>::reset_optimizer() {
   m_.zero();
   v_.zero();
   step_ = 0;
 }
 
-void TrainingRuns::resize(std::int64_t params, std::int64_t keep) {
+template <class T>
+void BasicTrainingRuns<T>::resize(std::int64_t params, std::int64_t keep) {
   const std::int64_t stride = padded(params);
-  Buffer<float> values(*backend_, static_cast<std::size_t>(runs_ * stride));
+  Buffer<T> values(*backend_, static_cast<std::size_t>(runs_ * stride));
   values.zero();
   keep = std::min({keep, params, params_});
   for (std::int64_t r = 0; r < runs_; ++r) {
-    backend_->copy_within(values.data() + r * stride, values_.data() + r * stride_, static_cast<std::size_t>(keep) * sizeof(float));
+    backend_->copy_within(values.data() + r * stride, values_.data() + r * stride_, static_cast<std::size_t>(keep) * sizeof(T));
   }
   values_ = std::move(values);
   params_ = params;
   stride_ = stride;
-  for (Buffer<float>* b : {&grads_, &m_, &v_}) {
-    *b = Buffer<float>(*backend_, static_cast<std::size_t>(runs_ * stride_));
+  for (Buffer<T>* b : {&grads_, &m_, &v_}) {
+    *b = Buffer<T>(*backend_, static_cast<std::size_t>(runs_ * stride_));
     b->zero();
   }
   step_ = 0;
 }
+
+template class BasicTrainingRuns<float>;
+template class BasicTrainingRuns<double>;
 
 }  // namespace engram::models::runs

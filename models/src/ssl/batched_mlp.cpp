@@ -2,160 +2,166 @@
 
 #include <cmath>
 
+#include "engram/engine/backend/launch.hpp"
 #include "engram/engine/error.hpp"
 #include "engram/kernels/core/random.hpp"
 #include "engram/kernels/nn/activations.hpp"
-#include "engram/kernels/nn/linear.hpp"
-#include "engram/models/ssl/run_kernels.hpp"
+#include "engram/models/nn/run_linear.hpp"
 #include "engram/models/ssl/ssl_random.hpp"
+#include "ssl_kernels.hpp"
 
 namespace engram::ssl {
 
+namespace {
+
+// Launches of fewer items run inline on the CPU (a fork/join costs more than that much work).
+constexpr std::int64_t kChannelGrain = 64;
+constexpr std::int64_t kElementGrain = 8192;
+
 template <class T>
-BatchedMlp<T>::BatchedMlp(MlpSpec spec, std::int64_t runs) : spec_(std::move(spec)), runs_(runs) {
+T* ensure(Backend& backend, Buffer<T>& buffer, std::int64_t count) {
+  if (static_cast<std::int64_t>(buffer.size()) < count) buffer = Buffer<T>(backend, static_cast<std::size_t>(count));
+  return buffer.data();
+}
+
+}  // namespace
+
+template <class T>
+BatchedMlp<T>::BatchedMlp(Backend& backend, MlpSpec spec, std::int64_t runs, std::int64_t param_offset,
+                          std::int64_t stats_offset)
+    : backend_(&backend), spec_(std::move(spec)), runs_(runs), param_offset_(param_offset), stats_offset_(stats_offset) {
   if (spec_.dims.size() < 2) throw Error::internal("BatchedMlp needs an input and an output size");
   if (runs_ <= 0) throw Error::internal("BatchedMlp needs at least one run");
+  std::int64_t at = param_offset_, stat = stats_offset_;
   for (std::size_t l = 0; l + 1 < spec_.dims.size(); ++l) {
     Layer layer{};
     layer.in = spec_.dims[l];
     layer.out = spec_.dims[l + 1];
     layer.hidden = l + 2 < spec_.dims.size();
-    layer.w = params_per_run_;
-    params_per_run_ += layer.in * layer.out;
-    layer.b = params_per_run_;
-    params_per_run_ += layer.out;
+    layer.w = at;
+    at += layer.in * layer.out;
+    layer.b = at;
+    at += layer.out;
     layer.gamma = layer.beta = layer.running_mean = layer.running_var = -1;
     if (layer.hidden && spec_.batch_norm) {
-      layer.gamma = params_per_run_;
-      layer.beta = params_per_run_ + layer.out;
-      params_per_run_ += 2 * layer.out;
-      layer.running_mean = stats_per_run_;
-      layer.running_var = stats_per_run_ + layer.out;
-      stats_per_run_ += 2 * layer.out;
+      layer.gamma = at;
+      layer.beta = at + layer.out;
+      at += 2 * layer.out;
+      layer.running_mean = stat;
+      layer.running_var = stat + layer.out;
+      stat += 2 * layer.out;
     }
     layers_.push_back(layer);
   }
+  params_per_run_ = at - param_offset_;
+  stats_per_run_ = stat - stats_offset_;
 }
 
 template <class T>
-void BatchedMlp<T>::init(T* params, T* stats, const std::vector<std::uint64_t>& seeds, std::uint32_t tensor_base) const {
-  if (static_cast<std::int64_t>(seeds.size()) != runs_) throw Error::internal("BatchedMlp::init needs one seed per run");
-  for (std::int64_t r = 0; r < runs_; ++r) {
-    T* p = params + r * params_per_run_;
-    for (std::size_t l = 0; l < layers_.size(); ++l) {
-      const Layer& L = layers_[l];
-      const double bound = 1.0 / std::sqrt(static_cast<double>(L.in));
-      for (std::int64_t o = 0; o < L.out; ++o) {
-        RngStream rng(RngKey{seeds[static_cast<std::size_t>(r)], 0, purpose::init,
-                             tensor_base + static_cast<std::uint32_t>(l), static_cast<std::uint32_t>(o)});
-        for (std::int64_t i = 0; i < L.in; ++i) p[L.w + o * L.in + i] = static_cast<T>(bound * (2.0 * rng.uniform() - 1.0));
-        p[L.b + o] = static_cast<T>(bound * (2.0 * rng.uniform() - 1.0));
-        if (L.gamma >= 0) {
-          p[L.gamma + o] = T(1);
-          p[L.beta + o] = T(0);
-          T* s = stats + r * stats_per_run_;
-          s[L.running_mean + o] = T(0);
-          s[L.running_var + o] = T(1);
-        }
+void BatchedMlp<T>::init_run(std::vector<T>& p, std::vector<T>& s, std::uint64_t seed, std::uint32_t tensor_base) const {
+  if (static_cast<std::int64_t>(p.size()) < param_end() || static_cast<std::int64_t>(s.size()) < stats_end()) {
+    throw Error::internal("BatchedMlp::init_run: host vectors smaller than the network's slices");
+  }
+  for (std::size_t l = 0; l < layers_.size(); ++l) {
+    const Layer& L = layers_[l];
+    const double bound = 1.0 / std::sqrt(static_cast<double>(L.in));
+    for (std::int64_t o = 0; o < L.out; ++o) {
+      RngStream rng(RngKey{seed, 0, purpose::init, tensor_base + static_cast<std::uint32_t>(l), static_cast<std::uint32_t>(o)});
+      for (std::int64_t i = 0; i < L.in; ++i) {
+        p[static_cast<std::size_t>(L.w + o * L.in + i)] = static_cast<T>(bound * (2.0 * rng.uniform() - 1.0));
+      }
+      p[static_cast<std::size_t>(L.b + o)] = static_cast<T>(bound * (2.0 * rng.uniform() - 1.0));
+      if (L.gamma >= 0) {
+        p[static_cast<std::size_t>(L.gamma + o)] = T(1);
+        p[static_cast<std::size_t>(L.beta + o)] = T(0);
+        s[static_cast<std::size_t>(L.running_mean + o)] = T(0);
+        s[static_cast<std::size_t>(L.running_var + o)] = T(1);
       }
     }
   }
 }
 
 template <class T>
-void BatchedMlp<T>::forward(Exec& exec, const T* params, T* stats, const T* x, std::int64_t rows, NormMode mode,
-                            MlpTape<T>& tape) const {
+void BatchedMlp<T>::forward(const MlpWeights<T>& w, const T* x, std::int64_t rows, NormMode mode, MlpTape<T>& tape) const {
+  Backend& be = *backend_;
   const std::size_t n_layers = layers_.size();
   tape.rows = rows;
   tape.mode = mode;
-  tape.inputs.resize(n_layers);
+  tape.input = x;
+  tape.hidden.resize(n_layers);
   tape.linear.resize(n_layers);
   tape.normed.resize(n_layers);
   tape.mean.resize(n_layers);
   tape.rstd.resize(n_layers);
-  // inputs[0] is a copy of x; inputs[l + 1] is the ReLU output of layer l, written in place.
-  tape.inputs[0].assign(x, x + runs_ * rows * layers_[0].in);
+  if (mode == NormMode::eval && spec_.batch_norm && w.stats == nullptr) throw Error::internal("BatchedMlp::forward: eval mode needs running statistics");
   for (std::size_t l = 0; l < n_layers; ++l) {
     const Layer& L = layers_[l];
-    const auto& input = tape.inputs[l];
-    auto& lin = tape.linear[l];
-    lin.resize(static_cast<std::size_t>(runs_ * rows * L.out));
-    for (std::int64_t r = 0; r < runs_; ++r) {
-      const T* p = params + r * params_per_run_;
-      nn::linear_forward(exec, input.data() + r * rows * L.in, p + L.w, p + L.b, lin.data() + r * rows * L.out, rows,
-                         L.in, L.out);
-    }
-    if (!L.hidden) {
-      tape.output = lin;
-      return;
-    }
-    const T* pre = lin.data();
+    const T* input = l == 0 ? x : tape.hidden[l].data();
+    const std::int64_t n = runs_ * rows * L.out;
+    T* lin = ensure(be, tape.linear[l], n);
+    models::runs::linear_forward(be, runs_, input, w.params + L.w, w.params + L.b, w.param_stride, lin, rows, L.in, L.out);
+    if (!L.hidden) return;
+    const T* pre = lin;
     if (L.gamma >= 0) {
-      auto& normed = tape.normed[l];
-      normed.resize(lin.size());
+      T* normed = ensure(be, tape.normed[l], n);
       if (mode == NormMode::eval) {
-        exec.for_each(runs_ * rows * L.out,
-                      RunsBatchNormEval<T>{lin.data(), params, stats, normed.data(), params_per_run_, L.gamma, L.beta,
-                                           stats_per_run_, L.running_mean, L.running_var, rows, L.out});
+        launch(be, n,
+               kernels::RunsBatchNormEval<T>{lin, w.params, w.stats, normed, w.param_stride, L.gamma, L.beta,
+                                             w.stats_stride, L.running_mean, L.running_var, rows, L.out},
+               kElementGrain);
       } else {
-        tape.mean[l].resize(static_cast<std::size_t>(runs_ * L.out));
-        tape.rstd[l].resize(static_cast<std::size_t>(runs_ * L.out));
-        exec.for_each(runs_ * L.out,
-                      RunsBatchNormTrain<T>{lin.data(), params, normed.data(), tape.mean[l].data(), tape.rstd[l].data(),
-                                            mode == NormMode::train ? stats : nullptr, params_per_run_, L.gamma,
-                                            L.beta, stats_per_run_, L.running_mean, L.running_var, rows, L.out});
+        T* mean = ensure(be, tape.mean[l], runs_ * L.out);
+        T* rstd = ensure(be, tape.rstd[l], runs_ * L.out);
+        launch(be, runs_ * L.out,
+               kernels::RunsBatchNormTrain<T>{lin, w.params, normed, mean, rstd,
+                                              mode == NormMode::train ? w.stats : nullptr, w.param_stride, L.gamma,
+                                              L.beta, w.stats_stride, L.running_mean, L.running_var, rows, L.out},
+               kChannelGrain);
       }
-      pre = normed.data();
+      pre = normed;
     }
-    auto& next = tape.inputs[l + 1];
-    next.resize(lin.size());
-    exec.for_each(static_cast<std::int64_t>(lin.size()), nn::ReluForward<T>{pre, next.data()});
+    launch(be, n, nn::ReluForward<T>{pre, ensure(be, tape.hidden[l + 1], n)}, kElementGrain);
   }
 }
 
 template <class T>
-void BatchedMlp<T>::backward(Exec& exec, const T* params, const MlpTape<T>& tape, const T* dy, T* dparams, T* dx) const {
+void BatchedMlp<T>::backward(const MlpWeights<T>& w, MlpTape<T>& tape, const T* dy, T* dx) const {
+  Backend& be = *backend_;
   const std::int64_t rows = tape.rows;
-  std::vector<T> grad(dy, dy + runs_ * rows * layers_.back().out), dpre, dlin, dinput;
+  if (w.grads == nullptr) throw Error::internal("BatchedMlp::backward needs gradients");
+  if (tape.mode == NormMode::eval && spec_.batch_norm && layers_.size() > 1) {
+    throw Error::internal("BatchedMlp::backward through eval-mode batch norm is not used by any trainer");
+  }
+  std::int64_t widest = 0;
+  for (const Layer& L : layers_) widest = std::max(widest, runs_ * rows * std::max(L.in, L.out));
+  // grad holds d(this layer's output): dy for the last layer, then the input gradient of the
+  // layer above, written over the ReLU gradient it was computed from.
+  T* grad = ensure(be, tape.grad, widest);
+  T* dpre = ensure(be, tape.dpre, widest);
+  T* dlin = ensure(be, tape.dlin, widest);
+  const T* dout = dy;
   for (std::size_t li = layers_.size(); li-- > 0;) {
     const Layer& L = layers_[li];
-    // grad holds d(layer output); for hidden layers that is d(ReLU output).
-    const T* dlinear = grad.data();
+    const std::int64_t n = runs_ * rows * L.out;
+    const T* dlinear = dout;
     if (L.hidden) {
       const T* pre = L.gamma >= 0 ? tape.normed[li].data() : tape.linear[li].data();
-      dpre.resize(grad.size());
-      exec.for_each(static_cast<std::int64_t>(grad.size()), nn::ReluBackward<T>{pre, grad.data(), dpre.data()});
-      dlinear = dpre.data();
+      launch(be, n, nn::ReluBackward<T>{pre, dout, dpre}, kElementGrain);
+      dlinear = dpre;
       if (L.gamma >= 0) {
-        dlin.resize(grad.size());
-        if (tape.mode == NormMode::eval) {
-          throw Error::internal("BatchedMlp::backward through eval-mode batch norm is not used by any trainer");
-        }
-        exec.for_each(runs_ * L.out, RunsBatchNormTrainBackward<T>{tape.linear[li].data(), params, dpre.data(),
-                                                                   tape.mean[li].data(), tape.rstd[li].data(),
-                                                                   dlin.data(), dparams, params_per_run_, L.gamma,
-                                                                   L.beta, rows, L.out});
-        dlinear = dlin.data();
+        launch(be, runs_ * L.out,
+               kernels::RunsBatchNormTrainBackward<T>{tape.linear[li].data(), w.params, dpre, tape.mean[li].data(),
+                                                      tape.rstd[li].data(), dlin, w.grads, w.param_stride, L.gamma,
+                                                      L.beta, rows, L.out},
+               kChannelGrain);
+        dlinear = dlin;
       }
     }
-    const bool need_dx = li > 0 || dx != nullptr;
-    T* dinput_ptr = nullptr;
-    if (need_dx) {
-      if (li == 0) {
-        dinput_ptr = dx;
-      } else {
-        dinput.resize(static_cast<std::size_t>(runs_ * rows * L.in));
-        dinput_ptr = dinput.data();
-      }
-    }
-    for (std::int64_t r = 0; r < runs_; ++r) {
-      const T* p = params + r * params_per_run_;
-      T* g = dparams + r * params_per_run_;
-      nn::linear_backward(exec, tape.inputs[li].data() + r * rows * L.in, p + L.w, dlinear + r * rows * L.out,
-                          dinput_ptr == nullptr ? nullptr : dinput_ptr + r * rows * L.in, g + L.w, g + L.b, rows, L.in,
-                          L.out);
-    }
-    if (li > 0) grad.swap(dinput);
+    T* dinput = li > 0 ? grad : dx;
+    const T* input = li == 0 ? tape.input : tape.hidden[li].data();
+    models::runs::linear_backward(be, runs_, input, w.params + L.w, dlinear, dinput, w.grads + L.w, w.grads + L.b,
+                                  w.param_stride, rows, L.in, L.out);
+    dout = grad;
   }
 }
 

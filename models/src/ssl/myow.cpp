@@ -1,11 +1,14 @@
 #include "engram/models/ssl/myow.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 
+#include "engram/engine/backend/launch.hpp"
 #include "engram/engine/error.hpp"
 #include "engram/kernels/nn/byol.hpp"
 #include "engram/kernels/nn/mining.hpp"
+#include "ssl_kernels.hpp"
 
 namespace engram::ssl {
 
@@ -18,29 +21,45 @@ std::vector<std::int64_t> encoder_dims(const MyowConfig& c, std::int64_t neurons
   return d;
 }
 
-template <class T>
-std::vector<double> run_means(const std::vector<T>& per_row, std::int64_t runs) {
-  const std::size_t per_run = per_row.size() / static_cast<std::size_t>(runs);
-  std::vector<double> out(static_cast<std::size_t>(runs), 0.0);
-  for (std::size_t r = 0; r < out.size(); ++r) {
-    for (std::size_t i = 0; i < per_run; ++i) out[r] += static_cast<double>(per_row[r * per_run + i]);
-    out[r] /= static_cast<double>(per_run);
-  }
-  return out;
-}
+// Launches of fewer items run inline on the CPU (a fork/join costs more than that much work).
+constexpr std::int64_t kRowGrain = 64;
+
+// Loss sums of a step, one slot of R doubles each: the two BYOL directions, the mined view.
+constexpr std::int64_t kByolSlot = 0, kMinedSlot = 2, kSlots = 3;
 
 }  // namespace
 
 template <class T>
-MyowModel<T>::MyowModel(const MyowConfig& cfg, const ReachRuns& runs, Exec exec)
+struct MyowModel<T>::State {
+  Buffer<std::int32_t> bins[2], query_bins, pool_bins, selected;
+  Buffer<T> x[2], x3, x4, mined;
+  MlpTape<T> te[2], tp[2], tq[2], target_e[2], target_p[2];
+  MlpTape<T> e3, p3, pm3, qm3, pool_tape, tz, tv;
+  Buffer<T> item, dq, dz, dy, dqm, dvm;
+  Buffer<double> sums;
+  Buffer<T> all_bins;
+  MlpTape<T> represent_tape;
+};
+
+template <class T>
+MyowModel<T>::MyowModel(const MyowConfig& cfg, const ReachRuns& runs, Backend& backend)
     : cfg_(cfg),
       runs_(runs),
-      exec_(exec),
-      enc_({encoder_dims(cfg, runs.data().neurons), true}, runs.runs()),
-      proj_({{cfg.representation, cfg.projection_hidden, cfg.projection}, true}, runs.runs()),
-      pred_({{cfg.projection, cfg.projection_hidden, cfg.projection}, true}, runs.runs()),
-      proj_m_({{cfg.projection, cfg.mined_hidden, cfg.mined_projection}, true}, runs.runs()),
-      pred_m_({{cfg.mined_projection, cfg.mined_hidden, cfg.mined_projection}, true}, runs.runs()) {
+      backend_(backend),
+      // The networks the target copies come first, so its EMA is one span of every run.
+      enc_(backend, {encoder_dims(cfg, runs.data().neurons), true}, runs.runs(), 0, 0),
+      proj_(backend, {{cfg.representation, cfg.projection_hidden, cfg.projection}, true}, runs.runs(), enc_.param_end(),
+            enc_.stats_end()),
+      proj_m_(backend, {{cfg.projection, cfg.mined_hidden, cfg.mined_projection}, true}, runs.runs(), proj_.param_end(),
+              proj_.stats_end()),
+      pred_(backend, {{cfg.projection, cfg.projection_hidden, cfg.projection}, true}, runs.runs(), proj_m_.param_end(),
+            proj_m_.stats_end()),
+      pred_m_(backend, {{cfg.mined_projection, cfg.mined_hidden, cfg.mined_projection}, true}, runs.runs(),
+              pred_.param_end(), pred_.stats_end()),
+      weights_(backend, runs.runs(), pred_m_.param_end()),
+      stats_stride_(models::runs::padded(pred_m_.stats_end())),
+      reach_(backend, runs),
+      state_(std::make_unique<State>()) {
   if (cfg.miner_k < 1 || cfg.miner_k > nn::kMaxMiningNeighbours) {
     throw Error::bad_input("model.miner_k", std::to_string(cfg.miner_k),
                            "must lie in [1, " + std::to_string(nn::kMaxMiningNeighbours) + "]");
@@ -48,106 +67,133 @@ MyowModel<T>::MyowModel(const MyowConfig& cfg, const ReachRuns& runs, Exec exec)
   if (cfg.mining && cfg.pool < cfg.miner_k) {
     throw Error::bad_input("train.pool", std::to_string(cfg.pool), "must be at least model.miner_k");
   }
-  const BatchedMlp<T>* nets[5] = {&enc_, &proj_, &pred_, &proj_m_, &pred_m_};
-  RunParams<T>* params[5] = {&enc_p_, &proj_p_, &pred_p_, &proj_m_p_, &pred_m_p_};
-  for (std::uint32_t i = 0; i < 5; ++i) {
-    params[i]->allocate(*nets[i]);
-    nets[i]->init(params[i]->value.data(), params[i]->stats.data(), runs.seeds(), 16 * i);
+  const std::int64_t R = runs.runs();
+  weights_.set_seeds(runs.seeds());
+  // Each network draws its initial weights from its own tensor block of the run's seed.
+  const std::pair<const BatchedMlp<T>*, std::uint32_t> nets[5] = {{&enc_, 0}, {&proj_, 16}, {&pred_, 32}, {&proj_m_, 48}, {&pred_m_, 64}};
+  std::vector<T> stats_host(static_cast<std::size_t>(R * stats_stride_), T(0));
+  for (std::int64_t r = 0; r < R; ++r) {
+    std::vector<T> p(static_cast<std::size_t>(weights_.params()), T(0)), s(static_cast<std::size_t>(stats_stride_), T(0));
+    for (const auto& [net, tensor_base] : nets) net->init_run(p, s, runs.seeds()[static_cast<std::size_t>(r)], tensor_base);
+    weights_.upload_run(r, p);
+    std::copy(s.begin(), s.end(), stats_host.begin() + r * stats_stride_);
   }
+  stats_ = Buffer<T>(backend, stats_host);
   // The target starts as a copy of the online network.
-  enc_t_ = enc_p_;
-  proj_t_ = proj_p_;
-  proj_m_t_ = proj_m_p_;
+  target_ = Buffer<T>(backend, static_cast<std::size_t>(R * weights_.stride()));
+  backend.copy_within(target_.data(), weights_.values(), target_.bytes());
+  State& st = *state_;
+  const std::int64_t B = cfg.batch, N = runs.data().neurons, rows = R * B;
+  auto alloc = [&](Buffer<T>& b, std::int64_t n) { b = Buffer<T>(backend, static_cast<std::size_t>(std::max<std::int64_t>(n, 1))); };
+  for (int v = 0; v < 2; ++v) alloc(st.x[v], rows * N);
+  alloc(st.item, rows);
+  alloc(st.dq, rows * cfg.projection);
+  alloc(st.dz, rows * cfg.projection);
+  alloc(st.dy, rows * cfg.representation);
+  alloc(st.dqm, rows * cfg.mined_projection);
+  alloc(st.dvm, rows * cfg.mined_projection);
+  alloc(st.mined, rows * cfg.representation);
+  st.selected = Buffer<std::int32_t>(backend, static_cast<std::size_t>(rows));
+  st.sums = Buffer<double>(backend, static_cast<std::size_t>(kSlots * R));
+}
+
+template <class T>
+MyowModel<T>::~MyowModel() = default;
+
+template <class T>
+std::vector<models::runs::Span> MyowModel<T>::networks() const {
+  std::vector<models::runs::Span> spans;
+  for (const BatchedMlp<T>* net : {&enc_, &proj_, &proj_m_, &pred_, &pred_m_}) {
+    spans.push_back({net->param_offset(), net->param_end() - net->param_offset()});
+  }
+  return spans;
 }
 
 template <class T>
 std::vector<std::vector<double>> MyowModel<T>::loss(std::uint32_t step, double mined_weight, bool gradients) {
-  const std::int64_t R = runs_.runs(), B = cfg_.batch, N = runs_.data().neurons, rows = R * B;
+  Backend& be = backend_;
+  State& st = *state_;
+  const std::int64_t R = runs_.runs(), B = cfg_.batch, rows = R * B;
   const std::int64_t D = cfg_.representation, P = cfg_.projection, M = cfg_.mined_projection;
-  const ReachData& data = runs_.data();
-  auto augment = [&](const std::vector<std::int32_t>& bins, std::int64_t per_run, std::uint32_t tag) {
-    std::vector<T> x(bins.size() * static_cast<std::size_t>(N));
-    exec_.for_each(static_cast<std::int64_t>(bins.size()),
-                   AugmentRows<T>{data.counts.data(), bins.data(), runs_.means().data(), runs_.inv_stds().data(),
-                                  runs_.seeds().data(), x.data(), per_run, N, step, tag, cfg_.max_dropout,
-                                  cfg_.dropout_apply, cfg_.noise, true});
-    return x;
+  const MlpWeights<T> online{weights_.values(), weights_.grads(), weights_.stride(), stats_.data(), stats_stride_};
+  const MlpWeights<T> target{target_.data(), nullptr, weights_.stride(), nullptr, 0};
+  auto augment = [&](const std::vector<std::int32_t>& bins, Buffer<std::int32_t>& on_device, std::int64_t per_run,
+                     std::uint32_t tag, Buffer<T>& out) {
+    reach_.augment(bins, on_device, per_run, step, tag, cfg_.max_dropout, cfg_.dropout_apply, cfg_.noise, true, out);
   };
-  if (gradients) {
-    for (RunParams<T>* p : online()) p->zero_grad();
-  }
+  auto byol_loss = [&](const T* p, const T* z, T* dp, std::int64_t dim, double scale, std::int64_t slot) {
+    launch(be, rows, nn::ByolLoss<T>{p, z, st.item.data(), gradients ? dp : nullptr, dim, static_cast<T>(scale), T(1e-12)},
+           kRowGrain);
+    launch(be, R, kernels::RunSum<T>{st.item.data(), st.sums.data() + slot * R, B});
+  };
+  if (gradients) weights_.zero_grads();
   const auto anchors = runs_.sample_anchors(step, B, 0);
   const auto partners = runs_.sample_neighbours(anchors, step, cfg_.max_offset, 0);
   // Structured augmentation, as the public code: both views share the dropout mask and noise.
-  std::vector<T> x[2] = {augment(anchors, B, 1), augment(partners, B, 1)};
-  MlpTape<T> te[2], tp[2], tq[2], target_tape;
-  std::vector<T> target_z[2];
+  augment(anchors, st.bins[0], B, 1, st.x[0]);
+  augment(partners, st.bins[1], B, 1, st.x[1]);
   for (int v = 0; v < 2; ++v) {
-    enc_.forward(exec_, enc_p_.value.data(), enc_p_.stats.data(), x[v].data(), B, NormMode::train, te[v]);
-    proj_.forward(exec_, proj_p_.value.data(), proj_p_.stats.data(), te[v].output.data(), B, NormMode::train, tp[v]);
-    pred_.forward(exec_, pred_p_.value.data(), pred_p_.stats.data(), tp[v].output.data(), B, NormMode::train, tq[v]);
-    enc_.forward(exec_, enc_t_.value.data(), nullptr, x[v].data(), B, NormMode::batch, target_tape);
-    MlpTape<T> tz;
-    proj_.forward(exec_, proj_t_.value.data(), nullptr, target_tape.output.data(), B, NormMode::batch, tz);
-    target_z[v] = std::move(tz.output);
+    enc_.forward(online, st.x[v].data(), B, NormMode::train, st.te[v]);
+    proj_.forward(online, st.te[v].output(), B, NormMode::train, st.tp[v]);
+    pred_.forward(online, st.tp[v].output(), B, NormMode::train, st.tq[v]);
+    enc_.forward(target, st.x[v].data(), B, NormMode::batch, st.target_e[v]);
+    proj_.forward(target, st.target_e[v].output(), B, NormMode::batch, st.target_p[v]);
   }
   const double byol_weight = 1.0 / (1.0 + mined_weight) / 2.0;
-  std::vector<std::vector<double>> terms(static_cast<std::size_t>(R), std::vector<double>(4, 0.0));
-  std::vector<T> item(static_cast<std::size_t>(rows)), dq(static_cast<std::size_t>(rows * P)),
-      dz(static_cast<std::size_t>(rows * P)), dy(static_cast<std::size_t>(rows * D));
   for (int v = 0; v < 2; ++v) {
-    const T scale = static_cast<T>(byol_weight / static_cast<double>(B));
-    exec_.for_each(rows, nn::ByolLoss<T>{tq[v].output.data(), target_z[1 - v].data(), item.data(),
-                                         gradients ? dq.data() : nullptr, P, scale, T(1e-12)});
-    const auto means = run_means(item, R);
-    for (std::size_t r = 0; r < terms.size(); ++r) {
-      terms[r][1] += 0.5 * means[r];
-      terms[r][0] += byol_weight * means[r];
-    }
+    byol_loss(st.tq[v].output(), st.target_p[1 - v].output(), st.dq.data(), P, byol_weight / static_cast<double>(B),
+              kByolSlot + v);
     if (!gradients) continue;
-    pred_.backward(exec_, pred_p_.value.data(), tq[v], dq.data(), pred_p_.grad.data(), dz.data());
-    proj_.backward(exec_, proj_p_.value.data(), tp[v], dz.data(), proj_p_.grad.data(), dy.data());
-    enc_.backward(exec_, enc_p_.value.data(), te[v], dy.data(), enc_p_.grad.data(), nullptr);
+    pred_.backward(online, st.tq[v], st.dq.data(), st.dz.data());
+    proj_.backward(online, st.tp[v], st.dz.data(), st.dy.data());
+    enc_.backward(online, st.te[v], st.dy.data(), nullptr);
+  }
+  const bool mine = cfg_.mining && mined_weight > 0;
+  const double mined_scale = mined_weight / (1.0 + mined_weight);
+  if (mine) {
+    // Mined views: queries from one half of the run's training trials, the pool from the other.
+    std::vector<std::int32_t> queries, pool;
+    runs_.sample_query_and_pool(step, B, cfg_.pool, queries, pool);
+    augment(queries, st.query_bins, B, 2, st.x3);
+    augment(pool, st.pool_bins, cfg_.pool, 3, st.x4);
+    enc_.forward(online, st.x3.data(), B, NormMode::train, st.e3);
+    enc_.forward(target, st.x4.data(), cfg_.pool, NormMode::batch, st.pool_tape);
+    launch(be, rows,
+           kernels::RunsMineNearest<T>{st.e3.output(), st.pool_tape.output(), reach_.seeds().data(), st.selected.data(),
+                                       st.mined.data(), B, D, cfg_.pool, cfg_.miner_k, step},
+           kRowGrain);
+    // Target of the mined view: the target projectors (cascaded) of the mined representation.
+    proj_.forward(target, st.mined.data(), B, NormMode::batch, st.tz);
+    proj_m_.forward(target, st.tz.output(), B, NormMode::batch, st.tv);
+    proj_.forward(online, st.e3.output(), B, NormMode::train, st.p3);
+    proj_m_.forward(online, st.p3.output(), B, NormMode::train, st.pm3);
+    pred_m_.forward(online, st.pm3.output(), B, NormMode::train, st.qm3);
+    byol_loss(st.qm3.output(), st.tv.output(), st.dqm.data(), M, mined_scale / static_cast<double>(B), kMinedSlot);
+    if (gradients) {
+      pred_m_.backward(online, st.qm3, st.dqm.data(), st.dvm.data());
+      proj_m_.backward(online, st.pm3, st.dvm.data(), st.dz.data());
+      proj_.backward(online, st.p3, st.dz.data(), st.dy.data());
+      enc_.backward(online, st.e3, st.dy.data(), nullptr);
+    }
+  }
+  // The step's only download: R sums per loss term, assembled on the host in a fixed order.
+  const std::vector<double> sums = st.sums.to_host();
+  auto mean_of = [&](std::int64_t slot, std::int64_t r) { return sums[static_cast<std::size_t>(slot * R + r)] / static_cast<double>(B); };
+  std::vector<std::vector<double>> terms(static_cast<std::size_t>(R), std::vector<double>(4, 0.0));
+  for (std::int64_t v = 0; v < 2; ++v) {
+    for (std::int64_t r = 0; r < R; ++r) {
+      const double mean = mean_of(kByolSlot + v, r);
+      terms[static_cast<std::size_t>(r)][1] += 0.5 * mean;
+      terms[static_cast<std::size_t>(r)][0] += byol_weight * mean;
+    }
   }
   for (auto& t : terms) t[3] = mined_weight;
-  if (!cfg_.mining || mined_weight <= 0) return terms;
-  // Mined views: queries from one half of the run's training trials, the pool from the other.
-  std::vector<std::int32_t> queries, pool;
-  runs_.sample_query_and_pool(step, B, cfg_.pool, queries, pool);
-  const std::vector<T> x3 = augment(queries, B, 2), x4 = augment(pool, cfg_.pool, 3);
-  MlpTape<T> e3, p3, pm3, qm3, pool_tape;
-  enc_.forward(exec_, enc_p_.value.data(), enc_p_.stats.data(), x3.data(), B, NormMode::train, e3);
-  enc_.forward(exec_, enc_t_.value.data(), nullptr, x4.data(), cfg_.pool, NormMode::batch, pool_tape);
-  std::vector<std::int32_t> selected(static_cast<std::size_t>(rows));
-  std::vector<T> mined(static_cast<std::size_t>(rows * D));
+  if (!mine) return terms;
   for (std::int64_t r = 0; r < R; ++r) {
-    const nn::MiningKey key{runs_.seeds()[static_cast<std::size_t>(r)], 0, purpose::mining, step};
-    exec_.for_each(B, nn::MineNearest<T>{e3.output.data() + r * B * D, pool_tape.output.data() + r * cfg_.pool * D,
-                                         selected.data() + r * B, D, cfg_.pool, cfg_.miner_k, key});
-    exec_.for_each(B, nn::GatherRows<T>{pool_tape.output.data() + r * cfg_.pool * D, selected.data() + r * B,
-                                        mined.data() + r * B * D, D});
+    const double mean = mean_of(kMinedSlot, r);
+    terms[static_cast<std::size_t>(r)][2] = mean;
+    terms[static_cast<std::size_t>(r)][0] += mined_scale * mean;
   }
-  // Target of the mined view: the target projectors (cascaded) of the mined representation.
-  MlpTape<T> tz, tv;
-  proj_.forward(exec_, proj_t_.value.data(), nullptr, mined.data(), B, NormMode::batch, tz);
-  proj_m_.forward(exec_, proj_m_t_.value.data(), nullptr, tz.output.data(), B, NormMode::batch, tv);
-  proj_.forward(exec_, proj_p_.value.data(), proj_p_.stats.data(), e3.output.data(), B, NormMode::train, p3);
-  proj_m_.forward(exec_, proj_m_p_.value.data(), proj_m_p_.stats.data(), p3.output.data(), B, NormMode::train, pm3);
-  pred_m_.forward(exec_, pred_m_p_.value.data(), pred_m_p_.stats.data(), pm3.output.data(), B, NormMode::train, qm3);
-  const double mined_scale = mined_weight / (1.0 + mined_weight);
-  std::vector<T> dqm(static_cast<std::size_t>(rows * M)), dvm(dqm.size());
-  exec_.for_each(rows, nn::ByolLoss<T>{qm3.output.data(), tv.output.data(), item.data(), gradients ? dqm.data() : nullptr,
-                                       M, static_cast<T>(mined_scale / static_cast<double>(B)), T(1e-12)});
-  const auto means = run_means(item, R);
-  for (std::size_t r = 0; r < terms.size(); ++r) {
-    terms[r][2] = means[r];
-    terms[r][0] += mined_scale * means[r];
-  }
-  if (!gradients) return terms;
-  pred_m_.backward(exec_, pred_m_p_.value.data(), qm3, dqm.data(), pred_m_p_.grad.data(), dvm.data());
-  proj_m_.backward(exec_, proj_m_p_.value.data(), pm3, dvm.data(), proj_m_p_.grad.data(), dz.data());
-  proj_.backward(exec_, proj_p_.value.data(), p3, dz.data(), proj_p_.grad.data(), dy.data());
-  enc_.backward(exec_, enc_p_.value.data(), e3, dy.data(), enc_p_.grad.data(), nullptr);
   return terms;
 }
 
@@ -155,21 +201,21 @@ template <class T>
 std::vector<std::vector<double>> MyowModel<T>::train_step(std::uint32_t step, double mined_weight, double momentum,
                                                           const std::vector<double>& lr) {
   auto terms = loss(step, mined_weight, true);
-  ++t_;
-  const nn::AdamWConfig adam{cfg_.lr, 0.9, 0.999, 1e-8, cfg_.weight_decay};
-  for (RunParams<T>* p : online()) p->adamw(exec_, lr, adam, t_);
-  const T m = static_cast<T>(momentum);
-  exec_.for_each(static_cast<std::int64_t>(enc_t_.value.size()), nn::EmaUpdate<T>{enc_t_.value.data(), enc_p_.value.data(), m});
-  exec_.for_each(static_cast<std::int64_t>(proj_t_.value.size()), nn::EmaUpdate<T>{proj_t_.value.data(), proj_p_.value.data(), m});
-  exec_.for_each(static_cast<std::int64_t>(proj_m_t_.value.size()),
-                 nn::EmaUpdate<T>{proj_m_t_.value.data(), proj_m_p_.value.data(), m});
+  weights_.set_learning_rates(lr);
+  weights_.adamw_step({0, weights_.params()}, {cfg_.lr, 0.9, 0.999, 1e-8, cfg_.weight_decay});
+  const std::int64_t target_count = proj_m_.param_end();
+  launch(backend_, runs_.runs() * target_count,
+         kernels::RunsEmaUpdate<T>{target_.data(), weights_.values(), 0, target_count, weights_.stride(),
+                                   static_cast<T>(momentum)},
+         8192);
   return terms;
 }
 
 template <class T>
-std::vector<double> MyowModel<T>::represent(std::int64_t run) {
+std::vector<std::vector<double>> MyowModel<T>::represent() {
   const ReachData& data = runs_.data();
   const std::int64_t R = runs_.runs(), bins = data.bins, N = data.neurons, D = cfg_.representation;
+  State& st = *state_;
   std::vector<T> x(static_cast<std::size_t>(R * bins * N));
   for (std::int64_t r = 0; r < R; ++r) {
     const auto& s = runs_.split(r);
@@ -180,10 +226,16 @@ std::vector<double> MyowModel<T>::represent(std::int64_t run) {
       }
     }
   }
-  MlpTape<T> tape;
-  enc_.forward(exec_, enc_p_.value.data(), enc_p_.stats.data(), x.data(), bins, NormMode::eval, tape);
-  const T* out = tape.output.data() + run * bins * D;
-  return std::vector<double>(out, out + bins * D);
+  st.all_bins = Buffer<T>(backend_, x);
+  const MlpWeights<T> w{weights_.values(), nullptr, weights_.stride(), stats_.data(), stats_stride_};
+  enc_.forward(w, st.all_bins.data(), bins, NormMode::eval, st.represent_tape);
+  std::vector<T> out(static_cast<std::size_t>(R * bins * D));
+  backend_.copy_to_host(out.data(), st.represent_tape.output(), out.size() * sizeof(T));
+  st.all_bins = Buffer<T>();
+  st.represent_tape = MlpTape<T>();
+  std::vector<std::vector<double>> reps;
+  for (std::int64_t r = 0; r < R; ++r) reps.emplace_back(out.begin() + r * bins * D, out.begin() + (r + 1) * bins * D);
+  return reps;
 }
 
 template class MyowModel<float>;
@@ -191,8 +243,7 @@ template class MyowModel<double>;
 
 SslRecord train_myow(const MyowConfig& cfg, const ReachRuns& runs, Backend& backend,
                      const std::function<void(std::int64_t, std::int64_t)>& progress) {
-  Exec exec{backend};
-  MyowModel<float> model(cfg, runs, exec);
+  MyowModel<float> model(cfg, runs, backend);
   const std::int64_t per_epoch = std::max<std::int64_t>(1, runs.min_train_bins() / cfg.batch);
   const std::int64_t total = cfg.epochs * per_epoch;
   const std::int64_t mining_warmup = cfg.mining_warmup_epochs * per_epoch;
@@ -224,7 +275,7 @@ SslRecord train_myow(const MyowConfig& cfg, const ReachRuns& runs, Backend& back
     for (std::size_t r = 0; r < sum.size(); ++r) rec.curves[r].push_back(sum[r]);
   }
   rec.dim = cfg.representation;
-  for (std::int64_t r = 0; r < runs.runs(); ++r) rec.representation.push_back(model.represent(r));
+  rec.representation = model.represent();
   return rec;
 }
 

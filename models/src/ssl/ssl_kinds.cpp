@@ -256,8 +256,8 @@ class SslKind final : public sched::JobKind {
     return model_ == Model::swap_vae ? "Swap-VAE (Liu et al. 2021) on reach data, decoded by a linear angle map"
                                      : "MYOW (Azabou et al. 2021) on reach data, decoded by a linear angle map";
   }
-  // The [R, ...] training state lives in host memory until the device-resident training path
-  // lands; the scheduler refuses cuda before anything runs.
+  // The trainers are device-resident and their functors are in the CUDA module, but no GPU run
+  // has checked them against the CPU yet: the scheduler refuses cuda before anything runs.
   std::vector<BackendKind> backends() const override { return {BackendKind::cpu}; }
   std::string_view default_backend() const override { return "cpu"; }
   void validate(const io::ConfigNode& config) const override { (void)parse(config, model_); }

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <numbers>
 
+#include "engram/engine/backend/launch.hpp"
+
 namespace engram::ssl {
 
 double scheduled_lr(double base, std::int64_t step, std::int64_t warmup_steps, std::int64_t total_steps, bool decay) {
@@ -11,5 +13,34 @@ double scheduled_lr(double base, std::int64_t step, std::int64_t warmup_steps, s
   const double progress = static_cast<double>(step - warmup_steps) / static_cast<double>(total_steps - warmup_steps);
   return base * 0.5 * (1.0 + std::cos(std::numbers::pi * progress));
 }
+
+ReachOnDevice::ReachOnDevice(Backend& backend, const ReachRuns& runs)
+    : backend_(&backend),
+      neurons_(runs.data().neurons),
+      counts_(backend, runs.data().counts),
+      means_(backend, runs.means()),
+      inv_stds_(backend, runs.inv_stds()),
+      seeds_(backend, runs.seeds()) {}
+
+template <class T>
+void ReachOnDevice::augment(const std::vector<std::int32_t>& bins, Buffer<std::int32_t>& bins_on_device,
+                            std::int64_t rows_per_run, std::uint32_t step, std::uint32_t tag, double max_dropout,
+                            double apply, double noise, bool standardise, Buffer<T>& out) {
+  if (bins_on_device.size() < bins.size()) bins_on_device = Buffer<std::int32_t>(*backend_, bins.size());
+  bins_on_device.upload(bins);
+  const std::size_t values = bins.size() * static_cast<std::size_t>(neurons_);
+  if (out.size() < values) out = Buffer<T>(*backend_, values);
+  // One row's work is a full pass over the neurons: a few rows already pay for a fork.
+  launch(*backend_, static_cast<std::int64_t>(bins.size()),
+         AugmentRows<T>{counts_.data(), bins_on_device.data(), means_.data(), inv_stds_.data(), seeds_.data(),
+                        out.data(), rows_per_run, neurons_, step, tag, max_dropout, apply, noise, standardise},
+         16);
+}
+
+template void ReachOnDevice::augment<float>(const std::vector<std::int32_t>&, Buffer<std::int32_t>&, std::int64_t,
+                                            std::uint32_t, std::uint32_t, double, double, double, bool, Buffer<float>&);
+template void ReachOnDevice::augment<double>(const std::vector<std::int32_t>&, Buffer<std::int32_t>&, std::int64_t,
+                                             std::uint32_t, std::uint32_t, double, double, double, bool,
+                                             Buffer<double>&);
 
 }  // namespace engram::ssl

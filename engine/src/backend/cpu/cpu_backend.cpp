@@ -78,6 +78,11 @@ class CpuBackend final : public engram::detail::KernelBackend<Exec> {
                     std::int64_t stride_c, std::int64_t batch) override {
     blocked_gemm(trans_a, trans_b, m, n, k, alpha, a, stride_a, b, stride_b, beta, c, stride_c, batch);
   }
+  void gemm_batched(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, double alpha,
+                    const double* a, std::int64_t stride_a, const double* b, std::int64_t stride_b, double beta,
+                    double* c, std::int64_t stride_c, std::int64_t batch) override {
+    blocked_gemm(trans_a, trans_b, m, n, k, alpha, a, stride_a, b, stride_b, beta, c, stride_c, batch);
+  }
 
  private:
   // Rows of C per work item. Each block is one single-threaded Eigen product whose blocking is

@@ -128,6 +128,17 @@ class CudaBackend final : public detail::KernelBackend<Exec> {
                                          static_cast<int>(trans_a ? m : k), stride_a, &beta, c,
                                          static_cast<int>(n), stride_c, static_cast<int>(batch)));
   }
+  void gemm_batched(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, double alpha,
+                    const double* a, std::int64_t stride_a, const double* b, std::int64_t stride_b, double beta,
+                    double* c, std::int64_t stride_c, std::int64_t batch) override {
+    if (m == 0 || n == 0 || batch == 0) return;
+    blas_check(cublasDgemmStridedBatched(blas(), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                         trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, static_cast<int>(n),
+                                         static_cast<int>(m), static_cast<int>(k), &alpha, b,
+                                         static_cast<int>(trans_b ? k : n), stride_b, a,
+                                         static_cast<int>(trans_a ? m : k), stride_a, &beta, c,
+                                         static_cast<int>(n), stride_c, static_cast<int>(batch)));
+  }
 
  protected:
   // Kernels launch on the calling thread's current stream: make it this backend's.

@@ -62,6 +62,9 @@ class Backend {
   virtual void gemm_batched(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
                             const float* a, std::int64_t stride_a, const float* b, std::int64_t stride_b, float beta,
                             float* c, std::int64_t stride_c, std::int64_t batch) = 0;
+  virtual void gemm_batched(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, double alpha,
+                            const double* a, std::int64_t stride_a, const double* b, std::int64_t stride_b,
+                            double beta, double* c, std::int64_t stride_c, std::int64_t batch) = 0;
 };
 
 // "cpu", "cuda" or "auto" (cuda when compiled in and a device is usable, else cpu).

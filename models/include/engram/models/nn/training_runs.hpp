@@ -1,8 +1,10 @@
 #pragma once
 // TrainingRuns: R independent training runs of one network shape, trained in lockstep as one
 // batch. Parameters, gradients and AdamW moments live in backend memory as [R, stride] arrays
-// (stride = the parameter count rounded up to 16 floats, so every run starts 64-byte aligned);
-// each run has its own learning rate and seed. Every update is a launch over all R runs
+// (stride = the parameter count rounded up to 16 values, so every run starts 64-byte aligned);
+// each run has its own learning rate and seed. BasicTrainingRuns<T> is the store over scalar T:
+// trainers use float (TrainingRuns); double serves the central-difference gradient checks on
+// the CPU backend (the CUDA module registers the float functors only). Every update is a launch over all R runs
 // (launch.hpp) whose items never mix runs, so a run's bits are the same alone or in a batch of
 // any size, on any thread count. A trainer (models/transformer, models/ssl) owns one of these,
 // lays its tensors out in [0, params) and runs its layers with the batched helpers of
@@ -38,25 +40,27 @@ struct Span {
 // Rounds a per-run size up to whole 64-byte lines of floats.
 inline std::int64_t padded(std::int64_t count) { return (count + 15) / 16 * 16; }
 
-class TrainingRuns {
+template <class T>
+class BasicTrainingRuns {
  public:
-  TrainingRuns(Backend& backend, std::int64_t runs, std::int64_t params);
+  BasicTrainingRuns(Backend& backend, std::int64_t runs, std::int64_t params);
 
   Backend& backend() const { return *backend_; }
   std::int64_t runs() const { return runs_; }
   std::int64_t params() const { return params_; }
   std::int64_t stride() const { return stride_; }
-  float* values() { return values_.data(); }
-  const float* values() const { return values_.data(); }
-  float* grads() { return grads_.data(); }
+  T* values() { return values_.data(); }
+  const T* values() const { return values_.data(); }
+  T* grads() { return grads_.data(); }
+  const T* grads() const { return grads_.data(); }
   const std::uint64_t* seeds() const { return seeds_.data(); }
   const std::vector<std::uint64_t>& host_seeds() const { return host_seeds_; }
 
   void set_learning_rates(const std::vector<double>& lr);  // one per run, each > 0
   void set_seeds(const std::vector<std::uint64_t>& seeds);  // one per run
-  void upload_run(std::int64_t run, const std::vector<float>& values);  // params() values
-  std::vector<float> run_values(std::int64_t run) const;
-  std::vector<float> run_grads(std::int64_t run) const;
+  void upload_run(std::int64_t run, const std::vector<T>& values);  // params() values
+  std::vector<T> run_values(std::int64_t run) const;
+  std::vector<T> run_grads(std::int64_t run) const;
 
   void zero_grads() { grads_.zero(); }
   // Per run: when the L2 norm of its gradients in `span` exceeds max_norm, scale them by
@@ -74,11 +78,13 @@ class TrainingRuns {
  private:
   Backend* backend_;
   std::int64_t runs_, params_, stride_;
-  Buffer<float> values_, grads_, m_, v_;
+  Buffer<T> values_, grads_, m_, v_;
   Buffer<double> lr_, partial_norms_, norms_;
   Buffer<std::uint64_t> seeds_;
   std::vector<std::uint64_t> host_seeds_;
   std::int64_t step_ = 0;
 };
+
+using TrainingRuns = BasicTrainingRuns<float>;
 
 }  // namespace engram::models::runs

@@ -14,9 +14,13 @@
 //   engram::ssl::SslRecord rec = engram::ssl::train_myow(cfg, runs, backend, progress);
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "engram/engine/backend/backend.hpp"
+#include "engram/engine/memory/buffer.hpp"
+#include "engram/models/nn/training_runs.hpp"
+#include "engram/models/ssl/batched_mlp.hpp"
 #include "engram/models/ssl/reach_runs.hpp"
 #include "engram/models/ssl/trainer_common.hpp"
 
@@ -40,30 +44,42 @@ struct MyowConfig {
   double max_dropout = 0.8, dropout_apply = 0.9, noise = 0.1;
 };
 
+// The [R, ...] model and one optimisation step; exposed for tests. The five online networks
+// (encoder, projector, mined projector, predictor, mined predictor) are slices of one
+// runs::BasicTrainingRuns; the target network is a [R, stride] copy of the first three slices,
+// moved by one EMA launch per step. Activations, tapes and gradients live in backend memory.
 template <class T>
 class MyowModel {
  public:
-  MyowModel(const MyowConfig& cfg, const ReachRuns& runs, Exec exec);
+  MyowModel(const MyowConfig& cfg, const ReachRuns& runs, Backend& backend);
+  ~MyowModel();
 
   // Loss of every run at `step` with mined weight `mined_weight`; with gradients, the online
-  // networks' gradients. Returns [R][term]: total, byol, mined, mined_weight.
+  // networks' gradients in weights().grads(). Returns [R][term]: total, byol, mined, mined_weight.
   std::vector<std::vector<double>> loss(std::uint32_t step, double mined_weight, bool gradients);
   // loss(...) then AdamW on the online networks and the EMA update of the target.
   std::vector<std::vector<double>> train_step(std::uint32_t step, double mined_weight, double momentum,
                                               const std::vector<double>& lr);
-  // Eval-mode online encoder over every bin (standardised counts): [bins, representation].
-  std::vector<double> represent(std::int64_t run);
+  // Eval-mode online encoder over every bin (each run's standardisation), every run in one
+  // pass: per run [bins, representation].
+  std::vector<std::vector<double>> represent();
 
-  std::vector<RunParams<T>*> online() { return {&enc_p_, &proj_p_, &pred_p_, &proj_m_p_, &pred_m_p_}; }
+  models::runs::BasicTrainingRuns<T>& weights() { return weights_; }
+  // The online networks' slices of a run's parameter vector.
+  std::vector<models::runs::Span> networks() const;
 
  private:
+  struct State;
   MyowConfig cfg_;
   const ReachRuns& runs_;
-  Exec exec_;
-  BatchedMlp<T> enc_, proj_, pred_, proj_m_, pred_m_;
-  RunParams<T> enc_p_, proj_p_, pred_p_, proj_m_p_, pred_m_p_;
-  RunParams<T> enc_t_, proj_t_, proj_m_t_;  // target network (values only)
-  std::int64_t t_ = 0;
+  Backend& backend_;
+  BatchedMlp<T> enc_, proj_, proj_m_, pred_, pred_m_;
+  models::runs::BasicTrainingRuns<T> weights_;
+  Buffer<T> target_;  // [R, stride]: the target encoder, projector and mined projector
+  Buffer<T> stats_;   // running batch-norm statistics of the online networks [R, stats_stride]
+  std::int64_t stats_stride_;
+  ReachOnDevice reach_;
+  std::unique_ptr<State> state_;
 };
 
 SslRecord train_myow(const MyowConfig& cfg, const ReachRuns& runs, Backend& backend,

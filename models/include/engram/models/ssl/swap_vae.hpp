@@ -13,9 +13,13 @@
 //   engram::ssl::SslRecord rec = engram::ssl::train_swap_vae(cfg, runs, backend, progress);
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "engram/engine/backend/backend.hpp"
+#include "engram/engine/memory/buffer.hpp"
+#include "engram/models/nn/training_runs.hpp"
+#include "engram/models/ssl/batched_mlp.hpp"
 #include "engram/models/ssl/reach_runs.hpp"
 #include "engram/models/ssl/trainer_common.hpp"
 
@@ -36,34 +40,43 @@ struct SwapVaeConfig {
 };
 
 // The [R, ...] model and one optimisation step; exposed for tests (gradient checks of the whole
-// loss, bit identity alone vs batched).
+// loss, bit identity alone vs batched). Encoder and decoder are two slices of one
+// runs::BasicTrainingRuns (parameters, gradients, AdamW moments in backend memory); every
+// activation lives in backend memory too, and only a step's sampled bin ids go up and its R loss
+// sums come down.
 template <class T>
 class SwapVaeModel {
  public:
-  SwapVaeModel(const SwapVaeConfig& cfg, const ReachRuns& runs, Exec exec);
+  SwapVaeModel(const SwapVaeConfig& cfg, const ReachRuns& runs, Backend& backend);
+  ~SwapVaeModel();
 
   // Loss of every run at `step` (its views and noise are keyed by step) and, with gradients on,
-  // the parameter gradients in encoder().grad / decoder().grad. Returns [R][term] with terms
-  // total, recon, recon_swap, kl, align.
+  // the parameter gradients in weights().grads(). Returns [R][term] with terms total, recon,
+  // recon_swap, kl, align.
   std::vector<std::vector<double>> loss(std::uint32_t step, bool gradients);
-  // loss(step, true) then AdamW on every run.
+  // loss(step, true) then AdamW on every run, each with its own learning rate.
   std::vector<std::vector<double>> train_step(std::uint32_t step, const std::vector<double>& lr);
 
-  // Eval-mode encoder over every bin of the recording: content block (or the posterior mean
-  // when content is 0) and the style mean, each [bins, dim].
-  void represent(std::int64_t run, std::vector<double>& content, std::vector<double>& style);
+  // Eval-mode encoder over every bin of the recording, every run in one pass: per run, the
+  // content block (or the posterior mean when content is 0) and the style mean, each [bins, dim].
+  void represent(std::vector<std::vector<double>>& content, std::vector<std::vector<double>>& style);
 
-  RunParams<T>& encoder() { return enc_p_; }
-  RunParams<T>& decoder() { return dec_p_; }
+  models::runs::BasicTrainingRuns<T>& weights() { return weights_; }
+  // The encoder's and the decoder's slices of a run's parameter vector.
+  std::vector<models::runs::Span> networks() const;
   std::int64_t content_dim() const { return cfg_.content; }
 
  private:
+  struct State;
   SwapVaeConfig cfg_;
   const ReachRuns& runs_;
-  Exec exec_;
+  Backend& backend_;
   BatchedMlp<T> enc_, dec_;
-  RunParams<T> enc_p_, dec_p_;
-  std::int64_t t_ = 0;
+  models::runs::BasicTrainingRuns<T> weights_;
+  Buffer<T> stats_;  // running batch-norm statistics [R, stats_stride]
+  std::int64_t stats_stride_;
+  ReachOnDevice reach_;
+  std::unique_ptr<State> state_;  // activations, tapes and gradients of a step, reused
 };
 
 SslRecord train_swap_vae(const SwapVaeConfig& cfg, const ReachRuns& runs, Backend& backend,
