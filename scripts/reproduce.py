@@ -129,6 +129,15 @@ def ssl_baselines(rows: Rows) -> str:
     return "; ".join(parts)
 
 
+def margin_over(model: str, baselines: tuple[str, ...]):
+    """Per split: the model's accuracy minus the best baseline's on that split, in points."""
+    def margins(rows: Rows) -> list[float]:
+        by = {(r["method"], r["split"]): 100 * float(r["accuracy"]) for r in rows}
+        splits = sorted({r["split"] for r in rows if r["method"] == model}, key=int)
+        return [by[(model, s)] - max(by[(b, s)] for b in baselines if (b, s) in by) for s in splits]
+    return margins
+
+
 def plasticity_baselines(rows: Rows) -> str:
     parts = []
     for name in ("initial", "perceptron", "gradient"):
@@ -192,6 +201,18 @@ CLAIMS = [
     Claim("swap_vae", "Swap-VAE on Chewie reaching data (5 trial splits), content block → reach angle within π/8",
           "bench/swap_vae_reach.yaml", "accuracy.csv", column("accuracy", 100, lambda r: r["method"] == "swap_vae"),
           "% accuracy", (55, 100), seeds=1, quick_seeds=1, replicate="none", extra=ssl_baselines,
+          quick_overrides={"train": {"epochs": 2}, "evaluation": {"splits": 2}}),
+    Claim("swap_vae_margin", "Swap-VAE's margin over the better of PCA and β-VAE on the same split (same run)",
+          "bench/swap_vae_reach.yaml", "accuracy.csv", margin_over("swap_vae", ("pca", "beta_vae")),
+          "points", (5, 100), seeds=1, quick_seeds=1, replicate="none",
+          quick_overrides={"train": {"epochs": 2}, "evaluation": {"splits": 2}}),
+    Claim("myow", "MYOW on Chewie reaching data (5 trial splits), encoder output → reach angle within π/8",
+          "bench/myow_reach.yaml", "accuracy.csv", column("accuracy", 100, lambda r: r["method"] == "myow"),
+          "% accuracy", (55, 100), seeds=1, quick_seeds=1, replicate="none", extra=ssl_baselines,
+          quick_overrides={"train": {"epochs": 2}, "evaluation": {"splits": 2}}),
+    Claim("myow_margin", "MYOW's margin over PCA on the same split (same run)",
+          "bench/myow_reach.yaml", "accuracy.csv", margin_over("myow", ("pca",)),
+          "points", (5, 100), seeds=1, quick_seeds=1, replicate="none",
           quick_overrides={"train": {"epochs": 2}, "evaluation": {"splits": 2}}),
 ]
 
@@ -359,6 +380,7 @@ def main() -> int:
     if not args.quick:
         merged = parse_table(results_table()) if RESULTS.exists() else {}
         merged.update(rows)
+        merged = {c.key: merged[c.key] for c in CLAIMS if c.key in merged}  # the script's order
         note = f"Last full run: {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, native build " \
                f"(`scripts/build.sh`), {time.monotonic() - start:.0f} s wall."
         if args.only and RESULTS.exists():  # a partial rerun keeps the note of the last full run

@@ -3,12 +3,15 @@
 // causal mask and ragged packed sequences, at head dims 16 to 128 and sequences longer than one
 // key tile. The CPU backend runs its SIMD fast path (cpu_flash_attention.hpp; the portable functors
 // for a head dim that is not a multiple of 8), so the portable functors are also run directly on
-// the host against the same oracle; the fast path's bits must not depend on the thread count.
+// the host against the same oracle; the fast path's bits must depend neither on the thread count
+// nor on which other sequences share the call, and its exp2 is checked against std::exp2.
 // Also the Backend::gemm contract against plain loops, all transpose patterns.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <functional>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -175,6 +178,99 @@ TEST(AttentionCpuFastPath, SameBitsOnEveryThreadCount) {
     EXPECT_EQ(runs[r].dk, runs[0].dk);
     EXPECT_EQ(runs[r].dv, runs[0].dv);
   }
+}
+
+// A sequence's outputs and gradients are the same bits alone as packed with other sequences of
+// other lengths (the tiles of a sequence start at its own first row and key).
+TEST(AttentionCpuFastPath, SameBitsAloneOrPackedWithOtherSequences) {
+  namespace at = engram::attention;
+  const std::vector<std::int64_t> lengths = {70, 5, 200, 33};
+  const std::int64_t H = 2, D = 32;
+  std::mt19937_64 rng(5);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  struct Run {
+    std::vector<float> o, lse, dq, dk, dv;
+  };
+  std::vector<std::int64_t> offsets{0};
+  for (std::int64_t len : lengths) offsets.push_back(offsets.back() + len);
+  const std::int64_t total = offsets.back();
+  std::vector<float> q(total * H * D), k(q.size()), v(q.size()), dout(q.size());
+  for (auto* x : {&q, &k, &v, &dout}) {
+    for (float& e : *x) e = normal(rng);
+  }
+  std::vector<std::uint8_t> valid(static_cast<std::size_t>(total), 1);
+  for (std::int64_t t = 0; t < total; t += 7) valid[t] = 0;
+  // Sequences [first, last) of the pack on their own (inputs sliced from the packed ones).
+  auto run = [&](std::size_t first, std::size_t last, bool causal) {
+    std::vector<std::int64_t> off{0};
+    for (std::size_t s = first; s < last; ++s) off.push_back(off.back() + lengths[s]);
+    const std::int64_t n = off.back(), begin = offsets[first];
+    auto slice = [&](const std::vector<float>& x) {
+      return std::vector<float>(x.begin() + begin * H * D, x.begin() + (begin + n) * H * D);
+    };
+    std::vector<float> sq = slice(q), sk = slice(k), sv = slice(v), sd = slice(dout), delta(n * H);
+    std::vector<std::uint8_t> sval(valid.begin() + begin, valid.begin() + begin + n);
+    Run r{std::vector<float>(sq.size()), std::vector<float>(n * H), std::vector<float>(sq.size()),
+          std::vector<float>(sq.size()), std::vector<float>(sq.size())};
+    const at::AttentionShape shape{off.data(), off.data(), static_cast<std::int64_t>(last - first), H, D, causal,
+                                   sval.data(), 1.0f / std::sqrt(static_cast<float>(D))};
+    at::cpu::forward({shape, sq.data(), sk.data(), sv.data(), r.o.data(), r.lse.data()});
+    at::cpu::backward({shape, sq.data(), sk.data(), sv.data(), r.o.data(), r.lse.data(), sd.data(), delta.data(),
+                       r.dq.data(), r.dk.data(), r.dv.data(), n});
+    return r;
+  };
+  for (bool causal : {false, true}) {
+    const Run packed = run(0, lengths.size(), causal);
+    for (std::size_t s = 0; s < lengths.size(); ++s) {
+      SCOPED_TRACE("sequence " + std::to_string(s) + (causal ? " causal" : ""));
+      const Run alone = run(s, s + 1, causal);
+      const auto rows = static_cast<std::size_t>(offsets[s] * H), nrows = static_cast<std::size_t>(lengths[s] * H);
+      auto part = [&](const std::vector<float>& x, std::size_t width) {
+        return std::vector<float>(x.begin() + static_cast<std::ptrdiff_t>(rows * width),
+                                  x.begin() + static_cast<std::ptrdiff_t>((rows + nrows) * width));
+      };
+      const auto d = static_cast<std::size_t>(D);
+      EXPECT_EQ(part(packed.o, d), alone.o);
+      EXPECT_EQ(part(packed.lse, 1), alone.lse);
+      EXPECT_EQ(part(packed.dq, d), alone.dq);
+      EXPECT_EQ(part(packed.dk, d), alone.dk);
+      EXPECT_EQ(part(packed.dv, d), alone.dv);
+    }
+  }
+}
+
+// The fast path's exp2: within 2 ulp of std::exp2 over [-125, 127], exactly 1 at 0 (an unchanged
+// running maximum rescales nothing), exactly 0 at and below -127 (hidden scores), NaN kept.
+TEST(AttentionCpuFastPath, Exp2WithinTwoUlp) {
+  namespace cpu = engram::attention::cpu;
+  auto exp2_of = [](float x) {
+    float lanes[cpu::kLanes];
+    for (float& e : lanes) e = x;
+    cpu::Vec in;
+    std::memcpy(&in, lanes, sizeof in);
+    const cpu::Vec out = cpu::detail::vexp2(in);
+    std::memcpy(lanes, &out, sizeof out);
+    return lanes[0];
+  };
+  double worst = 0;
+  float worst_at = 0;
+  for (int i = 0; i <= 500000; ++i) {
+    const float x = -125.0f + 252.0f * static_cast<float>(i) / 500000.0f;
+    const float want = std::exp2(x);
+    const float spacing = std::nextafter(want, std::numeric_limits<float>::infinity()) - want;
+    const double err = std::abs(static_cast<double>(exp2_of(x)) - std::exp2(static_cast<double>(x))) / spacing;
+    if (err > worst) {
+      worst = err;
+      worst_at = x;
+    }
+  }
+  EXPECT_LE(worst, 2.0) << "at x = " << worst_at;
+  EXPECT_EQ(exp2_of(0.0f), 1.0f);
+  EXPECT_EQ(exp2_of(1.0f), 2.0f);
+  EXPECT_EQ(exp2_of(-127.0f), 0.0f);
+  EXPECT_EQ(exp2_of(std::numeric_limits<float>::lowest()), 0.0f);
+  EXPECT_EQ(exp2_of(-std::numeric_limits<float>::infinity()), 0.0f);
+  EXPECT_TRUE(std::isnan(exp2_of(std::numeric_limits<float>::quiet_NaN())));
 }
 
 TEST_P(AttentionParity, GemmMatchesLoopsForEveryTransposePattern) {

@@ -1,40 +1,51 @@
 #pragma once
 // The CPU fast path of tiled online-softmax attention (flash_attention.hpp): the same algorithm
 // and the same results within the parity tolerance, laid out for SIMD. Host code only; on the CPU
-// backend models::attention_forward/backward (models/nn/attention.hpp) take it whenever the head dim is a multiple of 8 (supports(), the same on every ISA), and the portable
-// functors stay the reference (tests/parity/attention_parity_test.cpp runs both) and the CUDA
-// path.
+// backend models::attention_forward/backward (models/nn/attention.hpp) take it whenever the head
+// dim is a multiple of 8 (supports(), the same on every ISA), and the portable functors stay the
+// reference (tests/parity/attention_parity_test.cpp runs both) and the CUDA path.
 //
-// Every product is one register-blocked microkernel (tile_gemm: a 4 x 16 block of accumulators,
-// B read as 8-float vectors, A broadcast one element at a time, as in a GEMM microkernel). Score
-// tiles are kept transposed, S^T[key][query row], with one SIMD lane per query row, so the online
-// softmax (running max, denominator, rescale) is lane-wise vector arithmetic with no horizontal
-// reductions, and exp runs over whole tiles (engram::cpu::exp_inplace).
-//   forward:  S^T = K_tile Q^T (Q^T packed once per row block), P = exp(S^T - m), O += P^T V
-//   backward: per (sequence, head), key blocks outer, query blocks inner (FlashAttention-2):
-//             S^T = K Q^T, dP^T = V dO^T, dS = P (dP - delta) scale,
-//             dV += P dO, dK += dS Q, dQ += dS^T K — five products per tile pair instead of the
-//             portable path's seven, and each probability computed once.
-// Vectors are GCC vector types of 8 floats under AVX (-march=native) and 4 otherwise, with the
-// same bits: all vector arithmetic is lane-wise, every sum runs in a fixed order set by the fixed
-// tile sizes, multiplies and adds stay separate (-ffp-contract=off), and work is split
-// over (row block, head) in the forward and (sequence, head) in the backward, never over a
-// reduction, so results do not depend on the thread count.
+// Every product is one register-blocked microkernel (micro: up to 6 x 16 accumulators, B read as
+// vectors, A broadcast one element at a time, as in a GEMM microkernel), with the elementwise work
+// that follows a product fused into its stores. Tiles that carry queries keep them in the SIMD
+// lanes (S^T[key][query], O^T[d][query], dQ^T[d][query]), so the online softmax (running max,
+// denominator, rescale) is lane-wise vector arithmetic with no horizontal reductions and no
+// per-row scalar loops. Scores live in the base-2 domain (Q is packed pre-multiplied by
+// scale * log2 e), so each probability is one exp2 (exp2 below: a degree-6 polynomial, no table).
+//   forward:  K and V of every (sequence, head) packed once per call into microkernel panels;
+//             per row block and key tile, S^T = K Q^T with the tile's column maxima taken in the
+//             stores, P = exp2(S^T - m) with the row sums in the same pass, O^T = O^T corr + V^T P^T.
+//   backward: per (sequence, head), key tiles outer and query blocks inner (FlashAttention-2),
+//             from the forward's saved log-sum-exp (no second softmax pass):
+//             P^T = exp2(K Q^T - lse) in the score product's stores, dS^T = P^T (V dO^T - delta)
+//             in the second product's stores, dV += P^T dO, dK += dS^T Q, dQ^T += K^T dS^T.
+// Vectors are GCC vector types of 8 floats under AVX (-march=native) and 4 otherwise. Every sum
+// runs in a fixed order set by the fixed tile sizes, tiles start at each sequence's own first row
+// and key, and work is split over (sequence, head, row block) in the forward and (sequence, head)
+// in the backward, never over a reduction, so the bits depend
+// neither on the thread count nor on how sequences are packed into a batch. Products use fused
+// multiply-adds where the build has FMA (-march=native on any x86-64 since Haswell/Zen) and
+// separate multiplies and adds otherwise: a native and a baseline build agree to rounding (the
+// parity tolerance), not to the bit (README "Which results are the same bits everywhere").
 //
 //   if (engram::attention::cpu::supports(kernel.shape)) engram::attention::cpu::forward(kernel);
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
 #include <vector>
 
+#if defined(__FMA__)
+#include <immintrin.h>
+#endif
+
 #include "engram/kernels/attention/flash_attention.hpp"
-#include "engram/kernels/core/cpu_exp.hpp"
 
 namespace engram::attention::cpu {
 
 // 8 lanes where AVX exists, 4 (SSE2, NEON) otherwise; every vector operation here is lane-wise,
-// so the lane count changes no bit of the results.
+// so without FMA the lane count changes no bit of the results.
 #if defined(__AVX__)
 inline constexpr std::int64_t kLanes = 8;
 #else
@@ -43,7 +54,7 @@ inline constexpr std::int64_t kLanes = 4;
 using Vec = float __attribute__((vector_size(kLanes * sizeof(float))));
 using IVec = std::int32_t __attribute__((vector_size(kLanes * sizeof(std::int32_t))));
 inline constexpr std::int64_t kQueryBlock = 64;  // query rows per block (lanes of the score tiles)
-inline constexpr std::int64_t kKeyBlock = 64;    // keys per tile
+inline constexpr std::int64_t kKeyBlock = 120;   // keys per tile (a multiple of the microkernel's 6 rows)
 
 inline bool supports(const AttentionShape& shape) { return shape.head_dim % 8 == 0; }
 
@@ -55,15 +66,112 @@ inline Vec load(const float* p) {
   return v;
 }
 inline void store(float* p, Vec v) { std::memcpy(p, &v, sizeof v); }
-inline Vec splat(float x) { return Vec{} + x; }
+// Every lane x. (Vec{} + x would be a real addition: 0 + x is not x for x = -0.)
+inline Vec splat(float x) {
+#if defined(__AVX__)
+  return Vec{x, x, x, x, x, x, x, x};
+#else
+  return Vec{x, x, x, x};
+#endif
+}
 inline Vec vmax(Vec a, Vec b) { return a > b ? a : b; }
 inline std::int64_t round_up(std::int64_t n, std::int64_t to) { return (n + to - 1) / to * to; }
 
-// C(m, n) = [C(m, n) +] sum_k A(m, k) B(k, n) for an MR x (NV * 8) block, k in order.
-// A(m, k) = a[m * am + k * ak] (any strides: broadcast), B(k, n) = b[k * bk + n], C(m, n) = c[m * cm + n].
-template <int MR, int NV>
-inline void micro(std::int64_t K, const float* a, std::int64_t am, std::int64_t ak, const float* b,
-                  std::int64_t bk, float* c, std::int64_t cm, bool accumulate) {
+// a * b + c, rounded once where the build has FMA and twice otherwise.
+inline Vec fmadd(Vec a, Vec b, Vec c) {
+#if defined(__FMA__)
+  return _mm256_fmadd_ps(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
+
+inline constexpr float kLowest = std::numeric_limits<float>::lowest();
+inline constexpr float kLog2e = 1.44269504088896341f;
+inline constexpr float kLn2 = 0.693147180559945309f;
+
+// 2^x, lane-wise, within 1.5e-7 relative of the true value for x in [-126, 127]; x <= -127 gives
+// exactly 0 (so hidden scores, set to the lowest float, contribute nothing), x >= 127 gives 2^127,
+// NaN stays NaN. x = k + r with k = round(x) (adding 1.5 * 2^23 rounds to an integer; r is exact),
+// 2^r on |r| <= 1/2 by a degree-6 polynomial fitted for relative error, 2^k built in the exponent
+// bits (k = -127 gives the bit pattern of +0).
+inline Vec vexp2(Vec x) {
+  constexpr float kShift = 12582912.0f;  // 1.5 * 2^23
+  x = x < splat(-127.0f) ? splat(-127.0f) : x;
+  x = x > splat(127.0f) ? splat(127.0f) : x;
+  const Vec t = x + kShift;
+  const Vec r = x - (t - kShift);
+  Vec p = splat(1.535086630610749e-4f);
+  p = fmadd(p, r, splat(1.339997397735715e-3f));
+  p = fmadd(p, r, splat(9.618470445275307e-3f));
+  p = fmadd(p, r, splat(5.550328642129898e-2f));
+  p = fmadd(p, r, splat(2.4022647738456726e-1f));
+  p = fmadd(p, r, splat(6.931471824645996e-1f));
+  p = fmadd(p, r, splat(1.0f));
+  IVec bits;
+  std::memcpy(&bits, &t, sizeof bits);
+  // The low mantissa bits of t hold 2^22 + k; shifted by 23 only k remains, as the exponent.
+  bits = (bits << 23) + (127 << 23);
+  Vec scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+// What a microkernel does with each finished accumulator vector before storing it: `lane` is the
+// vector's first column (query lane) in the product, `row` its row.
+struct PlainStore {
+  static constexpr bool kColumnMax = false;
+  Vec operator()(std::int64_t, std::int64_t, Vec acc) const { return acc; }
+};
+// Forward scores: stored as they are, and each column's maximum kept in colmax (the lane-wise
+// row maxima of the online softmax).
+struct StoreWithMax {
+  static constexpr bool kColumnMax = true;
+  float* colmax;
+  Vec operator()(std::int64_t, std::int64_t, Vec acc) const { return acc; }
+};
+// Backward probabilities: P^T = exp2(S^T - lse), lse per lane (base 2, +max for hidden rows).
+struct StoreProbability {
+  static constexpr bool kColumnMax = false;
+  const float* lse;
+  Vec operator()(std::int64_t, std::int64_t lane, Vec acc) const { return vexp2(acc - load(lse + lane)); }
+};
+// Backward score gradients: dS^T = P^T (dP^T - delta), P^T from the tile stored at p (leading
+// dimension ld), delta per lane.
+struct StoreScoreGradient {
+  static constexpr bool kColumnMax = false;
+  const float* p;
+  std::int64_t ld;
+  const float* delta;
+  Vec operator()(std::int64_t row, std::int64_t lane, Vec acc) const {
+    return load(p + row * ld + lane) * (acc - load(delta + lane));
+  }
+};
+
+// The A operand of a product, read one element at a time and broadcast. Strided: A(m, k) =
+// p[m * am + k * ak], for tiles already in cache. Panels: A packed kPanel rows at a time,
+// A(m, k) = p[(m / kPanel) * panel_stride + k * kPanel + m % kPanel], so a microkernel reads its
+// rows' elements from consecutive addresses (pack_row_panels, pack_column_panels).
+inline constexpr int kPanel = 6;  // rows of a microkernel block
+struct StridedA {
+  const float* p;
+  std::int64_t am, ak;
+  float at(int i, std::int64_t k) const { return p[i * am + k * ak]; }
+  StridedA from_row(std::int64_t m) const { return {p + m * am, am, ak}; }
+};
+struct PanelA {
+  const float* p;
+  std::int64_t panel_stride;
+  float at(int i, std::int64_t k) const { return p[k * kPanel + i]; }
+  PanelA from_row(std::int64_t m) const { return {p + (m / kPanel) * panel_stride, panel_stride}; }
+};
+
+// C(m, n) = epilogue([C(m, n) +] sum_k A(m, k) B(k, n)) for an MR x (NV * kLanes) block, k in
+// order, with B(k, n) = b[k * bk + n] and C(m, n) = c[m * cm + n]; row0 and lane0 place the
+// block in the product for the epilogue.
+template <int MR, int NV, class A, class Epilogue>
+inline void micro(std::int64_t K, const A& a, const float* b, std::int64_t bk, float* c, std::int64_t cm,
+                  bool accumulate, const Epilogue& epilogue, std::int64_t row0, std::int64_t lane0) {
   Vec acc[MR][NV];
   for (int i = 0; i < MR; ++i) {
     for (int v = 0; v < NV; ++v) acc[i][v] = accumulate ? load(c + i * cm + v * kLanes) : Vec{};
@@ -72,42 +180,105 @@ inline void micro(std::int64_t K, const float* a, std::int64_t am, std::int64_t 
     Vec bv[NV];
     for (int v = 0; v < NV; ++v) bv[v] = load(b + k * bk + v * kLanes);
     for (int i = 0; i < MR; ++i) {
-      const Vec ai = splat(a[i * am + k * ak]);
-      for (int v = 0; v < NV; ++v) acc[i][v] += ai * bv[v];
+      const Vec ai = splat(a.at(i, k));
+      for (int v = 0; v < NV; ++v) acc[i][v] = fmadd(ai, bv[v], acc[i][v]);
     }
   }
-  for (int i = 0; i < MR; ++i) {
-    for (int v = 0; v < NV; ++v) store(c + i * cm + v * kLanes, acc[i][v]);
+  for (int v = 0; v < NV; ++v) {
+    Vec column_max = splat(kLowest);
+    for (int i = 0; i < MR; ++i) {
+      const Vec x = epilogue(row0 + i, lane0 + v * kLanes, acc[i][v]);
+      store(c + i * cm + v * kLanes, x);
+      if constexpr (Epilogue::kColumnMax) column_max = vmax(column_max, x);
+    }
+    if constexpr (Epilogue::kColumnMax) {
+      float* cmx = epilogue.colmax + lane0 + v * kLanes;
+      store(cmx, vmax(load(cmx), column_max));
+    }
   }
 }
 
-// M x N product (N a multiple of 8) cut into microkernel blocks; each C element's sum runs over
-// k in order whatever block it falls in, so the blocking does not change the bits.
-inline void tile_gemm(std::int64_t M, std::int64_t N, std::int64_t K, const float* a, std::int64_t am,
-                      std::int64_t ak, const float* b, std::int64_t bk, float* c, std::int64_t cm, bool accumulate) {
+template <int NV, class A, class Epilogue>
+inline void micro_rows(std::int64_t rows, std::int64_t K, const A& a, const float* b, std::int64_t bk, float* c,
+                       std::int64_t cm, bool accumulate, const Epilogue& e, std::int64_t row0, std::int64_t lane0) {
+  switch (rows) {
+    case 6: return micro<6, NV>(K, a, b, bk, c, cm, accumulate, e, row0, lane0);
+    case 5: return micro<5, NV>(K, a, b, bk, c, cm, accumulate, e, row0, lane0);
+    case 4: return micro<4, NV>(K, a, b, bk, c, cm, accumulate, e, row0, lane0);
+    case 3: return micro<3, NV>(K, a, b, bk, c, cm, accumulate, e, row0, lane0);
+    case 2: return micro<2, NV>(K, a, b, bk, c, cm, accumulate, e, row0, lane0);
+    default: return micro<1, NV>(K, a, b, bk, c, cm, accumulate, e, row0, lane0);
+  }
+}
+
+// M x N product (N a multiple of kLanes) cut into microkernel blocks of kPanel rows x 2 vectors;
+// each C element's sum runs over k in order whatever block it falls in, so the blocking changes
+// no bit.
+template <class A, class Epilogue = PlainStore>
+inline void tile_gemm(std::int64_t M, std::int64_t N, std::int64_t K, const A& a, const float* b, std::int64_t bk,
+                      float* c, std::int64_t cm, bool accumulate, const Epilogue& e = {}) {
   std::int64_t n = 0;
   for (; n + 2 * kLanes <= N; n += 2 * kLanes) {
-    std::int64_t m = 0;
-    for (; m + 4 <= M; m += 4) micro<4, 2>(K, a + m * am, am, ak, b + n, bk, c + m * cm + n, cm, accumulate);
-    for (; m < M; ++m) micro<1, 2>(K, a + m * am, am, ak, b + n, bk, c + m * cm + n, cm, accumulate);
+    for (std::int64_t m = 0; m < M; m += kPanel) {
+      micro_rows<2>(std::min<std::int64_t>(kPanel, M - m), K, a.from_row(m), b + n, bk, c + m * cm + n, cm,
+                    accumulate, e, m, n);
+    }
   }
-  if (n < N) {
-    std::int64_t m = 0;
-    for (; m + 8 <= M; m += 8) micro<8, 1>(K, a + m * am, am, ak, b + n, bk, c + m * cm + n, cm, accumulate);
-    for (; m < M; ++m) micro<1, 1>(K, a + m * am, am, ak, b + n, bk, c + m * cm + n, cm, accumulate);
+  for (; n < N; n += kLanes) {
+    for (std::int64_t m = 0; m < M; m += kPanel) {
+      micro_rows<1>(std::min<std::int64_t>(kPanel, M - m), K, a.from_row(m), b + n, bk, c + m * cm + n, cm,
+                    accumulate, e, m, n);
+    }
   }
 }
 
-// Rows [r0, r0 + rows) of a [tokens, heads, D] tensor, head h, transposed into out[d * ld + r]
-// with lanes rows..ld-1 zero.
+// Tokens [first, first + count) of a [tokens, heads, D] tensor, head h, as row panels of
+// A(m = token, k = d): out[(m / kPanel) * kPanel * D + d * kPanel + m % kPanel], tokens past
+// count zero. Returns the panel stride. Reads each token's row once, in order.
+inline std::int64_t pack_row_panels(const float* x, std::int64_t first, std::int64_t count, std::int64_t H,
+                                    std::int64_t h, std::int64_t D, float* out) {
+  const std::int64_t padded = (count + kPanel - 1) / kPanel * kPanel;
+  for (std::int64_t m = 0; m < padded; ++m) {
+    float* column = out + (m / kPanel) * kPanel * D + m % kPanel;
+    if (m < count) {
+      const float* row = x + ((first + m) * H + h) * D;
+      for (std::int64_t d = 0; d < D; ++d) column[d * kPanel] = row[d];
+    } else {
+      for (std::int64_t d = 0; d < D; ++d) column[d * kPanel] = 0.0f;
+    }
+  }
+  return kPanel * D;
+}
+
+// The same tokens as column panels of A(m = d, k = token): out[(d / kPanel) * kPanel * count +
+// token * kPanel + d % kPanel], dims past D zero. Returns the panel stride.
+inline std::int64_t pack_column_panels(const float* x, std::int64_t first, std::int64_t count, std::int64_t H,
+                                       std::int64_t h, std::int64_t D, float* out) {
+  const std::int64_t padded = (D + kPanel - 1) / kPanel * kPanel;
+  for (std::int64_t t = 0; t < count; ++t) {
+    const float* row = x + ((first + t) * H + h) * D;
+    for (std::int64_t d = 0; d < padded; ++d) out[(d / kPanel) * kPanel * count + t * kPanel + d % kPanel] = d < D ? row[d] : 0.0f;
+  }
+  return kPanel * count;
+}
+
+inline std::int64_t row_panel_floats(std::int64_t count, std::int64_t D) {
+  return (count + kPanel - 1) / kPanel * kPanel * D;
+}
+inline std::int64_t column_panel_floats(std::int64_t count, std::int64_t D) {
+  return (D + kPanel - 1) / kPanel * kPanel * count;
+}
+
+// Rows [r0, r0 + rows) of a [tokens, heads, D] tensor, head h, times `factor`, transposed into
+// out[d * ld + r] with lanes rows..ld-1 zero.
 inline void pack_transposed(const float* x, std::int64_t r0, std::int64_t rows, std::int64_t ld, std::int64_t H,
-                            std::int64_t h, std::int64_t D, float* out) {
+                            std::int64_t h, std::int64_t D, float factor, float* out) {
   for (std::int64_t d = 0; d < D; ++d) {
     for (std::int64_t r = rows; r < ld; ++r) out[d * ld + r] = 0.0f;
   }
   for (std::int64_t r = 0; r < rows; ++r) {
     const float* row = x + ((r0 + r) * H + h) * D;
-    for (std::int64_t d = 0; d < D; ++d) out[d * ld + r] = row[d];
+    for (std::int64_t d = 0; d < D; ++d) out[d * ld + r] = row[d] * factor;
   }
 }
 
@@ -117,7 +288,14 @@ inline float* scratch(std::vector<float>& buffer, std::int64_t n) {
   return buffer.data();
 }
 
-inline constexpr float kLowest = std::numeric_limits<float>::lowest();
+// Whether keys [j, j + n) are all valid (no padding mask, or none of them padded).
+inline bool keys_all_valid(const AttentionShape& sh, std::int64_t j, std::int64_t n) {
+  if (sh.key_valid == nullptr) return true;
+  for (std::int64_t c = 0; c < n; ++c) {
+    if (sh.key_valid[j + c] == 0) return false;
+  }
+  return true;
+}
 
 }  // namespace detail
 
@@ -126,117 +304,161 @@ struct ForwardTask {
   std::int64_t s, r0, rows, h;
 };
 
+// In (sequence, head, row block) order, so a thread's consecutive items share packed keys.
 inline std::vector<ForwardTask> forward_tasks(const AttentionShape& shape) {
   std::vector<ForwardTask> tasks;
   for (std::int64_t s = 0; s < shape.sequences; ++s) {
-    for (std::int64_t r0 = shape.q_offsets[s]; r0 < shape.q_offsets[s + 1]; r0 += kQueryBlock) {
-      const std::int64_t rows = std::min(kQueryBlock, shape.q_offsets[s + 1] - r0);
-      for (std::int64_t h = 0; h < shape.heads; ++h) tasks.push_back({s, r0, rows, h});
+    for (std::int64_t h = 0; h < shape.heads; ++h) {
+      for (std::int64_t r0 = shape.q_offsets[s]; r0 < shape.q_offsets[s + 1]; r0 += kQueryBlock) {
+        tasks.push_back({s, r0, std::min(kQueryBlock, shape.q_offsets[s + 1] - r0), h});
+      }
     }
   }
   return tasks;
 }
 
-inline void forward_task(const AttentionForward<float>& f, const ForwardTask& t) {
+// Rows [r0, r0 + rows) (at most kQueryBlock) of sequence s, head h, against keys [kb, k_end)
+// packed as row panels kp (K) and column panels vp (V, panel stride vstride).
+inline void forward_block(const AttentionForward<float>& f, std::int64_t s, std::int64_t r0, std::int64_t rows,
+                          std::int64_t h, const float* kp, const float* vp, std::int64_t vstride) {
   using namespace detail;
   const AttentionShape& sh = f.shape;
-  const std::int64_t H = sh.heads, D = sh.head_dim, h = t.h, HD = H * D;
-  const std::int64_t ld = round_up(t.rows, kLanes), vecs = ld / kLanes;
-  thread_local std::vector<float> qt_buf, st_buf, acc_buf;
+  const std::int64_t H = sh.heads, D = sh.head_dim;
+  const std::int64_t ld = round_up(rows, kLanes), vecs = ld / kLanes;
+  thread_local std::vector<float> qt_buf, st_buf, ot_buf;
   float* qt = scratch(qt_buf, D * ld);
   float* st = scratch(st_buf, kKeyBlock * ld);
-  float* acc = scratch(acc_buf, t.rows * D);
-  pack_transposed(f.q, t.r0, t.rows, ld, H, h, D, qt);
-  for (std::int64_t i = 0; i < t.rows * D; ++i) acc[i] = 0.0f;
+  float* ot = scratch(ot_buf, D * ld);  // O^T, unnormalised
+  pack_transposed(f.q, r0, rows, ld, H, h, D, sh.scale * kLog2e, qt);
+  for (std::int64_t i = 0; i < D * ld; ++i) ot[i] = 0.0f;
 
   // Key positions (relative to the sequence's first key) visible to each lane's row: [0, end).
-  const std::int64_t kb = sh.k_offsets[t.s];
+  // Lanes past the block's rows see every key, so they never force the masked path.
+  const std::int64_t kb = sh.k_offsets[s];
   std::int32_t end_of[kQueryBlock];
-  std::int64_t k_end = kb;
+  std::int64_t k_end = kb, min_end = std::numeric_limits<std::int64_t>::max();
   for (std::int64_t r = 0; r < ld; ++r) {
-    std::int64_t b = kb, e = kb;
-    if (r < t.rows) sh.key_range(t.s, t.r0 + r, b, e);
+    std::int64_t b = kb, e = sh.k_offsets[s + 1];
+    if (r < rows) sh.key_range(s, r0 + r, b, e);
     end_of[r] = static_cast<std::int32_t>(e - kb);
-    k_end = std::max(k_end, e);
+    if (r < rows) k_end = std::max(k_end, e);
+    min_end = std::min(min_end, e);
   }
-  Vec m[kQueryBlock / kLanes], l[kQueryBlock / kLanes];
-  IVec end[kQueryBlock / kLanes];
-  for (std::int64_t v = 0; v < vecs; ++v) {
-    m[v] = splat(kLowest);
-    l[v] = Vec{};
-    std::memcpy(&end[v], end_of + v * kLanes, sizeof(IVec));
+  // Running maxima (base 2) and denominators, one lane per row.
+  alignas(32) float m[kQueryBlock], l[kQueryBlock], tile_max[kQueryBlock];
+  for (std::int64_t r = 0; r < ld; ++r) {
+    m[r] = kLowest;
+    l[r] = 0.0f;
   }
-  const Vec scale = splat(sh.scale);
-  float corr[kQueryBlock];
   for (std::int64_t j0 = kb; j0 < k_end; j0 += kKeyBlock) {
     const std::int64_t n = std::min(k_end - j0, kKeyBlock);
-    tile_gemm(n, ld, D, f.k + (j0 * H + h) * D, HD, 1, qt, ld, st, ld, false);
+    for (std::int64_t r = 0; r < ld; ++r) tile_max[r] = kLowest;
+    tile_gemm(n, ld, D, PanelA{kp + (j0 - kb) * D, kPanel * D}, qt, ld, st, ld, false, StoreWithMax{tile_max});
+    if (j0 + n > min_end || !keys_all_valid(sh, j0, n)) {
+      // Hidden: a padded key, a key past the row's causal end. The stores' maxima included them.
+      for (std::int64_t v = 0; v < vecs; ++v) {
+        IVec end;
+        std::memcpy(&end, end_of + v * kLanes, sizeof end);
+        Vec mx = splat(kLowest);
+        for (std::int64_t c = 0; c < n; ++c) {
+          float* sc = st + c * ld + v * kLanes;
+          const IVec pos = IVec{} + static_cast<std::int32_t>(j0 + c - kb);
+          const Vec x = sh.key_ok(j0 + c) ? (pos < end ? load(sc) : splat(kLowest)) : splat(kLowest);
+          store(sc, x);
+          mx = vmax(mx, x);
+        }
+        store(tile_max + v * kLanes, mx);
+      }
+    }
     for (std::int64_t v = 0; v < vecs; ++v) {
-      Vec tile_max = splat(kLowest);
+      const Vec m_old = load(m + v * kLanes);
+      const Vec m_new = vmax(m_old, load(tile_max + v * kLanes));
+      // A lane that has seen no key yet subtracts 0, so its hidden scores still give exp2 -> 0.
+      const Vec shift = m_new == splat(kLowest) ? Vec{} : m_new;
+      const Vec corr = vexp2(m_old - shift);
+      store(m + v * kLanes, m_new);
+      Vec sum{};
       for (std::int64_t c = 0; c < n; ++c) {
         float* sc = st + c * ld + v * kLanes;
-        const IVec pos = IVec{} + static_cast<std::int32_t>(j0 + c - kb);
-        const Vec x = sh.key_ok(j0 + c) ? (pos < end[v] ? load(sc) * scale : splat(kLowest)) : splat(kLowest);
-        store(sc, x);
-        tile_max = vmax(tile_max, x);
+        const Vec p = vexp2(load(sc) - shift);
+        store(sc, p);
+        sum += p;
       }
-      const Vec m_new = vmax(m[v], tile_max);
-      // A lane that has seen no key yet subtracts 0, so its hidden scores still give exp -> 0.
-      const Vec shift = m_new == splat(kLowest) ? Vec{} : m_new;
-      for (std::int64_t c = 0; c < n; ++c) store(st + c * ld + v * kLanes, load(st + c * ld + v * kLanes) - shift);
-      Vec c_arg = m[v] - shift;
-      float tmp[kLanes];
-      store(tmp, c_arg);
-      engram::cpu::exp_inplace(tmp, kLanes);
-      store(corr + v * kLanes, load(tmp));
-      m[v] = m_new;
+      store(l + v * kLanes, load(l + v * kLanes) * corr + sum);
+      const IVec changed = corr != splat(1.0f);
+      bool any = false;
+      for (int e = 0; e < kLanes; ++e) any |= changed[e] != 0;
+      if (any) {
+        for (std::int64_t d = 0; d < D; ++d) store(ot + d * ld + v * kLanes, load(ot + d * ld + v * kLanes) * corr);
+      }
     }
-    engram::cpu::exp_inplace(st, n * ld);
-    for (std::int64_t v = 0; v < vecs; ++v) {
-      Vec sum = l[v] * load(corr + v * kLanes);
-      for (std::int64_t c = 0; c < n; ++c) sum += load(st + c * ld + v * kLanes);
-      l[v] = sum;
-    }
-    for (std::int64_t r = 0; r < t.rows; ++r) {
-      if (corr[r] == 1.0f) continue;
-      float* a = acc + r * D;
-      for (std::int64_t d = 0; d < D; ++d) a[d] *= corr[r];
-    }
-    tile_gemm(t.rows, D, n, st, 1, ld, f.v + (j0 * H + h) * D, HD, acc, D, true);
+    // O^T[d][row] += sum_c V[c][d] P^T[c][row]
+    tile_gemm(D, ld, n, PanelA{vp + (j0 - kb) * kPanel, vstride}, st, ld, ot, ld, true);
   }
-  float lv[kQueryBlock], mv[kQueryBlock];
-  for (std::int64_t v = 0; v < vecs; ++v) {
-    store(lv + v * kLanes, l[v]);
-    store(mv + v * kLanes, m[v]);
-  }
-  for (std::int64_t r = 0; r < t.rows; ++r) {
-    const std::int64_t row = (t.r0 + r) * H + h;
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const std::int64_t row = (r0 + r) * H + h;
     float* o = f.o + row * D;
-    if (lv[r] == 0.0f) {
+    if (l[r] == 0.0f) {
       for (std::int64_t d = 0; d < D; ++d) o[d] = 0.0f;
       f.lse[row] = -std::numeric_limits<float>::infinity();  // this query sees no key
       continue;
     }
-    const float inv = 1.0f / lv[r];
-    for (std::int64_t d = 0; d < D; ++d) o[d] = acc[r * D + d] * inv;
-    f.lse[row] = mv[r] + std::log(lv[r]);
+    const float inv = 1.0f / l[r];
+    for (std::int64_t d = 0; d < D; ++d) o[d] = ot[d * ld + r] * inv;
+    f.lse[row] = (m[r] + std::log2(l[r])) * kLn2;
   }
 }
 
 inline void forward(const AttentionForward<float>& f) {
-  const std::vector<ForwardTask> tasks = forward_tasks(f.shape);
+  using namespace detail;
+  const AttentionShape& sh = f.shape;
+  const std::int64_t H = sh.heads, D = sh.head_dim;
+  // Every (sequence, head)'s keys as row panels and values as column panels, packed once per call
+  // and shared by all the row blocks that read them: [sequence][head][panels]. Buffers of the
+  // calling thread, kept between calls.
+  // The parallel region below reaches them through the plain pointers only: a thread_local named
+  // inside it would be the worker thread's own.
+  thread_local std::vector<std::int64_t> k_at_buf, v_at_buf;  // where sequence s's head-0 panels start
+  thread_local std::vector<float> k_buf, v_buf;
+  k_at_buf.assign(static_cast<std::size_t>(sh.sequences + 1), 0);
+  v_at_buf = k_at_buf;
+  std::int64_t* const k_at = k_at_buf.data();
+  std::int64_t* const v_at = v_at_buf.data();
+  for (std::int64_t s = 0; s < sh.sequences; ++s) {
+    const std::int64_t count = sh.k_offsets[s + 1] - sh.k_offsets[s];
+    k_at[s + 1] = k_at[s] + H * row_panel_floats(count, D);
+    v_at[s + 1] = v_at[s] + H * column_panel_floats(count, D);
+  }
+  float* const kp = scratch(k_buf, k_at[sh.sequences]);
+  float* const vp = scratch(v_buf, v_at[sh.sequences]);
+  const std::vector<ForwardTask> tasks = forward_tasks(sh);
   const auto count = static_cast<std::int64_t>(tasks.size());
-#pragma omp parallel for schedule(dynamic, 1) if (count > 1)
-  for (std::int64_t i = 0; i < count; ++i) forward_task(f, tasks[static_cast<std::size_t>(i)]);
+  const std::int64_t items = sh.sequences * H;
+#pragma omp parallel if (count > 1)
+  {
+#pragma omp for schedule(dynamic, 1)
+    for (std::int64_t i = 0; i < items; ++i) {
+      const std::int64_t s = i / H, h = i % H, kb = sh.k_offsets[s], keys = sh.k_offsets[s + 1] - kb;
+      pack_row_panels(f.k, kb, keys, H, h, D, kp + k_at[s] + h * row_panel_floats(keys, D));
+      pack_column_panels(f.v, kb, keys, H, h, D, vp + v_at[s] + h * column_panel_floats(keys, D));
+    }
+#pragma omp for schedule(dynamic, 1)
+    for (std::int64_t i = 0; i < count; ++i) {
+      const ForwardTask& t = tasks[static_cast<std::size_t>(i)];
+      const std::int64_t keys = sh.k_offsets[t.s + 1] - sh.k_offsets[t.s];
+      forward_block(f, t.s, t.r0, t.rows, t.h, kp + k_at[t.s] + t.h * row_panel_floats(keys, D),
+                    vp + v_at[t.s] + t.h * column_panel_floats(keys, D), kPanel * keys);
+    }
+  }
 }
 
 // Gradients of sequence s, head h: dQ, dK, dV of its tokens (overwritten) and delta.
 inline void backward_task(const AttentionBackward<float>& g, std::int64_t s, std::int64_t h) {
   using namespace detail;
   const AttentionShape& sh = g.shape;
-  const std::int64_t H = sh.heads, D = sh.head_dim, HD = H * D;
+  const std::int64_t H = sh.heads, D = sh.head_dim;
   const std::int64_t q0 = sh.q_offsets[s], q1 = sh.q_offsets[s + 1];
-  const std::int64_t k0 = sh.k_offsets[s], k1 = sh.k_offsets[s + 1];
+  const std::int64_t k0 = sh.k_offsets[s], k1 = sh.k_offsets[s + 1], nk = k1 - k0;
   const std::int64_t blocks = (q1 - q0 + kQueryBlock - 1) / kQueryBlock;
   if (blocks == 0) {
     for (std::int64_t j = k0; j < k1; ++j) {
@@ -244,24 +466,36 @@ inline void backward_task(const AttentionBackward<float>& g, std::int64_t s, std
     }
     return;
   }
-  // Q^T and dO^T of every query block, [block][D][kQueryBlock]; lse and delta per lane.
-  thread_local std::vector<float> qt_buf, dot_buf, lse_buf, delta_buf, st_buf, dpt_buf, dk_buf, dv_buf;
+  // Per query block, [block][D][kQueryBlock]: Q^T (scaled to base-2 scores), dO^T, and the dQ^T
+  // accumulator; lse (base 2) and delta per lane. K and V as row panels (the score products'
+  // A), K as column panels (dQ^T's A).
+  thread_local std::vector<float> qt_buf, dot_buf, dqt_buf, lse_buf, delta_buf, st_buf, dst_buf, dk_buf, dv_buf,
+      kp_buf, vp_buf, kc_buf;
   const std::int64_t block_size = D * kQueryBlock;
   float* qt = scratch(qt_buf, blocks * block_size);
   float* dot_t = scratch(dot_buf, blocks * block_size);
+  float* dqt = scratch(dqt_buf, blocks * block_size);
   float* lse = scratch(lse_buf, blocks * kQueryBlock);
   float* delta = scratch(delta_buf, blocks * kQueryBlock);
   float* st = scratch(st_buf, kKeyBlock * kQueryBlock);
-  float* dpt = scratch(dpt_buf, kKeyBlock * kQueryBlock);
+  float* dst = scratch(dst_buf, kKeyBlock * kQueryBlock);
   float* dk = scratch(dk_buf, kKeyBlock * D);
   float* dv = scratch(dv_buf, kKeyBlock * D);
+  float* kp = scratch(kp_buf, row_panel_floats(nk, D));
+  float* vp = scratch(vp_buf, row_panel_floats(nk, D));
+  float* kc = scratch(kc_buf, column_panel_floats(nk, D));
+  pack_row_panels(g.k, k0, nk, H, h, D, kp);
+  pack_row_panels(g.v, k0, nk, H, h, D, vp);
+  const std::int64_t kc_stride = pack_column_panels(g.k, k0, nk, H, h, D, kc);
+  for (std::int64_t i = 0; i < blocks * block_size; ++i) dqt[i] = 0.0f;
   for (std::int64_t b = 0; b < blocks; ++b) {
     const std::int64_t r0 = q0 + b * kQueryBlock, rows = std::min(kQueryBlock, q1 - r0);
     const std::int64_t ld = round_up(rows, kLanes);
-    pack_transposed(g.q, r0, rows, ld, H, h, D, qt + b * block_size);
-    pack_transposed(g.dout, r0, rows, ld, H, h, D, dot_t + b * block_size);
+    pack_transposed(g.q, r0, rows, ld, H, h, D, sh.scale * kLog2e, qt + b * block_size);
+    pack_transposed(g.dout, r0, rows, ld, H, h, D, 1.0f, dot_t + b * block_size);
     for (std::int64_t r = 0; r < kQueryBlock; ++r) {
-      lse[b * kQueryBlock + r] = detail::kLowest;
+      // A row that saw no key (lse = -inf), and a lane past the block, get P = exp2(s - max) = 0.
+      lse[b * kQueryBlock + r] = std::numeric_limits<float>::max();
       delta[b * kQueryBlock + r] = 0.0f;
     }
     for (std::int64_t r = 0; r < rows; ++r) {
@@ -269,54 +503,62 @@ inline void backward_task(const AttentionBackward<float>& g, std::int64_t s, std
       const float di = dot(g.dout + row * D, g.o + row * D, D);
       g.delta[row] = di;
       delta[b * kQueryBlock + r] = di;
-      // A row that saw no key (lse = -inf) gets no gradient: its lanes stay hidden.
-      if (g.lse[row] > detail::kLowest) lse[b * kQueryBlock + r] = g.lse[row];
-      for (std::int64_t d = 0; d < D; ++d) g.dq[row * D + d] = 0.0f;
+      if (g.lse[row] > kLowest) lse[b * kQueryBlock + r] = g.lse[row] * kLog2e;
     }
   }
-  const Vec scale = splat(sh.scale);
   for (std::int64_t j0 = k0; j0 < k1; j0 += kKeyBlock) {
     const std::int64_t n = std::min(k1 - j0, kKeyBlock);
+    const bool keys_valid = keys_all_valid(sh, j0, n);
+    const PanelA k_rows{kp + (j0 - k0) * D, kPanel * D}, v_rows{vp + (j0 - k0) * D, kPanel * D};
+    const PanelA k_columns{kc + (j0 - k0) * kPanel, kc_stride};
     for (std::int64_t i = 0; i < n * D; ++i) dk[i] = dv[i] = 0.0f;
-    // Under the causal mask, query blocks that end before this key block's first key see none of it.
-    const std::int64_t first_block = sh.causal ? std::min(blocks, (j0 - k0) / kQueryBlock) : 0;
-    for (std::int64_t b = first_block; b < blocks; ++b) {
+    for (std::int64_t b = 0; b < blocks; ++b) {
       const std::int64_t r0 = q0 + b * kQueryBlock, rows = std::min(kQueryBlock, q1 - r0);
       const std::int64_t ld = round_up(rows, kLanes);
-      tile_gemm(n, ld, D, g.k + (j0 * H + h) * D, HD, 1, qt + b * block_size, ld, st, ld, false);
-      tile_gemm(n, ld, D, g.v + (j0 * H + h) * D, HD, 1, dot_t + b * block_size, ld, dpt, ld, false);
-      for (std::int64_t v = 0; v < ld / kLanes; ++v) {
-        const Vec lse_v = load(lse + b * kQueryBlock + v * kLanes);
-        const Vec row_pos = [&] {
-          Vec p;
-          for (int e = 0; e < kLanes; ++e) p[e] = static_cast<float>(b * kQueryBlock + v * kLanes + e);
-          return p;
-        }();
+      const std::int64_t first_row = b * kQueryBlock, last_row = first_row + rows - 1;  // within the sequence
+      // Under the causal mask a block whose last row precedes the tile's first key sees none of it.
+      if (sh.causal && last_row < j0 - k0) continue;
+      const bool masked = !keys_valid || (sh.causal && first_row < j0 - k0 + n - 1);
+      const float* lse_b = lse + b * kQueryBlock;
+      if (!masked) {
+        tile_gemm(n, ld, D, k_rows, qt + b * block_size, ld, st, ld, false, StoreProbability{lse_b});
+      } else {
+        tile_gemm(n, ld, D, k_rows, qt + b * block_size, ld, st, ld, false);
         for (std::int64_t c = 0; c < n; ++c) {
-          float* sc = st + c * ld + v * kLanes;
           const bool key_visible = sh.key_ok(j0 + c);
-          // Hidden: a padded key, a later key under the causal mask, a row that saw no key.
-          const auto hidden = (lse_v == splat(kLowest)) |
-                              (sh.causal ? (row_pos < splat(static_cast<float>(j0 + c - k0))) : IVec{} != IVec{});
-          const Vec x = load(sc) * scale - lse_v;
-          store(sc, key_visible ? (hidden ? splat(kLowest) : x) : splat(kLowest));
+          const IVec key_pos = IVec{} + static_cast<std::int32_t>(j0 + c - k0);
+          for (std::int64_t v = 0; v < ld / kLanes; ++v) {
+            float* sc = st + c * ld + v * kLanes;
+            IVec row_pos;
+            for (int e = 0; e < kLanes; ++e) row_pos[e] = static_cast<std::int32_t>(first_row + v * kLanes + e);
+            const IVec hidden = sh.causal ? (row_pos < key_pos) : IVec{};
+            const Vec p = vexp2(load(sc) - load(lse_b + v * kLanes));
+            store(sc, key_visible ? (hidden ? Vec{} : p) : Vec{});
+          }
         }
       }
-      engram::cpu::exp_inplace(st, n * ld);
-      for (std::int64_t v = 0; v < ld / kLanes; ++v) {
-        const Vec delta_v = load(delta + b * kQueryBlock + v * kLanes);
-        for (std::int64_t c = 0; c < n; ++c) {
-          const Vec p = load(st + c * ld + v * kLanes);
-          store(dpt + c * ld + v * kLanes, p * (load(dpt + c * ld + v * kLanes) - delta_v) * scale);
-        }
-      }
-      tile_gemm(n, D, rows, st, ld, 1, g.dout + (r0 * H + h) * D, HD, dv, D, true);
-      tile_gemm(n, D, rows, dpt, ld, 1, g.q + (r0 * H + h) * D, HD, dk, D, true);
-      tile_gemm(rows, D, n, dpt, 1, ld, g.k + (j0 * H + h) * D, HD, g.dq + (r0 * H + h) * D, HD, true);
+      // dS^T = P^T (V dO^T - delta); the softmax scale is applied once to dQ and dK at the end.
+      tile_gemm(n, ld, D, v_rows, dot_t + b * block_size, ld, dst, ld, false,
+                StoreScoreGradient{st, ld, delta + b * kQueryBlock});
+      tile_gemm(n, D, rows, StridedA{st, ld, 1}, g.dout + (r0 * H + h) * D, H * D, dv, D, true);
+      tile_gemm(n, D, rows, StridedA{dst, ld, 1}, g.q + (r0 * H + h) * D, H * D, dk, D, true);
+      tile_gemm(D, ld, n, k_columns, dst, ld, dqt + b * block_size, ld, true);
     }
     for (std::int64_t c = 0; c < n; ++c) {
-      std::memcpy(g.dk + ((j0 + c) * H + h) * D, dk + c * D, sizeof(float) * static_cast<std::size_t>(D));
-      std::memcpy(g.dv + ((j0 + c) * H + h) * D, dv + c * D, sizeof(float) * static_cast<std::size_t>(D));
+      float* dk_row = g.dk + ((j0 + c) * H + h) * D;
+      float* dv_row = g.dv + ((j0 + c) * H + h) * D;
+      for (std::int64_t d = 0; d < D; ++d) {
+        dk_row[d] = dk[c * D + d] * sh.scale;
+        dv_row[d] = dv[c * D + d];
+      }
+    }
+  }
+  for (std::int64_t b = 0; b < blocks; ++b) {
+    const std::int64_t r0 = q0 + b * kQueryBlock, rows = std::min(kQueryBlock, q1 - r0);
+    const std::int64_t ld = round_up(rows, kLanes);
+    for (std::int64_t r = 0; r < rows; ++r) {
+      float* dq_row = g.dq + ((r0 + r) * H + h) * D;
+      for (std::int64_t d = 0; d < D; ++d) dq_row[d] = dqt[b * block_size + d * ld + r] * sh.scale;
     }
   }
 }
