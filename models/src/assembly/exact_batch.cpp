@@ -282,6 +282,9 @@ void ExactBatch::project() {
       area.clamped = false;  // next_winners were uploaded by clamp_next()
     } else if (area_fixed(t) && area.fired) {
       backend_.copy_within(area.next_winners.data(), area.winners.data(), area.winners.bytes());
+    } else if (owns_brains() && !spec_.areas[t].normalise_incoming) {
+      select_and_learn_owned(t);  // both stages per brain, while its rows are in cache
+      continue;
     } else if (owns_brains()) {
       select_winners_owned(t);
     } else {
@@ -316,13 +319,30 @@ void ExactBatch::select_winners(std::size_t t) {
   backend_.kcap(area.inputs.data(), static_cast<std::int64_t>(B), spec.n, spec.k, area.next_winners.data());
 }
 
-void ExactBatch::select_winners_owned(std::size_t t) {
+void ExactBatch::select_winners_owned(std::size_t t) { owned_stages(t, false); }
+
+void ExactBatch::select_and_learn_owned(std::size_t t) { owned_stages(t, true); }
+
+// One thread per brain: its inputs, k-cap and, with `and_learn`, its Hebbian update, back to back.
+// A brain's stages touch only its own rows, inputs and flags, so the bits are those of the
+// stage-by-stage order; running them together re-reads the firing sources' rows from cache
+// instead of memory once a batch's rows outgrow it.
+void ExactBatch::owned_stages(std::size_t t, bool and_learn) {
   const auto B = static_cast<std::int64_t>(brains_.size());
   const AreaSpec& spec = spec_.areas[t];
   AreaState& area = areas_[t];
   std::vector<std::pair<graph::RowTable, graph::FiringSet>> sources;
   for (FiberState& fiber : fibers_) {
     if (fiber.target == t && source_firing(fiber)) sources.emplace_back(table(fiber), firing(fiber));
+  }
+  std::vector<std::pair<graph::RowTable, graph::FiringSet>> learning;
+  std::vector<std::size_t> learning_ids;
+  if (and_learn) {
+    for (FiberState& fiber : fibers_) {
+      if (fiber.target != t || !learns(fiber)) continue;
+      learning.emplace_back(table(fiber), firing(fiber));
+      learning_ids.push_back(static_cast<std::size_t>(&fiber - fibers_.data()));
+    }
   }
   const graph::InputNoise noise{area.inputs.data(), run_seed_.data(), brain_index_.data(), spec.n,
                                 static_cast<std::uint32_t>(steps_), static_cast<std::uint32_t>(t), spec.noise};
@@ -339,8 +359,26 @@ void ExactBatch::select_winners_owned(std::size_t t) {
       for (NeuronId i = 0; i < spec.n; ++i) noise(b * static_cast<FlatIndex>(spec.n) + i);
     }
     select::cpu_kcap(inputs, spec.n, spec.k, area.next_winners.data() + b * spec.k, select::thread_heap());
+    if (!learning.empty()) learn_brain(t, static_cast<std::size_t>(b), learning, learning_ids);
   });
   guard.rethrow();
+}
+
+// Hebbian for one brain on the host: mark its winners, scale the rows of its firing sources, unmark.
+void ExactBatch::learn_brain(std::size_t t, std::size_t b,
+                             const std::vector<std::pair<graph::RowTable, graph::FiringSet>>& sources,
+                             const std::vector<std::size_t>& fiber_ids) {
+  const AreaSpec& spec = spec_.areas[t];
+  AreaState& area = areas_[t];
+  std::uint8_t* is_winner = area.is_winner.data() + b * static_cast<FlatIndex>(spec.n);
+  const NeuronId* winners = area.next_winners.data() + b * spec.k;
+  for (std::uint32_t i = 0; i < spec.k; ++i) is_winner[winners[i]] = 1;
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    const FiberState& fiber = fibers_[fiber_ids[i]];
+    cpu::hebbian(sources[i].first, b, cpu::brain_firing(sources[i].second, b), is_winner,
+                 static_cast<float>(1.0 + fiber.beta[b]), static_cast<float>(spec_.fibers[fiber_ids[i]].max_weight));
+  }
+  for (std::uint32_t i = 0; i < spec.k; ++i) is_winner[winners[i]] = 0;
 }
 
 bool ExactBatch::learns(const FiberState& fiber) const {
@@ -365,17 +403,7 @@ void ExactBatch::learn(std::size_t t) {
     if (sources.empty()) return;
 #pragma omp parallel for schedule(dynamic, 1)
     for (std::int64_t b = 0; b < static_cast<std::int64_t>(B); ++b) {
-      std::uint8_t* is_winner = area.is_winner.data() + b * static_cast<FlatIndex>(spec.n);
-      const NeuronId* winners = area.next_winners.data() + b * spec.k;
-      for (std::uint32_t i = 0; i < spec.k; ++i) is_winner[winners[i]] = 1;
-      for (std::size_t i = 0; i < sources.size(); ++i) {
-        const FiberState& fiber = fibers_[fiber_ids[i]];
-        cpu::hebbian(sources[i].first, static_cast<std::size_t>(b),
-                     cpu::brain_firing(sources[i].second, static_cast<std::size_t>(b)), is_winner,
-                     static_cast<float>(1.0 + fiber.beta[static_cast<std::size_t>(b)]),
-                     static_cast<float>(spec_.fibers[fiber_ids[i]].max_weight));
-      }
-      for (std::uint32_t i = 0; i < spec.k; ++i) is_winner[winners[i]] = 0;
+      learn_brain(t, static_cast<std::size_t>(b), sources, fiber_ids);
     }
     return;
   }

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engram/engine/backend/backend.hpp"
@@ -157,6 +158,11 @@ class ExactBatch final : public BatchControls {
   // Inputs of `area` from its firing sources (and noise), then its k-cap into next_winners.
   void select_winners(std::size_t area);
   void select_winners_owned(std::size_t area);
+  void select_and_learn_owned(std::size_t area);
+  void owned_stages(std::size_t area, bool and_learn);
+  void learn_brain(std::size_t area, std::size_t brain,
+                   const std::vector<std::pair<graph::RowTable, graph::FiringSet>>& sources,
+                   const std::vector<std::size_t>& fiber_ids);
   // Hebbian update of the fibers into `area` (winners in next_winners), with normalisation.
   void learn(std::size_t area);
   bool learns(const FiberState& fiber) const;
