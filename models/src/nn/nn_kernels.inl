@@ -13,6 +13,7 @@
 #include "engram/kernels/nn/vae.hpp"
 
 ENGRAM_DEVICE_KERNEL(engram::nn::BiasAdd<float>)
+ENGRAM_DEVICE_KERNEL(engram::nn::RunSum<float>)
 ENGRAM_DEVICE_KERNEL(engram::nn::BiasGrad<float>)
 ENGRAM_DEVICE_KERNEL(engram::nn::LayerNormForward<float>)
 ENGRAM_DEVICE_KERNEL(engram::nn::LayerNormBackwardInput<float>)

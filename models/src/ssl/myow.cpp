@@ -7,6 +7,7 @@
 #include "engram/engine/backend/launch.hpp"
 #include "engram/engine/error.hpp"
 #include "engram/kernels/nn/byol.hpp"
+#include "engram/kernels/nn/losses.hpp"
 #include "engram/kernels/nn/mining.hpp"
 #include "ssl_kernels.hpp"
 
@@ -124,7 +125,7 @@ std::vector<std::vector<double>> MyowModel<T>::loss(std::uint32_t step, double m
   auto byol_loss = [&](const T* p, const T* z, T* dp, std::int64_t dim, double scale, std::int64_t slot) {
     launch(be, rows, nn::ByolLoss<T>{p, z, st.item.data(), gradients ? dp : nullptr, dim, static_cast<T>(scale), T(1e-12)},
            kRowGrain);
-    launch(be, R, kernels::RunSum<T>{st.item.data(), st.sums.data() + slot * R, B});
+    launch(be, R, nn::RunSum<T>{st.item.data(), st.sums.data() + slot * R, B});
   };
   if (gradients) weights_.zero_grads();
   const auto anchors = runs_.sample_anchors(step, B, 0);

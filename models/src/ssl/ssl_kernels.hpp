@@ -110,19 +110,6 @@ struct LatentNoise {
   }
 };
 
-// One item per run: out[r] = sum of its `per_run` values, in double, in order.
-template <class T>
-struct RunSum {
-  const T* values;
-  double* out;
-  std::int64_t per_run;
-  ENGRAM_HD void operator()(std::int64_t r) const {
-    double total = 0;
-    for (std::int64_t i = 0; i < per_run; ++i) total += static_cast<double>(values[r * per_run + i]);
-    out[r] = total;
-  }
-};
-
 // MYOW's target update for every run: one item per value of [offset, offset + count) of a run's
 // parameter vector, target = m target + (1 - m) online (nn::EmaUpdate).
 template <class T>

@@ -7,6 +7,7 @@
 #include "engram/engine/error.hpp"
 #include "engram/kernels/nn/activations.hpp"
 #include "engram/kernels/nn/byol.hpp"
+#include "engram/kernels/nn/losses.hpp"
 #include "engram/kernels/nn/vae.hpp"
 #include "ssl_kernels.hpp"
 
@@ -119,7 +120,7 @@ std::vector<std::vector<double>> SwapVaeModel<T>::loss(std::uint32_t step, bool 
     }
   };
   auto run_sum = [&](const Buffer<T>& values, std::int64_t per_run, std::int64_t slot) {
-    launch(be, R, kernels::RunSum<T>{values.data(), st.sums.data() + slot * R, per_run});
+    launch(be, R, nn::RunSum<T>{values.data(), st.sums.data() + slot * R, per_run});
   };
   const auto anchors = runs_.sample_anchors(step, B, 0);
   const auto partners = runs_.sample_neighbours(anchors, step, cfg_.max_offset, 0);

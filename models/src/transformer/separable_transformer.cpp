@@ -325,9 +325,10 @@ std::vector<float> SeparableTransformer::train_step(const float* counts, const s
     launch(be, R * per_run, nn::MeanSquaredError<float>{output_.data(), d_targets, ensure(be, loss_rows_, R * per_run), dout,
                                                         1.0f / static_cast<float>(rows * C)}, kElementGrain);
   }
-  launch(be, R, kernels::RunLossMean{loss_rows_.data(), ensure(be, run_losses_, R), per_run});
+  launch(be, R, nn::RunSum<float>{loss_rows_.data(), ensure(be, run_losses_, R), per_run});
   std::vector<double> run_losses(static_cast<std::size_t>(R));
   be.copy_to_host(run_losses.data(), run_losses_.data(), run_losses.size() * sizeof(double));
+  for (double& loss : run_losses) loss /= static_cast<double>(per_run);
   weights_.zero_grads();
   float* G = weights_.grads();
   const float* P = weights_.values();

@@ -143,18 +143,6 @@ struct AddInPlace {
   ENGRAM_HD void operator()(std::int64_t i) const { y[i] += x[i]; }
 };
 
-// One item per run: the mean of its `per_run` loss values, summed in double in order.
-struct RunLossMean {
-  const float* loss;
-  double* out;
-  std::int64_t per_run;
-  ENGRAM_HD void operator()(std::int64_t r) const {
-    double total = 0;
-    for (std::int64_t i = 0; i < per_run; ++i) total += loss[r * per_run + i];
-    out[r] = total / static_cast<double>(per_run);
-  }
-};
-
 // Sequence offsets for attention over equal-length sequences: offsets[s] = s * length.
 struct SequenceOffsets {
   std::int64_t* offsets;

@@ -103,4 +103,18 @@ struct CosineSimilarity {
   }
 };
 
+// The reduction of a batch of runs' per-item losses: one item per run, out[r] = the sum of its
+// `per_run` values in double, in order (the same bits for any number of runs or threads).
+template <class T>
+struct RunSum {
+  const T* values;
+  double* out;
+  std::int64_t per_run;
+  ENGRAM_HD void operator()(std::int64_t r) const {
+    double total = 0;
+    for (std::int64_t i = 0; i < per_run; ++i) total += static_cast<double>(values[r * per_run + i]);
+    out[r] = total;
+  }
+};
+
 }  // namespace engram::nn
