@@ -55,6 +55,7 @@ using Vec = float __attribute__((vector_size(kLanes * sizeof(float))));
 using IVec = std::int32_t __attribute__((vector_size(kLanes * sizeof(std::int32_t))));
 inline constexpr std::int64_t kQueryBlock = 64;  // query rows per block (lanes of the score tiles)
 inline constexpr std::int64_t kKeyBlock = 120;   // keys per tile (a multiple of the microkernel's 6 rows)
+inline constexpr std::int64_t kStripe = 2 * kLanes;  // query lanes per microkernel block
 
 inline bool supports(const AttentionShape& shape) { return shape.head_dim % 8 == 0; }
 
@@ -399,7 +400,7 @@ inline void forward_block(const AttentionForward<float>& f, std::int64_t s, std:
   using namespace detail;
   const AttentionShape& sh = f.shape;
   const std::int64_t H = sh.heads, D = sh.head_dim;
-  const std::int64_t ld = round_up(rows, kLanes), vecs = ld / kLanes;
+  const std::int64_t ld = round_up(rows, kLanes);
   thread_local std::vector<float> st_buf, ot_buf;
   float* st = scratch(st_buf, kKeyBlock * ld);
   float* ot = scratch(ot_buf, D * ld);  // O^T, unnormalised; written by the first key tile's product
@@ -422,45 +423,52 @@ inline void forward_block(const AttentionForward<float>& f, std::int64_t s, std:
     m[r] = kLowest;
     l[r] = 0.0f;
   }
+  // Per key tile, one stripe of the microkernel's width of query lanes at a time runs all three
+  // steps, so its scores, Q^T and O^T columns (under 16 KiB at D = 64) stay in L1 while the tile's
+  // K and V panels come from L2. Every lane's arithmetic is the same whichever stripe holds it.
+  const bool masked_any = min_end < k_end || sh.key_valid != nullptr;
   for (std::int64_t j0 = kb; j0 < k_end; j0 += kKeyBlock) {
     const std::int64_t n = std::min(k_end - j0, kKeyBlock);
-    for (std::int64_t r = 0; r < ld; ++r) tile_max[r] = kLowest;
-    tile_gemm(n, ld, D, PanelA{kp + (j0 - kb) * D, kPanel * D}, qt, ld, st, ld, {false}, StoreWithMax{tile_max});
-    if (j0 + n > min_end || !keys_all_valid(sh, j0, n)) {
-      // Hidden: a padded key, a key past the row's causal end. The stores' maxima included them.
-      for (std::int64_t v = 0; v < vecs; ++v) {
-        IVec end;
-        std::memcpy(&end, end_of + v * kLanes, sizeof end);
-        Vec mx = splat(kLowest);
+    const bool masked = masked_any && (j0 + n > min_end || !keys_all_valid(sh, j0, n));
+    const PanelA k_tile{kp + (j0 - kb) * D, kPanel * D}, v_tile{vp + (j0 - kb) * kPanel, vstride};
+    for (std::int64_t w0 = 0; w0 < ld; w0 += kStripe) {
+      const std::int64_t width = std::min(kStripe, ld - w0);
+      for (std::int64_t r = w0; r < w0 + width; ++r) tile_max[r] = kLowest;
+      tile_gemm(n, width, D, k_tile, qt + w0, ld, st + w0, ld, {false}, StoreWithMax{tile_max + w0});
+      for (std::int64_t v = w0 / kLanes; v < (w0 + width) / kLanes; ++v) {
+        if (masked) {
+          // Hidden: a padded key, a key past the row's causal end. The stores' maxima included them.
+          IVec end;
+          std::memcpy(&end, end_of + v * kLanes, sizeof end);
+          Vec mx = splat(kLowest);
+          for (std::int64_t c = 0; c < n; ++c) {
+            float* sc = st + c * ld + v * kLanes;
+            const IVec pos = IVec{} + static_cast<std::int32_t>(j0 + c - kb);
+            const Vec x = sh.key_ok(j0 + c) ? (pos < end ? load(sc) : splat(kLowest)) : splat(kLowest);
+            store(sc, x);
+            mx = vmax(mx, x);
+          }
+          store(tile_max + v * kLanes, mx);
+        }
+        const Vec m_old = load(m + v * kLanes);
+        const Vec m_new = vmax(m_old, load(tile_max + v * kLanes));
+        // A lane that has seen no key yet subtracts 0, so its hidden scores still give exp2 -> 0.
+        const Vec shift = m_new == splat(kLowest) ? Vec{} : m_new;
+        const Vec corr = vexp2(m_old - shift);
+        store(m + v * kLanes, m_new);
+        store(corr_of + v * kLanes, corr);
+        Vec sum{};
         for (std::int64_t c = 0; c < n; ++c) {
           float* sc = st + c * ld + v * kLanes;
-          const IVec pos = IVec{} + static_cast<std::int32_t>(j0 + c - kb);
-          const Vec x = sh.key_ok(j0 + c) ? (pos < end ? load(sc) : splat(kLowest)) : splat(kLowest);
-          store(sc, x);
-          mx = vmax(mx, x);
+          const Vec p = vexp2(load(sc) - shift);
+          store(sc, p);
+          sum += p;
         }
-        store(tile_max + v * kLanes, mx);
+        store(l + v * kLanes, load(l + v * kLanes) * corr + sum);
       }
+      // O^T[d][row] = O^T[d][row] corr[row] + sum_c V[c][d] P^T[c][row]
+      tile_gemm(D, width, n, v_tile, st + w0, ld, ot + w0, ld, {j0 != kb, corr_of + w0});
     }
-    for (std::int64_t v = 0; v < vecs; ++v) {
-      const Vec m_old = load(m + v * kLanes);
-      const Vec m_new = vmax(m_old, load(tile_max + v * kLanes));
-      // A lane that has seen no key yet subtracts 0, so its hidden scores still give exp2 -> 0.
-      const Vec shift = m_new == splat(kLowest) ? Vec{} : m_new;
-      const Vec corr = vexp2(m_old - shift);
-      store(m + v * kLanes, m_new);
-      store(corr_of + v * kLanes, corr);
-      Vec sum{};
-      for (std::int64_t c = 0; c < n; ++c) {
-        float* sc = st + c * ld + v * kLanes;
-        const Vec p = vexp2(load(sc) - shift);
-        store(sc, p);
-        sum += p;
-      }
-      store(l + v * kLanes, load(l + v * kLanes) * corr + sum);
-    }
-    // O^T[d][row] = O^T[d][row] corr[row] + sum_c V[c][d] P^T[c][row]
-    tile_gemm(D, ld, n, PanelA{vp + (j0 - kb) * kPanel, vstride}, st, ld, ot, ld, {j0 != kb, corr_of});
   }
   for (std::int64_t r = 0; r < rows; ++r) {
     const std::int64_t row = (r0 + r) * H + h;
