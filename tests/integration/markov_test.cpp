@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <numeric>
+#include <ostream>
 #include <random>
 
 #include "engram/engine/error.hpp"
@@ -30,6 +31,9 @@ const NamedChain kChains[] = {
     {"asymmetric_0.9_0.4", {{0.9, 0.1}, {0.4, 0.6}}},
     {"three_states", {{0.5, 0.3, 0.2}, {0.1, 0.7, 0.2}, {0.3, 0.3, 0.4}}},
 };
+
+// gtest prints a test's parameters; a chain prints as its name.
+void PrintTo(const NamedChain& named, std::ostream* out) { *out << named.name; }
 
 MarkovExperiment calibrated(const Chain& chain) {
   MarkovExperiment e;
