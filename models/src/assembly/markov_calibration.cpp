@@ -12,6 +12,9 @@ namespace {
 // Largest gain the rule tries: W ratios up to e^8 ~ 3000 already give a cap all to one assembly,
 // so a row with a 0 or 1 gets the closest share the model reaches.
 constexpr double kMaxGain = 8.0;
+// The gain's resolution: far finer than the sampling noise of any run (a gain error of 1e-4 moves
+// a share by ~3e-5).
+constexpr double kGainStep = 1e-4;
 
 // Binomial(k, p) probabilities over the in-degrees that matter (terms below 1e-14 dropped).
 struct InDegrees {
@@ -110,8 +113,10 @@ MarkovCalibration calibrate_markov(const std::vector<std::vector<double>>& chain
   MarkovCalibration c;
   c.noise = noise;
   for (const auto& row : chain) {
-    c.gain.push_back(best_gain(row, d, noise));
-    c.model_tv.push_back(row_tv(row, c.gain.back(), d, noise));
+    // Rounded so that last-bit differences of libm (exp, erfc, lgamma) between machines cannot
+    // move the settings: the run stays the same bits on every x86-64 machine (README).
+    c.gain.push_back(std::round(best_gain(row, d, noise) / kGainStep) * kGainStep);
+    c.model_tv.push_back(std::round(row_tv(row, c.gain.back(), d, noise) * 1e6) / 1e6);
   }
   const double largest = *std::max_element(c.gain.begin(), c.gain.end());
   const double log_rate = largest / most_presentations;  // ln(1 + beta)
