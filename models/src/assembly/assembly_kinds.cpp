@@ -118,7 +118,8 @@ class MarkovKind final : public OneBrainPerJob<MarkovExperiment, MarkovKind> {
 
   sched::Results run(const io::ConfigNode& config, Backend& backend, const Progress&) const override {
     const MarkovExperiment e = parse(config);
-    const auto brains = run_markov(e, backend);
+    const MarkovCalibration settings = markov_settings(e);
+    const auto brains = run_markov(e, settings, backend);
     const std::size_t states = e.transitions.size();
     sched::Table table;
     table.name = "markov";
@@ -126,8 +127,24 @@ class MarkovKind final : public OneBrainPerJob<MarkovExperiment, MarkovKind> {
     table.add("chain", Column::Type::real);
     for (const char* c : {"trained_count", "sampled_count"}) table.add(c, Column::Type::integer);
     sched::Results results;
-    results.summary.push_back(format("Markov chain of %.0f states, %.0f training transitions, %.0f sampled steps",
-                                     static_cast<double>(states), e.train_transitions, e.sample_steps));
+    sched::Table calibration;  // calibrated training: what the rule chose for each state
+    if (e.training == MarkovTraining::walk) {
+      results.summary.push_back(format("Markov chain of %.0f states, a walk of %.0f training transitions, %.0f sampled steps",
+                                       static_cast<double>(states), e.train_transitions, e.sample_steps));
+    } else {
+      results.summary.push_back(format("Markov chain of %.0f states, calibrated training, %.0f sampled steps",
+                                       static_cast<double>(states), e.sample_steps));
+      calibration.name = "calibration";
+      for (const char* c : {"state", "presentations"}) calibration.add(c, Column::Type::integer);
+      for (const char* c : {"gain", "model_tv", "beta", "noise"}) calibration.add(c, Column::Type::real);
+      for (std::size_t x = 0; x < states; ++x) {
+        calibration.append({static_cast<std::int64_t>(x), std::int64_t{settings.presentations[x]}, settings.gain[x],
+                            settings.model_tv[x], settings.beta, settings.noise});
+        results.summary.push_back(format("state %.0f: %.0f transitions shown, gain %.3f", static_cast<double>(x),
+                                         settings.presentations[x], settings.gain[x]));
+      }
+    }
+    results.summary.push_back(format("beta = %.6f, noise = %.3f", settings.beta, settings.noise));
     results.summary.push_back("brain  from    to      chain    trained    sampled");
     for (const auto& r : brains) {
       for (std::size_t x = 0; x < states; ++x) {
@@ -145,14 +162,17 @@ class MarkovKind final : public OneBrainPerJob<MarkovExperiment, MarkovKind> {
           results.summary.push_back(line);
         }
       }
-      results.summary.push_back(format("brain %.0f: largest |sampled - chain| = %.3f", r.brain, r.max_error));
+      results.summary.push_back(format("brain %.0f: largest |sampled - chain| = %.3f, largest row total variation = %.3f",
+                                       r.brain, r.max_error, r.max_row_tv));
     }
     results.tables.push_back(std::move(table));
+    if (e.training == MarkovTraining::calibrated) results.tables.push_back(std::move(calibration));
     return results;
   }
-  std::vector<std::string> result_columns(const io::ConfigNode&) const override { return {"max_error"}; }
+  std::vector<std::string> result_columns(const io::ConfigNode&) const override { return {"max_error", "max_row_tv"}; }
   sched::Row summarise(const MarkovExperiment& e, Backend& backend) const {
-    return {run_markov(e, backend).at(0).max_error};
+    const MarkovResult r = run_markov(e, backend).at(0);
+    return {r.max_error, r.max_row_tv};
   }
 };
 

@@ -7,6 +7,7 @@
 
 #include "engram/kernels/core/parallel_guard.hpp"
 #include "engram/kernels/core/fixed_point.hpp"
+#include "engram/kernels/graph/cpu_gnp_row.hpp"
 
 namespace engram::assembly::cpu {
 
@@ -20,6 +21,37 @@ void accumulate(const graph::RowTable& table, std::size_t b, BrainFiring firing,
     const float* weights = table.weights + start;
     for (std::uint32_t e = 0; e < degree; ++e) inputs[targets[e]] += to_fixed_exact_float(weights[e]);
   }
+}
+
+void accumulate_counted(const graph::RowTable& table, std::size_t b, BrainFiring firing, FixedInput* inputs,
+                        std::uint16_t* unit_counts) {
+  const FlatIndex base = static_cast<FlatIndex>(b) * table.n_source;
+  for (std::uint32_t i = 0; i < firing.count; ++i) {
+    const FlatIndex slot = base + firing.neurons[i];
+    const EdgeOffset start = table.row_start[slot];
+    const std::uint32_t degree = table.row_degree[slot];
+    const NeuronId* targets = table.targets + start;
+    const float* weights = table.weights + start;
+    for (std::uint32_t e = 0; e < degree; ++e) {
+      const float w = weights[e];
+      if (w == 1.0f) ++unit_counts[targets[e]];
+      else inputs[targets[e]] += to_fixed_exact_float(w);
+    }
+  }
+}
+
+void fold_unit_counts(std::uint16_t* unit_counts, NeuronId n, FixedInput* inputs) {
+  static_assert(kFixedOne == 4294967296.0, "a unit weight is 1 << 32 in fixed point");
+  for (NeuronId t = 0; t < n; ++t) {
+    inputs[t] += static_cast<FixedInput>(unit_counts[t]) << 32;
+    unit_counts[t] = 0;
+  }
+}
+
+std::uint16_t* thread_unit_counts(NeuronId n) {
+  static thread_local std::vector<std::uint16_t> counts;
+  if (counts.size() < n) counts.resize(n, 0);  // entries past the old size start at 0; folds re-zero the rest
+  return counts.data();
 }
 
 void hebbian(const graph::RowTable& table, std::size_t b, BrainFiring firing, const std::uint8_t* is_winner,
@@ -60,10 +92,10 @@ EdgeOffset RowGenerator::generate(const graph::FiberGraph& graph, const graph::R
     for (std::int64_t r = part.first; r < part.last; ++r) {
       const std::uint32_t b = requests.brain[r];
       const NeuronId s = requests.source[r];
-      graph::GnpRow row(graph.graph_seed[b], graph.fiber, s, graph.n_target, graph.p[b],
-                        graph.exclude_self ? s : graph::kNoExclusion);
       const std::size_t before = part.targets.size();
-      for (NeuronId target; row.next(target);) part.targets.push_back(target);
+      graph::cpu_gnp_row(graph.graph_seed[b], graph.fiber, s, graph.n_target, graph.p[b],
+                         graph.exclude_self ? s : graph::kNoExclusion,
+                         [&](NeuronId target) { part.targets.push_back(target); });
       part.degree.push_back(static_cast<std::uint32_t>(part.targets.size() - before));
     }
   });

@@ -27,6 +27,19 @@ inline BrainFiring brain_firing(const graph::FiringSet& fs, std::size_t b) {
 // inputs[t] += weight of every out-edge (s, t) of every firing s of brain b (inputs: b's row).
 void accumulate(const graph::RowTable& table, std::size_t b, BrainFiring firing, FixedInput* inputs);
 
+// The same sum, split: an edge of weight exactly 1 (the initial weight; Hebbian growth touches
+// only edges into winners, about k/n of them) adds 1 to `unit_counts[t]` and every other edge
+// adds its fixed-point weight to inputs[t]. The 16-bit counts of a row of n stay in L1 where the
+// 64-bit inputs would not, so the common edge is an L1 increment. fold_unit_counts() then adds
+// count * to_fixed(1.0f) (= count << 32) to each input and clears the counts: integer sums, so
+// the bits equal accumulate()'s. A count never exceeds the number of firing sources (a row holds
+// a target at most once), so callers use this while that number is below 2^16.
+void accumulate_counted(const graph::RowTable& table, std::size_t b, BrainFiring firing, FixedInput* inputs,
+                        std::uint16_t* unit_counts);
+void fold_unit_counts(std::uint16_t* unit_counts, NeuronId n, FixedInput* inputs);
+// The calling thread's zeroed count array of at least n entries, kept for the thread's lifetime.
+std::uint16_t* thread_unit_counts(NeuronId n);
+
 // Every out-edge of a firing s of brain b that ends on a winner is scaled by `factor`, capped as
 // plasticity::HebbianScale caps it.
 void hebbian(const graph::RowTable& table, std::size_t b, BrainFiring firing, const std::uint8_t* is_winner,

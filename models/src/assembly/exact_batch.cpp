@@ -346,14 +346,26 @@ void ExactBatch::owned_stages(std::size_t t, bool and_learn) {
   }
   const graph::InputNoise noise{area.inputs.data(), run_seed_.data(), brain_index_.data(), spec.n,
                                 static_cast<std::uint32_t>(steps_), static_cast<std::uint32_t>(t), spec.noise};
+  std::uint64_t firing_bound = 0;  // most firing sources any brain has: bounds a unit count
+  for (const auto& source : sources) firing_bound += source.second.count_per_brain;
+  const bool counted = firing_bound < 0xFFFFu;
   // Brains differ in cost (sweeps pack brains of different p): hand them out one at a time.
   ParallelGuard guard;  // the k-cap's per-thread heap allocates: failures come back here
 #pragma omp parallel for schedule(dynamic, 1)
   for (std::int64_t b = 0; b < B; ++b) guard.run([&] {
     FixedInput* inputs = area.inputs.data() + b * static_cast<FlatIndex>(spec.n);
     std::fill_n(inputs, spec.n, FixedInput{0});
-    for (const auto& [rows, fs] : sources) {
-      cpu::accumulate(rows, static_cast<std::size_t>(b), cpu::brain_firing(fs, static_cast<std::size_t>(b)), inputs);
+    if (counted) {
+      std::uint16_t* counts = cpu::thread_unit_counts(spec.n);
+      for (const auto& [rows, fs] : sources) {
+        cpu::accumulate_counted(rows, static_cast<std::size_t>(b), cpu::brain_firing(fs, static_cast<std::size_t>(b)),
+                                inputs, counts);
+      }
+      cpu::fold_unit_counts(counts, spec.n, inputs);
+    } else {
+      for (const auto& [rows, fs] : sources) {
+        cpu::accumulate(rows, static_cast<std::size_t>(b), cpu::brain_firing(fs, static_cast<std::size_t>(b)), inputs);
+      }
     }
     if (spec.noise > 0.0) {
       for (NeuronId i = 0; i < spec.n; ++i) noise(b * static_cast<FlatIndex>(spec.n) + i);

@@ -41,8 +41,8 @@ std::uint32_t decode(const std::vector<NeuronId>& winners, std::uint32_t states,
 }  // namespace
 
 MarkovExperiment parse_markov(const io::ConfigNode& root) {
-  root.allow_keys({"experiment", "backend", "seed", "brains", "batch_size", "transitions", "n", "k", "p", "beta",
-                   "noise", "train_transitions", "sample_steps"});
+  root.allow_keys({"experiment", "backend", "seed", "brains", "batch_size", "transitions", "n", "k", "p", "training",
+                   "beta", "noise", "presentations", "train_transitions", "sample_steps"});
   MarkovExperiment e;
   e.backend = root.optional<std::string>("backend", "auto");
   if (e.backend != "cpu" && e.backend != "cuda" && e.backend != "auto") {
@@ -58,12 +58,35 @@ MarkovExperiment parse_markov(const io::ConfigNode& root) {
     for (const io::ConfigNode& cell : row.elements()) probabilities.push_back(cell.number());
     e.transitions.push_back(std::move(probabilities));
   }
-  e.n = root.required<std::uint32_t>("n");
   e.k = root.required<std::uint32_t>("k");
   e.p = root.required<double>("p");
-  e.beta = root.required<double>("beta");
-  e.noise = root.required<double>("noise");
-  e.train_transitions = root.optional<std::uint32_t>("train_transitions", 200);
+  // A config that gives beta is a walk unless it says otherwise (configs written before the rule).
+  const std::string training = root.optional<std::string>("training", root.has("beta") ? "walk" : "calibrated");
+  if (training == "calibrated") {
+    e.training = MarkovTraining::calibrated;
+    for (const char* key : {"beta", "train_transitions"}) {
+      if (root.has(key)) {
+        throw Error::bad_input(key, "(set)", "only for training: walk; calibrated training derives it from the chain");
+      }
+    }
+    e.n = root.optional<std::uint32_t>("n", 0);
+    e.noise = root.optional<double>("noise", 0.0);
+    if (root.has("noise") && !(e.noise > 0.0)) {
+      throw Error::bad_input("noise", to_text(e.noise), "calibrated training needs noise > 0 (or leave it out for the rule's)");
+    }
+    e.presentations = root.optional<std::uint32_t>("presentations", 800);
+  } else if (training == "walk") {
+    e.training = MarkovTraining::walk;
+    if (root.has("presentations")) {
+      throw Error::bad_input("presentations", "(set)", "only for training: calibrated; a walk uses train_transitions");
+    }
+    e.n = root.required<std::uint32_t>("n");
+    e.beta = root.required<double>("beta");
+    e.noise = root.required<double>("noise");
+    e.train_transitions = root.optional<std::uint32_t>("train_transitions", 200);
+  } else {
+    throw Error::bad_input("training", training, "must be calibrated or walk");
+  }
   e.sample_steps = root.optional<std::uint32_t>("sample_steps", 1000);
   validate(e);
   return e;
@@ -84,17 +107,49 @@ void validate(const MarkovExperiment& e) {
     }
     if (std::fabs(sum - 1.0) > 1e-9) throw Error::bad_input(field, to_text(sum), "must sum to 1");
   }
-  if (static_cast<std::uint64_t>(states) * e.k > e.n) {
+  if (e.k == 0) throw Error::bad_input("k", "0", "must be at least 1");
+  if (!(e.p > 0.0 && e.p <= 1.0)) throw Error::bad_input("p", to_text(e.p), "must be in (0, 1]");
+  if (!(e.noise >= 0.0) || !std::isfinite(e.noise)) throw Error::bad_input("noise", to_text(e.noise), "must be a finite number >= 0");
+  const std::uint64_t assemblies = static_cast<std::uint64_t>(states) * e.k;
+  if (e.training == MarkovTraining::calibrated) {
+    // The rule's share model has every neuron in some state's assembly: the cap is one assembly.
+    if (e.n != 0 && e.n != assemblies) {
+      throw Error::bad_input("n", to_text(e.n), "calibrated training needs n = states * k = " + to_text(assemblies) + " (or leave it out)");
+    }
+    if (!(e.p < 1.0)) throw Error::bad_input("p", to_text(e.p), "calibrated training needs p < 1 (a graph whose in-degrees vary)");
+    if (e.presentations == 0) throw Error::bad_input("presentations", "0", "must be at least 1");
+  } else if (assemblies > e.n) {
     throw Error::bad_input("n", to_text(e.n), "must hold one assembly of k = " + to_text(e.k) + " per state");
   }
 }
 
+MarkovCalibration markov_settings(const MarkovExperiment& e) {
+  if (e.training == MarkovTraining::walk) {
+    MarkovCalibration c;
+    c.noise = e.noise;
+    c.beta = e.beta;
+    return c;
+  }
+  const double noise = e.noise > 0.0 ? e.noise : default_markov_noise(e.k, e.p);
+  return calibrate_markov(e.transitions, e.k, e.p, noise, e.presentations);
+}
+
 std::vector<MarkovResult> run_markov(const MarkovExperiment& e, Backend& backend) {
   validate(e);
+  return run_markov(e, markov_settings(e), backend);
+}
+
+std::vector<MarkovResult> run_markov(const MarkovExperiment& e, const MarkovCalibration& settings, Backend& backend) {
+  validate(e);
   const auto states = static_cast<std::uint32_t>(e.transitions.size());
+  if (e.training == MarkovTraining::calibrated && settings.presentations.size() != states) {
+    throw Error::bad_input("presentations", to_text(settings.presentations.size()) + " states",
+                           "calibrated settings must give one count per state (" + to_text(states) + ")");
+  }
+  const NeuronId n = e.n != 0 ? e.n : static_cast<NeuronId>(states * e.k);
   BrainSpec spec;
-  spec.areas = {AreaSpec{"S", e.n, e.k, true, e.noise}};
-  spec.fibers = {FiberSpec{"S", "S", e.beta}};
+  spec.areas = {AreaSpec{"S", n, e.k, true, settings.noise}};
+  spec.fibers = {FiberSpec{"S", "S", settings.beta}};
   spec.p = e.p;
   spec.validate();
 
@@ -110,20 +165,45 @@ std::vector<MarkovResult> run_markov(const MarkovExperiment& e, Backend& backend
       part[b].sampled.assign(states, std::vector<std::uint32_t>(states, 0));
     }
     // Training: fire x, clamp the next winners to y.
-    batch.set_plasticity(true);
-    for (std::uint32_t t = 0; t < e.train_transitions; ++t) {
+    const auto show = [&](const std::vector<std::uint32_t>& source, const std::vector<std::uint32_t>& next) {
       std::vector<std::vector<NeuronId>> from(count), to(count);
       for (std::uint32_t b = 0; b < count; ++b) {
-        RngStream rng(RngKey{e.seed, first + b, purpose::markov_chain, t, 0});
-        const std::uint32_t next = draw_next(e.transitions[state[b]], rng.uniform());
-        ++part[b].trained[state[b]][next];
-        from[b] = assembly_of(state[b], e.k);
-        to[b] = assembly_of(next, e.k);
-        state[b] = next;
+        ++part[b].trained[source[b]][next[b]];
+        from[b] = assembly_of(source[b], e.k);
+        to[b] = assembly_of(next[b], e.k);
       }
       batch.set_firing("S", from);
       batch.clamp_next("S", to);
       batch.project();
+    };
+    batch.set_plasticity(true);
+    if (e.training == MarkovTraining::walk) {
+      for (std::uint32_t t = 0; t < e.train_transitions; ++t) {
+        std::vector<std::uint32_t> source = state, next(count);
+        for (std::uint32_t b = 0; b < count; ++b) {
+          RngStream rng(RngKey{e.seed, first + b, purpose::markov_chain, t, 0});
+          next[b] = draw_next(e.transitions[state[b]], rng.uniform());
+        }
+        show(source, next);
+        state = next;
+      }
+    } else {
+      // Rounds over the states, each showing x until its N_x presentations are done; every
+      // brain of the batch fires the same x, so one launch covers them all.
+      std::uint32_t shown = 0;
+      const std::uint32_t rounds = *std::max_element(settings.presentations.begin(), settings.presentations.end());
+      for (std::uint32_t round = 0; round < rounds; ++round) {
+        for (std::uint32_t x = 0; x < states; ++x) {
+          if (settings.presentations[x] <= round) continue;
+          std::vector<std::uint32_t> source(count, x), next(count);
+          for (std::uint32_t b = 0; b < count; ++b) {
+            RngStream rng(RngKey{e.seed, first + b, purpose::markov_chain, shown, 2});
+            next[b] = draw_next(e.transitions[x], rng.uniform());
+          }
+          show(source, next);
+          ++shown;
+        }
+      }
     }
     // Sampling: the area chooses.
     batch.set_plasticity(false);
@@ -140,12 +220,16 @@ std::vector<MarkovResult> run_markov(const MarkovExperiment& e, Backend& backend
       }
     }
     for (MarkovResult& r : part) {
+      r.row_tv.assign(states, 0.0);
       for (std::uint32_t x = 0; x < states; ++x) {
         const double visits = std::accumulate(r.sampled[x].begin(), r.sampled[x].end(), 0.0);
         if (visits == 0) continue;
         for (std::uint32_t y = 0; y < states; ++y) {
-          r.max_error = std::max(r.max_error, std::fabs(r.sampled[x][y] / visits - e.transitions[x][y]));
+          const double gap = std::fabs(r.sampled[x][y] / visits - e.transitions[x][y]);
+          r.max_error = std::max(r.max_error, gap);
+          r.row_tv[x] += 0.5 * gap;
         }
+        r.max_row_tv = std::max(r.max_row_tv, r.row_tv[x]);
       }
       results.push_back(std::move(r));
     }

@@ -6,7 +6,10 @@
 #include <memory>
 #include <sstream>
 
+#include <omp.h>
+
 #include "engram/engine/error.hpp"
+#include "engram/kernels/core/parallel_guard.hpp"
 #include "engram/models/assembly/exact_batch.hpp"
 
 namespace engram::assembly {
@@ -57,6 +60,32 @@ std::uint64_t estimate_brain_bytes(const ProjectionExperiment& e) {
   return static_cast<std::uint64_t>(bytes);
 }
 
+namespace {
+
+// Steps `batch` (brain i of it is job first + i) and records each brain's summaries and traces.
+void step_batch(BrainBatch& batch, const BrainSpec& spec, std::uint32_t steps, std::size_t first,
+                std::vector<std::vector<AreaSummary>>& out, std::vector<std::vector<TraceRow>>* traces) {
+  const std::size_t B = batch.size();
+  for (std::uint32_t step = 1; step <= steps; ++step) {
+    batch.project();
+    for (std::size_t a = 0; a < spec.areas.size(); ++a) {
+      const std::string& name = spec.areas[a].name;
+      if (!batch.updated(name)) continue;
+      for (std::size_t b = 0; b < B; ++b) {
+        AreaSummary& s = out[first + b][a];
+        const std::uint64_t support = batch.support(b, name);
+        if (support != s.support || step == 1) s.converged_step = 0;
+        else if (s.converged_step == 0) s.converged_step = step;
+        s.support = support;
+        s.overlap = batch.overlap(b, name);
+        if (traces) (*traces)[first + b].push_back(TraceRow{step, static_cast<std::uint32_t>(a), s.support, s.overlap});
+      }
+    }
+  }
+}
+
+}  // namespace
+
 std::vector<std::vector<AreaSummary>> run_projection_batch(const std::vector<ProjectionExperiment>& jobs,
                                                            Backend& backend, std::vector<std::vector<TraceRow>>* traces) {
   if (jobs.empty()) return {};
@@ -79,32 +108,33 @@ std::vector<std::vector<AreaSummary>> run_projection_batch(const std::vector<Pro
     }
     overrides.push_back(std::move(o));
   }
-  std::unique_ptr<BrainBatch> made;
-  if (spec.mode == GraphMode::lazy) made = make_batch(backend, spec, ids);
-  else made = std::make_unique<ExactBatch>(backend, spec, ids, overrides);
-  BrainBatch& batch = *made;
-
   const std::size_t B = jobs.size();
   std::vector<std::vector<AreaSummary>> out(B, std::vector<AreaSummary>(spec.areas.size()));
   for (std::size_t b = 0; b < B; ++b) {
     for (std::size_t a = 0; a < spec.areas.size(); ++a) out[b][a].k = spec.areas[a].k;
   }
-  for (std::uint32_t step = 1; step <= first.steps; ++step) {
-    batch.project();
-    for (std::size_t a = 0; a < spec.areas.size(); ++a) {
-      const std::string& name = spec.areas[a].name;
-      if (!batch.updated(name)) continue;
-      for (std::size_t b = 0; b < B; ++b) {
-        AreaSummary& s = out[b][a];
-        const std::uint64_t support = batch.support(b, name);
-        if (support != s.support || step == 1) s.converged_step = 0;
-        else if (s.converged_step == 0) s.converged_step = step;
-        s.support = support;
-        s.overlap = batch.overlap(b, name);
-        if (traces) (*traces)[b].push_back(TraceRow{step, static_cast<std::uint32_t>(a), s.support, s.overlap});
-      }
-    }
+  if (spec.mode != GraphMode::lazy && backend.kind() == BackendKind::cpu) {
+    // Brain-major on the CPU: a thread owns a brain for all its steps, as a batch of one on that
+    // thread alone, so the brain's rows, inputs and flags stay in the core's cache from step to
+    // step and only `threads` brains are in memory at once. A batch of brains advanced step by
+    // step would stream every brain's rows through memory each step. Bits are the same either way
+    // (a brain's draws are keyed by its id, never by its slot). A batch of one runs on one thread:
+    // the one-brain fast paths beat splitting a small brain's stages over threads.
+    ParallelGuard guard;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (std::int64_t b = 0; b < static_cast<std::int64_t>(B); ++b) guard.run([&] {
+      omp_set_num_threads(1);  // this thread's ICV only: the brain's stages stay on this thread
+      const auto i = static_cast<std::size_t>(b);
+      ExactBatch one(backend, spec, {ids[i]}, {overrides[i]});
+      step_batch(one, spec, first.steps, i, out, traces);
+    });
+    guard.rethrow();
+    return out;
   }
+  std::unique_ptr<BrainBatch> made;
+  if (spec.mode == GraphMode::lazy) made = make_batch(backend, spec, ids);
+  else made = std::make_unique<ExactBatch>(backend, spec, ids, overrides);
+  step_batch(*made, spec, first.steps, 0, out, traces);
   return out;
 }
 

@@ -13,6 +13,6 @@ inline constexpr Purpose lazy_split{6};  // lazy mode: split of a new winner's i
 inline constexpr Purpose lazy_in_edges{7};  // lazy mode: in-edges of a newly materialised neuron (fiber, neuron)
 inline constexpr Purpose lazy_out_edges{8};  // lazy mode: out-edges of a newly materialised neuron (fiber, neuron)
 inline constexpr Purpose classification_data{9};  // synthetic class cores and samples; train/test splits of image sets
-inline constexpr Purpose markov_chain{11};  // the chain's states shown in training (step = transition)
+inline constexpr Purpose markov_chain{11};  // Markov: next states shown in training (stream 0: walk, 2: calibrated rounds; step = transition) and the sampled winner (stream 1)
 
 }  // namespace engram::purpose
