@@ -53,7 +53,10 @@ inline constexpr std::int64_t kLanes = 4;
 #endif
 using Vec = float __attribute__((vector_size(kLanes * sizeof(float))));
 using IVec = std::int32_t __attribute__((vector_size(kLanes * sizeof(std::int32_t))));
-inline constexpr std::int64_t kQueryBlock = 64;  // query rows per block (lanes of the score tiles)
+inline constexpr std::int64_t kQueryBlock = 64;  // query rows per backward block (lanes of the score tiles)
+// Query rows per forward block: every key tile's K and V panels, read from memory once per block,
+// serve this many rows (at 64 rows the forward waited on memory for them).
+inline constexpr std::int64_t kForwardBlock = 256;
 inline constexpr std::int64_t kKeyBlock = 120;   // keys per tile (a multiple of the microkernel's 6 rows)
 inline constexpr std::int64_t kStripe = 2 * kLanes;  // query lanes per microkernel block
 
@@ -266,17 +269,19 @@ inline void tile_gemm(std::int64_t M, std::int64_t N, std::int64_t K, const A& a
 //                  tokens past the sequence zero (panel stride kPanel * D);
 //   column panels: A(m = d, k = token) at [(d / kPanel) * kPanel * count + token * kPanel + d % kPanel],
 //                  dims past D zero (panel stride kPanel * count);
-//   query blocks:  a D * kQueryBlock slot per block of kQueryBlock rows, holding the block either
-//                  transposed ([d][lane], ld = round_up(rows, kLanes), lanes rows..ld-1 zero) or
-//                  as plain rows ([row][d]).
+//   query blocks:  a D * block slot per block of `block` rows (kForwardBlock, kQueryBlock),
+//                  holding the block either transposed, lane-major within stripes of `stripe` lanes
+//                  (lane in [w0, w0 + width) of a stripe at [w0 * D + d * width + lane - w0],
+//                  width = min(stripe, ld - w0), ld = round_up(rows, kLanes), lanes rows..ld-1 zero;
+//                  one stripe of ld lanes is the plain [d][lane] layout), or as plain rows ([row][d]).
 inline std::int64_t row_panel_floats(std::int64_t count, std::int64_t D) {
   return (count + kPanel - 1) / kPanel * kPanel * D;
 }
 inline std::int64_t column_panel_floats(std::int64_t count, std::int64_t D) {
   return (D + kPanel - 1) / kPanel * kPanel * count;
 }
-inline std::int64_t query_block_floats(std::int64_t count, std::int64_t D) {
-  return (count + kQueryBlock - 1) / kQueryBlock * kQueryBlock * D;
+inline std::int64_t query_block_floats(std::int64_t count, std::int64_t D, std::int64_t block) {
+  return (count + block - 1) / block * block * D;
 }
 
 // Token m's row into row panels p.
@@ -302,14 +307,15 @@ inline void put_column_panel(const float* row, std::int64_t t, std::int64_t coun
 // Where each sequence's packed operands start (floats; head h of sequence s at
 // at[s] + h * per-head size), for keys as row panels, keys as column panels and query blocks.
 struct PackedOffsets {
+  std::int64_t block;  // query rows per block
   std::vector<std::int64_t> rows, columns, queries;
-  explicit PackedOffsets(const AttentionShape& sh)
-      : rows(static_cast<std::size_t>(sh.sequences + 1), 0), columns(rows), queries(rows) {
+  PackedOffsets(const AttentionShape& sh, std::int64_t query_block)
+      : block(query_block), rows(static_cast<std::size_t>(sh.sequences + 1), 0), columns(rows), queries(rows) {
     for (std::size_t s = 0; s < static_cast<std::size_t>(sh.sequences); ++s) {
       const std::int64_t keys = sh.k_offsets[s + 1] - sh.k_offsets[s], qs = sh.q_offsets[s + 1] - sh.q_offsets[s];
       rows[s + 1] = rows[s] + sh.heads * row_panel_floats(keys, sh.head_dim);
       columns[s + 1] = columns[s] + sh.heads * column_panel_floats(keys, sh.head_dim);
-      queries[s + 1] = queries[s] + sh.heads * query_block_floats(qs, sh.head_dim);
+      queries[s + 1] = queries[s] + sh.heads * query_block_floats(qs, sh.head_dim, block);
     }
   }
 };
@@ -323,12 +329,12 @@ struct PackChunk {
 };
 inline constexpr std::int64_t kKeyChunk = 20 * kPanel;  // whole panels, so a chunk owns its panels
 
-inline std::vector<PackChunk> pack_chunks(const AttentionShape& sh) {
+inline std::vector<PackChunk> pack_chunks(const AttentionShape& sh, std::int64_t query_block) {
   std::vector<PackChunk> chunks;
   for (std::int64_t s = 0; s < sh.sequences; ++s) {
     const std::int64_t keys = sh.k_offsets[s + 1] - sh.k_offsets[s], qs = sh.q_offsets[s + 1] - sh.q_offsets[s];
     for (std::int64_t t = 0; t < keys; t += kKeyChunk) chunks.push_back({s, t, std::min(kKeyChunk, keys - t), true});
-    for (std::int64_t t = 0; t < qs; t += kQueryBlock) chunks.push_back({s, t, std::min(kQueryBlock, qs - t), false});
+    for (std::int64_t t = 0; t < qs; t += query_block) chunks.push_back({s, t, std::min(query_block, qs - t), false});
   }
   return chunks;
 }
@@ -337,19 +343,22 @@ inline std::vector<PackChunk> pack_chunks(const AttentionShape& sh) {
 // rows times `factor`, transposed into out + h * head_stride ([d][lane], ld = round_up(rows,
 // kLanes), lanes past rows zero).
 inline void put_transposed_block(const float* x, std::int64_t r0, std::int64_t rows, std::int64_t H, std::int64_t D,
-                                 float factor, float* out, std::int64_t head_stride) {
+                                 float factor, float* out, std::int64_t head_stride, std::int64_t stripe) {
   const std::int64_t ld = round_up(rows, kLanes);
-  for (std::int64_t h = 0; h < H; ++h) {
-    float* o = out + h * head_stride;
-    for (std::int64_t d = 0; d < D; ++d) {
-      for (std::int64_t r = rows; r < ld; ++r) o[d * ld + r] = 0.0f;
-    }
-  }
-  for (std::int64_t r = 0; r < rows; ++r) {
+  for (std::int64_t w0 = 0; w0 < ld; w0 += stripe) {
+    const std::int64_t width = std::min(stripe, ld - w0);
     for (std::int64_t h = 0; h < H; ++h) {
-      const float* row = x + ((r0 + r) * H + h) * D;
-      float* o = out + h * head_stride + r;
-      for (std::int64_t d = 0; d < D; ++d) o[d * ld] = row[d] * factor;
+      float* o = out + h * head_stride + w0 * D;
+      for (std::int64_t d = 0; d < D; ++d) {
+        for (std::int64_t r = std::max(rows, w0); r < w0 + width; ++r) o[d * width + r - w0] = 0.0f;
+      }
+    }
+    for (std::int64_t r = w0; r < std::min(rows, w0 + width); ++r) {
+      for (std::int64_t h = 0; h < H; ++h) {
+        const float* row = x + ((r0 + r) * H + h) * D;
+        float* o = out + h * head_stride + w0 * D + r - w0;
+        for (std::int64_t d = 0; d < D; ++d) o[d * width] = row[d] * factor;
+      }
     }
   }
 }
@@ -374,7 +383,7 @@ inline bool keys_all_valid(const AttentionShape& sh, std::int64_t j, std::int64_
 
 }  // namespace detail
 
-// A forward work item: rows [r0, r0 + rows) of sequence s (at most kQueryBlock), head h.
+// A forward work item: rows [r0, r0 + rows) of sequence s (at most kForwardBlock), head h.
 struct ForwardTask {
   std::int64_t s, r0, rows, h;
 };
@@ -384,90 +393,105 @@ inline std::vector<ForwardTask> forward_tasks(const AttentionShape& shape) {
   std::vector<ForwardTask> tasks;
   for (std::int64_t s = 0; s < shape.sequences; ++s) {
     for (std::int64_t h = 0; h < shape.heads; ++h) {
-      for (std::int64_t r0 = shape.q_offsets[s]; r0 < shape.q_offsets[s + 1]; r0 += kQueryBlock) {
-        tasks.push_back({s, r0, std::min(kQueryBlock, shape.q_offsets[s + 1] - r0), h});
+      for (std::int64_t r0 = shape.q_offsets[s]; r0 < shape.q_offsets[s + 1]; r0 += kForwardBlock) {
+        tasks.push_back({s, r0, std::min(kForwardBlock, shape.q_offsets[s + 1] - r0), h});
       }
     }
   }
   return tasks;
 }
 
-// Rows [r0, r0 + rows) (at most kQueryBlock) of sequence s, head h, with their Q^T block qt
-// (scaled to base-2 scores), against keys [kb, k_end) packed as row panels kp (K) and column
-// panels vp (V, panel stride vstride).
+// Rows [r0, r0 + rows) (at most kForwardBlock) of sequence s, head h, with their Q^T block qt
+// (scaled to base-2 scores, in stripes of kStripe lanes), against keys [kb, k_end) packed as row
+// panels kp (K) and column panels vp (V, panel stride vstride).
 inline void forward_block(const AttentionForward<float>& f, std::int64_t s, std::int64_t r0, std::int64_t rows,
                           std::int64_t h, const float* qt, const float* kp, const float* vp, std::int64_t vstride) {
   using namespace detail;
   const AttentionShape& sh = f.shape;
   const std::int64_t H = sh.heads, D = sh.head_dim;
   const std::int64_t ld = round_up(rows, kLanes);
+  constexpr std::int64_t kStripes = kForwardBlock / kStripe;
   thread_local std::vector<float> st_buf, ot_buf;
-  float* st = scratch(st_buf, kKeyBlock * ld);
-  float* ot = scratch(ot_buf, D * ld);  // O^T, unnormalised; written by the first key tile's product
+  float* st = scratch(st_buf, kKeyBlock * kStripe);  // one stripe's scores, then probabilities: [key][lane]
+  float* ot = scratch(ot_buf, D * ld);  // O^T, unnormalised, in stripes as qt
 
   // Key positions (relative to the sequence's first key) visible to each lane's row: [0, end).
-  // Lanes past the block's rows see every key, so they never force the masked path.
+  // Lanes past the block's rows see every key, so they never force the masked path. Per stripe,
+  // the fewest and most keys any of its rows sees.
   const std::int64_t kb = sh.k_offsets[s];
-  std::int32_t end_of[kQueryBlock];
-  std::int64_t k_end = kb, min_end = std::numeric_limits<std::int64_t>::max();
+  std::int32_t end_of[kForwardBlock];
+  std::int64_t k_end = kb;
+  std::int64_t min_end[kStripes], max_end[kStripes];
+  bool started[kStripes];  // whether the stripe's O^T holds a product yet
+  for (std::int64_t w = 0; w < kStripes; ++w) {
+    min_end[w] = std::numeric_limits<std::int64_t>::max();
+    max_end[w] = kb;
+    started[w] = false;
+  }
   for (std::int64_t r = 0; r < ld; ++r) {
     std::int64_t b = kb, e = sh.k_offsets[s + 1];
     if (r < rows) sh.key_range(s, r0 + r, b, e);
     end_of[r] = static_cast<std::int32_t>(e - kb);
     if (r < rows) k_end = std::max(k_end, e);
-    min_end = std::min(min_end, e);
+    min_end[r / kStripe] = std::min(min_end[r / kStripe], e);
+    if (r < rows) max_end[r / kStripe] = std::max(max_end[r / kStripe], e);
   }
   // Running maxima (base 2), denominators and the last tile's output corrections, one lane per row.
-  alignas(32) float m[kQueryBlock], l[kQueryBlock], tile_max[kQueryBlock], corr_of[kQueryBlock];
+  alignas(32) float m[kForwardBlock], l[kForwardBlock], tile_max[kForwardBlock], corr_of[kForwardBlock];
   for (std::int64_t r = 0; r < ld; ++r) {
     m[r] = kLowest;
     l[r] = 0.0f;
   }
-  // Per key tile, one stripe of the microkernel's width of query lanes at a time runs all three
-  // steps, so its scores, Q^T and O^T columns (under 16 KiB at D = 64) stay in L1 while the tile's
-  // K and V panels come from L2. Every lane's arithmetic is the same whichever stripe holds it.
-  const bool masked_any = min_end < k_end || sh.key_valid != nullptr;
+  // Per key tile (read from memory once for all the block's rows), one stripe of the
+  // microkernel's width of query lanes at a time runs all three steps, so its scores, Q^T and O^T
+  // columns stay in L1 while the tile's K and V panels stay in L2. Every lane's arithmetic is the
+  // same whichever block and stripe hold it; a stripe none of whose rows sees the tile (causal)
+  // skips it, as its lanes would add exact zeros.
   for (std::int64_t j0 = kb; j0 < k_end; j0 += kKeyBlock) {
     const std::int64_t n = std::min(k_end - j0, kKeyBlock);
-    const bool masked = masked_any && (j0 + n > min_end || !keys_all_valid(sh, j0, n));
+    const bool keys_valid = keys_all_valid(sh, j0, n);
     const PanelA k_tile{kp + (j0 - kb) * D, kPanel * D}, v_tile{vp + (j0 - kb) * kPanel, vstride};
     for (std::int64_t w0 = 0; w0 < ld; w0 += kStripe) {
-      const std::int64_t width = std::min(kStripe, ld - w0);
+      const std::int64_t w = w0 / kStripe, width = std::min(kStripe, ld - w0);
+      if (max_end[w] <= j0) continue;
+      const bool masked = j0 + n > min_end[w] || !keys_valid;
       for (std::int64_t r = w0; r < w0 + width; ++r) tile_max[r] = kLowest;
-      tile_gemm(n, width, D, k_tile, qt + w0, ld, st + w0, ld, {false}, StoreWithMax{tile_max + w0});
-      for (std::int64_t v = w0 / kLanes; v < (w0 + width) / kLanes; ++v) {
+      tile_gemm(n, width, D, k_tile, qt + w0 * D, width, st, width, {false}, StoreWithMax{tile_max + w0});
+      for (std::int64_t v = 0; v < width / kLanes; ++v) {
+        const std::int64_t lane = w0 + v * kLanes;
         if (masked) {
           // Hidden: a padded key, a key past the row's causal end. The stores' maxima included them.
           IVec end;
-          std::memcpy(&end, end_of + v * kLanes, sizeof end);
+          std::memcpy(&end, end_of + lane, sizeof end);
           Vec mx = splat(kLowest);
           for (std::int64_t c = 0; c < n; ++c) {
-            float* sc = st + c * ld + v * kLanes;
+            float* sc = st + c * width + v * kLanes;
             const IVec pos = IVec{} + static_cast<std::int32_t>(j0 + c - kb);
             const Vec x = sh.key_ok(j0 + c) ? (pos < end ? load(sc) : splat(kLowest)) : splat(kLowest);
             store(sc, x);
             mx = vmax(mx, x);
           }
-          store(tile_max + v * kLanes, mx);
+          store(tile_max + lane, mx);
         }
-        const Vec m_old = load(m + v * kLanes);
-        const Vec m_new = vmax(m_old, load(tile_max + v * kLanes));
+        const Vec m_old = load(m + lane);
+        const Vec m_new = vmax(m_old, load(tile_max + lane));
         // A lane that has seen no key yet subtracts 0, so its hidden scores still give exp2 -> 0.
         const Vec shift = m_new == splat(kLowest) ? Vec{} : m_new;
         const Vec corr = vexp2(m_old - shift);
-        store(m + v * kLanes, m_new);
-        store(corr_of + v * kLanes, corr);
+        store(m + lane, m_new);
+        store(corr_of + lane, corr);
         Vec sum{};
         for (std::int64_t c = 0; c < n; ++c) {
-          float* sc = st + c * ld + v * kLanes;
+          float* sc = st + c * width + v * kLanes;
           const Vec p = vexp2(load(sc) - shift);
           store(sc, p);
           sum += p;
         }
-        store(l + v * kLanes, load(l + v * kLanes) * corr + sum);
+        store(l + lane, load(l + lane) * corr + sum);
       }
       // O^T[d][row] = O^T[d][row] corr[row] + sum_c V[c][d] P^T[c][row]
-      tile_gemm(D, width, n, v_tile, st + w0, ld, ot + w0, ld, {j0 != kb, corr_of + w0});
+      tile_gemm(D, width, n, v_tile, st, width, ot + w0 * D, width, {started[w], corr_of + w0});
+      started[w] = true;
     }
   }
   for (std::int64_t r = 0; r < rows; ++r) {
@@ -478,8 +502,10 @@ inline void forward_block(const AttentionForward<float>& f, std::int64_t s, std:
       f.lse[row] = -std::numeric_limits<float>::infinity();  // this query sees no key
       continue;
     }
+    const std::int64_t w0 = r / kStripe * kStripe, width = std::min(kStripe, ld - w0);
+    const float* column = ot + w0 * D + (r - w0);
     const float inv = 1.0f / l[r];
-    for (std::int64_t d = 0; d < D; ++d) o[d] = ot[d * ld + r] * inv;
+    for (std::int64_t d = 0; d < D; ++d) o[d] = column[d * width] * inv;
     f.lse[row] = (m[r] + std::log2(l[r])) * kLn2;
   }
 }
@@ -492,13 +518,13 @@ inline void forward(const AttentionForward<float>& f) {
   // blocks, packed once per call and shared by all the row blocks that read them. Buffers of the
   // calling thread, kept between calls; the parallel region below reaches them through plain
   // pointers only (a thread_local named inside it would be the worker thread's own).
-  const PackedOffsets at(sh);
+  const PackedOffsets at(sh, kForwardBlock);
   const auto sequences = static_cast<std::size_t>(sh.sequences);
   thread_local std::vector<float> k_buf, v_buf, q_buf;
   float* const kp = scratch(k_buf, at.rows[sequences]);
   float* const vp = scratch(v_buf, at.columns[sequences]);
   float* const qp = scratch(q_buf, at.queries[sequences]);
-  const std::vector<PackChunk> chunks = pack_chunks(sh);
+  const std::vector<PackChunk> chunks = pack_chunks(sh, kForwardBlock);
   const std::vector<ForwardTask> tasks = forward_tasks(sh);
   const auto n_chunks = static_cast<std::int64_t>(chunks.size());
   const auto count = static_cast<std::int64_t>(tasks.size());
@@ -525,7 +551,7 @@ inline void forward(const AttentionForward<float>& f) {
       } else {
         const std::int64_t qs = sh.q_offsets[s + 1] - sh.q_offsets[s];
         put_transposed_block(f.q, sh.q_offsets[s] + c.first, c.count, H, D, q_factor,
-                             qp + at.queries[s] + c.first * D, query_block_floats(qs, D));
+                             qp + at.queries[s] + c.first * D, query_block_floats(qs, D, kForwardBlock), kStripe);
       }
     }
 #pragma omp for schedule(dynamic, 1)
@@ -533,7 +559,7 @@ inline void forward(const AttentionForward<float>& f) {
       const ForwardTask& t = tasks[static_cast<std::size_t>(i)];
       const auto s = static_cast<std::size_t>(t.s);
       const std::int64_t keys = sh.k_offsets[s + 1] - sh.k_offsets[s], qs = sh.q_offsets[s + 1] - sh.q_offsets[s];
-      const float* qt = qp + at.queries[s] + t.h * query_block_floats(qs, D) + (t.r0 - sh.q_offsets[s]) * D;
+      const float* qt = qp + at.queries[s] + t.h * query_block_floats(qs, D, kForwardBlock) + (t.r0 - sh.q_offsets[s]) * D;
       forward_block(f, t.s, t.r0, t.rows, t.h, qt, kp + at.rows[s] + t.h * row_panel_floats(keys, D),
                     vp + at.columns[s] + t.h * column_panel_floats(keys, D), kPanel * keys);
     }
@@ -574,9 +600,9 @@ inline void pack_backward(const AttentionBackward<float>& g, const detail::Packe
     return;
   }
   const std::int64_t q0 = sh.q_offsets[s], qs = sh.q_offsets[s + 1] - q0, r0 = q0 + c.first;
-  const std::int64_t head_stride = query_block_floats(qs, D), block = at.queries[s] + c.first * D;
-  put_transposed_block(g.q, r0, c.count, H, D, sh.scale * kLog2e, p.qt + block, head_stride);
-  put_transposed_block(g.dout, r0, c.count, H, D, 1.0f, p.dot_t + block, head_stride);
+  const std::int64_t head_stride = query_block_floats(qs, D, kQueryBlock), block = at.queries[s] + c.first * D;
+  put_transposed_block(g.q, r0, c.count, H, D, sh.scale * kLog2e, p.qt + block, head_stride, kQueryBlock);
+  put_transposed_block(g.dout, r0, c.count, H, D, 1.0f, p.dot_t + block, head_stride, kQueryBlock);
   for (std::int64_t h = 0; h < H; ++h) {
     float* lse = p.lse + (block + h * head_stride) / D;
     float* delta = p.delta + (block + h * head_stride) / D;
@@ -616,7 +642,7 @@ inline void backward_task(const AttentionBackward<float>& g, const detail::Packe
     }
     return;
   }
-  const std::int64_t block_size = D * kQueryBlock, q_at = at.queries[si] + h * query_block_floats(q1 - q0, D);
+  const std::int64_t block_size = D * kQueryBlock, q_at = at.queries[si] + h * query_block_floats(q1 - q0, D, kQueryBlock);
   const float* qt = p.qt + q_at;
   const float* dot_t = p.dot_t + q_at;
   const float* q_rows = p.q_rows + q_at;
@@ -697,7 +723,7 @@ inline void backward(const AttentionBackward<float>& g) {
   using namespace detail;
   const AttentionShape& sh = g.shape;
   // Buffers of the calling thread, kept between calls (see forward).
-  const PackedOffsets at(sh);
+  const PackedOffsets at(sh, kQueryBlock);
   const auto sequences = static_cast<std::size_t>(sh.sequences);
   thread_local std::vector<float> kp_buf, vp_buf, kc_buf, qt_buf, dot_buf, q_buf, do_buf, lse_buf, delta_buf;
   const std::int64_t queries = at.queries[sequences];
@@ -706,7 +732,7 @@ inline void backward(const AttentionBackward<float>& g) {
                            scratch(q_buf, queries), scratch(do_buf, queries),
                            scratch(lse_buf, queries / std::max<std::int64_t>(sh.head_dim, 1)),
                            scratch(delta_buf, queries / std::max<std::int64_t>(sh.head_dim, 1))};
-  const std::vector<PackChunk> chunks = pack_chunks(sh);
+  const std::vector<PackChunk> chunks = pack_chunks(sh, kQueryBlock);
   const auto n_chunks = static_cast<std::int64_t>(chunks.size());
   const std::int64_t tasks = sh.sequences * sh.heads;
 #pragma omp parallel if (tasks > 1)
