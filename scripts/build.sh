@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Configures and builds engram into build/ (both backends when nvcc is present).
 #   ENGRAM_BUILD_DIR=build  ENGRAM_CUDA=AUTO|ON|OFF  ENGRAM_WERROR=OFF|ON  ENGRAM_MPI=OFF|ON
-#   ENGRAM_NATIVE=ON|OFF  (ON: host code for this machine's ISA, -march=native; OFF: baseline x86-64,
-#   for binaries that run elsewhere)
+#   ENGRAM_ARCH=native|x86-64-v3|x86-64-v4|baseline  (host ISA; native, the default, is this machine's:
+#   -march=native; the others build binaries that run on other machines of that level)
 #   ENGRAM_PYTHON=AUTO|ON|OFF  (AUTO: build the Python module into <build>/python when python3
 #   can import nanobind; scripts/install-python-deps.sh installs it)
 set -euo pipefail
@@ -25,6 +25,6 @@ cmake -S . -B "$build_dir" -G Ninja "${launcher[@]}" \
   -DENGRAM_CUDA="${ENGRAM_CUDA:-AUTO}" \
   -DENGRAM_WERROR="${ENGRAM_WERROR:-OFF}" \
   -DENGRAM_MPI="${ENGRAM_MPI:-OFF}" \
-  -DENGRAM_NATIVE="${ENGRAM_NATIVE:-ON}" \
+  -DENGRAM_ARCH="${ENGRAM_ARCH:-native}" \
   -DENGRAM_PYTHON="$python" >/dev/null
 cmake --build "$build_dir" -j "$(nproc)"

@@ -50,6 +50,27 @@ engram::ot::Problem<double> problem_of(const engram_sinkhorn_problem& given, std
   return q;
 }
 
+engram::ot::SinkhornOptions options_of(const engram_sinkhorn_options* options) {
+  require(options, "options");
+  engram::ot::SinkhornOptions o;
+  switch (options->cost) {
+    case ENGRAM_COST_SQ_EUCLIDEAN: o.cost = engram::ot::CostKind::sq_euclidean; break;
+    case ENGRAM_COST_P_NORM: o.cost = engram::ot::CostKind::p_norm; break;
+    case ENGRAM_COST_STORED: o.cost = engram::ot::CostKind::stored; break;
+    default:
+      throw engram::Error::bad_input("options.cost", std::to_string(static_cast<int>(options->cost)),
+                                     "must be ENGRAM_COST_SQ_EUCLIDEAN, ENGRAM_COST_P_NORM or ENGRAM_COST_STORED");
+  }
+  o.power = options->p;
+  o.dim = options->dim;
+  o.tol = options->tol;
+  o.max_iter = options->max_iter;
+  o.eps_decay = options->eps_decay;
+  o.eps_start = options->eps_start;
+  o.check_every = options->check_every;
+  return o;
+}
+
 engram::nn::AttentionArrays arrays_of(const engram_attention_shape* shape, const float* q, const float* k,
                                       const float* v) {
   require(shape, "shape");
@@ -92,23 +113,7 @@ engram_status engram_sinkhorn(engram_backend* backend, engram_sinkhorn_problem* 
   return guarded([&] {
     engram::Backend& be = backend_of(backend, "backend");
     require(problems, "problems");
-    require(options, "options");
-    engram::ot::SinkhornOptions o;
-    switch (options->cost) {
-      case ENGRAM_COST_SQ_EUCLIDEAN: o.cost = engram::ot::CostKind::sq_euclidean; break;
-      case ENGRAM_COST_P_NORM: o.cost = engram::ot::CostKind::p_norm; break;
-      case ENGRAM_COST_STORED: o.cost = engram::ot::CostKind::stored; break;
-      default:
-        throw engram::Error::bad_input("options.cost", std::to_string(static_cast<int>(options->cost)),
-                                       "must be ENGRAM_COST_SQ_EUCLIDEAN, ENGRAM_COST_P_NORM or ENGRAM_COST_STORED");
-    }
-    o.power = options->p;
-    o.dim = options->dim;
-    o.tol = options->tol;
-    o.max_iter = options->max_iter;
-    o.eps_decay = options->eps_decay;
-    o.eps_start = options->eps_start;
-    o.check_every = options->check_every;
+    engram::ot::SinkhornOptions o = options_of(options);
     std::vector<engram::ot::Problem<double>> batch;
     for (std::size_t p = 0; p < count; ++p) {
       batch.push_back(problem_of(problems[p], p, o));
@@ -130,6 +135,24 @@ engram_status engram_sinkhorn(engram_backend* backend, engram_sinkhorn_problem* 
       out.iterations = s.iterations;
       out.converged = s.converged ? 1 : 0;
     }
+  });
+}
+
+engram_status engram_sinkhorn_divergence(engram_backend* backend, const engram_sinkhorn_problem* problems, size_t count,
+                                         const engram_sinkhorn_options* options, double* divergences) {
+  return guarded([&] {
+    engram::Backend& be = backend_of(backend, "backend");
+    require(problems, "problems");
+    require(divergences, "divergences");
+    const engram::ot::SinkhornOptions o = options_of(options);
+    if (o.cost == engram::ot::CostKind::stored) {
+      throw engram::Error::bad_input("options.cost", "ENGRAM_COST_STORED",
+                                     "the divergence needs points (it solves x-x and y-y problems too)");
+    }
+    std::vector<engram::ot::Problem<double>> batch;
+    for (std::size_t p = 0; p < count; ++p) batch.push_back(problem_of(problems[p], p, o));
+    const std::vector<double> s = engram::ot::sinkhorn_divergence(be, batch, o);
+    std::copy(s.begin(), s.end(), divergences);
   });
 }
 

@@ -28,8 +28,13 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
-from . import nn, ot
-from ._arrays import as_array
+from ._build_info import ARCH as _ARCH, CPU_FEATURES as _CPU_FEATURES
+from ._isa import check_cpu_features as _check_cpu_features, cpu_flags as _cpu_flags
+
+_check_cpu_features(_ARCH, _CPU_FEATURES, _cpu_flags())
+
+from . import nn, ot  # noqa: E402  (after the CPU check: these load the compiled module)
+from ._arrays import as_array  # noqa: E402
 from ._engram import Backend, Brain, __version__, _experiments, _kcap, _progress_unit, _run, _set_data_dir
 
 __all__ = ["Backend", "Brain", "run", "experiments", "kcap", "ot", "nn", "__version__"]

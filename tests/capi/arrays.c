@@ -100,6 +100,32 @@ static void test_sinkhorn(engram_backend* backend) {
   check(engram_sinkhorn(backend, &stored, 1, &o) == ENGRAM_BAD_INPUT, "bad eps status", 0, ENGRAM_BAD_INPUT);
   check(strstr(engram_last_error(), "problems[0].eps") != NULL, "bad eps message names the field", 0, 0);
   check(untouched == 12345, "nothing written on failure", untouched, 12345);
+
+  /* Divergence: OT(a, b) - OT(a, a) / 2 - OT(b, b) / 2 from three plain solves' dual values. */
+  o.cost = ENGRAM_COST_SQ_EUCLIDEAN;
+  engram_sinkhorn_problem pairs[3];
+  memset(pairs, 0, sizeof pairs);
+  pairs[0] = points[0];
+  pairs[0].f = NULL; pairs[0].g = NULL; pairs[0].plan = NULL; pairs[0].gradient = NULL;
+  pairs[1] = pairs[0]; pairs[1].y = x; pairs[1].m = N; pairs[1].b = a;
+  pairs[2] = pairs[0]; pairs[2].x = y; pairs[2].n = M; pairs[2].a = b;
+  must(engram_sinkhorn(backend, pairs, 3, &o), "engram_sinkhorn(divergence terms)");
+  double want_divergence = pairs[0].value - pairs[1].value / 2 - pairs[2].value / 2, divergence[2] = {0, 0};
+  engram_sinkhorn_problem shifted[2];
+  shifted[0] = pairs[0];
+  shifted[1] = pairs[2]; /* y against itself: S = 0 */
+  shifted[1].y = y; shifted[1].m = M; shifted[1].b = b;
+  must(engram_sinkhorn_divergence(backend, shifted, 2, &o, divergence), "engram_sinkhorn_divergence");
+  check(fabs(divergence[0] - want_divergence) <= 1e-12 * fabs(want_divergence) + 1e-15, "divergence", divergence[0],
+        want_divergence);
+  check(want_divergence > 1e-3, "the clouds differ", want_divergence, 1e-3);
+  check(fabs(divergence[1]) <= 1e-12, "divergence of a cloud with itself", divergence[1], 0);
+  divergence[0] = 777;
+  o.cost = ENGRAM_COST_STORED;
+  check(engram_sinkhorn_divergence(backend, shifted, 1, &o, divergence) == ENGRAM_BAD_INPUT, "stored cost refused", 0,
+        ENGRAM_BAD_INPUT);
+  check(strstr(engram_last_error(), "options.cost") != NULL, "divergence error names options.cost", 0, 0);
+  check(divergence[0] == 777, "nothing written on a refused divergence", divergence[0], 777);
 }
 
 /* softmax(q k^T / sqrt(D)) v of one head over one sequence, in double. */

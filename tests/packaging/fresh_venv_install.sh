@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# `pip install` from a copy of the source tree into a fresh virtual environment, the copy then
-# deleted, and the digits example run from the installed package: the wheel must carry its data
-# and find it at run time (engine/io/data_dir.hpp), never through a path into the source tree.
+# The portable wheel (scripts/build-wheel.sh: x86-64-v3, auditwheel-repaired) built from a copy of
+# the source tree, the copy then deleted, the wheel installed into a fresh virtual environment, and
+# the digits example run from the installed package. The wheel must carry its data and find it at
+# run time (engine/io/data_dir.hpp), never through a path into the source tree, and must carry
+# every shared library outside the manylinux policy (yaml-cpp, libgomp): `ldd` of the installed
+# module resolves them inside the venv, so a machine without engram's apt packages runs it.
 # Slow (a full compile of the module): ctest label `packaging`, run by .ci/run after the suite.
 #   tests/packaging/fresh_venv_install.sh SOURCE_DIR WORK_DIR
 set -euo pipefail
@@ -18,8 +21,11 @@ python3 -m venv "$work/venv"
 # ccache keys on paths relative to the copy, so a rerun (or CI's next run) reuses the objects.
 export CCACHE_BASEDIR="$copy" CCACHE_NOHASHDIR=1
 export SKBUILD_CMAKE_DEFINE="CMAKE_CXX_COMPILER_LAUNCHER=ccache;CMAKE_C_COMPILER_LAUNCHER=ccache"
-"$work/venv/bin/pip" install --quiet "$copy"
+ENGRAM_WHEEL_TOOLS="$work/wheel-tools" "$copy/scripts/build-wheel.sh" "$work/dist"
 rm -rf "$copy"
+wheels=("$work"/dist/engram-*manylinux*_x86_64.whl)
+[ -f "${wheels[0]}" ] || { echo "fresh_venv_install: no manylinux wheel in $work/dist" >&2; exit 1; }
+"$work/venv/bin/pip" install --quiet "${wheels[0]}"
 # No installed file of the package names the (deleted) source folder (pip's own record of where
 # it installed from, engram-*.dist-info/direct_url.json, does by design).
 package="$("$work/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/engram"
@@ -28,6 +34,16 @@ if grep -rlF "$copy" "$package"; then
   echo "fresh_venv_install: the files above embed the source path $copy" >&2
   exit 1
 fi
+module="$(ls "$package"/_engram*.so)"
+site="$(dirname "$package")"
+# Only what the manylinux policy guarantees (the C/C++ runtime, zlib) may come from the system.
+ldd "$module" | awk -v site="$site/" '
+  /=>/ {
+    if ($1 ~ /^(linux-vdso|ld-linux|libc\.so|libm\.so|libpthread|libdl|librt|libstdc\+\+|libgcc_s|libz\.so)/) next
+    if (index($3, site) != 1) { print "fresh_venv_install: " $1 " resolves outside the wheel: " $3; bad = 1 }
+    else print "bundled: " $1
+  }
+  END { exit bad }' >&2
 cd "$work"
 unset ENGRAM_DATA_DIR
 "$work/venv/bin/python" - <<'PY'

@@ -74,6 +74,16 @@ typedef struct engram_sinkhorn_problem {
 ENGRAM_API engram_status engram_sinkhorn(engram_backend* backend, engram_sinkhorn_problem* problems, size_t count,
                                          const engram_sinkhorn_options* options);
 
+/* Debiased Sinkhorn divergence of each problem, S = OT(a, b) - OT(a, a) / 2 - OT(b, b) / 2, written to
+ * divergences[count]. OT is the entropic OT *value* (the problem's `value` field: the dual objective),
+ * as in Feydy et al. 2019 and engram.ot.sinkhorn_divergence; POT's empirical_sinkhorn_divergence
+ * combines transport costs <P, C> instead (docs/ot.md). Reads each problem's inputs (point costs
+ * only: x, y, n, m, a, b, eps, tau), writes none of its outputs; the 3 * count problems are solved
+ * as one batch. */
+ENGRAM_API engram_status engram_sinkhorn_divergence(engram_backend* backend, const engram_sinkhorn_problem* problems,
+                                                    size_t count, const engram_sinkhorn_options* options,
+                                                    double* divergences);
+
 /* ---- Attention: softmax(q k^T * scale) v per head, float32, flash-attn's packed layout ---- */
 
 typedef struct engram_attention_shape {

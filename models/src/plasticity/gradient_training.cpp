@@ -14,14 +14,19 @@ double train_by_gradient(const PlasticShape& shape, PlasticWeights& w, const Dat
   data.check(shape);
   if (o.batch == 0) throw Error::bad_input("baseline.batch", "0", "must be at least 1");
   if (data.size() == 0) throw Error::bad_input("data", "0 examples", "the baseline needs training data");
+  Gradients g;
+  g.resize(shape);
   // All trainable arrays as one parameter vector, so one AdamW state covers them.
-  std::vector<std::vector<double>*> arrays{&w.w_rec, &w.w_in, &w.bias, &w.w_out};
+  std::vector<std::vector<double>*> arrays{&w.w_out};
+  std::vector<const std::vector<double>*> gradients{&g.w_out};
+  if (!o.readout_only) {
+    arrays.insert(arrays.begin(), {&w.w_rec, &w.w_in, &w.bias});
+    gradients.insert(gradients.begin(), {&g.w_rec, &g.w_in, &g.bias});
+  }
   std::size_t total = 0;
   for (auto* a : arrays) total += a->size();
   std::vector<double> params(total), grads(total);
   nn::AdamWState<double> state(total);
-  Gradients g;
-  g.resize(shape);
   std::vector<std::size_t> order(data.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
   double last_loss = 0.0;
@@ -38,7 +43,7 @@ double train_by_gradient(const PlasticShape& shape, PlasticWeights& w, const Dat
       }
       std::size_t at = 0;
       for (std::size_t a = 0; a < arrays.size(); ++a) {
-        const std::vector<double>& ga = a == 0 ? g.w_rec : a == 1 ? g.w_in : a == 2 ? g.bias : g.w_out;
+        const std::vector<double>& ga = *gradients[a];
         std::copy(arrays[a]->begin(), arrays[a]->end(), params.begin() + static_cast<std::ptrdiff_t>(at));
         std::copy(ga.begin(), ga.end(), grads.begin() + static_cast<std::ptrdiff_t>(at));
         at += arrays[a]->size();

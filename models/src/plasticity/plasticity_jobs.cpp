@@ -194,8 +194,11 @@ void parse_evaluation(const io::ConfigNode& e, Config& c) {
 }
 
 void parse_baseline(const io::ConfigNode& b, Config& c) {
-  b.allow_keys({"enabled", "epochs", "lr", "batch"});
+  b.allow_keys({"enabled", "epochs", "lr", "batch", "train"});
   c.baseline = b.optional<bool>("enabled", true);
+  const std::string train = b.optional<std::string>("train", "all");
+  if (train != "all" && train != "readout") throw Error::bad_input(b.field("train"), train, "must be all or readout");
+  c.gradient.readout_only = train == "readout";
   c.gradient.epochs = b.optional<std::uint32_t>("epochs", 20);
   c.gradient.adam.lr = b.optional<double>("lr", 0.01);
   c.gradient.batch = b.optional<std::uint32_t>("batch", 32);
