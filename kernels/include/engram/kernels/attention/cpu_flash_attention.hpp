@@ -12,11 +12,15 @@
 // denominator, rescale) is lane-wise vector arithmetic with no horizontal reductions and no
 // per-row scalar loops. Scores live in the base-2 domain (Q is packed pre-multiplied by
 // scale * log2 e), so each probability is one exp2 (exp2 below: a degree-6 polynomial, no table).
-//   forward:  K and V of every (sequence, head) packed once per call into microkernel panels;
-//             per row block and key tile, S^T = K Q^T with the tile's column maxima taken in the
-//             stores, P = exp2(S^T - m) with the row sums in the same pass, O^T = O^T corr + V^T P^T.
-//   backward: per (sequence, head), key tiles outer and query blocks inner (FlashAttention-2),
-//             from the forward's saved log-sum-exp (no second softmax pass):
+//   forward:  K, V and Q^T of every (sequence, head) packed once per call, reading the inputs in
+//             token order; per 256-row block and key tile (K/V fetched from memory once per 256
+//             rows), per 16-lane stripe: S^T = K Q^T with the tile's column maxima taken in the
+//             stores, P = exp2(S^T - m) with the row sums in the same pass, O^T = O^T corr + V^T P^T
+//             (the rescale applied as the product loads its accumulators).
+//   backward: operands packed once per call as in the forward (Q and dO also as plain rows, so
+//             the dK and dV products read them contiguously); per (sequence, head), key tiles
+//             outer and query blocks inner (FlashAttention-2), from the forward's saved
+//             log-sum-exp (no second softmax pass):
 //             P^T = exp2(K Q^T - lse) in the score product's stores, dS^T = P^T (V dO^T - delta)
 //             in the second product's stores, dV += P^T dO, dK += dS^T Q, dQ^T += K^T dS^T.
 // Vectors are GCC vector types of 8 floats under AVX (-march=native) and 4 otherwise. Every sum
