@@ -430,7 +430,11 @@ BatchPlan plan_batches(const Sweep& sweep, const std::vector<const SweepJob*>& p
   for (const SweepJob* job : pending) classes[sweep.kind->shape_class(job->config())].push_back(job);
   BatchPlan plan;
   plan.shape_classes = classes.size();
-  for (const auto& [shape, jobs] : classes) {
+  for (auto& [shape, jobs] : classes) {
+    std::vector<std::pair<std::string, const SweepJob*>> keyed;
+    for (const SweepJob* job : jobs) keyed.emplace_back(sweep.kind->affinity(job->config()), job);
+    std::stable_sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (std::size_t i = 0; i < jobs.size(); ++i) jobs[i] = keyed[i].second;
     std::uint64_t per_job = 1;
     for (const SweepJob* job : jobs) {
       per_job = std::max(per_job, sweep.kind->estimate_bytes(job->config()));

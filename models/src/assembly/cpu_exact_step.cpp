@@ -64,16 +64,21 @@ void hebbian(const graph::RowTable& table, std::size_t b, BrainFiring firing, co
     const std::uint32_t degree = table.row_degree[slot];
     const NeuronId* targets = table.targets + start;
     float* weights = table.weights + start;
+    // Branch-free: edges into winners are a few percent, scattered, so a branch on them
+    // mispredicts; a weight that is not scaled is stored back unchanged (same bits).
     for (std::uint32_t e = 0; e < degree; ++e) {
-      if (!is_winner[targets[e]]) continue;
-      const float grown = weights[e] * factor;
-      weights[e] = grown > ceiling ? ceiling : grown;
+      const float w = weights[e];
+      const float grown = w * factor;
+      const float capped = grown > ceiling ? ceiling : grown;
+      weights[e] = is_winner[targets[e]] ? capped : w;
     }
   }
 }
 
-EdgeOffset RowGenerator::generate(const graph::FiberGraph& graph, const graph::RowRequests& requests) {
-  const int threads = std::max(1, std::min<int>(omp_get_max_threads(), static_cast<int>(requests.count / 64 + 1)));
+EdgeOffset RowGenerator::generate(const graph::FiberGraph& graph, const graph::RowRequests& requests, RowCache* shared) {
+  const int threads = shared != nullptr
+                          ? 1
+                          : std::max(1, std::min<int>(omp_get_max_threads(), static_cast<int>(requests.count / 64 + 1)));
   if (parts_.size() < static_cast<std::size_t>(threads)) parts_.resize(static_cast<std::size_t>(threads));
   for (Part& part : parts_) {  // parts beyond the threads that run stay empty
     part.first = part.last = 0;
@@ -93,9 +98,17 @@ EdgeOffset RowGenerator::generate(const graph::FiberGraph& graph, const graph::R
       const std::uint32_t b = requests.brain[r];
       const NeuronId s = requests.source[r];
       const std::size_t before = part.targets.size();
-      graph::cpu_gnp_row(graph.graph_seed[b], graph.fiber, s, graph.n_target, graph.p[b],
-                         graph.exclude_self ? s : graph::kNoExclusion,
-                         [&](NeuronId target) { part.targets.push_back(target); });
+      const NeuronId excluded = graph.exclude_self ? s : graph::kNoExclusion;
+      const auto make = [&](std::vector<NeuronId>& out) {
+        graph::cpu_gnp_row(graph.graph_seed[b], graph.fiber, s, graph.n_target, graph.p[b], excluded,
+                           [&](NeuronId target) { out.push_back(target); });
+      };
+      const std::vector<NeuronId>* cached =
+          shared != nullptr
+              ? shared->row(graph.fiber, graph.graph_seed[b], graph.p[b], graph.n_target, graph.exclude_self, s, make)
+              : nullptr;
+      if (cached != nullptr) part.targets.insert(part.targets.end(), cached->begin(), cached->end());
+      else make(part.targets);
       part.degree.push_back(static_cast<std::uint32_t>(part.targets.size() - before));
     }
   });

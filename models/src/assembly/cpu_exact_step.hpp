@@ -45,13 +45,59 @@ std::uint16_t* thread_unit_counts(NeuronId n);
 void hebbian(const graph::RowTable& table, std::size_t b, BrainFiring firing, const std::uint8_t* is_winner,
              float factor, float max_weight);
 
+// Rows of implicit graphs kept for brains that share a graph (same graph seed and p of a fiber:
+// sweeps over other parameters, such as the Hebbian rate, at one seed) and run one after another
+// on one thread: a row one brain generated is copied, not regenerated, when another brain's
+// neuron of the same index first fires. A row's targets are a pure function of (graph seed, fiber,
+// source, n, p, exclusion), so a copy is the same bits. Not thread-safe: one cache per thread.
+class RowCache {
+ public:
+  // The cached row of `source` in `fiber` for a brain of graph (graph_seed, p), made by `make`
+  // (which appends the targets to the vector it is given) the first time. nullptr when this
+  // cache holds another graph for the fiber: the caller generates the row itself.
+  template <class Make>
+  const std::vector<NeuronId>* row(std::uint32_t fiber, std::uint64_t graph_seed, double p, NeuronId n_target,
+                                   bool exclude_self, NeuronId source, Make&& make) {
+    if (fibers_.size() <= fiber) fibers_.resize(fiber + 1);
+    FiberRows& f = fibers_[fiber];
+    if (!f.bound) {
+      f = FiberRows{true, graph_seed, p, n_target, exclude_self, {}};
+    } else if (f.graph_seed != graph_seed || f.p != p || f.n_target != n_target || f.exclude_self != exclude_self) {
+      return nullptr;
+    }
+    if (f.rows.size() <= source) f.rows.resize(static_cast<std::size_t>(source) + 1);
+    Slot& slot = f.rows[source];
+    if (!slot.made) {
+      make(slot.targets);
+      slot.made = true;
+    }
+    return &slot.targets;
+  }
+
+ private:
+  struct Slot {
+    bool made = false;
+    std::vector<NeuronId> targets;
+  };
+  struct FiberRows {
+    bool bound = false;
+    std::uint64_t graph_seed = 0;
+    double p = 0;
+    NeuronId n_target = 0;
+    bool exclude_self = false;
+    std::vector<Slot> rows;  // by source neuron
+  };
+  std::vector<FiberRows> fibers_;
+};
+
 // Rows of a G(n, p) fiber generated once each (the portable path generates every row twice: to
 // count it, then to fill it), in parallel over requests, into per-thread buffers kept between
 // calls. degree[r] and the rows' targets come out exactly as GnpRowDegree/GnpRowFill give them.
 class RowGenerator {
  public:
-  // Generates every requested row; returns their total degree.
-  EdgeOffset generate(const graph::FiberGraph& graph, const graph::RowRequests& requests);
+  // Generates every requested row (taking those `shared` holds from it; with a cache, on the
+  // calling thread alone); returns their total degree.
+  EdgeOffset generate(const graph::FiberGraph& graph, const graph::RowRequests& requests, RowCache* shared = nullptr);
   // Writes the generated rows at pool positions base, base + degree[0], ... (request order, as
   // the portable path places them), weight `initial_weight`, and their row_start/row_degree.
   void write(const graph::RowRequests& requests, EdgeOffset base, const graph::RowTable& table,
@@ -69,6 +115,7 @@ class RowGenerator {
 // What the CPU paths of one batch keep between steps, so a step allocates nothing once warm.
 struct Workspace {
   RowGenerator rows;
+  RowCache* shared_rows = nullptr;  // not owned
 };
 
 }  // namespace engram::assembly::cpu

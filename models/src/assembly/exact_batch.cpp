@@ -79,6 +79,10 @@ ExactBatch::ExactBatch(Backend& backend, BrainSpec spec, std::vector<BrainId> br
     : ExactBatch(backend, std::move(spec), std::move(brains), {}) {}
 
 ExactBatch::ExactBatch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains, std::vector<BrainOverrides> overrides)
+    : ExactBatch(backend, std::move(spec), std::move(brains), std::move(overrides), nullptr) {}
+
+ExactBatch::ExactBatch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains, std::vector<BrainOverrides> overrides,
+                       cpu::RowCache* shared_rows)
     : BatchControls(spec),
       backend_(backend),
       spec_(std::move(spec)),
@@ -89,6 +93,7 @@ ExactBatch::ExactBatch(Backend& backend, BrainSpec spec, std::vector<BrainId> br
   }
   if (brains_.empty()) throw Error::bad_input("brains", "0", "a batch needs at least one brain");
   check_overrides(overrides, brains_.size(), spec_.fibers.size());
+  cpu_->shared_rows = shared_rows;
   init_brain_keys();
   init_areas();
   init_stimuli();
@@ -227,7 +232,7 @@ void ExactBatch::materialise(std::size_t f, const std::vector<std::uint32_t>& br
   if (backend_.kind() == BackendKind::cpu && !portable_kernels_) {
     // Host memory: the request lists are read in place and each row is generated once.
     const graph::RowRequests requests{brains.data(), sources.data(), count};
-    const EdgeOffset total = cpu_->rows.generate(g, requests);
+    const EdgeOffset total = cpu_->rows.generate(g, requests, cpu_->shared_rows);
     fiber.targets.reserve_keep(static_cast<std::size_t>(fiber.pool_size + total));
     fiber.weights.reserve_keep(static_cast<std::size_t>(fiber.pool_size + total));
     cpu_->rows.write(requests, fiber.pool_size, table(fiber), 1.0f);

@@ -11,6 +11,7 @@
 #include "engram/engine/error.hpp"
 #include "engram/kernels/core/parallel_guard.hpp"
 #include "engram/models/assembly/exact_batch.hpp"
+#include "cpu_exact_step.hpp"
 
 namespace engram::assembly {
 
@@ -120,13 +121,21 @@ std::vector<std::vector<AreaSummary>> run_projection_batch(const std::vector<Pro
     // step would stream every brain's rows through memory each step. Bits are the same either way
     // (a brain's draws are keyed by its id, never by its slot). A batch of one runs on one thread:
     // the one-brain fast paths beat splitting a small brain's stages over threads.
+    // Brains of one graph (same seed and p: a sweep over beta) run on one thread in turn and
+    // share the rows they generate.
+    std::map<std::pair<std::uint64_t, std::vector<double>>, std::vector<std::size_t>> by_graph;
+    for (std::size_t b = 0; b < B; ++b) by_graph[{ids[b].seed, overrides[b].fiber_p}].push_back(b);
+    std::vector<const std::vector<std::size_t>*> groups;
+    for (const auto& entry : by_graph) groups.push_back(&entry.second);
     ParallelGuard guard;
 #pragma omp parallel for schedule(dynamic, 1)
-    for (std::int64_t b = 0; b < static_cast<std::int64_t>(B); ++b) guard.run([&] {
-      omp_set_num_threads(1);  // this thread's ICV only: the brain's stages stay on this thread
-      const auto i = static_cast<std::size_t>(b);
-      ExactBatch one(backend, spec, {ids[i]}, {overrides[i]});
-      step_batch(one, spec, first.steps, i, out, traces);
+    for (std::int64_t g = 0; g < static_cast<std::int64_t>(groups.size()); ++g) guard.run([&] {
+      omp_set_num_threads(1);  // this thread's ICV only: the brains' stages stay on this thread
+      cpu::RowCache rows;
+      for (const std::size_t i : *groups[static_cast<std::size_t>(g)]) {
+        ExactBatch one(backend, spec, {ids[i]}, {overrides[i]}, &rows);
+        step_batch(one, spec, first.steps, i, out, traces);
+      }
     });
     guard.rethrow();
     return out;
@@ -215,6 +224,14 @@ class ProjectionKind final : public sched::JobKind {
   }
   std::uint64_t estimate_bytes(const io::ConfigNode& config) const override {
     return estimate_brain_bytes(parse_projection(config));
+  }
+  // A brain's random graph is a function of its seed and its fibers' p (run_projection_batch
+  // lets brains of one graph share its rows).
+  std::string affinity(const io::ConfigNode& config) const override {
+    const ProjectionExperiment e = parse_projection(config);
+    std::string key = "seed=" + std::to_string(e.seed);
+    for (std::size_t f = 0; f < e.brain.fibers.size(); ++f) key += "|p=" + to_text(e.brain.fiber_p(f));
+    return key;
   }
   std::uint64_t estimate_run_bytes(const io::ConfigNode& config) const override {
     const ProjectionExperiment e = parse_projection(config);

@@ -107,6 +107,10 @@ class JobKind {
   // job's memory so the packer can respect --memory-budget.
   virtual std::string shape_class(const io::ConfigNode& config) const = 0;
   virtual std::uint64_t estimate_bytes(const io::ConfigNode& config) const = 0;
+  // Jobs of one shape class with equal affinity share work inside a batch (e.g. brains of one
+  // random graph share its rows), so the packer places them next to each other. Results never
+  // depend on it; empty (the default) keeps the id order.
+  virtual std::string affinity(const io::ConfigNode&) const { return {}; }
   // The memory a plain run of `config` needs, checked against the memory budget before anything
   // is allocated (run_config); 0 where the kind cannot tell. By default one sweep job's estimate.
   virtual std::uint64_t estimate_run_bytes(const io::ConfigNode& config) const { return estimate_bytes(config); }

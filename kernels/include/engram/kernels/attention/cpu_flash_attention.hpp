@@ -36,7 +36,7 @@
 #include <limits>
 #include <vector>
 
-#if defined(__FMA__)
+#if defined(__AVX__)
 #include <immintrin.h>
 #endif
 
@@ -53,8 +53,12 @@ inline constexpr std::int64_t kLanes = 4;
 #endif
 using Vec = float __attribute__((vector_size(kLanes * sizeof(float))));
 using IVec = std::int32_t __attribute__((vector_size(kLanes * sizeof(std::int32_t))));
-inline constexpr std::int64_t kQueryBlock = 64;  // query rows per block (lanes of the score tiles)
+inline constexpr std::int64_t kQueryBlock = 64;  // query rows per backward block (lanes of the score tiles)
+// Query rows per forward block: every key tile's K and V panels, read from memory once per block,
+// serve this many rows (at 64 rows the forward waited on memory for them).
+inline constexpr std::int64_t kForwardBlock = 256;
 inline constexpr std::int64_t kKeyBlock = 120;   // keys per tile (a multiple of the microkernel's 6 rows)
+inline constexpr std::int64_t kStripe = 2 * kLanes;  // query lanes per microkernel block
 
 inline bool supports(const AttentionShape& shape) { return shape.head_dim % 8 == 0; }
 
@@ -74,7 +78,22 @@ inline Vec splat(float x) {
   return Vec{x, x, x, x};
 #endif
 }
-inline Vec vmax(Vec a, Vec b) { return a > b ? a : b; }
+// a > b ? a : b (b where either is NaN), one instruction where the build has AVX.
+inline Vec vmax(Vec a, Vec b) {
+#if defined(__AVX__)
+  return _mm256_max_ps(a, b);
+#else
+  return a > b ? a : b;
+#endif
+}
+// a < b ? a : b (b where either is NaN).
+inline Vec vmin(Vec a, Vec b) {
+#if defined(__AVX__)
+  return _mm256_min_ps(a, b);
+#else
+  return a < b ? a : b;
+#endif
+}
 inline std::int64_t round_up(std::int64_t n, std::int64_t to) { return (n + to - 1) / to * to; }
 
 // a * b + c, rounded once where the build has FMA and twice otherwise.
@@ -97,8 +116,7 @@ inline constexpr float kLn2 = 0.693147180559945309f;
 // bits (k = -127 gives the bit pattern of +0).
 inline Vec vexp2(Vec x) {
   constexpr float kShift = 12582912.0f;  // 1.5 * 2^23
-  x = x < splat(-127.0f) ? splat(-127.0f) : x;
-  x = x > splat(127.0f) ? splat(127.0f) : x;
+  x = vmin(splat(127.0f), vmax(splat(-127.0f), x));  // NaN passes through both
   const Vec t = x + kShift;
   const Vec r = x - (t - kShift);
   Vec p = splat(1.535086630610749e-4f);
@@ -166,15 +184,29 @@ struct PanelA {
   PanelA from_row(std::int64_t m) const { return {p + (m / kPanel) * panel_stride, panel_stride}; }
 };
 
-// C(m, n) = epilogue([C(m, n) +] sum_k A(m, k) B(k, n)) for an MR x (NV * kLanes) block, k in
-// order, with B(k, n) = b[k * bk + n] and C(m, n) = c[m * cm + n]; row0 and lane0 place the
-// block in the product for the epilogue.
+// How a product treats what C holds: overwrite it, add to it, or add to C(m, n) * scale[n] (the
+// forward's output accumulator, rescaled per query lane by its softmax correction as it is loaded,
+// which is the same product as rescaling it in a pass of its own).
+struct Accumulate {
+  bool on;
+  const float* scale = nullptr;
+};
+
+// C(m, n) = epilogue([C(m, n) [* scale[n]] +] sum_k A(m, k) B(k, n)) for an MR x (NV * kLanes)
+// block, k in order, with B(k, n) = b[k * bk + n] and C(m, n) = c[m * cm + n]; row0 and lane0
+// place the block in the product for the epilogue and the scale.
 template <int MR, int NV, class A, class Epilogue>
 inline void micro(std::int64_t K, const A& a, const float* b, std::int64_t bk, float* c, std::int64_t cm,
-                  bool accumulate, const Epilogue& epilogue, std::int64_t row0, std::int64_t lane0) {
+                  Accumulate accumulate, const Epilogue& epilogue, std::int64_t row0, std::int64_t lane0) {
   Vec acc[MR][NV];
   for (int i = 0; i < MR; ++i) {
-    for (int v = 0; v < NV; ++v) acc[i][v] = accumulate ? load(c + i * cm + v * kLanes) : Vec{};
+    for (int v = 0; v < NV; ++v) acc[i][v] = accumulate.on ? load(c + i * cm + v * kLanes) : Vec{};
+  }
+  if (accumulate.scale != nullptr) {
+    for (int v = 0; v < NV; ++v) {
+      const Vec scale = load(accumulate.scale + lane0 + v * kLanes);
+      for (int i = 0; i < MR; ++i) acc[i][v] *= scale;
+    }
   }
   for (std::int64_t k = 0; k < K; ++k) {
     Vec bv[NV];
@@ -200,7 +232,7 @@ inline void micro(std::int64_t K, const A& a, const float* b, std::int64_t bk, f
 
 template <int NV, class A, class Epilogue>
 inline void micro_rows(std::int64_t rows, std::int64_t K, const A& a, const float* b, std::int64_t bk, float* c,
-                       std::int64_t cm, bool accumulate, const Epilogue& e, std::int64_t row0, std::int64_t lane0) {
+                       std::int64_t cm, Accumulate accumulate, const Epilogue& e, std::int64_t row0, std::int64_t lane0) {
   switch (rows) {
     case 6: return micro<6, NV>(K, a, b, bk, c, cm, accumulate, e, row0, lane0);
     case 5: return micro<5, NV>(K, a, b, bk, c, cm, accumulate, e, row0, lane0);
@@ -216,7 +248,7 @@ inline void micro_rows(std::int64_t rows, std::int64_t K, const A& a, const floa
 // no bit.
 template <class A, class Epilogue = PlainStore>
 inline void tile_gemm(std::int64_t M, std::int64_t N, std::int64_t K, const A& a, const float* b, std::int64_t bk,
-                      float* c, std::int64_t cm, bool accumulate, const Epilogue& e = {}) {
+                      float* c, std::int64_t cm, Accumulate accumulate, const Epilogue& e = {}) {
   std::int64_t n = 0;
   for (; n + 2 * kLanes <= N; n += 2 * kLanes) {
     for (std::int64_t m = 0; m < M; m += kPanel) {
@@ -232,60 +264,112 @@ inline void tile_gemm(std::int64_t M, std::int64_t N, std::int64_t K, const A& a
   }
 }
 
-// Tokens [first, first + count) of a [tokens, heads, D] tensor, head h, as row panels of
-// A(m = token, k = d): out[(m / kPanel) * kPanel * D + d * kPanel + m % kPanel], tokens past
-// count zero. Returns the panel stride. Reads each token's row once, in order.
-inline std::int64_t pack_row_panels(const float* x, std::int64_t first, std::int64_t count, std::int64_t H,
-                                    std::int64_t h, std::int64_t D, float* out) {
-  const std::int64_t padded = (count + kPanel - 1) / kPanel * kPanel;
-  for (std::int64_t m = 0; m < padded; ++m) {
-    float* column = out + (m / kPanel) * kPanel * D + m % kPanel;
-    if (m < count) {
-      const float* row = x + ((first + m) * H + h) * D;
-      for (std::int64_t d = 0; d < D; ++d) column[d * kPanel] = row[d];
-    } else {
-      for (std::int64_t d = 0; d < D; ++d) column[d * kPanel] = 0.0f;
-    }
-  }
-  return kPanel * D;
-}
-
-// The same tokens as column panels of A(m = d, k = token): out[(d / kPanel) * kPanel * count +
-// token * kPanel + d % kPanel], dims past D zero. Returns the panel stride.
-inline std::int64_t pack_column_panels(const float* x, std::int64_t first, std::int64_t count, std::int64_t H,
-                                       std::int64_t h, std::int64_t D, float* out) {
-  const std::int64_t padded = (D + kPanel - 1) / kPanel * kPanel;
-  for (std::int64_t t = 0; t < count; ++t) {
-    const float* row = x + ((first + t) * H + h) * D;
-    for (std::int64_t d = 0; d < padded; ++d) out[(d / kPanel) * kPanel * count + t * kPanel + d % kPanel] = d < D ? row[d] : 0.0f;
-  }
-  return kPanel * count;
-}
-
+// Packed operands, one (sequence, head) at a time:
+//   row panels:    A(m = token, k = d) at [(m / kPanel) * kPanel * D + d * kPanel + m % kPanel],
+//                  tokens past the sequence zero (panel stride kPanel * D);
+//   column panels: A(m = d, k = token) at [(d / kPanel) * kPanel * count + token * kPanel + d % kPanel],
+//                  dims past D zero (panel stride kPanel * count);
+//   query blocks:  a D * block slot per block of `block` rows (kForwardBlock, kQueryBlock),
+//                  holding the block either transposed, lane-major within stripes of `stripe` lanes
+//                  (lane in [w0, w0 + width) of a stripe at [w0 * D + d * width + lane - w0],
+//                  width = min(stripe, ld - w0), ld = round_up(rows, kLanes), lanes rows..ld-1 zero;
+//                  one stripe of ld lanes is the plain [d][lane] layout), or as plain rows ([row][d]).
 inline std::int64_t row_panel_floats(std::int64_t count, std::int64_t D) {
   return (count + kPanel - 1) / kPanel * kPanel * D;
 }
 inline std::int64_t column_panel_floats(std::int64_t count, std::int64_t D) {
   return (D + kPanel - 1) / kPanel * kPanel * count;
 }
+inline std::int64_t query_block_floats(std::int64_t count, std::int64_t D, std::int64_t block) {
+  return (count + block - 1) / block * block * D;
+}
 
-// Rows [r0, r0 + rows) of a [tokens, heads, D] tensor, head h, times `factor`, transposed into
-// out[d * ld + r] with lanes rows..ld-1 zero.
-inline void pack_transposed(const float* x, std::int64_t r0, std::int64_t rows, std::int64_t ld, std::int64_t H,
-                            std::int64_t h, std::int64_t D, float factor, float* out) {
-  for (std::int64_t d = 0; d < D; ++d) {
-    for (std::int64_t r = rows; r < ld; ++r) out[d * ld + r] = 0.0f;
+// Token m's row into row panels p.
+inline void put_row_panel(const float* row, std::int64_t m, std::int64_t D, float* p) {
+  float* column = p + (m / kPanel) * kPanel * D + m % kPanel;
+  for (std::int64_t d = 0; d < D; ++d) column[d * kPanel] = row[d];
+}
+// The zero rows that pad the last panel of `count` tokens.
+inline void zero_row_panel_tail(std::int64_t count, std::int64_t D, float* p) {
+  for (std::int64_t m = count; m % kPanel != 0; ++m) {
+    float* column = p + (m / kPanel) * kPanel * D + m % kPanel;
+    for (std::int64_t d = 0; d < D; ++d) column[d * kPanel] = 0.0f;
   }
-  for (std::int64_t r = 0; r < rows; ++r) {
-    const float* row = x + ((r0 + r) * H + h) * D;
-    for (std::int64_t d = 0; d < D; ++d) out[d * ld + r] = row[d] * factor;
+}
+// Token t's row (of `count` tokens) into column panels p.
+inline void put_column_panel(const float* row, std::int64_t t, std::int64_t count, std::int64_t D, float* p) {
+  for (std::int64_t d0 = 0; d0 < D; d0 += kPanel) {
+    float* out = p + (d0 / kPanel) * kPanel * count + t * kPanel;
+    for (int i = 0; i < kPanel; ++i) out[i] = d0 + i < D ? row[d0 + i] : 0.0f;
   }
 }
 
-// Per-thread scratch, grown on demand and kept between calls.
+// Where each sequence's packed operands start (floats; head h of sequence s at
+// at[s] + h * per-head size), for keys as row panels, keys as column panels and query blocks.
+struct PackedOffsets {
+  std::int64_t block;  // query rows per block
+  std::vector<std::int64_t> rows, columns, queries;
+  PackedOffsets(const AttentionShape& sh, std::int64_t query_block)
+      : block(query_block), rows(static_cast<std::size_t>(sh.sequences + 1), 0), columns(rows), queries(rows) {
+    for (std::size_t s = 0; s < static_cast<std::size_t>(sh.sequences); ++s) {
+      const std::int64_t keys = sh.k_offsets[s + 1] - sh.k_offsets[s], qs = sh.q_offsets[s + 1] - sh.q_offsets[s];
+      rows[s + 1] = rows[s] + sh.heads * row_panel_floats(keys, sh.head_dim);
+      columns[s + 1] = columns[s] + sh.heads * column_panel_floats(keys, sh.head_dim);
+      queries[s + 1] = queries[s] + sh.heads * query_block_floats(qs, sh.head_dim, block);
+    }
+  }
+};
+
+// A packing work item: tokens [first, first + count) (relative to the sequence) of sequence s's
+// keys or of its queries (then one query block). Items read whole [heads, D] token rows in
+// order, so the inputs stream through memory once and every head's panels fill together.
+struct PackChunk {
+  std::int64_t s, first, count;
+  bool keys;
+};
+inline constexpr std::int64_t kKeyChunk = 20 * kPanel;  // whole panels, so a chunk owns its panels
+
+inline std::vector<PackChunk> pack_chunks(const AttentionShape& sh, std::int64_t query_block) {
+  std::vector<PackChunk> chunks;
+  for (std::int64_t s = 0; s < sh.sequences; ++s) {
+    const std::int64_t keys = sh.k_offsets[s + 1] - sh.k_offsets[s], qs = sh.q_offsets[s + 1] - sh.q_offsets[s];
+    for (std::int64_t t = 0; t < keys; t += kKeyChunk) chunks.push_back({s, t, std::min(kKeyChunk, keys - t), true});
+    for (std::int64_t t = 0; t < qs; t += query_block) chunks.push_back({s, t, std::min(query_block, qs - t), false});
+  }
+  return chunks;
+}
+
+// Query block of `rows` tokens starting at token r0 of a [tokens, heads, D] tensor: every head's
+// rows times `factor`, transposed into out + h * head_stride ([d][lane], ld = round_up(rows,
+// kLanes), lanes past rows zero).
+inline void put_transposed_block(const float* x, std::int64_t r0, std::int64_t rows, std::int64_t H, std::int64_t D,
+                                 float factor, float* out, std::int64_t head_stride, std::int64_t stripe) {
+  const std::int64_t ld = round_up(rows, kLanes);
+  for (std::int64_t w0 = 0; w0 < ld; w0 += stripe) {
+    const std::int64_t width = std::min(stripe, ld - w0);
+    for (std::int64_t h = 0; h < H; ++h) {
+      float* o = out + h * head_stride + w0 * D;
+      for (std::int64_t d = 0; d < D; ++d) {
+        for (std::int64_t r = std::max(rows, w0); r < w0 + width; ++r) o[d * width + r - w0] = 0.0f;
+      }
+    }
+    for (std::int64_t r = w0; r < std::min(rows, w0 + width); ++r) {
+      for (std::int64_t h = 0; h < H; ++h) {
+        const float* row = x + ((r0 + r) * H + h) * D;
+        float* o = out + h * head_stride + w0 * D + r - w0;
+        for (std::int64_t d = 0; d < D; ++d) o[d * width] = row[d] * factor;
+      }
+    }
+  }
+}
+
+// Per-thread scratch, grown on demand and kept between calls, 64-byte aligned: tile rows are
+// multiples of 16 floats, so no vector load of a tile straddles two cache lines.
 inline float* scratch(std::vector<float>& buffer, std::int64_t n) {
-  if (static_cast<std::int64_t>(buffer.size()) < n) buffer.resize(static_cast<std::size_t>(n));
-  return buffer.data();
+  constexpr std::int64_t kAlign = 64 / sizeof(float);
+  if (static_cast<std::int64_t>(buffer.size()) < n + kAlign) buffer.resize(static_cast<std::size_t>(n + kAlign));
+  const auto misalign = reinterpret_cast<std::uintptr_t>(buffer.data()) % 64 / sizeof(float);
+  return buffer.data() + (misalign == 0 ? 0 : kAlign - static_cast<std::int64_t>(misalign));
 }
 
 // Whether keys [j, j + n) are all valid (no padding mask, or none of them padded).
@@ -299,7 +383,7 @@ inline bool keys_all_valid(const AttentionShape& sh, std::int64_t j, std::int64_
 
 }  // namespace detail
 
-// A forward work item: rows [r0, r0 + rows) of sequence s (at most kQueryBlock), head h.
+// A forward work item: rows [r0, r0 + rows) of sequence s (at most kForwardBlock), head h.
 struct ForwardTask {
   std::int64_t s, r0, rows, h;
 };
@@ -309,91 +393,106 @@ inline std::vector<ForwardTask> forward_tasks(const AttentionShape& shape) {
   std::vector<ForwardTask> tasks;
   for (std::int64_t s = 0; s < shape.sequences; ++s) {
     for (std::int64_t h = 0; h < shape.heads; ++h) {
-      for (std::int64_t r0 = shape.q_offsets[s]; r0 < shape.q_offsets[s + 1]; r0 += kQueryBlock) {
-        tasks.push_back({s, r0, std::min(kQueryBlock, shape.q_offsets[s + 1] - r0), h});
+      for (std::int64_t r0 = shape.q_offsets[s]; r0 < shape.q_offsets[s + 1]; r0 += kForwardBlock) {
+        tasks.push_back({s, r0, std::min(kForwardBlock, shape.q_offsets[s + 1] - r0), h});
       }
     }
   }
   return tasks;
 }
 
-// Rows [r0, r0 + rows) (at most kQueryBlock) of sequence s, head h, against keys [kb, k_end)
-// packed as row panels kp (K) and column panels vp (V, panel stride vstride).
+// Rows [r0, r0 + rows) (at most kForwardBlock) of sequence s, head h, with their Q^T block qt
+// (scaled to base-2 scores, in stripes of kStripe lanes), against keys [kb, k_end) packed as row
+// panels kp (K) and column panels vp (V, panel stride vstride).
 inline void forward_block(const AttentionForward<float>& f, std::int64_t s, std::int64_t r0, std::int64_t rows,
-                          std::int64_t h, const float* kp, const float* vp, std::int64_t vstride) {
+                          std::int64_t h, const float* qt, const float* kp, const float* vp, std::int64_t vstride) {
   using namespace detail;
   const AttentionShape& sh = f.shape;
   const std::int64_t H = sh.heads, D = sh.head_dim;
-  const std::int64_t ld = round_up(rows, kLanes), vecs = ld / kLanes;
-  thread_local std::vector<float> qt_buf, st_buf, ot_buf;
-  float* qt = scratch(qt_buf, D * ld);
-  float* st = scratch(st_buf, kKeyBlock * ld);
-  float* ot = scratch(ot_buf, D * ld);  // O^T, unnormalised
-  pack_transposed(f.q, r0, rows, ld, H, h, D, sh.scale * kLog2e, qt);
-  for (std::int64_t i = 0; i < D * ld; ++i) ot[i] = 0.0f;
+  const std::int64_t ld = round_up(rows, kLanes);
+  constexpr std::int64_t kStripes = kForwardBlock / kStripe;
+  thread_local std::vector<float> st_buf, ot_buf;
+  float* st = scratch(st_buf, kKeyBlock * kStripe);  // one stripe's scores, then probabilities: [key][lane]
+  float* ot = scratch(ot_buf, D * ld);  // O^T, unnormalised, in stripes as qt
 
   // Key positions (relative to the sequence's first key) visible to each lane's row: [0, end).
-  // Lanes past the block's rows see every key, so they never force the masked path.
+  // Lanes past the block's rows see every key, so they never force the masked path. Per stripe,
+  // the fewest and most keys any of its rows sees.
   const std::int64_t kb = sh.k_offsets[s];
-  std::int32_t end_of[kQueryBlock];
-  std::int64_t k_end = kb, min_end = std::numeric_limits<std::int64_t>::max();
+  std::int32_t end_of[kForwardBlock];
+  std::int64_t k_end = kb;
+  std::int64_t min_end[kStripes], max_end[kStripes];
+  bool started[kStripes];  // whether the stripe's O^T holds a product yet
+  for (std::int64_t w = 0; w < kStripes; ++w) {
+    min_end[w] = std::numeric_limits<std::int64_t>::max();
+    max_end[w] = kb;
+    started[w] = false;
+  }
   for (std::int64_t r = 0; r < ld; ++r) {
     std::int64_t b = kb, e = sh.k_offsets[s + 1];
     if (r < rows) sh.key_range(s, r0 + r, b, e);
     end_of[r] = static_cast<std::int32_t>(e - kb);
     if (r < rows) k_end = std::max(k_end, e);
-    min_end = std::min(min_end, e);
+    min_end[r / kStripe] = std::min(min_end[r / kStripe], e);
+    if (r < rows) max_end[r / kStripe] = std::max(max_end[r / kStripe], e);
   }
-  // Running maxima (base 2) and denominators, one lane per row.
-  alignas(32) float m[kQueryBlock], l[kQueryBlock], tile_max[kQueryBlock];
+  // Running maxima (base 2), denominators and the last tile's output corrections, one lane per row.
+  alignas(32) float m[kForwardBlock], l[kForwardBlock], tile_max[kForwardBlock], corr_of[kForwardBlock];
   for (std::int64_t r = 0; r < ld; ++r) {
     m[r] = kLowest;
     l[r] = 0.0f;
   }
+  // Per key tile (read from memory once for all the block's rows), one stripe of the
+  // microkernel's width of query lanes at a time runs all three steps, so its scores, Q^T and O^T
+  // columns stay in L1 while the tile's K and V panels stay in L2. Every lane's arithmetic is the
+  // same whichever block and stripe hold it; a stripe none of whose rows sees the tile (causal)
+  // skips it, as its lanes would add exact zeros.
   for (std::int64_t j0 = kb; j0 < k_end; j0 += kKeyBlock) {
     const std::int64_t n = std::min(k_end - j0, kKeyBlock);
-    for (std::int64_t r = 0; r < ld; ++r) tile_max[r] = kLowest;
-    tile_gemm(n, ld, D, PanelA{kp + (j0 - kb) * D, kPanel * D}, qt, ld, st, ld, false, StoreWithMax{tile_max});
-    if (j0 + n > min_end || !keys_all_valid(sh, j0, n)) {
-      // Hidden: a padded key, a key past the row's causal end. The stores' maxima included them.
-      for (std::int64_t v = 0; v < vecs; ++v) {
-        IVec end;
-        std::memcpy(&end, end_of + v * kLanes, sizeof end);
-        Vec mx = splat(kLowest);
-        for (std::int64_t c = 0; c < n; ++c) {
-          float* sc = st + c * ld + v * kLanes;
-          const IVec pos = IVec{} + static_cast<std::int32_t>(j0 + c - kb);
-          const Vec x = sh.key_ok(j0 + c) ? (pos < end ? load(sc) : splat(kLowest)) : splat(kLowest);
-          store(sc, x);
-          mx = vmax(mx, x);
+    const bool keys_valid = keys_all_valid(sh, j0, n);
+    const PanelA k_tile{kp + (j0 - kb) * D, kPanel * D}, v_tile{vp + (j0 - kb) * kPanel, vstride};
+    for (std::int64_t w0 = 0; w0 < ld; w0 += kStripe) {
+      const std::int64_t w = w0 / kStripe, width = std::min(kStripe, ld - w0);
+      if (max_end[w] <= j0) continue;
+      const bool masked = j0 + n > min_end[w] || !keys_valid;
+      for (std::int64_t r = w0; r < w0 + width; ++r) tile_max[r] = kLowest;
+      tile_gemm(n, width, D, k_tile, qt + w0 * D, width, st, width, {false}, StoreWithMax{tile_max + w0});
+      for (std::int64_t v = 0; v < width / kLanes; ++v) {
+        const std::int64_t lane = w0 + v * kLanes;
+        if (masked) {
+          // Hidden: a padded key, a key past the row's causal end. The stores' maxima included them.
+          IVec end;
+          std::memcpy(&end, end_of + lane, sizeof end);
+          Vec mx = splat(kLowest);
+          for (std::int64_t c = 0; c < n; ++c) {
+            float* sc = st + c * width + v * kLanes;
+            const IVec pos = IVec{} + static_cast<std::int32_t>(j0 + c - kb);
+            const Vec x = sh.key_ok(j0 + c) ? (pos < end ? load(sc) : splat(kLowest)) : splat(kLowest);
+            store(sc, x);
+            mx = vmax(mx, x);
+          }
+          store(tile_max + lane, mx);
         }
-        store(tile_max + v * kLanes, mx);
+        const Vec m_old = load(m + lane);
+        const Vec m_new = vmax(m_old, load(tile_max + lane));
+        // A lane that has seen no key yet subtracts 0, so its hidden scores still give exp2 -> 0.
+        const Vec shift = m_new == splat(kLowest) ? Vec{} : m_new;
+        const Vec corr = vexp2(m_old - shift);
+        store(m + lane, m_new);
+        store(corr_of + lane, corr);
+        Vec sum{};
+        for (std::int64_t c = 0; c < n; ++c) {
+          float* sc = st + c * width + v * kLanes;
+          const Vec p = vexp2(load(sc) - shift);
+          store(sc, p);
+          sum += p;
+        }
+        store(l + lane, load(l + lane) * corr + sum);
       }
+      // O^T[d][row] = O^T[d][row] corr[row] + sum_c V[c][d] P^T[c][row]
+      tile_gemm(D, width, n, v_tile, st, width, ot + w0 * D, width, {started[w], corr_of + w0});
+      started[w] = true;
     }
-    for (std::int64_t v = 0; v < vecs; ++v) {
-      const Vec m_old = load(m + v * kLanes);
-      const Vec m_new = vmax(m_old, load(tile_max + v * kLanes));
-      // A lane that has seen no key yet subtracts 0, so its hidden scores still give exp2 -> 0.
-      const Vec shift = m_new == splat(kLowest) ? Vec{} : m_new;
-      const Vec corr = vexp2(m_old - shift);
-      store(m + v * kLanes, m_new);
-      Vec sum{};
-      for (std::int64_t c = 0; c < n; ++c) {
-        float* sc = st + c * ld + v * kLanes;
-        const Vec p = vexp2(load(sc) - shift);
-        store(sc, p);
-        sum += p;
-      }
-      store(l + v * kLanes, load(l + v * kLanes) * corr + sum);
-      const IVec changed = corr != splat(1.0f);
-      bool any = false;
-      for (int e = 0; e < kLanes; ++e) any |= changed[e] != 0;
-      if (any) {
-        for (std::int64_t d = 0; d < D; ++d) store(ot + d * ld + v * kLanes, load(ot + d * ld + v * kLanes) * corr);
-      }
-    }
-    // O^T[d][row] += sum_c V[c][d] P^T[c][row]
-    tile_gemm(D, ld, n, PanelA{vp + (j0 - kb) * kPanel, vstride}, st, ld, ot, ld, true);
   }
   for (std::int64_t r = 0; r < rows; ++r) {
     const std::int64_t row = (r0 + r) * H + h;
@@ -403,8 +502,10 @@ inline void forward_block(const AttentionForward<float>& f, std::int64_t s, std:
       f.lse[row] = -std::numeric_limits<float>::infinity();  // this query sees no key
       continue;
     }
+    const std::int64_t w0 = r / kStripe * kStripe, width = std::min(kStripe, ld - w0);
+    const float* column = ot + w0 * D + (r - w0);
     const float inv = 1.0f / l[r];
-    for (std::int64_t d = 0; d < D; ++d) o[d] = ot[d * ld + r] * inv;
+    for (std::int64_t d = 0; d < D; ++d) o[d] = column[d * width] * inv;
     f.lse[row] = (m[r] + std::log2(l[r])) * kLn2;
   }
 }
@@ -413,50 +514,125 @@ inline void forward(const AttentionForward<float>& f) {
   using namespace detail;
   const AttentionShape& sh = f.shape;
   const std::int64_t H = sh.heads, D = sh.head_dim;
-  // Every (sequence, head)'s keys as row panels and values as column panels, packed once per call
-  // and shared by all the row blocks that read them: [sequence][head][panels]. Buffers of the
-  // calling thread, kept between calls.
-  // The parallel region below reaches them through the plain pointers only: a thread_local named
-  // inside it would be the worker thread's own.
-  thread_local std::vector<std::int64_t> k_at_buf, v_at_buf;  // where sequence s's head-0 panels start
-  thread_local std::vector<float> k_buf, v_buf;
-  k_at_buf.assign(static_cast<std::size_t>(sh.sequences + 1), 0);
-  v_at_buf = k_at_buf;
-  std::int64_t* const k_at = k_at_buf.data();
-  std::int64_t* const v_at = v_at_buf.data();
-  for (std::int64_t s = 0; s < sh.sequences; ++s) {
-    const std::int64_t count = sh.k_offsets[s + 1] - sh.k_offsets[s];
-    k_at[s + 1] = k_at[s] + H * row_panel_floats(count, D);
-    v_at[s + 1] = v_at[s] + H * column_panel_floats(count, D);
-  }
-  float* const kp = scratch(k_buf, k_at[sh.sequences]);
-  float* const vp = scratch(v_buf, v_at[sh.sequences]);
+  // Every (sequence, head)'s keys as row panels, values as column panels and queries as Q^T
+  // blocks, packed once per call and shared by all the row blocks that read them. Buffers of the
+  // calling thread, kept between calls; the parallel region below reaches them through plain
+  // pointers only (a thread_local named inside it would be the worker thread's own).
+  const PackedOffsets at(sh, kForwardBlock);
+  const auto sequences = static_cast<std::size_t>(sh.sequences);
+  thread_local std::vector<float> k_buf, v_buf, q_buf;
+  float* const kp = scratch(k_buf, at.rows[sequences]);
+  float* const vp = scratch(v_buf, at.columns[sequences]);
+  float* const qp = scratch(q_buf, at.queries[sequences]);
+  const std::vector<PackChunk> chunks = pack_chunks(sh, kForwardBlock);
   const std::vector<ForwardTask> tasks = forward_tasks(sh);
+  const auto n_chunks = static_cast<std::int64_t>(chunks.size());
   const auto count = static_cast<std::int64_t>(tasks.size());
-  const std::int64_t items = sh.sequences * H;
+  const float q_factor = sh.scale * kLog2e;
 #pragma omp parallel if (count > 1)
   {
 #pragma omp for schedule(dynamic, 1)
-    for (std::int64_t i = 0; i < items; ++i) {
-      const std::int64_t s = i / H, h = i % H, kb = sh.k_offsets[s], keys = sh.k_offsets[s + 1] - kb;
-      pack_row_panels(f.k, kb, keys, H, h, D, kp + k_at[s] + h * row_panel_floats(keys, D));
-      pack_column_panels(f.v, kb, keys, H, h, D, vp + v_at[s] + h * column_panel_floats(keys, D));
+    for (std::int64_t i = 0; i < n_chunks; ++i) {
+      const PackChunk& c = chunks[static_cast<std::size_t>(i)];
+      const auto s = static_cast<std::size_t>(c.s);
+      if (c.keys) {
+        const std::int64_t kb = sh.k_offsets[s], keys = sh.k_offsets[s + 1] - kb;
+        const std::int64_t row_stride = row_panel_floats(keys, D), column_stride = column_panel_floats(keys, D);
+        for (std::int64_t t = c.first; t < c.first + c.count; ++t) {
+          for (std::int64_t h = 0; h < H; ++h) {
+            const std::int64_t at_token = ((kb + t) * H + h) * D;
+            put_row_panel(f.k + at_token, t, D, kp + at.rows[s] + h * row_stride);
+            put_column_panel(f.v + at_token, t, keys, D, vp + at.columns[s] + h * column_stride);
+          }
+        }
+        if (c.first + c.count == keys) {
+          for (std::int64_t h = 0; h < H; ++h) zero_row_panel_tail(keys, D, kp + at.rows[s] + h * row_stride);
+        }
+      } else {
+        const std::int64_t qs = sh.q_offsets[s + 1] - sh.q_offsets[s];
+        put_transposed_block(f.q, sh.q_offsets[s] + c.first, c.count, H, D, q_factor,
+                             qp + at.queries[s] + c.first * D, query_block_floats(qs, D, kForwardBlock), kStripe);
+      }
     }
 #pragma omp for schedule(dynamic, 1)
     for (std::int64_t i = 0; i < count; ++i) {
       const ForwardTask& t = tasks[static_cast<std::size_t>(i)];
-      const std::int64_t keys = sh.k_offsets[t.s + 1] - sh.k_offsets[t.s];
-      forward_block(f, t.s, t.r0, t.rows, t.h, kp + k_at[t.s] + t.h * row_panel_floats(keys, D),
-                    vp + v_at[t.s] + t.h * column_panel_floats(keys, D), kPanel * keys);
+      const auto s = static_cast<std::size_t>(t.s);
+      const std::int64_t keys = sh.k_offsets[s + 1] - sh.k_offsets[s], qs = sh.q_offsets[s + 1] - sh.q_offsets[s];
+      const float* qt = qp + at.queries[s] + t.h * query_block_floats(qs, D, kForwardBlock) + (t.r0 - sh.q_offsets[s]) * D;
+      forward_block(f, t.s, t.r0, t.rows, t.h, qt, kp + at.rows[s] + t.h * row_panel_floats(keys, D),
+                    vp + at.columns[s] + t.h * column_panel_floats(keys, D), kPanel * keys);
     }
   }
 }
 
-// Gradients of sequence s, head h: dQ, dK, dV of its tokens (overwritten) and delta.
-inline void backward_task(const AttentionBackward<float>& g, std::int64_t s, std::int64_t h) {
+// The backward's packed operands of every (sequence, head), filled by pack_backward: keys as row
+// panels (kp) and column panels (kc), values as row panels (vp); per query block Q^T (scaled to
+// base-2 scores) and dO^T transposed, Q and dO as plain rows, and per lane the block's
+// log-sum-exp (base 2) and delta.
+struct BackwardOperands {
+  float *kp, *vp, *kc, *qt, *dot_t, *q_rows, *do_rows, *lse, *delta;
+};
+
+inline void pack_backward(const AttentionBackward<float>& g, const detail::PackedOffsets& at, const detail::PackChunk& c,
+                          const BackwardOperands& p) {
   using namespace detail;
   const AttentionShape& sh = g.shape;
   const std::int64_t H = sh.heads, D = sh.head_dim;
+  const auto s = static_cast<std::size_t>(c.s);
+  if (c.keys) {
+    const std::int64_t kb = sh.k_offsets[s], keys = sh.k_offsets[s + 1] - kb;
+    const std::int64_t row_stride = row_panel_floats(keys, D), column_stride = column_panel_floats(keys, D);
+    for (std::int64_t t = c.first; t < c.first + c.count; ++t) {
+      for (std::int64_t h = 0; h < H; ++h) {
+        const std::int64_t at_token = ((kb + t) * H + h) * D;
+        put_row_panel(g.k + at_token, t, D, p.kp + at.rows[s] + h * row_stride);
+        put_row_panel(g.v + at_token, t, D, p.vp + at.rows[s] + h * row_stride);
+        put_column_panel(g.k + at_token, t, keys, D, p.kc + at.columns[s] + h * column_stride);
+      }
+    }
+    if (c.first + c.count == keys) {
+      for (std::int64_t h = 0; h < H; ++h) {
+        zero_row_panel_tail(keys, D, p.kp + at.rows[s] + h * row_stride);
+        zero_row_panel_tail(keys, D, p.vp + at.rows[s] + h * row_stride);
+      }
+    }
+    return;
+  }
+  const std::int64_t q0 = sh.q_offsets[s], qs = sh.q_offsets[s + 1] - q0, r0 = q0 + c.first;
+  const std::int64_t head_stride = query_block_floats(qs, D, kQueryBlock), block = at.queries[s] + c.first * D;
+  put_transposed_block(g.q, r0, c.count, H, D, sh.scale * kLog2e, p.qt + block, head_stride, kQueryBlock);
+  put_transposed_block(g.dout, r0, c.count, H, D, 1.0f, p.dot_t + block, head_stride, kQueryBlock);
+  for (std::int64_t h = 0; h < H; ++h) {
+    float* lse = p.lse + (block + h * head_stride) / D;
+    float* delta = p.delta + (block + h * head_stride) / D;
+    for (std::int64_t r = 0; r < kQueryBlock; ++r) {
+      // A row that saw no key (lse = -inf), and a lane past the block, get P = exp2(s - max) = 0.
+      lse[r] = std::numeric_limits<float>::max();
+      delta[r] = 0.0f;
+    }
+  }
+  for (std::int64_t r = 0; r < c.count; ++r) {
+    for (std::int64_t h = 0; h < H; ++h) {
+      const std::int64_t row = (r0 + r) * H + h, in_block = block + h * head_stride;
+      const float di = dot(g.dout + row * D, g.o + row * D, D);
+      g.delta[row] = di;
+      p.delta[in_block / D + r] = di;
+      if (g.lse[row] > kLowest) p.lse[in_block / D + r] = g.lse[row] * kLog2e;
+      std::memcpy(p.q_rows + in_block + r * D, g.q + row * D, static_cast<std::size_t>(D) * sizeof(float));
+      std::memcpy(p.do_rows + in_block + r * D, g.dout + row * D, static_cast<std::size_t>(D) * sizeof(float));
+    }
+  }
+}
+
+// Gradients of sequence s, head h: dQ, dK, dV of its tokens (overwritten), from its operands as
+// pack_backward left them.
+inline void backward_task(const AttentionBackward<float>& g, const detail::PackedOffsets& at, const BackwardOperands& p,
+                          std::int64_t s, std::int64_t h) {
+  using namespace detail;
+  const AttentionShape& sh = g.shape;
+  const std::int64_t H = sh.heads, D = sh.head_dim;
+  const auto si = static_cast<std::size_t>(s);
   const std::int64_t q0 = sh.q_offsets[s], q1 = sh.q_offsets[s + 1];
   const std::int64_t k0 = sh.k_offsets[s], k1 = sh.k_offsets[s + 1], nk = k1 - k0;
   const std::int64_t blocks = (q1 - q0 + kQueryBlock - 1) / kQueryBlock;
@@ -466,46 +642,26 @@ inline void backward_task(const AttentionBackward<float>& g, std::int64_t s, std
     }
     return;
   }
-  // Per query block, [block][D][kQueryBlock]: Q^T (scaled to base-2 scores), dO^T, and the dQ^T
-  // accumulator; lse (base 2) and delta per lane. K and V as row panels (the score products'
-  // A), K as column panels (dQ^T's A).
-  thread_local std::vector<float> qt_buf, dot_buf, dqt_buf, lse_buf, delta_buf, st_buf, dst_buf, dk_buf, dv_buf,
-      kp_buf, vp_buf, kc_buf;
-  const std::int64_t block_size = D * kQueryBlock;
-  float* qt = scratch(qt_buf, blocks * block_size);
-  float* dot_t = scratch(dot_buf, blocks * block_size);
+  const std::int64_t block_size = D * kQueryBlock, q_at = at.queries[si] + h * query_block_floats(q1 - q0, D, kQueryBlock);
+  const float* qt = p.qt + q_at;
+  const float* dot_t = p.dot_t + q_at;
+  const float* q_rows = p.q_rows + q_at;
+  const float* do_rows = p.do_rows + q_at;
+  const float* lse = p.lse + q_at / D;
+  const float* delta = p.delta + q_at / D;
+  const float* kp = p.kp + at.rows[si] + h * row_panel_floats(nk, D);
+  const float* vp = p.vp + at.rows[si] + h * row_panel_floats(nk, D);
+  const float* kc = p.kc + at.columns[si] + h * column_panel_floats(nk, D);
+  const std::int64_t kc_stride = kPanel * nk;
+  // The dQ^T accumulator per query block ([block][D][kQueryBlock]), and one key tile's P^T, dS^T,
+  // dK and dV.
+  thread_local std::vector<float> dqt_buf, st_buf, dst_buf, dk_buf, dv_buf;
   float* dqt = scratch(dqt_buf, blocks * block_size);
-  float* lse = scratch(lse_buf, blocks * kQueryBlock);
-  float* delta = scratch(delta_buf, blocks * kQueryBlock);
   float* st = scratch(st_buf, kKeyBlock * kQueryBlock);
   float* dst = scratch(dst_buf, kKeyBlock * kQueryBlock);
   float* dk = scratch(dk_buf, kKeyBlock * D);
   float* dv = scratch(dv_buf, kKeyBlock * D);
-  float* kp = scratch(kp_buf, row_panel_floats(nk, D));
-  float* vp = scratch(vp_buf, row_panel_floats(nk, D));
-  float* kc = scratch(kc_buf, column_panel_floats(nk, D));
-  pack_row_panels(g.k, k0, nk, H, h, D, kp);
-  pack_row_panels(g.v, k0, nk, H, h, D, vp);
-  const std::int64_t kc_stride = pack_column_panels(g.k, k0, nk, H, h, D, kc);
   for (std::int64_t i = 0; i < blocks * block_size; ++i) dqt[i] = 0.0f;
-  for (std::int64_t b = 0; b < blocks; ++b) {
-    const std::int64_t r0 = q0 + b * kQueryBlock, rows = std::min(kQueryBlock, q1 - r0);
-    const std::int64_t ld = round_up(rows, kLanes);
-    pack_transposed(g.q, r0, rows, ld, H, h, D, sh.scale * kLog2e, qt + b * block_size);
-    pack_transposed(g.dout, r0, rows, ld, H, h, D, 1.0f, dot_t + b * block_size);
-    for (std::int64_t r = 0; r < kQueryBlock; ++r) {
-      // A row that saw no key (lse = -inf), and a lane past the block, get P = exp2(s - max) = 0.
-      lse[b * kQueryBlock + r] = std::numeric_limits<float>::max();
-      delta[b * kQueryBlock + r] = 0.0f;
-    }
-    for (std::int64_t r = 0; r < rows; ++r) {
-      const std::int64_t row = (r0 + r) * H + h;
-      const float di = dot(g.dout + row * D, g.o + row * D, D);
-      g.delta[row] = di;
-      delta[b * kQueryBlock + r] = di;
-      if (g.lse[row] > kLowest) lse[b * kQueryBlock + r] = g.lse[row] * kLog2e;
-    }
-  }
   for (std::int64_t j0 = k0; j0 < k1; j0 += kKeyBlock) {
     const std::int64_t n = std::min(k1 - j0, kKeyBlock);
     const bool keys_valid = keys_all_valid(sh, j0, n);
@@ -521,9 +677,9 @@ inline void backward_task(const AttentionBackward<float>& g, std::int64_t s, std
       const bool masked = !keys_valid || (sh.causal && first_row < j0 - k0 + n - 1);
       const float* lse_b = lse + b * kQueryBlock;
       if (!masked) {
-        tile_gemm(n, ld, D, k_rows, qt + b * block_size, ld, st, ld, false, StoreProbability{lse_b});
+        tile_gemm(n, ld, D, k_rows, qt + b * block_size, ld, st, ld, {false}, StoreProbability{lse_b});
       } else {
-        tile_gemm(n, ld, D, k_rows, qt + b * block_size, ld, st, ld, false);
+        tile_gemm(n, ld, D, k_rows, qt + b * block_size, ld, st, ld, {false});
         for (std::int64_t c = 0; c < n; ++c) {
           const bool key_visible = sh.key_ok(j0 + c);
           const IVec key_pos = IVec{} + static_cast<std::int32_t>(j0 + c - k0);
@@ -532,17 +688,17 @@ inline void backward_task(const AttentionBackward<float>& g, std::int64_t s, std
             IVec row_pos;
             for (int e = 0; e < kLanes; ++e) row_pos[e] = static_cast<std::int32_t>(first_row + v * kLanes + e);
             const IVec hidden = sh.causal ? (row_pos < key_pos) : IVec{};
-            const Vec p = vexp2(load(sc) - load(lse_b + v * kLanes));
-            store(sc, key_visible ? (hidden ? Vec{} : p) : Vec{});
+            const Vec p_sc = vexp2(load(sc) - load(lse_b + v * kLanes));
+            store(sc, key_visible ? (hidden ? Vec{} : p_sc) : Vec{});
           }
         }
       }
       // dS^T = P^T (V dO^T - delta); the softmax scale is applied once to dQ and dK at the end.
-      tile_gemm(n, ld, D, v_rows, dot_t + b * block_size, ld, dst, ld, false,
+      tile_gemm(n, ld, D, v_rows, dot_t + b * block_size, ld, dst, ld, {false},
                 StoreScoreGradient{st, ld, delta + b * kQueryBlock});
-      tile_gemm(n, D, rows, StridedA{st, ld, 1}, g.dout + (r0 * H + h) * D, H * D, dv, D, true);
-      tile_gemm(n, D, rows, StridedA{dst, ld, 1}, g.q + (r0 * H + h) * D, H * D, dk, D, true);
-      tile_gemm(D, ld, n, k_columns, dst, ld, dqt + b * block_size, ld, true);
+      tile_gemm(n, D, rows, StridedA{st, ld, 1}, do_rows + b * block_size, D, dv, D, {true});
+      tile_gemm(n, D, rows, StridedA{dst, ld, 1}, q_rows + b * block_size, D, dk, D, {true});
+      tile_gemm(D, ld, n, k_columns, dst, ld, dqt + b * block_size, ld, {true});
     }
     for (std::int64_t c = 0; c < n; ++c) {
       float* dk_row = g.dk + ((j0 + c) * H + h) * D;
@@ -564,9 +720,28 @@ inline void backward_task(const AttentionBackward<float>& g, std::int64_t s, std
 }
 
 inline void backward(const AttentionBackward<float>& g) {
-  const std::int64_t tasks = g.shape.sequences * g.shape.heads;
-#pragma omp parallel for schedule(dynamic, 1) if (tasks > 1)
-  for (std::int64_t i = 0; i < tasks; ++i) backward_task(g, i / g.shape.heads, i % g.shape.heads);
+  using namespace detail;
+  const AttentionShape& sh = g.shape;
+  // Buffers of the calling thread, kept between calls (see forward).
+  const PackedOffsets at(sh, kQueryBlock);
+  const auto sequences = static_cast<std::size_t>(sh.sequences);
+  thread_local std::vector<float> kp_buf, vp_buf, kc_buf, qt_buf, dot_buf, q_buf, do_buf, lse_buf, delta_buf;
+  const std::int64_t queries = at.queries[sequences];
+  const BackwardOperands p{scratch(kp_buf, at.rows[sequences]), scratch(vp_buf, at.rows[sequences]),
+                           scratch(kc_buf, at.columns[sequences]), scratch(qt_buf, queries), scratch(dot_buf, queries),
+                           scratch(q_buf, queries), scratch(do_buf, queries),
+                           scratch(lse_buf, queries / std::max<std::int64_t>(sh.head_dim, 1)),
+                           scratch(delta_buf, queries / std::max<std::int64_t>(sh.head_dim, 1))};
+  const std::vector<PackChunk> chunks = pack_chunks(sh, kQueryBlock);
+  const auto n_chunks = static_cast<std::int64_t>(chunks.size());
+  const std::int64_t tasks = sh.sequences * sh.heads;
+#pragma omp parallel if (tasks > 1)
+  {
+#pragma omp for schedule(dynamic, 1)
+    for (std::int64_t i = 0; i < n_chunks; ++i) pack_backward(g, at, chunks[static_cast<std::size_t>(i)], p);
+#pragma omp for schedule(dynamic, 1)
+    for (std::int64_t i = 0; i < tasks; ++i) backward_task(g, at, p, i / sh.heads, i % sh.heads);
+  }
 }
 
 }  // namespace engram::attention::cpu

@@ -27,6 +27,7 @@ namespace engram::assembly {
 
 namespace cpu {
 struct Workspace;
+class RowCache;
 }
 
 // Per-brain parameters that may differ inside one batch (sweeps pack brains that differ only in
@@ -42,6 +43,11 @@ class ExactBatch final : public BatchControls {
   // As above, brain i taking overrides[i] (overrides is empty or has one entry per brain). Brain
   // i's trajectory equals that of a batch built from the spec with its overrides written in.
   ExactBatch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains, std::vector<BrainOverrides> overrides);
+  // As above; on the CPU fast path, implicit rows are looked up in (and added to) `shared_rows`,
+  // which brains of the same graph run one after another on one thread share (it outlives this
+  // batch; it serves only brains whose graph seed and p match the graph it holds).
+  ExactBatch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains, std::vector<BrainOverrides> overrides,
+             cpu::RowCache* shared_rows);
   ExactBatch(const ExactBatch&) = delete;
   ExactBatch& operator=(const ExactBatch&) = delete;
   ~ExactBatch() override;

@@ -1,0 +1,91 @@
+// run_projection_batch, the sweep's batch runner: on the CPU it runs brains brain-major (a thread
+// owns a brain for all its steps) and brains of one graph (same seed and p) share the rows they
+// generate. Checked against an independent path: the same brains stepped together in one
+// ExactBatch on the portable kernels (the CUDA path), step by step, on 1 and 2 threads.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "engram/models/assembly/exact_batch.hpp"
+#include "engram/models/assembly/projection_kind.hpp"
+#include "support/threads.hpp"
+
+namespace {
+
+using engram::assembly::AreaSpec;
+using engram::assembly::AreaSummary;
+using engram::assembly::BrainId;
+using engram::assembly::BrainOverrides;
+using engram::assembly::BrainSpec;
+using engram::assembly::ExactBatch;
+using engram::assembly::FiberSpec;
+using engram::assembly::GraphMode;
+using engram::assembly::ProjectionExperiment;
+using engram::assembly::StimulusSpec;
+using engram::assembly::TraceRow;
+
+// Jobs in the order a sweep over (seed, p, beta) might hand them over: brains of one graph
+// (seed, p) interleaved with others, and a duplicate.
+std::vector<ProjectionExperiment> jobs(GraphMode mode) {
+  std::vector<ProjectionExperiment> out;
+  for (const double beta : {0.0, 0.05, 0.3}) {
+    for (const std::uint64_t seed : {3ull, 8ull}) {
+      for (const double p : {0.03, 0.08}) {
+        ProjectionExperiment e;
+        e.brain.areas = {AreaSpec{"A", 1200, 30, false}};
+        e.brain.stimuli = {StimulusSpec{"s", 30}};
+        e.brain.fibers = {FiberSpec{"s", "A", beta, {}}, FiberSpec{"A", "A", beta, {}}};
+        e.brain.p = p;
+        e.brain.mode = mode;
+        e.steps = 6;
+        e.seed = seed;
+        out.push_back(e);
+      }
+    }
+  }
+  out.push_back(out[3]);
+  return out;
+}
+
+TEST(ProjectionBatch, BrainMajorWithSharedRowsEqualsStepByStepPortableBatch) {
+  auto backend = engram::make_backend("cpu");
+  for (const GraphMode mode : {GraphMode::implicit_graph, GraphMode::explicit_graph}) {
+    const auto experiments = jobs(mode);
+    // The reference: every brain in one batch, all stepped together on the portable kernels.
+    std::vector<BrainId> ids;
+    std::vector<BrainOverrides> overrides;
+    for (const auto& e : experiments) {
+      ids.push_back(BrainId{e.seed, 0});
+      overrides.push_back(BrainOverrides{{e.brain.p, e.brain.p}, {e.brain.fibers[0].beta, e.brain.fibers[1].beta}});
+    }
+    ExactBatch reference(*backend, experiments.front().brain, ids, overrides);
+    reference.set_portable_kernels(true);
+    std::vector<std::vector<TraceRow>> expected(experiments.size());
+    for (std::uint32_t step = 1; step <= experiments.front().steps; ++step) {
+      reference.project();
+      for (std::size_t b = 0; b < ids.size(); ++b) {
+        expected[b].push_back(TraceRow{step, 0, reference.support(b, "A"), reference.overlap(b, "A")});
+      }
+    }
+    for (const int threads : engram::testing::kThreadCounts) {
+      engram::testing::OmpThreads scoped(threads);
+      SCOPED_TRACE(::testing::Message() << to_string(mode) << ", " << threads << " threads");
+      std::vector<std::vector<TraceRow>> traces;
+      const auto summaries = engram::assembly::run_projection_batch(experiments, *backend, &traces);
+      ASSERT_EQ(traces.size(), experiments.size());
+      for (std::size_t b = 0; b < experiments.size(); ++b) {
+        ASSERT_EQ(traces[b].size(), expected[b].size()) << "brain " << b;
+        for (std::size_t t = 0; t < traces[b].size(); ++t) {
+          EXPECT_EQ(traces[b][t].support, expected[b][t].support) << "brain " << b << " step " << t + 1;
+          EXPECT_EQ(traces[b][t].overlap, expected[b][t].overlap) << "brain " << b << " step " << t + 1;
+        }
+        EXPECT_EQ(summaries[b][0].support, expected[b].back().support) << "brain " << b;
+      }
+      // The betas of one graph differ in their trajectories (the test is not trivially equal).
+      EXPECT_NE(traces[0].back().support, traces[8].back().support);
+    }
+  }
+}
+
+}  // namespace
