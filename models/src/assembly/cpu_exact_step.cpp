@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <cstring>
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
 #include <omp.h>
 
 #include "engram/kernels/core/parallel_guard.hpp"
@@ -54,7 +58,18 @@ std::uint16_t* thread_unit_counts(NeuronId n) {
   return counts.data();
 }
 
-void hebbian(const graph::RowTable& table, std::size_t b, BrainFiring firing, const std::uint8_t* is_winner,
+std::uint32_t* thread_winner_bits(NeuronId n) {
+  static thread_local std::vector<std::uint32_t> bits;
+  const std::size_t words = (static_cast<std::size_t>(n) + 31) / 32;
+  if (bits.size() < words) bits.resize(words, 0);
+  return bits.data();
+}
+
+namespace {
+inline bool is_winner(const std::uint32_t* winner_bits, NeuronId t) { return (winner_bits[t >> 5] >> (t & 31)) & 1u; }
+}  // namespace
+
+void hebbian(const graph::RowTable& table, std::size_t b, BrainFiring firing, const std::uint32_t* winner_bits,
              float factor, float max_weight) {
   const float ceiling = max_weight > 0.0f && max_weight < kMaxWeight ? max_weight : kMaxWeight;
   const FlatIndex base = static_cast<FlatIndex>(b) * table.n_source;
@@ -64,13 +79,29 @@ void hebbian(const graph::RowTable& table, std::size_t b, BrainFiring firing, co
     const std::uint32_t degree = table.row_degree[slot];
     const NeuronId* targets = table.targets + start;
     float* weights = table.weights + start;
-    // Branch-free: edges into winners are a few percent, scattered, so a branch on them
-    // mispredicts; a weight that is not scaled is stored back unchanged (same bits).
-    for (std::uint32_t e = 0; e < degree; ++e) {
-      const float w = weights[e];
-      const float grown = w * factor;
-      const float capped = grown > ceiling ? ceiling : grown;
-      weights[e] = is_winner[targets[e]] ? capped : w;
+    std::uint32_t e = 0;
+#if defined(__AVX2__)
+    // Eight edges at a time: one gather of their targets' bitmap words; most groups hold no
+    // winner (edges into winners are a few percent) and are left untouched. Lanes that hold one
+    // are scaled as the scalar loop scales them: (w * factor) capped by min(ceiling, grown),
+    // which, like `grown > ceiling ? ceiling : grown`, keeps a NaN.
+    const __m256i low5 = _mm256_set1_epi32(31);
+    const __m256 factors = _mm256_set1_ps(factor);
+    const __m256 ceilings = _mm256_set1_ps(ceiling);
+    for (; e + 8 <= degree; e += 8) {
+      const __m256i t = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(targets + e));
+      const __m256i words = _mm256_i32gather_epi32(reinterpret_cast<const int*>(winner_bits), _mm256_srli_epi32(t, 5), 4);
+      const __m256i flags = _mm256_slli_epi32(_mm256_srlv_epi32(words, _mm256_and_si256(t, low5)), 31);
+      if (_mm256_testz_si256(flags, flags)) continue;
+      const __m256 w = _mm256_loadu_ps(weights + e);
+      const __m256 capped = _mm256_min_ps(ceilings, _mm256_mul_ps(w, factors));
+      _mm256_storeu_ps(weights + e, _mm256_blendv_ps(w, capped, _mm256_castsi256_ps(flags)));
+    }
+#endif
+    for (; e < degree; ++e) {
+      if (!is_winner(winner_bits, targets[e])) continue;
+      const float grown = weights[e] * factor;
+      weights[e] = grown > ceiling ? ceiling : grown;
     }
   }
 }

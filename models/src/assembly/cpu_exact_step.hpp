@@ -42,8 +42,11 @@ std::uint16_t* thread_unit_counts(NeuronId n);
 
 // Every out-edge of a firing s of brain b that ends on a winner is scaled by `factor`, capped as
 // plasticity::HebbianScale caps it.
-void hebbian(const graph::RowTable& table, std::size_t b, BrainFiring firing, const std::uint8_t* is_winner,
+void hebbian(const graph::RowTable& table, std::size_t b, BrainFiring firing, const std::uint32_t* winner_bits,
              float factor, float max_weight);
+// A zeroed bitmap of at least n bits for the calling thread (kept for its lifetime): bit t of
+// word t / 32 marks target t a winner. Callers clear the bits they set.
+std::uint32_t* thread_winner_bits(NeuronId n);
 
 // Rows of implicit graphs kept for brains that share a graph (same graph seed and p of a fiber:
 // sweeps over other parameters, such as the Hebbian rate, at one seed) and run one after another

@@ -381,21 +381,22 @@ void ExactBatch::owned_stages(std::size_t t, bool and_learn) {
   guard.rethrow();
 }
 
-// Hebbian for one brain on the host: mark its winners, scale the rows of its firing sources, unmark.
+// Hebbian for one brain on the host: mark its winners in the thread's bitmap, scale the rows of its
+// firing sources, unmark.
 void ExactBatch::learn_brain(std::size_t t, std::size_t b,
                              const std::vector<std::pair<graph::RowTable, graph::FiringSet>>& sources,
                              const std::vector<std::size_t>& fiber_ids) {
   const AreaSpec& spec = spec_.areas[t];
-  AreaState& area = areas_[t];
-  std::uint8_t* is_winner = area.is_winner.data() + b * static_cast<FlatIndex>(spec.n);
+  const AreaState& area = areas_[t];
+  std::uint32_t* winner_bits = cpu::thread_winner_bits(spec.n);
   const NeuronId* winners = area.next_winners.data() + b * spec.k;
-  for (std::uint32_t i = 0; i < spec.k; ++i) is_winner[winners[i]] = 1;
+  for (std::uint32_t i = 0; i < spec.k; ++i) winner_bits[winners[i] >> 5] |= 1u << (winners[i] & 31);
   for (std::size_t i = 0; i < sources.size(); ++i) {
     const FiberState& fiber = fibers_[fiber_ids[i]];
-    cpu::hebbian(sources[i].first, b, cpu::brain_firing(sources[i].second, b), is_winner,
+    cpu::hebbian(sources[i].first, b, cpu::brain_firing(sources[i].second, b), winner_bits,
                  static_cast<float>(1.0 + fiber.beta[b]), static_cast<float>(spec_.fibers[fiber_ids[i]].max_weight));
   }
-  for (std::uint32_t i = 0; i < spec.k; ++i) is_winner[winners[i]] = 0;
+  for (std::uint32_t i = 0; i < spec.k; ++i) winner_bits[winners[i] >> 5] = 0;
 }
 
 bool ExactBatch::learns(const FiberState& fiber) const {

@@ -127,8 +127,10 @@ std::vector<std::vector<AreaSummary>> run_projection_batch(const std::vector<Pro
     for (std::size_t b = 0; b < B; ++b) by_graph[{ids[b].seed, overrides[b].fiber_p}].push_back(b);
     std::vector<const std::vector<std::size_t>*> groups;
     for (const auto& entry : by_graph) groups.push_back(&entry.second);
+    // No more threads than groups: a spare thread would only spin at the region's end.
+    const int threads = std::max(1, std::min(omp_get_max_threads(), static_cast<int>(groups.size())));
     ParallelGuard guard;
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (std::int64_t g = 0; g < static_cast<std::int64_t>(groups.size()); ++g) guard.run([&] {
       omp_set_num_threads(1);  // this thread's ICV only: the brains' stages stay on this thread
       cpu::RowCache rows;
