@@ -293,13 +293,9 @@ void LazyBatch::select_on_host(std::size_t t, std::size_t b) {
       for (std::size_t e = 0; e < fb.count; ++e) row[target[e]] += to_fixed_exact_float(weight[e]);
       continue;
     }
-    // One sequential pass over the list: cheaper than chasing the scattered out-edges of the
-    // firing neurons once the list outgrows the caches.
-    const NeuronId* source = fb.source.data();
-    const std::uint8_t* fires = areas_[fiber.source].brains[b].fires.data();
-    for (std::size_t e = 0; e < fb.count; ++e) {
-      if (fires[source[e]]) row[target[e]] += to_fixed_exact_float(weight[e]);
-    }
+    const AreaBrain& source = areas_[fiber.source].brains[b];
+    for_firing_edges(fb, source.firing, source.fires.data(),
+                     [&](std::uint32_t e, NeuronId to) { row[to] += to_fixed_exact_float(weight[e]); });
   }
   const std::uint32_t k = spec_.areas[t].k;
   ab.next.resize(k);
@@ -341,17 +337,20 @@ void LazyBatch::learn_on_host(std::size_t t, std::size_t b) {
     if (fiber.target != t || !source_firing(fiber) || !plastic(fiber) || fiber.beta == 0.0) continue;
     const auto factor = static_cast<float>(1.0 + fiber.beta);
     FiberBrain& fb = fiber.brains[b];
-    const NeuronId* source = fb.source.data();
     float* weight = fb.weight.data();
-    const std::uint8_t* fires = fiber.from_stimulus ? nullptr : areas_[fiber.source].brains[b].fires.data();
-    std::vector<std::uint8_t>& wins = ab.host_wins;
+    const std::vector<std::uint8_t>& wins = ab.host_wins;
     const NeuronId* target = fb.target.data();
-    for (std::size_t e = 0; e < fb.count; ++e) {
-      if ((fires == nullptr || fires[source[e]]) && wins[target[e]]) {
-        const float grown = weight[e] * factor;
-        weight[e] = grown > kMaxWeight ? kMaxWeight : grown;
-      }
+    const auto grow = [&](std::uint32_t e, NeuronId to) {
+      if (!wins[to]) return;
+      const float grown = weight[e] * factor;
+      weight[e] = grown > kMaxWeight ? kMaxWeight : grown;
+    };
+    if (fiber.from_stimulus) {  // every stimulus neuron fired
+      for (std::size_t e = 0; e < fb.count; ++e) grow(static_cast<std::uint32_t>(e), target[e]);
+      continue;
     }
+    const AreaBrain& source = areas_[fiber.source].brains[b];
+    for_firing_edges(fb, source.firing, source.fires.data(), grow);
   }
 }
 
@@ -560,6 +559,50 @@ void LazyBatch::materialise(std::size_t b, const std::vector<std::uint32_t>& old
   }
 }
 
+void LazyBatch::index_by_source(FiberBrain& fb) {
+  constexpr std::size_t kScanWholeBelow = 4096;  // edges: a plain pass is as cheap as any index
+  constexpr std::size_t kTailShare = 8;         // rebuild once the tail exceeds 1/8 of the index
+  const std::size_t tail = fb.count - fb.indexed;
+  if (fb.count < kScanWholeBelow || tail * kTailShare <= fb.indexed) return;
+  if (fb.count > std::numeric_limits<std::uint32_t>::max()) throw Error::internal("lazy fiber outgrew 2^32 edges");
+  const NeuronId* source = fb.source.data();
+  const NeuronId* target = fb.target.data();
+  NeuronId sources = 0;
+  for (std::size_t e = 0; e < fb.count; ++e) sources = std::max(sources, source[e] + 1);
+  // Counting sort by source, stable: a source's edges stay in list order.
+  fb.by_source_offset.assign(static_cast<std::size_t>(sources) + 1, 0);
+  for (std::size_t e = 0; e < fb.count; ++e) ++fb.by_source_offset[source[e] + 1];
+  for (std::size_t s = 0; s < sources; ++s) fb.by_source_offset[s + 1] += fb.by_source_offset[s];
+  fb.by_source_edge.resize(fb.count);
+  fb.by_source_target.resize(fb.count);
+  std::vector<std::uint32_t> next(fb.by_source_offset.begin(), fb.by_source_offset.end() - 1);
+  for (std::size_t e = 0; e < fb.count; ++e) {
+    const std::uint32_t slot = next[source[e]]++;
+    fb.by_source_edge[slot] = static_cast<std::uint32_t>(e);
+    fb.by_source_target[slot] = target[e];
+  }
+  fb.indexed = fb.count;
+}
+
+template <class Visit>
+void LazyBatch::for_firing_edges(const FiberBrain& fb, const std::vector<NeuronId>& firing, const std::uint8_t* fires,
+                                 Visit&& visit) {
+  if (fb.indexed > 0) {
+    const auto sources = static_cast<NeuronId>(fb.by_source_offset.size() - 1);
+    for (const NeuronId s : firing) {
+      if (s >= sources) continue;
+      for (std::uint32_t i = fb.by_source_offset[s]; i < fb.by_source_offset[s + 1]; ++i) {
+        visit(fb.by_source_edge[i], fb.by_source_target[i]);
+      }
+    }
+  }
+  const NeuronId* source = fb.source.data();
+  const NeuronId* target = fb.target.data();
+  for (std::size_t e = fb.indexed; e < fb.count; ++e) {
+    if (fires[source[e]]) visit(static_cast<std::uint32_t>(e), target[e]);
+  }
+}
+
 void LazyBatch::upload_new_edges() {
   const auto upload = [&](FiberBrain& fb) {
     if (fb.new_source.empty()) return;
@@ -574,7 +617,11 @@ void LazyBatch::upload_new_edges() {
   if (host_path()) {  // host memory: each brain's lists on the thread that owns it
     const auto B = static_cast<std::int64_t>(brains_.size());
     for_each_brain(static_cast<std::size_t>(B), [&](std::size_t b) {
-      for (FiberState& fiber : fibers_) upload(fiber.brains[b]);
+      for (FiberState& fiber : fibers_) {
+        FiberBrain& fb = fiber.brains[b];
+        upload(fb);
+        if (!fiber.from_stimulus) index_by_source(fb);
+      }
     });
     return;
   }

@@ -144,6 +144,14 @@ class LazyBatch final : public BatchControls {
     Buffer<float> weight;
     std::size_t count = 0;
     std::vector<NeuronId> new_source, new_target;  // staged by materialise()
+    // Host path, area sources: edges [0, indexed) grouped by source (a CSR of edge ids and their
+    // targets), so a step visits only the firing neurons' edges (about k / support of the list);
+    // edges [indexed, count), appended since, are scanned whole. Rebuilt once that tail outgrows
+    // a quarter of the index, so the cost stays linear in the edges added. Fixed-point sums and
+    // per-edge Hebbian factors do not depend on the visiting order.
+    std::size_t indexed = 0;
+    std::vector<std::uint32_t> by_source_offset, by_source_edge;
+    std::vector<NeuronId> by_source_target;
     // Source neurons that fired into the target at its last update (increasing ids): the
     // sources behind the target's remembered never-fired input.
     std::vector<NeuronId> seen;
@@ -171,6 +179,12 @@ class LazyBatch final : public BatchControls {
   bool neuron_fires(const FiberState& fiber, std::size_t brain, NeuronId neuron) const;
   const std::uint8_t* fires_device(const FiberState& fiber, std::size_t brain) const;
   graph::SparseEdges sparse(FiberBrain& fb) const;
+  // Rebuilds fb's by-source index when the unindexed tail has grown past a quarter of it.
+  static void index_by_source(FiberBrain& fb);
+  // Calls visit(edge id, target) for every edge whose source fires (`firing`: the ids, `fires`: the mask).
+  template <class Visit>
+  static void for_firing_edges(const FiberBrain& fb, const std::vector<NeuronId>& firing, const std::uint8_t* fires,
+                               Visit&& visit);
 
   static Pmf binomial(std::uint32_t trials, double p);
   static Pmf sum(const Pmf& a, const Pmf& b);
