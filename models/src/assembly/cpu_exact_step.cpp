@@ -15,33 +15,36 @@
 
 namespace engram::assembly::cpu {
 
-void accumulate(const graph::RowTable& table, std::size_t b, BrainFiring firing, FixedInput* inputs) {
+namespace {
+
+// Calls visit(targets, weights, degree) with the out-edge row of each firing neuron of brain b.
+template <class Visit>
+inline void for_each_firing_row(const graph::RowTable& table, std::size_t b, BrainFiring firing, Visit&& visit) {
   const FlatIndex base = static_cast<FlatIndex>(b) * table.n_source;
   for (std::uint32_t i = 0; i < firing.count; ++i) {
     const FlatIndex slot = base + firing.neurons[i];
     const EdgeOffset start = table.row_start[slot];
-    const std::uint32_t degree = table.row_degree[slot];
-    const NeuronId* targets = table.targets + start;
-    const float* weights = table.weights + start;
-    for (std::uint32_t e = 0; e < degree; ++e) inputs[targets[e]] += to_fixed_exact_float(weights[e]);
+    visit(table.targets + start, table.weights + start, table.row_degree[slot]);
   }
+}
+
+}  // namespace
+
+void accumulate(const graph::RowTable& table, std::size_t b, BrainFiring firing, FixedInput* inputs) {
+  for_each_firing_row(table, b, firing, [&](const NeuronId* targets, const float* weights, std::uint32_t degree) {
+    for (std::uint32_t e = 0; e < degree; ++e) inputs[targets[e]] += to_fixed_exact_float(weights[e]);
+  });
 }
 
 void accumulate_counted(const graph::RowTable& table, std::size_t b, BrainFiring firing, FixedInput* inputs,
                         std::uint16_t* unit_counts) {
-  const FlatIndex base = static_cast<FlatIndex>(b) * table.n_source;
-  for (std::uint32_t i = 0; i < firing.count; ++i) {
-    const FlatIndex slot = base + firing.neurons[i];
-    const EdgeOffset start = table.row_start[slot];
-    const std::uint32_t degree = table.row_degree[slot];
-    const NeuronId* targets = table.targets + start;
-    const float* weights = table.weights + start;
+  for_each_firing_row(table, b, firing, [&](const NeuronId* targets, const float* weights, std::uint32_t degree) {
     for (std::uint32_t e = 0; e < degree; ++e) {
       const float w = weights[e];
       if (w == 1.0f) ++unit_counts[targets[e]];
       else inputs[targets[e]] += to_fixed_exact_float(w);
     }
-  }
+  });
 }
 
 void fold_unit_counts(std::uint16_t* unit_counts, NeuronId n, FixedInput* inputs) {
@@ -72,13 +75,7 @@ inline bool is_winner(const std::uint32_t* winner_bits, NeuronId t) { return (wi
 void hebbian(const graph::RowTable& table, std::size_t b, BrainFiring firing, const std::uint32_t* winner_bits,
              float factor, float max_weight) {
   const float ceiling = max_weight > 0.0f && max_weight < kMaxWeight ? max_weight : kMaxWeight;
-  const FlatIndex base = static_cast<FlatIndex>(b) * table.n_source;
-  for (std::uint32_t i = 0; i < firing.count; ++i) {
-    const FlatIndex slot = base + firing.neurons[i];
-    const EdgeOffset start = table.row_start[slot];
-    const std::uint32_t degree = table.row_degree[slot];
-    const NeuronId* targets = table.targets + start;
-    float* weights = table.weights + start;
+  for_each_firing_row(table, b, firing, [&](const NeuronId* targets, float* weights, std::uint32_t degree) {
     std::uint32_t e = 0;
 #if defined(__AVX2__)
     // Eight edges at a time: one gather of their targets' bitmap words; most groups hold no
@@ -103,7 +100,7 @@ void hebbian(const graph::RowTable& table, std::size_t b, BrainFiring firing, co
       const float grown = weights[e] * factor;
       weights[e] = grown > ceiling ? ceiling : grown;
     }
-  }
+  });
 }
 
 EdgeOffset RowGenerator::generate(const graph::FiberGraph& graph, const graph::RowRequests& requests, RowCache* shared) {
