@@ -147,7 +147,7 @@ class LazyBatch final : public BatchControls {
     // Host path, area sources: edges [0, indexed) grouped by source (a CSR of edge ids and their
     // targets), so a step visits only the firing neurons' edges (about k / support of the list);
     // edges [indexed, count), appended since, are scanned whole. Rebuilt once that tail outgrows
-    // a quarter of the index, so the cost stays linear in the edges added. Fixed-point sums and
+    // an eighth of the index, so the cost stays linear in the edges added. Fixed-point sums and
     // per-edge Hebbian factors do not depend on the visiting order.
     std::size_t indexed = 0;
     std::vector<std::uint32_t> by_source_offset, by_source_edge;
@@ -179,7 +179,7 @@ class LazyBatch final : public BatchControls {
   bool neuron_fires(const FiberState& fiber, std::size_t brain, NeuronId neuron) const;
   const std::uint8_t* fires_device(const FiberState& fiber, std::size_t brain) const;
   graph::SparseEdges sparse(FiberBrain& fb) const;
-  // Rebuilds fb's by-source index when the unindexed tail has grown past a quarter of it.
+  // Rebuilds fb's by-source index when the unindexed tail has grown past an eighth of it.
   static void index_by_source(FiberBrain& fb);
   // Calls visit(edge id, target) for every edge whose source fires (`firing`: the ids, `fires`: the mask).
   template <class Visit>
