@@ -201,7 +201,7 @@ FeatureSamples encode_images(const LabeledImages& images, const ImageEncoding& e
         return value[a] != value[b] ? value[a] > value[b] : a < b;
       });
       std::fill(on.begin(), on.end(), 0);
-      for (std::uint32_t i = 0; i < encoding.top; ++i) on[order[i]] = 1;
+      for (std::uint32_t rank = 0; rank < encoding.top; ++rank) on[order[rank]] = 1;
     } else {
       for (std::uint64_t px = 0; px < pixels; ++px) on[px] = value[px] >= encoding.threshold ? 1 : 0;
     }
