@@ -238,13 +238,26 @@ class Problem {
   }
 
   // ε-scaling by exactly one half without an exp per entry: at the current (f, g),
-  // exp((f_i + g_j - C_ij) / (ε / 2)) = (K_ij u_i v_j)², row i of it, v in v_.
+  // exp((f_i + g_j - C_ij) / (ε / 2)) = (K_ij u_i v_j)², row i of it (v in v_), and in the same
+  // loop the row's share of Kᵀ a (what accumulate_row(i, a_i) adds).
   void square_row(std::int64_t i, T ui) {
     T* __restrict row = kernel_.get() + i * m_;
+    T* __restrict part = partials_.get() + (i / kChunk) * m_;
     const T* __restrict v = v_.data();
+    const T w = a_[i];
+    if (w == T(0) || i % kChunk == 0) {  // the rare cases, as accumulate_row does them
+      for (std::int64_t j = 0; j < m_; ++j) {
+        const T scaled = row[j] * ui * v[j];
+        row[j] = scaled * scaled;
+      }
+      accumulate_row(i, w);
+      return;
+    }
     for (std::int64_t j = 0; j < m_; ++j) {
       const T scaled = row[j] * ui * v[j];
-      row[j] = scaled * scaled;
+      const T entry = scaled * scaled;
+      row[j] = entry;
+      part[j] += w * entry;
     }
   }
 
@@ -315,7 +328,6 @@ class Problem {
         far |= out_of_range ? 1 : 0;
         if (halve_next) {
           square_row(i, engram::cpu::exp(d));
-          accumulate_row(i, a_[i]);
           continue;
         }
         const T w = out_of_range ? T(0) : a_[i] * engram::cpu::exp(d);
