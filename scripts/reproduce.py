@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Reruns every headline claim of the README over several seeds and writes docs/results.md.
 
-    scripts/reproduce.py                  # every claim, full seed counts (~15 min on 2 cores)
+    scripts/reproduce.py                  # every claim, full seed counts, one run per core at a time
     scripts/reproduce.py --quick          # every claim with the fewest seeds (CI; a few minutes)
     scripts/reproduce.py --only markov    # one claim; updates its row in docs/results.md
     scripts/reproduce.py --quick --check  # CI: bands hold, docs/results.md and README agree
@@ -16,6 +16,7 @@ by hand.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import csv
 import math
 import os
@@ -54,6 +55,7 @@ class Claim:
     overrides: dict = field(default_factory=dict)
     quick_overrides: dict = field(default_factory=dict)  # only where a full run would not fit CI's budget
     extra: Callable[[Rows], str] | None = None           # a second figure from the same rows
+    heavy: bool = False               # a training run of minutes: started first when runs share the cores
     digits: int = 1
 
 
@@ -210,7 +212,7 @@ CLAIMS = [
           "bench/plasticity_acceptance.yaml", "results.csv", column("learned_accuracy", 100),
           "% on fresh halfspaces", (75, 100), seeds=3, quick_seeds=1, replicate="sweep", extra=plasticity_baselines,
           quick_overrides={"meta": {"method": "exact", "steps": 20, "batch": 100, "problems_per_step": 4, "lr": 0.02,
-                                    "learn": ["output"]}}),
+                                    "learn": ["output"]}}, heavy=True),
     Claim("ot_align", "hierarchical OT alignment with the true cluster labels, 8 subspaces of dim 2 in R^6, low noise",
           "examples/ot_align.yaml", "alignment.csv",
           column("relative_error", 1, lambda r: r["method"] == "hierarchical"), "squared relative error ‖(R−R̂)X‖²/‖RX‖²",
@@ -227,23 +229,23 @@ CLAIMS = [
     Claim("transformer", "separable transformer, synthetic angle data (8 sectors, 100 neurons, 2000 trials), 250 steps; transfer to 60 new neurons",
           "examples/train_runs/angle_transfer.yaml", "results.csv", column("test", 100), "% test accuracy",
           (85, 100), seeds=5, quick_seeds=1, extra=transfer_ratio,
-          quick_overrides={"train": {"steps": 40, "batch": 32, "lr": 0.015}, "transfer": {"steps": 20}}),
+          quick_overrides={"train": {"steps": 40, "batch": 32, "lr": 0.015}, "transfer": {"steps": 20}}, heavy=True),
     Claim("swap_vae", "Swap-VAE on Chewie reaching data (5 trial splits), content block → reach angle within π/8",
           "bench/swap_vae_reach.yaml", "accuracy.csv", column("accuracy", 100, lambda r: r["method"] == "swap_vae"),
           "% accuracy", (55, 100), seeds=1, quick_seeds=1, replicate="none", extra=ssl_baselines,
-          quick_overrides={"train": {"epochs": 2}, "evaluation": {"splits": 2}}),
+          quick_overrides={"train": {"epochs": 2}, "evaluation": {"splits": 2}}, heavy=True),
     Claim("swap_vae_margin", "Swap-VAE's margin over the better of PCA and β-VAE on the same split (same run)",
           "bench/swap_vae_reach.yaml", "accuracy.csv", margin_over("swap_vae", ("pca", "beta_vae")),
           "points", (5, 100), seeds=1, quick_seeds=1, replicate="none",
-          quick_overrides={"train": {"epochs": 2}, "evaluation": {"splits": 2}}),
+          quick_overrides={"train": {"epochs": 2}, "evaluation": {"splits": 2}}, heavy=True),
     Claim("myow", "MYOW on Chewie reaching data (5 trial splits), encoder output → reach angle within π/8",
           "bench/myow_reach.yaml", "accuracy.csv", column("accuracy", 100, lambda r: r["method"] == "myow"),
           "% accuracy", (55, 100), seeds=1, quick_seeds=1, replicate="none", extra=ssl_baselines,
-          quick_overrides={"train": {"epochs": 2}, "evaluation": {"splits": 2}}),
+          quick_overrides={"train": {"epochs": 2}, "evaluation": {"splits": 2}}, heavy=True),
     Claim("myow_margin", "MYOW's margin over PCA on the same split (same run)",
           "bench/myow_reach.yaml", "accuracy.csv", margin_over("myow", ("pca",)),
           "points", (5, 100), seeds=1, quick_seeds=1, replicate="none",
-          quick_overrides={"train": {"epochs": 2}, "evaluation": {"splits": 2}}),
+          quick_overrides={"train": {"epochs": 2}, "evaluation": {"splits": 2}}, heavy=True),
 ]
 
 
@@ -292,19 +294,42 @@ def read_rows(path: Path) -> Rows:
         return list(csv.DictReader(f))
 
 
-def run_claim(claim: Claim, engram: Path, quick: bool, scratch: Path, runs: dict[str, Path]) -> dict[str, str]:
-    config = derived_config(claim, quick, scratch)
-    text = config.read_text()
+def run_config(key: str, config: Path, engram: Path, scratch: Path, threads: int) -> tuple[Path, float]:
+    """One `engram run` of a derived config; its output folder and wall seconds."""
+    out = scratch / f"{key}-out"
+    env = dict(os.environ)
+    env.setdefault("OMP_NUM_THREADS", str(threads))
     start = time.monotonic()
-    out = runs.get(text)
-    if out is None:  # claims read from one run of the same config (e.g. both OT methods)
-        out = scratch / f"{claim.key}-out"
-        done = subprocess.run([str(engram), "run", str(config), "--out", str(out)], cwd=ROOT,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        if done.returncode != 0:
-            raise SystemExit(f"{claim.key}: engram run failed ({done.returncode}):\n{done.stdout[-3000:]}")
-        runs[text] = out
-    seconds = time.monotonic() - start
+    done = subprocess.run([str(engram), "run", str(config), "--out", str(out)], cwd=ROOT, env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{key}: engram run failed ({done.returncode}):\n{done.stdout[-3000:]}")
+    return out, time.monotonic() - start
+
+
+def run_all(claims: list[Claim], engram: Path, quick: bool, scratch: Path, jobs: int) -> dict[str, tuple[Path, float]]:
+    """Runs each distinct derived config once (claims read from one run of the same config, e.g. both OT
+    methods), `jobs` at a time, the training runs first so that the short ones fill in around them.
+    Results do not depend on the thread count (engram's same-bits rule), so the runs share the cores:
+    `jobs` runs of cores / jobs OpenMP threads each (OMP_NUM_THREADS, when set, wins)."""
+    by_text: dict[str, tuple[str, Path]] = {}
+    config_of: dict[str, str] = {}
+    for claim in claims:
+        config = derived_config(claim, quick, scratch)
+        text = config.read_text()
+        by_text.setdefault(text, (claim.key, config))
+        config_of[claim.key] = text
+    order = sorted(by_text, key=lambda t: not any(c.heavy for c in claims if config_of[c.key] == t))
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    outputs: dict[str, tuple[Path, float]] = {}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(run_config, *by_text[t], engram, scratch, threads): t for t in order}
+        for future in concurrent.futures.as_completed(futures):
+            outputs[futures[future]] = future.result()
+    return {key: outputs[text] for key, text in config_of.items()}
+
+
+def claim_row(claim: Claim, out: Path, seconds: float, quick: bool) -> dict[str, str]:
     table = out / claim.table
     if not table.exists():
         table = out / "results.csv"
@@ -377,7 +402,11 @@ def main() -> int:
                         help="also fail unless docs/results.md has exactly these rows and README holds its table")
     parser.add_argument("--engram", default=str(ROOT / "build" / "tools" / "engram"), help="the engram CLI")
     parser.add_argument("--list", action="store_true", help="print the claim keys and exit")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="engram runs at once, each with cores / jobs threads (default: one per core)")
     args = parser.parse_args()
+    if args.jobs < 1:
+        raise SystemExit(f"--jobs {args.jobs}: must be >= 1")
     if args.list:
         for c in CLAIMS:
             print(f"{c.key:20s} {c.config}")
@@ -399,11 +428,11 @@ def main() -> int:
         if BEGIN not in readme or readme[readme.index(BEGIN) + len(BEGIN):readme.index(END)].strip() != results_table().strip():
             failures.append("README's results table differs from docs/results.md (run scripts/reproduce.py)")
     rows: dict[str, dict[str, str]] = {}
-    runs: dict[str, Path] = {}
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="engram-reproduce-") as scratch:
+        outputs = run_all(claims, engram, args.quick, Path(scratch), args.jobs)
         for claim in claims:
-            rows[claim.key] = run_claim(claim, engram, args.quick, Path(scratch), runs)
+            rows[claim.key] = claim_row(claim, *outputs[claim.key], args.quick)
             if rows[claim.key]["holds"] != "yes":
                 failures.append(f"{claim.key}: {rows[claim.key]['figure']} outside {rows[claim.key]['band']}")
     print(f"reproduce: {len(rows)} claims in {time.monotonic() - start:.0f} s")

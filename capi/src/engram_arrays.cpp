@@ -18,18 +18,20 @@ using engram::capi::backend_of;
 using engram::capi::guarded;
 using engram::capi::require;
 
-std::vector<double> copy_of(const double* values, std::int64_t count) {
+template <class T>
+std::vector<T> copy_of(const T* values, std::int64_t count) {
   if (values == nullptr) return {};
-  return std::vector<double>(values, values + count);
+  return std::vector<T>(values, values + count);
 }
 
 std::string at(std::size_t p, const char* field) { return "problems[" + std::to_string(p) + "]." + field; }
 
-engram::ot::Problem<double> problem_of(const engram_sinkhorn_problem& given, std::size_t p,
-                                       const engram::ot::SinkhornOptions& o) {
+// Given is engram_sinkhorn_problem (double) or engram_sinkhorn_problem_f32 (float); T its element.
+template <class T, class Given>
+engram::ot::Problem<T> problem_of(const Given& given, std::size_t p, const engram::ot::SinkhornOptions& o) {
   if (given.n < 1) throw engram::Error::bad_input(at(p, "n"), std::to_string(given.n), "must be >= 1");
   if (given.m < 1) throw engram::Error::bad_input(at(p, "m"), std::to_string(given.m), "must be >= 1");
-  engram::ot::Problem<double> q;
+  engram::ot::Problem<T> q;
   if (o.cost == engram::ot::CostKind::stored) {
     if (given.cost == nullptr) throw engram::Error::bad_input(at(p, "cost"), "NULL", "needs the [n, m] cost matrix");
     q.cost = copy_of(given.cost, given.n * given.m);
@@ -91,6 +93,51 @@ engram::nn::AttentionArrays arrays_of(const engram_attention_shape* shape, const
   return a;
 }
 
+template <class T, class Given>
+void solve_into(engram_backend* backend, Given* problems, std::size_t count, const engram_sinkhorn_options* options) {
+  engram::Backend& be = backend_of(backend, "backend");
+  require(problems, "problems");
+  engram::ot::SinkhornOptions o = options_of(options);
+  std::vector<engram::ot::Problem<T>> batch;
+  for (std::size_t p = 0; p < count; ++p) {
+    batch.push_back(problem_of<T>(problems[p], p, o));
+    o.plan = o.plan || problems[p].plan != nullptr;
+    o.gradient = o.gradient || problems[p].gradient != nullptr;
+  }
+  const std::vector<engram::ot::Solution<T>> solutions = engram::ot::solve(be, batch, o);
+  for (std::size_t p = 0; p < count; ++p) {
+    Given& out = problems[p];
+    const engram::ot::Solution<T>& s = solutions[p];
+    if (out.f != nullptr) std::copy(s.f.begin(), s.f.end(), out.f);
+    if (out.g != nullptr) std::copy(s.g.begin(), s.g.end(), out.g);
+    if (out.plan != nullptr) std::copy(s.plan.begin(), s.plan.end(), out.plan);
+    if (out.gradient != nullptr) std::copy(s.gradient.begin(), s.gradient.end(), out.gradient);
+    out.transport_cost = s.transport_cost;
+    out.value = s.value;
+    out.mass = s.mass;
+    out.error = s.error;
+    out.iterations = s.iterations;
+    out.converged = s.converged ? 1 : 0;
+  }
+}
+
+template <class T, class Given>
+void divergences_into(engram_backend* backend, const Given* problems, std::size_t count,
+                      const engram_sinkhorn_options* options, double* divergences) {
+  engram::Backend& be = backend_of(backend, "backend");
+  require(problems, "problems");
+  require(divergences, "divergences");
+  const engram::ot::SinkhornOptions o = options_of(options);
+  if (o.cost == engram::ot::CostKind::stored) {
+    throw engram::Error::bad_input("options.cost", "ENGRAM_COST_STORED",
+                                   "the divergence needs points (it solves x-x and y-y problems too)");
+  }
+  std::vector<engram::ot::Problem<T>> batch;
+  for (std::size_t p = 0; p < count; ++p) batch.push_back(problem_of<T>(problems[p], p, o));
+  const std::vector<double> s = engram::ot::sinkhorn_divergence(be, batch, o);
+  std::copy(s.begin(), s.end(), divergences);
+}
+
 }  // namespace
 
 extern "C" {
@@ -110,50 +157,23 @@ void engram_sinkhorn_options_default(engram_sinkhorn_options* options) {
 
 engram_status engram_sinkhorn(engram_backend* backend, engram_sinkhorn_problem* problems, size_t count,
                               const engram_sinkhorn_options* options) {
-  return guarded([&] {
-    engram::Backend& be = backend_of(backend, "backend");
-    require(problems, "problems");
-    engram::ot::SinkhornOptions o = options_of(options);
-    std::vector<engram::ot::Problem<double>> batch;
-    for (std::size_t p = 0; p < count; ++p) {
-      batch.push_back(problem_of(problems[p], p, o));
-      o.plan = o.plan || problems[p].plan != nullptr;
-      o.gradient = o.gradient || problems[p].gradient != nullptr;
-    }
-    const std::vector<engram::ot::Solution<double>> solutions = engram::ot::solve(be, batch, o);
-    for (std::size_t p = 0; p < count; ++p) {
-      engram_sinkhorn_problem& out = problems[p];
-      const engram::ot::Solution<double>& s = solutions[p];
-      if (out.f != nullptr) std::copy(s.f.begin(), s.f.end(), out.f);
-      if (out.g != nullptr) std::copy(s.g.begin(), s.g.end(), out.g);
-      if (out.plan != nullptr) std::copy(s.plan.begin(), s.plan.end(), out.plan);
-      if (out.gradient != nullptr) std::copy(s.gradient.begin(), s.gradient.end(), out.gradient);
-      out.transport_cost = s.transport_cost;
-      out.value = s.value;
-      out.mass = s.mass;
-      out.error = s.error;
-      out.iterations = s.iterations;
-      out.converged = s.converged ? 1 : 0;
-    }
-  });
+  return guarded([&] { solve_into<double>(backend, problems, count, options); });
+}
+
+engram_status engram_sinkhorn_f32(engram_backend* backend, engram_sinkhorn_problem_f32* problems, size_t count,
+                                  const engram_sinkhorn_options* options) {
+  return guarded([&] { solve_into<float>(backend, problems, count, options); });
 }
 
 engram_status engram_sinkhorn_divergence(engram_backend* backend, const engram_sinkhorn_problem* problems, size_t count,
                                          const engram_sinkhorn_options* options, double* divergences) {
-  return guarded([&] {
-    engram::Backend& be = backend_of(backend, "backend");
-    require(problems, "problems");
-    require(divergences, "divergences");
-    const engram::ot::SinkhornOptions o = options_of(options);
-    if (o.cost == engram::ot::CostKind::stored) {
-      throw engram::Error::bad_input("options.cost", "ENGRAM_COST_STORED",
-                                     "the divergence needs points (it solves x-x and y-y problems too)");
-    }
-    std::vector<engram::ot::Problem<double>> batch;
-    for (std::size_t p = 0; p < count; ++p) batch.push_back(problem_of(problems[p], p, o));
-    const std::vector<double> s = engram::ot::sinkhorn_divergence(be, batch, o);
-    std::copy(s.begin(), s.end(), divergences);
-  });
+  return guarded([&] { divergences_into<double>(backend, problems, count, options, divergences); });
+}
+
+engram_status engram_sinkhorn_divergence_f32(engram_backend* backend, const engram_sinkhorn_problem_f32* problems,
+                                             size_t count, const engram_sinkhorn_options* options,
+                                             double* divergences) {
+  return guarded([&] { divergences_into<float>(backend, problems, count, options, divergences); });
 }
 
 engram_status engram_attention_forward(engram_backend* backend, const engram_attention_shape* shape, const float* q,

@@ -19,6 +19,8 @@ Arrays in, arrays out (numpy, or any CPU tensor through DLPack):
     engram.kcap(inputs, k)                                                    # batched top-k
 
 Engine errors arrive as ValueError (bad input; the message names the field) or RuntimeError.
+``engram.build_arch`` names the compiled build in use: the portable wheel carries an x86-64-v3 and a
+baseline build and loads the faster one this CPU runs; ``ENGRAM_ISA=baseline`` forces the other.
 """
 from __future__ import annotations
 
@@ -28,16 +30,20 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
-from ._build_info import ARCH as _ARCH, CPU_FEATURES as _CPU_FEATURES
-from ._isa import check_cpu_features as _check_cpu_features, cpu_flags as _cpu_flags
+from ._core import ARCH as build_arch, module as _engram
+from . import nn, ot
+from ._arrays import as_array
 
-_check_cpu_features(_ARCH, _CPU_FEATURES, _cpu_flags())
+Backend = _engram.Backend
+Brain = _engram.Brain
+__version__: str = _engram.__version__
+_experiments = _engram._experiments
+_kcap = _engram._kcap
+_progress_unit = _engram._progress_unit
+_run = _engram._run
+_set_data_dir = _engram._set_data_dir
 
-from . import nn, ot  # noqa: E402  (after the CPU check: these load the compiled module)
-from ._arrays import as_array  # noqa: E402
-from ._engram import Backend, Brain, __version__, _experiments, _kcap, _progress_unit, _run, _set_data_dir
-
-__all__ = ["Backend", "Brain", "run", "experiments", "kcap", "ot", "nn", "__version__"]
+__all__ = ["Backend", "Brain", "run", "experiments", "kcap", "ot", "nn", "__version__", "build_arch"]
 
 # The bundled data (digits, reach recording) ships inside the package; $ENGRAM_DATA_DIR still wins.
 _set_data_dir(os.path.join(os.path.dirname(os.path.abspath(__file__)), "data"))

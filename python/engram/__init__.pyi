@@ -6,6 +6,7 @@ import numpy as np
 import numpy.typing as npt
 
 __version__: str
+build_arch: str
 
 Config = Union[Mapping[str, Any], str, os.PathLike[str]]
 

@@ -22,7 +22,7 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
-from . import _engram
+from ._core import module as _engram
 from ._arrays import as_array
 
 __all__ = ["attention", "attention_backward", "Transformer"]

@@ -21,7 +21,7 @@ from typing import Any, List, Optional, Sequence, Union
 
 import numpy as np
 
-from . import _engram
+from ._core import module as _engram
 from ._arrays import as_array
 
 __all__ = ["SinkhornResult", "sinkhorn", "sinkhorn_divergence"]

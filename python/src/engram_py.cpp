@@ -1,5 +1,6 @@
-// engram's Python module (`engram._engram`, re-exported by the `engram` package): backends,
-// brains (every Assembly Calculus control plus the composite operations) and projection runs.
+// engram's Python module (`engram._engram`, or a sibling built for another ISA level; re-exported
+// by the `engram` package): backends, brains (every Assembly Calculus control plus the composite
+// operations) and projection runs.
 //
 //   import engram
 //   brain = engram.Brain({"p": 0.01, "areas": [{"name": "A", "n": 10000, "k": 100}], ...})
@@ -214,7 +215,12 @@ nb::list experiment_kinds() {
 
 }  // namespace
 
-NB_MODULE(_engram, m) {
+// The module's name comes from the build (python/CMakeLists.txt: _engram, or _engram_<isa> for the
+// extra ISA builds a wheel carries); nanobind pastes it into PyInit_<name>.
+#ifndef ENGRAM_PY_MODULE_NAME
+#define ENGRAM_PY_MODULE_NAME _engram
+#endif
+NB_MODULE(ENGRAM_PY_MODULE_NAME, m) {
   m.doc() = "engram: batched Assembly Calculus brain simulation (C++/CUDA engine)";
 
   // ValueError for bad input (the message names the field), RuntimeError otherwise.

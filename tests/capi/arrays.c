@@ -128,6 +128,59 @@ static void test_sinkhorn(engram_backend* backend) {
   check(divergence[0] == 777, "nothing written on a refused divergence", divergence[0], 777);
 }
 
+/* Single precision: the float solve of the problem above agrees with the double one to float's
+ * accuracy, is the same bits batched or alone, and its divergence matches the double divergence. */
+static void test_sinkhorn_f32(engram_backend* backend) {
+  enum { N = 9, M = 7, D = 2 };
+  unsigned seed = 5;
+  double xd[N * D], yd[M * D];
+  float x[N * D], y[M * D];
+  for (int i = 0; i < N * D; ++i) x[i] = (float)(xd[i] = (float)uniform(&seed));
+  for (int j = 0; j < M * D; ++j) y[j] = (float)(yd[j] = (float)uniform(&seed));
+  double plan_d[N * M];
+  float plan[N * M], plan_alone[N * M], f[N], g[M];
+  engram_sinkhorn_options o;
+  engram_sinkhorn_options_default(&o);
+  o.dim = D;
+  o.tol = 1e-6;
+  engram_sinkhorn_problem reference;
+  memset(&reference, 0, sizeof reference);
+  reference.x = xd; reference.y = yd; reference.n = N; reference.m = M; reference.eps = 0.05;
+  reference.tau = INFINITY; reference.plan = plan_d;
+  o.tol = 1e-12;
+  must(engram_sinkhorn(backend, &reference, 1, &o), "engram_sinkhorn(double reference)");
+  o.tol = 1e-6;
+  engram_sinkhorn_problem_f32 single[2];
+  memset(single, 0, sizeof single);
+  single[0].x = x; single[0].y = y; single[0].n = 4; single[0].m = 5; single[0].eps = 0.2; single[0].tau = INFINITY;
+  single[1].x = x; single[1].y = y; single[1].n = N; single[1].m = M; single[1].eps = 0.05; single[1].tau = INFINITY;
+  single[1].plan = plan; single[1].f = f; single[1].g = g;
+  must(engram_sinkhorn_f32(backend, single, 2, &o), "engram_sinkhorn_f32");
+  check(single[1].converged == 1, "f32 converged", single[1].converged, 1);
+  double largest = 0;
+  for (int k = 0; k < N * M; ++k) largest = fmax(largest, plan_d[k]);
+  for (int k = 0; k < N * M; ++k)
+    check(fabs(plan[k] - plan_d[k]) <= 1e-4 * largest, "f32 plan = double plan to float accuracy", plan[k], plan_d[k]);
+  check(fabs(single[1].transport_cost - reference.transport_cost) <= 1e-5 * reference.transport_cost,
+        "f32 transport cost", single[1].transport_cost, reference.transport_cost);
+  engram_sinkhorn_problem_f32 alone = single[1];
+  alone.plan = plan_alone; alone.f = NULL; alone.g = NULL;
+  must(engram_sinkhorn_f32(backend, &alone, 1, &o), "engram_sinkhorn_f32(alone)");
+  check(memcmp(plan, plan_alone, sizeof plan) == 0, "f32 batch = alone", plan[0], plan_alone[0]);
+  /* Divergence in float against double. */
+  double want = 0, got = 0;
+  engram_sinkhorn_problem dd = reference;
+  dd.plan = NULL;
+  must(engram_sinkhorn_divergence(backend, &dd, 1, &o, &want), "engram_sinkhorn_divergence(double)");
+  single[1].plan = NULL; single[1].f = NULL; single[1].g = NULL;
+  must(engram_sinkhorn_divergence_f32(backend, &single[1], 1, &o, &got), "engram_sinkhorn_divergence_f32");
+  check(fabs(got - want) <= 1e-4 * fabs(want), "f32 divergence", got, want);
+  /* Bad input is refused naming the field, as in double. */
+  single[0].eps = NAN;
+  check(engram_sinkhorn_f32(backend, single, 1, &o) == ENGRAM_BAD_INPUT, "f32 NaN eps refused", 0, ENGRAM_BAD_INPUT);
+  check(strstr(engram_last_error(), "problems[0].eps") != NULL, "f32 error names problems[0].eps", 0, 0);
+}
+
 /* softmax(q k^T / sqrt(D)) v of one head over one sequence, in double. */
 static void attention_oracle(const float* q, const float* k, const float* v, int tq, int tk, int d, int causal,
                              double* o) {
@@ -215,6 +268,7 @@ int main(void) {
   engram_backend* backend = NULL;
   must(engram_backend_create("cpu", &backend), "engram_backend_create");
   test_sinkhorn(backend);
+  test_sinkhorn_f32(backend);
   test_attention(backend);
   test_kcap(backend);
   engram_backend_destroy(backend);

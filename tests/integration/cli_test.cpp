@@ -45,6 +45,14 @@ TEST_F(CliTest, InfoExitsZeroAndExplainsMissingGpu) {
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("backends compiled in: cpu"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("cuda"), std::string::npos) << r.output;
+  // The build level and what it enables, as this test binary was compiled (same flags).
+  EXPECT_NE(r.output.find(std::string("host code for -march=") + ENGRAM_HOST_ARCH_FOR_TESTS), std::string::npos)
+      << r.output;
+#ifdef __AVX2__
+  EXPECT_NE(r.output.find("AVX2"), std::string::npos) << r.output;
+#else
+  EXPECT_EQ(r.output.find("AVX2"), std::string::npos) << r.output;
+#endif
 }
 
 TEST_F(CliTest, ExampleConfigRunsAndWritesCsv) {

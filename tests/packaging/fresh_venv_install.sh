@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The portable wheel (scripts/build-wheel.sh: x86-64-v3, auditwheel-repaired) built from a copy of
+# The portable wheel (scripts/build-wheel.sh: x86-64-v3 and baseline builds, auditwheel-repaired) built from a copy of
 # the source tree, the copy then deleted, the wheel installed into a fresh virtual environment, and
 # the digits example run from the installed package. The wheel must carry its data and find it at
 # run time (engine/io/data_dir.hpp), never through a path into the source tree, and must carry
@@ -34,10 +34,13 @@ if grep -rlF "$copy" "$package"; then
   echo "fresh_venv_install: the files above embed the source path $copy" >&2
   exit 1
 fi
-module="$(ls "$package"/_engram*.so)"
 site="$(dirname "$package")"
+# Both engine builds (x86-64-v3 and baseline) are in the wheel, each with its build record.
+for build in _engram _engram_baseline; do
+  compgen -G "$package/$build.*.so" >/dev/null || { echo "fresh_venv_install: no $build module in the wheel" >&2; exit 1; }
+done
 # Only what the manylinux policy guarantees (the C/C++ runtime, zlib) may come from the system.
-ldd "$module" | awk -v site="$site/" '
+ldd "$package"/_engram*.so | awk -v site="$site/" '
   /=>/ {
     if ($1 ~ /^(linux-vdso|ld-linux|libc\.so|libm\.so|libpthread|libdl|librt|libstdc\+\+|libgcc_s|libz\.so)/) next
     if (index($3, site) != 1) { print "fresh_venv_install: " $1 " resolves outside the wheel: " $3; bad = 1 }
@@ -46,6 +49,37 @@ ldd "$module" | awk -v site="$site/" '
   END { exit bad }' >&2
 cd "$work"
 unset ENGRAM_DATA_DIR
+# Runtime dispatch: this AVX2 machine loads the x86-64-v3 build, ENGRAM_ISA=baseline the other, and
+# the two give the same Assembly Calculus trajectory bit for bit (README: integer and Philox work is
+# ISA-independent), while a Sinkhorn solve agrees to rounding.
+cat > "$work/isa_probe.py" <<'PY'
+import hashlib, sys
+import numpy as np
+import engram
+brain = engram.Brain({"mode": "implicit", "p": 0.05, "areas": [{"name": "A", "n": 2000, "k": 45}],
+                      "stimuli": [{"name": "s", "k": 45}],
+                      "fibers": [{"from": "s", "to": "A", "beta": 0.1}, {"from": "A", "to": "A", "beta": 0.1}]},
+                     seed=7)
+digest = hashlib.sha256()
+for _ in range(12):
+    brain.project(1)
+    digest.update(np.ascontiguousarray(brain.winners("A")).tobytes())
+rng = np.random.default_rng(3)
+x, y = rng.normal(size=(60, 3)), rng.normal(size=(50, 3)) + 0.5
+ot = engram.ot.sinkhorn(None, None, x=x, y=y, eps=0.05)
+print(engram.build_arch, digest.hexdigest(), repr(float(ot.cost)))
+PY
+if grep -qw avx2 /proc/cpuinfo; then expect_default=x86-64-v3; else expect_default=baseline; fi
+read -r arch_default trajectory_default cost_default < <("$work/venv/bin/python" "$work/isa_probe.py")
+read -r arch_baseline trajectory_baseline cost_baseline < <(ENGRAM_ISA=baseline "$work/venv/bin/python" "$work/isa_probe.py")
+echo "isa dispatch: default $arch_default ($trajectory_default, cost $cost_default); forced $arch_baseline ($trajectory_baseline, cost $cost_baseline)" >&2
+[ "$arch_default" = "$expect_default" ] || { echo "fresh_venv_install: loaded $arch_default, expected $expect_default" >&2; exit 1; }
+[ "$arch_baseline" = baseline ] || { echo "fresh_venv_install: ENGRAM_ISA=baseline loaded $arch_baseline" >&2; exit 1; }
+[ "$trajectory_default" = "$trajectory_baseline" ] ||
+  { echo "fresh_venv_install: the two builds' winners differ" >&2; exit 1; }
+python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); sys.exit(abs(a - b) > 1e-9 * max(1.0, abs(a)))" \
+  "$cost_default" "$cost_baseline" ||
+  { echo "fresh_venv_install: Sinkhorn costs differ beyond rounding: $cost_default vs $cost_baseline" >&2; exit 1; }
 "$work/venv/bin/python" - <<'PY'
 import os
 import engram
