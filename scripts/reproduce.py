@@ -194,6 +194,10 @@ CLAIMS = [
     Claim("classify_digits", "classification, scikit-learn 8×8 digits, 10 training images per class, designated (supervised) assemblies",
           "examples/classify_digits.yaml", "results.csv", column("accuracy", 100), "% correct (chance 10%)",
           (50, 100), seeds=8, quick_seeds=2, replicate="brains"),
+    Claim("classify_digits_formed", "classification, 8×8 digits, self-formed assemblies as in Dabagia et al. (normalised "
+          "in-weights, bias −1 on formed assemblies, blurred top-16 pixels), 5 training images per class",
+          "examples/classify_digits_formed.yaml", "results.csv", column("accuracy", 100), "% correct (chance 10%)",
+          (50, 100), seeds=8, quick_seeds=2, replicate="brains"),
     Claim("markov", "Markov chain 0.8/0.2 learned with the calibration rule (noise, β, presentations from the chain), 2000 sampled steps",
           "examples/markov.yaml", "markov.csv", markov_worst_row, "largest total variation over rows, sampled vs chain",
           (0, 0.1), seeds=16, quick_seeds=2, replicate="brains", extra=markov_rows, digits=3),

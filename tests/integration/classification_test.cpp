@@ -7,6 +7,7 @@
 // p = 0.1, beta = 0.1; 5 training samples per class presented once.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <numeric>
 #include <string>
@@ -16,6 +17,7 @@
 #include "engram/engine/io/config_node.hpp"
 #include "engram/models/assembly/classification.hpp"
 #include "support/backends.hpp"
+#include "support/threads.hpp"
 
 namespace engram::assembly {
 namespace {
@@ -119,7 +121,63 @@ TEST_P(Classification, DigitsWellAboveChance) {
   EXPECT_LT(mean_accuracy(run(e, backend)), 0.2);
 }
 
+TEST_P(Classification, FormedDigitAssembliesWithThePapersProcedure) {
+  ENGRAM_BACKEND_OR_SKIP(backend, GetParam());
+  // examples/classify_digits_formed.yaml (Dabagia et al.'s normalisation, bias and readout) on 4
+  // brains. BAND: scripts/reproduce.py's classify_digits_formed row (8 brains) measures the mean.
+  ClassificationExperiment e =
+      parse_classification(io::load_config_file(source("examples/classify_digits_formed.yaml")), source("examples"));
+  e.brains = e.batch_size = 4;
+  const auto records = run(e, backend);
+  ASSERT_EQ(records.size(), 4u);
+  for (const auto& r : records) {
+    EXPECT_EQ(r.tested, 500u);
+    EXPECT_GE(r.accuracy, 0.45) << "brain " << r.brain << " (chance: 0.1)";
+    EXPECT_LT(r.assembly_overlap, 0.3) << "brain " << r.brain << ": formed assemblies stay apart";
+  }
+  const double formed = mean_accuracy(records);
+  std::printf("formed digit assemblies: mean accuracy %.3f over 4 brains\n", formed);
+  EXPECT_GE(formed, 0.5);
+  // Without the normalisation the first class's assembly wins every later class and every test
+  // sample: chance.
+  ClassificationExperiment raw = e;
+  raw.classifier.normalise = false;
+  const auto collapsed = run(raw, backend);
+  EXPECT_LT(mean_accuracy(collapsed), 0.2);
+  // Without the bias later classes reuse earlier assemblies' neurons.
+  ClassificationExperiment unbiased = e;
+  unbiased.classifier.formed_bias = 0.0;
+  EXPECT_LT(mean_accuracy(run(unbiased, backend)), formed - 0.1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, Classification, ::testing::Values("cpu", "cuda"), engram::testing::backend_name);
+
+TEST(Classification, FormedDigitAssembliesAreTheSameBitsAcrossThreadsAndPacking) {
+  // The normalisation and the bias row are per-brain writes between steps: a brain's result must
+  // not depend on its batch (host fast path for 2 brains on 1 thread, portable kernels for 1 brain on 2) or threads.
+  auto backend = make_backend("cpu");
+  ClassificationExperiment e =
+      parse_classification(io::load_config_file(source("examples/classify_digits_formed.yaml")), source("examples"));
+  e.brains = 2;
+  e.test_per_class = 10;
+  std::vector<ClassificationRecord> packed, alone;
+  {
+    engram::testing::OmpThreads t(1);
+    e.batch_size = 2;
+    packed = run(e, *backend);
+  }
+  {
+    engram::testing::OmpThreads t(2);
+    e.batch_size = 1;
+    alone = run(e, *backend);
+  }
+  ASSERT_EQ(packed.size(), 2u);
+  ASSERT_EQ(alone.size(), 2u);
+  for (std::size_t b = 0; b < 2; ++b) {
+    EXPECT_EQ(alone[b].correct, packed[b].correct) << "brain " << b;
+    EXPECT_EQ(alone[b].assembly_overlap, packed[b].assembly_overlap) << "brain " << b;
+  }
+}
 
 TEST(Classification, ClassifierApiTakesRaggedPerBrainSamples) {
   auto backend = make_backend("cpu");
@@ -155,7 +213,7 @@ TEST(Classification, ClassifierApiTakesRaggedPerBrainSamples) {
 
 TEST(Classification, ExamplesParseAndRun) {
   auto backend = make_backend("cpu");
-  for (const char* name : {"classify_synthetic", "classify_digits"}) {
+  for (const char* name : {"classify_synthetic", "classify_digits", "classify_digits_formed"}) {
     const std::string path = source(std::string("examples/") + name + ".yaml");
     ClassificationExperiment e = parse_classification(io::load_config_file(path), source("examples"));
     e.brains = e.batch_size = 1;
@@ -206,6 +264,18 @@ TEST(Classification, ParserNamesTheBadField) {
                         "test: {samples_per_class: 10}\n" + data).find("train.assemblies = x"),
             std::string::npos);
   EXPECT_NE(parse_error(base + data + "mode: lazy\n").find("mode = lazy"), std::string::npos);
+  EXPECT_NE(parse_error(base + data + "normalise: true\n").find("normalise = true: needs mode: explicit"), std::string::npos);
+  EXPECT_NO_THROW(parse_classification(io::load_config_string(base + data + "normalise: true\nmode: explicit\n")));
+  EXPECT_NE(parse_error("experiment: classify\nn: 1000\nk: 100\np: 0.1\nbeta: 0.1\ntrain: {samples_per_class: 5, bias: -5000}\n"
+                        "test: {samples_per_class: 10}\n" + data).find("train.bias = -5000"),
+            std::string::npos);
+  EXPECT_NE(parse_error("experiment: classify\nn: 1000\nk: 100\np: 0.1\nbeta: 0.1\ntrain: {samples_per_class: 5, readout: vote}\n"
+                        "test: {samples_per_class: 10}\n" + data).find("train.readout = vote"),
+            std::string::npos);
+  EXPECT_NE(parse_error(base + "data: {kind: idx, images: ../data/digits-images.idx3-ubyte, "
+                               "labels: ../data/digits-labels.idx1-ubyte, threshold: 8, top: 16}\n",
+                        source("examples")).find("data.threshold = 8: conflicts with data.top"),
+            std::string::npos);
   EXPECT_NE(parse_error("experiment: classify\nn: 1000\nk: 2000\np: 0.1\nbeta: 0.1\ntrain: {samples_per_class: 5}\n"
                         "test: {samples_per_class: 10}\n" + data).find("k = 2000"),
             std::string::npos);

@@ -98,7 +98,7 @@ TEST_F(IdxFiles, RefusesMalformedFiles) {
 
 TEST_F(IdxFiles, EncodesPixelsAsFiringFeatures) {
   const LabeledImages set = load_idx(images(), labels());
-  FeatureSamples on = encode_images(set, {128, 2, false});
+  FeatureSamples on = encode_images(set, {128, 2, false, false, 0});
   EXPECT_EQ(on.features, 8u);
   ASSERT_EQ(on.samples.size(), 2u);  // the second image has no pixel >= 128
   EXPECT_EQ(on.dropped, 1u);
@@ -107,12 +107,12 @@ TEST_F(IdxFiles, EncodesPixelsAsFiringFeatures) {
   EXPECT_EQ(on.labels, (std::vector<std::uint32_t>{7, 2}));
   EXPECT_EQ(on.classes, 8u);
 
-  FeatureSamples both = encode_images(set, {128, 1, true});
+  FeatureSamples both = encode_images(set, {128, 1, true, false, 0});
   EXPECT_EQ(both.features, 8u);
   EXPECT_EQ(both.samples[0], (Sample{2, 3, 4, 5}));  // on: pixels 2, 3; off: pixels 0, 1
   for (const Sample& s : both.samples) EXPECT_EQ(s.size(), 4u);
-  EXPECT_THROW(encode_images(set, {0, 1, false}), Error);
-  EXPECT_THROW(encode_images(set, {8, 0, false}), Error);
+  EXPECT_THROW(encode_images(set, {0, 1, false, false, 0}), Error);
+  EXPECT_THROW(encode_images(set, {8, 0, false, false, 0}), Error);
 }
 
 TEST(Datasets, CommittedDigitsFilesLoad) {
@@ -128,9 +128,48 @@ TEST(Datasets, CommittedDigitsFilesLoad) {
     ++per_class[l];
   }
   EXPECT_EQ(per_class, (std::vector<int>{178, 182, 177, 183, 181, 182, 181, 179, 174, 180}));
-  const FeatureSamples encoded = encode_images(digits, {8, 1, false});
+  const FeatureSamples encoded = encode_images(digits, {8, 1, false, false, 0});
   EXPECT_EQ(encoded.dropped, 0u);
   EXPECT_EQ(encoded.classes, 10u);
+}
+
+TEST(Datasets, BlurredTopPixelsFire) {
+  // Dabagia et al.'s MNIST encoding on the digits: 3x3 box blur, the 16 brightest pixels fire.
+  const std::string data = std::string(ENGRAM_SOURCE_DIR) + "/data/";
+  const LabeledImages digits = load_idx(data + "digits-images.idx3-ubyte", data + "digits-labels.idx1-ubyte");
+  const FeatureSamples encoded = encode_images(digits, {8, 2, false, true, 16});
+  ASSERT_EQ(encoded.samples.size(), digits.count);
+  EXPECT_EQ(encoded.features, 128u);
+  for (std::uint32_t i = 0; i < digits.count; i += 97) {
+    int blurred[64];
+    for (int r = 0; r < 8; ++r) {
+      for (int c = 0; c < 8; ++c) {
+        int sum = 0;
+        for (int dr = -1; dr <= 1; ++dr) {
+          for (int dc = -1; dc <= 1; ++dc) {
+            if (r + dr >= 0 && r + dr < 8 && c + dc >= 0 && c + dc < 8) sum += digits.pixels[i * 64 + (r + dr) * 8 + c + dc];
+          }
+        }
+        blurred[r * 8 + c] = sum;
+      }
+    }
+    const Sample& s = encoded.samples[i];
+    ASSERT_EQ(s.size(), 32u) << "image " << i << ": 16 pixels x 2 replicas";
+    std::vector<bool> fired(64, false);
+    for (std::size_t j = 0; j < s.size(); j += 2) {
+      EXPECT_EQ(s[j + 1], s[j] + 1);
+      fired[s[j] / 2] = true;
+    }
+    // Every fired pixel outranks every silent one (brighter, or as bright with a lower index).
+    for (int a = 0; a < 64; ++a) {
+      for (int b = 0; b < 64; ++b) {
+        if (fired[a] && !fired[b]) {
+          EXPECT_TRUE(blurred[a] > blurred[b] || (blurred[a] == blurred[b] && a < b)) << "image " << i << " pixels " << a << ", " << b;
+        }
+      }
+    }
+  }
+  EXPECT_THROW(encode_images(digits, {8, 1, false, true, 65}), Error);
 }
 
 TEST(Datasets, SyntheticClassesFireCoreWithRAndTheRestWithQ) {

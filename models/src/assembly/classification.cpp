@@ -2,18 +2,21 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <optional>
 #include <utility>
 
 #include "engram/engine/error.hpp"
 #include "engram/models/assembly/brain_chunks.hpp"
 #include "engram/models/assembly/brain_config.hpp"
+#include "engram/models/assembly/exact_batch.hpp"
 
 namespace engram::assembly {
 
 namespace {
 const char* const kInput = "input";
 const char* const kClass = "class";
+const char* const kBias = "bias";
 
 std::uint32_t shared(const std::vector<NeuronId>& a, const std::vector<NeuronId>& b) {
   std::uint32_t count = 0;
@@ -45,14 +48,24 @@ void ClassifierConfig::validate() const {
   if (mode == GraphMode::lazy) {
     throw Error::bad_input("mode", "lazy", "classification runs the exact modes (implicit, explicit)");
   }
+  if (normalise && mode != GraphMode::explicit_graph) {
+    throw Error::bad_input("normalise", "true", "needs mode: explicit (normalising a neuron's in-edges needs every edge stored)");
+  }
+  if (!std::isfinite(formed_bias) || std::abs(formed_bias) > 1000.0) {
+    throw Error::bad_input("train.bias", to_text(formed_bias), "must be a finite number in [-1000, 1000]");
+  }
 }
 
 BrainSpec ClassifierConfig::brain_spec() const {
   validate();
   BrainSpec spec;
-  spec.areas = {AreaSpec{kInput, features, features}, AreaSpec{kClass, n, k}};
+  spec.areas = {AreaSpec{kInput, features, features}, AreaSpec{kClass, n, k, self_loops}};
   spec.fibers = {FiberSpec{kInput, kClass, beta}};
   if (recurrence) spec.fibers.emplace_back(kClass, kClass, beta);
+  if (formed_bias != 0.0) {
+    spec.stimuli = {StimulusSpec{kBias, 1}};
+    spec.fibers.emplace_back(kBias, kClass, 0.0, 1.0);
+  }
   spec.p = p;
   spec.mode = mode;
   return spec;
@@ -61,7 +74,51 @@ BrainSpec ClassifierConfig::brain_spec() const {
 // ---- Classifier ----
 
 Classifier::Classifier(Backend& backend, ClassifierConfig config, std::vector<BrainId> brains)
-    : config_(std::move(config)), batch_(make_batch(backend, config_.brain_spec(), std::move(brains))) {}
+    : config_(std::move(config)), batch_(make_batch(backend, config_.brain_spec(), std::move(brains))) {
+  if (config_.normalise) normalise_fibers();
+  if (config_.formed_bias != 0.0) {
+    // No bias until a class assembly has formed.
+    bias_.assign(batch_->size(), std::vector<float>(config_.n, 0.0f));
+    for (std::size_t b = 0; b < batch_->size(); ++b) upload_bias(b);
+  }
+}
+
+void Classifier::normalise_fibers() {
+  auto& exact = dynamic_cast<ExactBatch&>(*batch_);
+  exact.normalise_fiber(exact.fiber_index(kInput, kClass), 1.0);
+  if (config_.recurrence) exact.normalise_fiber(exact.fiber_index(kClass, kClass), 1.0);
+}
+
+void Classifier::upload_bias(std::size_t brain) {
+  auto& exact = dynamic_cast<ExactBatch&>(*batch_);
+  exact.set_row_weights(brain, exact.fiber_index(kBias, kClass), 0, bias_[brain]);
+}
+
+void Classifier::frequent_assemblies(const std::vector<std::vector<std::vector<Sample>>>& samples) {
+  const std::size_t B = batch_->size();
+  std::vector<const Sample*> step(B);
+  std::vector<std::vector<std::uint32_t>> fired(B);
+  std::vector<NeuronId> order(config_.n);
+  for (std::uint32_t c = 0; c < classes_; ++c) {
+    for (auto& f : fired) f.assign(config_.n, 0);
+    for (std::size_t i = 0; i < samples[0][c].size(); ++i) {
+      for (std::size_t b = 0; b < B; ++b) step[b] = &samples[b][c][i];
+      for (std::uint32_t s = 0; s < config_.classify_steps; ++s) present(step, s == 0);
+      for (std::size_t b = 0; b < B; ++b) {
+        for (const NeuronId j : batch_->winners(b, kClass)) ++fired[b][j];
+      }
+    }
+    for (std::size_t b = 0; b < B; ++b) {
+      std::iota(order.begin(), order.end(), NeuronId{0});
+      const std::vector<std::uint32_t>& count = fired[b];
+      std::partial_sort(order.begin(), order.begin() + config_.k, order.end(),
+                        [&](NeuronId x, NeuronId y) { return count[x] != count[y] ? count[x] > count[y] : x < y; });
+      std::vector<NeuronId> assembly(order.begin(), order.begin() + config_.k);
+      std::sort(assembly.begin(), assembly.end());
+      assemblies_[b][c] = std::move(assembly);
+    }
+  }
+}
 
 void Classifier::present(const std::vector<const Sample*>& per_brain, bool first_step) {
   std::vector<std::vector<NeuronId>> firing;
@@ -121,6 +178,19 @@ void Classifier::train(const std::vector<std::vector<std::vector<Sample>>>& samp
     }
     if (designated) batch_->unfix(kClass);
     for (std::size_t b = 0; b < B; ++b) assemblies_[b][c] = batch_->winners(b, kClass);
+    if (config_.formed_bias != 0.0) {
+      for (std::size_t b = 0; b < B; ++b) {
+        for (const NeuronId j : assemblies_[b][c]) bias_[b][j] += static_cast<float>(config_.formed_bias);
+        upload_bias(b);
+      }
+    }
+    if (config_.normalise) normalise_fibers();
+  }
+  // The bias shapes training only; test samples see the learned weights alone.
+  if (config_.formed_bias != 0.0) batch_->inhibit(kBias);
+  if (config_.readout == ClassifierConfig::Readout::frequent) {
+    batch_->set_plasticity(false);
+    frequent_assemblies(samples);
   }
 }
 
@@ -170,7 +240,7 @@ double probability(const io::ConfigNode& node, const std::string& key, double fa
 ClassificationExperiment parse_classification(const io::ConfigNode& config, const std::filesystem::path& config_dir) {
   const io::ConfigNode root = config_dir.empty() ? config : config.with_base_dir(config_dir.string());
   root.allow_keys({"experiment", "backend", "mode", "seed", "brains", "batch_size", "n", "k", "p", "beta",
-                   "recurrence", "train", "test", "data"});
+                   "recurrence", "self_loops", "normalise", "train", "test", "data"});
   ClassificationExperiment e;
   const std::string kind = root.required<std::string>("experiment");
   if (kind != "classify") throw Error::bad_input("experiment", kind, "must be classify");
@@ -196,9 +266,14 @@ ClassificationExperiment parse_classification(const io::ConfigNode& config, cons
   c.beta = root.required<double>("beta");
   if (!(c.beta >= 0.0) || !std::isfinite(c.beta)) throw Error::bad_input("beta", to_text(c.beta), "must be a finite number >= 0");
   c.recurrence = root.optional<bool>("recurrence", true);
+  c.self_loops = root.optional<bool>("self_loops", true);
+  c.normalise = root.optional<bool>("normalise", false);
+  if (c.normalise && c.mode != GraphMode::explicit_graph) {
+    throw Error::bad_input("normalise", "true", "needs mode: explicit (normalising a neuron's in-edges needs every edge stored)");
+  }
 
   const io::ConfigNode train = root.child("train");
-  train.allow_keys({"samples_per_class", "rounds", "assemblies"});
+  train.allow_keys({"samples_per_class", "rounds", "assemblies", "bias", "readout"});
   train.child("samples_per_class");
   e.train_per_class = positive_count(train, "samples_per_class", 0);
   c.rounds = positive_count(train, "rounds", 1);
@@ -206,6 +281,14 @@ ClassificationExperiment parse_classification(const io::ConfigNode& config, cons
   if (assemblies == "formed") c.assemblies = ClassifierConfig::Assemblies::formed;
   else if (assemblies == "designated") c.assemblies = ClassifierConfig::Assemblies::designated;
   else throw Error::bad_input(train.field("assemblies"), assemblies, "must be formed or designated");
+  c.formed_bias = train.optional<double>("bias", 0.0);
+  if (!std::isfinite(c.formed_bias) || std::abs(c.formed_bias) > 1000.0) {
+    throw Error::bad_input(train.field("bias"), to_text(c.formed_bias), "must be a finite number in [-1000, 1000]");
+  }
+  const std::string readout = train.optional<std::string>("readout", "winners");
+  if (readout == "winners") c.readout = ClassifierConfig::Readout::winners;
+  else if (readout == "frequent") c.readout = ClassifierConfig::Readout::frequent;
+  else throw Error::bad_input(train.field("readout"), readout, "must be winners or frequent");
   const io::ConfigNode test = root.child("test");
   test.allow_keys({"samples_per_class", "steps"});
   test.child("samples_per_class");
@@ -228,7 +311,7 @@ ClassificationExperiment parse_classification(const io::ConfigNode& config, cons
     s.validate(data.path() + ".");
     c.features = s.features;
   } else if (data_kind == "idx") {
-    data.allow_keys({"kind", "images", "labels", "threshold", "replicas", "off_features", "classes"});
+    data.allow_keys({"kind", "images", "labels", "threshold", "replicas", "off_features", "classes", "blur", "top"});
     e.data.kind = ClassificationData::Kind::idx;
     e.data.images = data.existing_file("images");
     e.data.labels = data.existing_file("labels");
@@ -239,6 +322,11 @@ ClassificationExperiment parse_classification(const io::ConfigNode& config, cons
     e.data.encoding.threshold = threshold;
     e.data.encoding.replicas = positive_count(data, "replicas", 1);
     e.data.encoding.off_features = data.optional<bool>("off_features", false);
+    e.data.encoding.blur = data.optional<bool>("blur", false);
+    e.data.encoding.top = data.optional<std::uint32_t>("top", 0);
+    if (e.data.encoding.top > 0 && data.has("threshold")) {
+      throw Error::bad_input(data.field("threshold"), to_text(threshold), "conflicts with data.top (top fires the brightest pixels instead)");
+    }
     e.data.classes = data.optional<std::uint32_t>("classes", 0);
     if (e.data.classes == 1) throw Error::bad_input(data.field("classes"), "1", "must be at least 2 (0: every label)");
     c.features = 1;  // known once the images are read; checked again then

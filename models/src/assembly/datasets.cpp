@@ -152,18 +152,38 @@ LabeledImages load_idx(const std::string& images_path, const std::string& labels
   return set;
 }
 
+namespace {
+// Each pixel's sum over its 3x3 neighbourhood, pixels outside the image counting 0.
+void blur3x3(const std::vector<std::uint32_t>& image, std::uint32_t rows, std::uint32_t cols, std::vector<std::uint32_t>& out) {
+  for (std::uint32_t r = 0; r < rows; ++r) {
+    for (std::uint32_t c = 0; c < cols; ++c) {
+      std::uint32_t sum = 0;
+      for (std::uint32_t rr = r == 0 ? 0 : r - 1; rr <= r + 1 && rr < rows; ++rr) {
+        for (std::uint32_t cc = c == 0 ? 0 : c - 1; cc <= c + 1 && cc < cols; ++cc) sum += image[rr * cols + cc];
+      }
+      out[r * cols + c] = sum;
+    }
+  }
+}
+}  // namespace
+
 FeatureSamples encode_images(const LabeledImages& images, const ImageEncoding& encoding) {
   if (encoding.replicas == 0) throw Error::bad_input("replicas", "0", "must be at least 1");
   if (encoding.threshold == 0 || encoding.threshold > 255) {
     throw Error::bad_input("threshold", to_text(encoding.threshold), "must be in [1, 255] (a pixel fires when >= threshold)");
   }
   const std::uint64_t pixels = std::uint64_t{images.rows} * images.cols;
+  if (encoding.top > pixels) {
+    throw Error::bad_input("top", to_text(encoding.top), "must be at most the pixels of an image (" + to_text(pixels) + ")");
+  }
   const std::uint64_t features = pixels * encoding.replicas * (encoding.off_features ? 2u : 1u);
   if (features > 0xFFFFFFFFull) {
     throw Error::bad_input("replicas", to_text(encoding.replicas), "makes more than 2^32 input neurons");
   }
   FeatureSamples out;
   out.features = static_cast<std::uint32_t>(features);
+  std::vector<std::uint32_t> intensity(pixels), blurred(pixels), order(pixels);
+  std::vector<std::uint8_t> on(pixels);
   for (std::uint32_t i = 0; i < images.count; ++i) {
     Sample sample;
     const std::uint8_t* image = images.pixels.data() + i * pixels;
@@ -172,13 +192,26 @@ FeatureSamples encode_images(const LabeledImages& images, const ImageEncoding& e
         sample.push_back(static_cast<NeuronId>(feature * encoding.replicas + rep));
       }
     };
+    for (std::uint64_t px = 0; px < pixels; ++px) intensity[px] = image[px];
+    if (encoding.blur) blur3x3(intensity, images.rows, images.cols, blurred);
+    const std::vector<std::uint32_t>& value = encoding.blur ? blurred : intensity;
+    if (encoding.top > 0) {
+      std::iota(order.begin(), order.end(), 0u);
+      std::partial_sort(order.begin(), order.begin() + encoding.top, order.end(), [&](std::uint32_t a, std::uint32_t b) {
+        return value[a] != value[b] ? value[a] > value[b] : a < b;
+      });
+      std::fill(on.begin(), on.end(), 0);
+      for (std::uint32_t rank = 0; rank < encoding.top; ++rank) on[order[rank]] = 1;
+    } else {
+      for (std::uint64_t px = 0; px < pixels; ++px) on[px] = value[px] >= encoding.threshold ? 1 : 0;
+    }
     for (std::uint64_t px = 0; px < pixels; ++px) {
-      if (image[px] >= encoding.threshold) fire(px);
+      if (on[px]) fire(px);
     }
     // Off features come after every on feature, so the list stays increasing.
     if (encoding.off_features) {
       for (std::uint64_t px = 0; px < pixels; ++px) {
-        if (image[px] < encoding.threshold) fire(pixels + px);
+        if (!on[px]) fire(pixels + px);
       }
     }
     if (sample.empty()) {

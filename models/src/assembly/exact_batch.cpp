@@ -555,6 +555,59 @@ ExactBatch::FiberMemory ExactBatch::fiber_memory(std::size_t f) {
 
 const FixedInput* ExactBatch::input_memory(const std::string& name) const { return areas_[area_at(name)].inputs.data(); }
 
+void ExactBatch::normalise_fiber(std::size_t f, double total) {
+  FiberState& fiber = fibers_.at(f);
+  if (spec_.mode != GraphMode::explicit_graph) {
+    throw Error::bad_input("mode", to_string(spec_.mode),
+                           "per-fiber normalisation needs explicit mode (implicit mode does not store the edges of never-fired neurons)");
+  }
+  if (!(total > 0.0) || !(total <= kMaxWeight)) {
+    throw Error::bad_input("normalise total", to_text(total), "must be in (0, " + to_text(kMaxWeight) + "]");
+  }
+  const std::size_t B = brains_.size();
+  const NeuronId n = spec_.areas[fiber.target].n;
+  const std::size_t cells = B * n;
+  // Every target counts as a "winner" and every stored row as a source: the update's own
+  // sum-and-rescale kernels then normalise the whole fiber, with fixed-point (order-free) sums.
+  Buffer<std::uint8_t> every_target(backend_, std::vector<std::uint8_t>(cells, 1));
+  Buffer<FixedInput> wanted(backend_, std::vector<FixedInput>(cells, to_fixed(total)));
+  Buffer<FixedInput> sums(backend_, cells);
+  sums.zero();
+  const auto slots = static_cast<std::int64_t>(B) * fiber.n_source;
+  launch(backend_, slots, plasticity::IncomingSums{table(fiber), nullptr, every_target.data(), sums.data(), n});
+  launch(backend_, slots,
+         plasticity::RescaleIncoming{table(fiber), nullptr, every_target.data(), wanted.data(), sums.data(), n});
+}
+
+void ExactBatch::set_row_weights(std::size_t brain, std::size_t f, NeuronId source, const std::vector<float>& weights) {
+  FiberState& fiber = fibers_.at(f);
+  const FiberSpec& spec = spec_.fibers[f];
+  const NeuronId n = spec_.areas[fiber.target].n;
+  if (brain >= brains_.size() || source >= fiber.n_source) {
+    throw Error::bad_input("fiber " + spec.from + "->" + spec.to + " row", to_text(brain) + ", " + to_text(source),
+                           "no such brain or source neuron");
+  }
+  if (weights.size() != n) {
+    throw Error::bad_input("fiber " + spec.from + "->" + spec.to + " weights", to_text(weights.size()) + " values",
+                           "needs one per target neuron (" + to_text(n) + ")");
+  }
+  for (std::size_t t = 0; t < weights.size(); ++t) {
+    if (!(std::isfinite(weights[t]) && std::abs(weights[t]) <= kMaxWeight)) {
+      throw Error::bad_input("fiber " + spec.from + "->" + spec.to + " weights[" + to_text(t) + "]", to_text(weights[t]),
+                             "must be finite and at most " + to_text(kMaxWeight) + " in magnitude (the fixed-point input range)");
+    }
+  }
+  Row row = this->row(brain, f, source);
+  if (row.targets.empty()) {
+    throw Error::bad_input("fiber " + spec.from + "->" + spec.to + " row", to_text(brain) + ", " + to_text(source),
+                           "was never generated (its source has not fired, implicit mode)");
+  }
+  for (std::size_t i = 0; i < row.targets.size(); ++i) row.weights[i] = weights[row.targets[i]];
+  EdgeOffset start = 0;
+  backend_.copy_to_host(&start, fiber.row_start.data() + brain * fiber.n_source + source, sizeof start);
+  backend_.copy_from_host(fiber.weights.data() + start, row.weights.data(), row.weights.size() * sizeof(float));
+}
+
 void ExactBatch::set_beta(std::size_t brain, std::size_t f, double beta) {
   if (!(beta >= 0.0) || !std::isfinite(beta)) {
     throw Error::bad_input("beta", to_text(beta), "must be a finite number >= 0");

@@ -173,17 +173,19 @@ double cost_scale(const Problem<T>& q, const SinkhornOptions& o) {
     for (T c : q.cost) s = std::max(s, std::abs(static_cast<double>(c)));
     return s;
   }
-  double diameter2 = 0;
-  for (std::int32_t k = 0; k < o.dim; ++k) {
-    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
-    for (const auto* v : {&q.x, &q.y}) {
-      for (std::size_t i = static_cast<std::size_t>(k); i < v->size(); i += static_cast<std::size_t>(o.dim)) {
-        lo = std::min(lo, static_cast<double>((*v)[i]));
-        hi = std::max(hi, static_cast<double>((*v)[i]));
+  // One pass over the points in memory order (a pass per coordinate would stride through them).
+  const auto dim = static_cast<std::size_t>(o.dim);
+  std::vector<double> lo(dim, std::numeric_limits<double>::infinity()), hi(dim, -std::numeric_limits<double>::infinity());
+  for (const auto* v : {&q.x, &q.y}) {
+    for (std::size_t i = 0; i + dim <= v->size(); i += dim) {
+      for (std::size_t k = 0; k < dim; ++k) {
+        lo[k] = std::min(lo[k], static_cast<double>((*v)[i + k]));
+        hi[k] = std::max(hi[k], static_cast<double>((*v)[i + k]));
       }
     }
-    diameter2 += (hi - lo) * (hi - lo);
   }
+  double diameter2 = 0;
+  for (std::size_t k = 0; k < dim; ++k) diameter2 += (hi[k] - lo[k]) * (hi[k] - lo[k]);
   return o.cost == CostKind::sq_euclidean ? diameter2 : std::pow(std::sqrt(diameter2), o.power);
 }
 

@@ -11,11 +11,12 @@
 // become matrix-vector products with K:
 //   LSE over rows i for target j  = log (Kᵀ (a ∘ u))_j - ḡ_j / ε
 //   LSE over cols j for source i  = log (K (b ∘ v))_i - f̄_i / ε
-// so an iteration costs two passes over K (no exp) plus O(n + m) logs and exps. The potentials
-// f and g are still computed every iteration (so convergence, errors, iterations and the
-// stopping rule are those of SinkhornHalfStep / SinkhornCheck, which this path calls), and K is
-// rebuilt from them (absorption) whenever ε changes (annealing) or a scaling leaves
-// [e^-θ, e^θ]. A product that underflows to 0 or overflows (a row far from its mass at tiny ε)
+// so an iteration costs one pass over K (each row's product, then its share of the next
+// iteration's column sums while the row is in L1; no exp) plus O(n + m) logs and exps. The
+// potentials f and g are still computed every iteration (so convergence, errors, iterations and
+// the stopping rule are those of SinkhornHalfStep / SinkhornCheck, which this path calls), and K
+// is rebuilt from them (absorption) whenever ε changes (annealing: an ε that halves squares K's
+// entries in that same pass instead of an exp each) or a scaling leaves [e^-θ, e^θ]. A product that underflows to 0 or overflows (a row far from its mass at tiny ε)
 // falls back to the exact streaming log-sum-exp for that row, so the path is as stable as the
 // log-domain one. Problems are independent: each runs on its own (its iterations, its ε
 // schedule, its stop), alone or in a batch, and every sum runs in a fixed order whatever the
@@ -37,6 +38,7 @@
 #include <vector>
 
 #include "engram/kernels/core/cpu_exp.hpp"
+#include "engram/kernels/core/cpu_host_array.hpp"
 #include "engram/kernels/ot/sinkhorn.hpp"
 
 namespace engram::ot::cpu {
@@ -124,8 +126,8 @@ class Problem {
           Cancellation& cancellation)
       : b_(b), out_(out), cancellation_(cancellation), p_(p), x0_(b.x_begin[p]), y0_(b.y_begin[p]), n_(b.x_begin[p + 1] - x0_),
         m_(b.y_begin[p + 1] - y0_), cost_(cost), parallel_(parallel) {
-    kernel_.reset(new T[static_cast<std::size_t>(n_ * m_)]);
-    partials_.reset(new T[static_cast<std::size_t>(chunks() * m_)]);
+    kernel_ = engram::cpu::host_array<T>(static_cast<std::size_t>(n_ * m_));
+    partials_ = engram::cpu::host_array<T>(static_cast<std::size_t>(chunks() * m_));
     for (auto* v : {&f_bar_, &a_, &au_, &next_au_}) v->resize(static_cast<std::size_t>(n_));
     for (auto* v : {&g_bar_, &b_w_, &bv_, &v_, &s_}) v->resize(static_cast<std::size_t>(m_));
     for (std::int64_t i = 0; i < n_; ++i) a_[i] = ot_exp(b.log_a[x0_ + i]);
@@ -136,17 +138,26 @@ class Problem {
     const T theta = absorb_threshold<T>();
     T kernel_eps = 0;
     bool absorb = true;
+    // Whether the previous row pass left K at this iteration's ε, half its own (square_row,
+    // fused into that pass so that halving ε costs no pass over K of its own): only the
+    // absorption of (f, g) is left.
+    bool halved = false;
     const std::int32_t cap = b_.max_iter[p_];
     for (std::int32_t k = 0; k < cap && b_.status[p_] == kRunning; ++k) {
-      if (cancellation_.stop_now(k)) break;
+      if (cancellation_.stop_now(k)) {
+        if (halved) rebuild(kernel_eps);  // the outputs read K at the last iteration's ε
+        break;
+      }
       const T e = b_.eps_at(p_, k);
       // Every path leaves s_ = Kᵀ (a ∘ u) for the current f: the rebuilds sum it, and so does the
-      // previous iteration's row pass when it commits f' without absorbing.
-      if (!absorb && e * T(2) == kernel_eps) {
-        halve(kernel_eps);
+      // previous iteration's row pass when it commits f' without absorbing (or halves ε: u = 1).
+      if (!absorb && halved) {
+        absorb_potentials();
+        reduce_partials();
       } else if (absorb || e != kernel_eps) {
         rebuild(e);
       }
+      halved = false;
       kernel_eps = e;
       const T inv_e = T(1) / e;
       const T lambda = b_.lambda(p_, e);
@@ -163,21 +174,32 @@ class Problem {
       }
       if (far) {
         rebuild(e);  // absorbs the new g: v = 1 (its Kᵀ a goes unused)
+        for (std::int64_t j = 0; j < m_; ++j) v_[j] = T(1);
       } else {
         engram::cpu::exp_inplace(bv_.data(), m_);
-        for (std::int64_t j = 0; j < m_; ++j) bv_[j] *= b_w_[j];
+        for (std::int64_t j = 0; j < m_; ++j) {
+          v_[j] = bv_[j];
+          bv_[j] *= b_w_[j];
+        }
       }
 
-      // f' from g, the row-marginal error of (f, g), and in the same pass over K the next
-      // iteration's Kᵀ (a ∘ u') (used only if f' is committed and needs no absorption).
-      absorb = row_pass(e, lambda);
+      // f' from g, the row-marginal error of (f, g), and in the same pass over K either the next
+      // iteration's Kᵀ (a ∘ u') (used only if f' is committed and needs no absorption) or, when
+      // the next iteration halves ε, the halved kernel and its Kᵀ a (a row pass that asks for an
+      // absorption leaves the next iteration to rebuild K from the costs, which reads no K).
+      const bool halve_next = k + 1 < cap && b_.eps_at(p_, k + 1) * T(2) == e;
+      absorb = row_pass(e, lambda, halve_next);
       SinkhornCheck<T>{b_, k}(p_);
-      if (b_.status[p_] != kRunning) break;
+      if (b_.status[p_] != kRunning) {
+        if (halve_next) rebuild(e);  // not reached (a stop needs ε at its target); keeps outputs() right
+        break;
+      }
 
       T* f = b_.f + x0_;
       const T* f_next = b_.f_next + x0_;
       for (std::int64_t i = 0; i < n_; ++i) f[i] = f_next[i];
-      if (!absorb) {
+      halved = halve_next;
+      if (!absorb && !halve_next) {
         reduce_partials();
         for (std::int64_t i = 0; i < n_; ++i) au_[i] = next_au_[i];
       }
@@ -216,32 +238,27 @@ class Problem {
   }
 
   // ε-scaling by exactly one half without an exp per entry: at the current (f, g),
-  // exp((f_i + g_j - C_ij) / (ε / 2)) = (K_ij u_i v_j)². Absorbs like rebuild (and sums Kᵀ a).
-  void halve(T old_eps) {
-    const T inv_old = T(1) / old_eps;
-    const T* f = b_.f + x0_;
-    const T* g = b_.g + y0_;
-    for (std::int64_t i = 0; i < n_; ++i) next_au_[i] = (f[i] - f_bar_[i]) * inv_old;
-    for (std::int64_t j = 0; j < m_; ++j) v_[j] = (g[j] - g_bar_[j]) * inv_old;
-    engram::cpu::exp_inplace(next_au_.data(), n_);
-    engram::cpu::exp_inplace(v_.data(), m_);
-    absorb_potentials();
-    T* kernel = kernel_.get();
-    const T* v = v_.data();
-    const std::int64_t m = m_, count = chunks();
-#pragma omp parallel for schedule(static) if (parallel_)
-    for (std::int64_t c = 0; c < count; ++c) {
-      for (std::int64_t i = c * kChunk; i < std::min(n_, (c + 1) * kChunk); ++i) {
-        T* __restrict row = kernel + i * m;
-        const T ui = next_au_[i];
-        for (std::int64_t j = 0; j < m; ++j) {
-          const T scaled = row[j] * ui * v[j];
-          row[j] = scaled * scaled;
-        }
-        accumulate_row(i, a_[i]);
+  // exp((f_i + g_j - C_ij) / (ε / 2)) = (K_ij u_i v_j)², row i of it (v in v_), and in the same
+  // loop the row's share of Kᵀ a (what accumulate_row(i, a_i) adds).
+  void square_row(std::int64_t i, T ui) {
+    T* __restrict row = kernel_.get() + i * m_;
+    T* __restrict part = partials_.get() + (i / kChunk) * m_;
+    const T* __restrict v = v_.data();
+    const T w = a_[i];
+    if (w == T(0) || i % kChunk == 0) {  // the rare cases, as accumulate_row does them
+      for (std::int64_t j = 0; j < m_; ++j) {
+        const T scaled = row[j] * ui * v[j];
+        row[j] = scaled * scaled;
       }
+      accumulate_row(i, w);
+      return;
     }
-    reduce_partials();
+    for (std::int64_t j = 0; j < m_; ++j) {
+      const T scaled = row[j] * ui * v[j];
+      const T entry = scaled * scaled;
+      row[j] = entry;
+      part[j] += w * entry;
+    }
   }
 
   void absorb_potentials() {
@@ -283,8 +300,10 @@ class Problem {
   }
 
   // One pass over K: r_i = K_i (b ∘ v), f'_i, the row error, and the partial sums of
-  // Kᵀ (a ∘ u') for u' = exp((f' - f̄) / ε). Returns whether some |f' - f̄| / ε exceeds θ.
-  bool row_pass(T e, T lambda) {
+  // Kᵀ (a ∘ u') for u' = exp((f' - f̄) / ε); or, with `halve_next`, K_i replaced by the kernel at
+  // ε / 2 (square_row; v_ holds v) and the partial sums of its Kᵀ a. Returns whether
+  // some |f' - f̄| / ε exceeds θ.
+  bool row_pass(T e, T lambda, bool halve_next) {
     const T inv_e = T(1) / e;
     const T theta = absorb_threshold<T>();
     const bool balanced = b_.balanced(p_);
@@ -307,6 +326,10 @@ class Problem {
         const T d = (updated - f_bar_[i]) * inv_e;
         const bool out_of_range = !(ot_abs(d) <= theta);
         far |= out_of_range ? 1 : 0;
+        if (halve_next) {
+          square_row(i, engram::cpu::exp(d));
+          continue;
+        }
         const T w = out_of_range ? T(0) : a_[i] * engram::cpu::exp(d);
         next_au_[i] = w;
         accumulate_row(i, w);
@@ -381,7 +404,7 @@ class Problem {
   std::int64_t x0_, y0_, n_, m_;
   const T* cost_;
   bool parallel_;
-  std::unique_ptr<T[]> kernel_, partials_;  // not zeroed: every entry is written before it is read
+  engram::cpu::HostArray<T> kernel_, partials_;  // not zeroed: every entry is written before it is read
   std::vector<T> f_bar_, g_bar_, a_, b_w_, au_, next_au_, bv_, v_, s_;
 };
 
@@ -422,12 +445,12 @@ void solve_scaling(const SinkhornBatch<T>& b, const SinkhornOutputs<T>& out, con
                    const Gram<T>& gram, Cancellation& cancellation) {
   constexpr bool kStored = std::is_same_v<Cost, StoredCost<T>>;
   std::vector<std::int64_t> cache_begin(static_cast<std::size_t>(b.problems) + 1, 0);
-  std::unique_ptr<T[]> cache;
+  engram::cpu::HostArray<T> cache;
   if constexpr (!kStored) {
     for (std::int32_t p = 0; p < b.problems; ++p) {
       cache_begin[p + 1] = cache_begin[p] + (b.x_begin[p + 1] - b.x_begin[p]) * (b.y_begin[p + 1] - b.y_begin[p]);
     }
-    cache.reset(new T[static_cast<std::size_t>(cache_begin.back())]);
+    cache = engram::cpu::host_array<T>(static_cast<std::size_t>(cache_begin.back()));
     for (std::int32_t p = 0; p < b.problems; ++p) detail::online_costs<T, Cost>(b, p, gram, cache.get() + cache_begin[p]);
   }
   const auto cost_of = [&](std::int32_t p) -> const T* {

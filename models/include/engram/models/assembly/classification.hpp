@@ -54,10 +54,28 @@ struct ClassifierConfig {
   Assemblies assemblies = Assemblies::formed;
   GraphMode mode = GraphMode::implicit_graph;
 
+  // Dabagia et al.'s own procedure (their MNIST notebook; examples/classify_digits_formed.yaml),
+  // without which formed assemblies of overlapping classes collapse onto one:
+  //  - normalise: each class neuron's in-edges of each fiber are scaled to sum to 1 when the brain
+  //    is built and again after each class's training, so no neuron wins every class by in-degree
+  //    or by weights grown for an earlier class (explicit mode: it needs every edge stored);
+  bool normalise = false;
+  //  - formed_bias (train.bias, the paper's -1): while later classes train, every neuron of an
+  //    assembly formed so far gets this added to its input (a tonic stimulus "bias" with one edge to
+  //    each class neuron), so each class recruits fresh neurons; off (0) at test;
+  double formed_bias = 0.0;
+  //  - readout frequent (train.readout): after training, with plasticity off, each training sample
+  //    is classified once and class c's assembly becomes the k neurons that fired most often for c's
+  //    samples (ties: the lower index); winners: the last training step's winners;
+  enum class Readout { winners, frequent };
+  Readout readout = Readout::winners;
+  //  - self_loops false: the recurrent fiber joins no neuron to itself.
+  bool self_loops = true;
+
   // Throws engram::Error naming the bad field (config names: n, k, p, beta, train.rounds, ...).
   void validate() const;
   // Areas "input" {features, k = features} and "class" {n, k}; fibers input -> class and, with
-  // recurrence, class -> class.
+  // recurrence, class -> class; with a formed_bias, the stimulus "bias" (1 neuron) -> class (p = 1).
   BrainSpec brain_spec() const;
 };
 
@@ -85,11 +103,17 @@ class Classifier {
 
  private:
   void present(const std::vector<const Sample*>& per_brain, bool first_step);
+  void normalise_fibers();
+  // Uploads bias_[b] as the weights of brain b's "bias" row.
+  void upload_bias(std::size_t brain);
+  // Readout frequent: the k neurons that fire most often for each class's training samples.
+  void frequent_assemblies(const std::vector<std::vector<std::vector<Sample>>>& samples);
 
   ClassifierConfig config_;
   std::unique_ptr<BrainBatch> batch_;
   std::uint32_t classes_ = 0;
   std::vector<std::vector<std::vector<NeuronId>>> assemblies_;  // [brain][class]
+  std::vector<std::vector<float>> bias_;                         // [brain][class neuron], with formed_bias
 };
 
 // ---- The experiment behind `experiment: classify` ----

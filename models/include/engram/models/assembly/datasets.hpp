@@ -80,6 +80,11 @@ struct ImageEncoding {
   // Also code dark pixels: pixel i below the threshold fires neurons (pixels + i) * replicas + [0, replicas),
   // so every image fires exactly pixels * replicas neurons and missing ink is evidence too.
   bool off_features = false;
+  // Dabagia et al.'s MNIST encoding: blur sums each pixel's 3x3 neighbourhood (zero outside the
+  // image) first, and top > 0 fires the `top` brightest pixels (ties: the lower pixel index)
+  // instead of those at or above the threshold, so every image fires the same number of pixels.
+  bool blur = false;
+  std::uint32_t top = 0;
 };
 
 struct FeatureSamples {

@@ -96,6 +96,16 @@ class ExactBatch final : public BatchControls {
   // that the next step overwrites.
   const FixedInput* input_memory(const std::string& area) const;
 
+  // Scales every neuron's in-edges of fiber f so that they sum to `total` (neurons without an in-edge
+  // keep none): the per-neuron, per-fiber normalisation of Dabagia et al.'s classifier. It acts on
+  // every edge only in explicit mode, which stores them all; implicit mode refuses (field `mode`),
+  // since the unstored edges of never-fired sources would come back at weight 1.
+  void normalise_fiber(std::size_t fiber, double total);
+  // Sets the weights of row (brain, source) of fiber f: the edge to target t gets weights[t]
+  // (weights has one value per target neuron; targets without an edge are skipped). The row must
+  // exist (stimulus rows always do; explicit mode builds every row).
+  void set_row_weights(std::size_t brain, std::size_t fiber, NeuronId source, const std::vector<float>& weights);
+
   // Changes fiber's Hebbian rate for one brain (brains of a batch may differ in beta).
   void set_beta(std::size_t brain, std::size_t fiber, double beta);
 
