@@ -1,7 +1,8 @@
 // cpu_gnp_row (the CPU fast paths' row generator) against GnpRow, the definition: the same
 // targets in the same order, row by row, over p from tiny to dense, with and without an excluded
-// target; PhiloxBlocks against RngStream word by word; log_unit against std::log within its
-// stated bound over the whole range of uniforms.
+// target; cpu_bernoulli_skip against BernoulliSkip likewise, on keys of every field; PhiloxBlocks
+// against RngStream word by word; log_unit against std::log within its stated bound over the
+// whole range of uniforms.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -76,6 +77,26 @@ TEST(CpuGnpRow, SameTargetsAsGnpRow) {
     }
   }
   EXPECT_GT(edges, rows);  // the rows are not trivially empty
+}
+
+TEST(CpuGnpRow, SameSuccessesAsBernoulliSkip) {
+  std::uint64_t runs = 0, successes = 0;
+  for (const std::int64_t count : {std::int64_t{0}, std::int64_t{1}, std::int64_t{40}, std::int64_t{1140},
+                                   std::int64_t{100000}}) {
+    for (const double p : {1e-4, 0.01, 0.05, 0.5, 1.0, 0.0}) {
+      for (std::uint32_t id = 0; id < 40; ++id) {
+        const engram::RngKey key{0x9e3779b97f4a7c15ull + id, id % 7, engram::Purpose{5 + id % 4}, id % 3, id};
+        engram::graph::BernoulliSkip reference(key, count, p);
+        std::vector<std::int64_t> expected, got;
+        for (std::int64_t i; reference.next(i);) expected.push_back(i);
+        engram::graph::cpu_bernoulli_skip(key, count, p, [&](std::int64_t i) { got.push_back(i); });
+        ASSERT_EQ(got, expected) << "count " << count << " p " << p << " id " << id;
+        ++runs;
+        successes += got.size();
+      }
+    }
+  }
+  EXPECT_GT(successes, runs);
 }
 
 }  // namespace

@@ -528,6 +528,37 @@ TEST(LazyBatchHostPath, MatchesPortableKernelsBitForBit) {
   }
 }
 
+// The host path keeps per-target sums of the stimulus fibers' weights between steps: they must
+// stay exact when steps alternate between the host path and the portable kernels (which scale
+// weights without them) and when the stimulus pauses (its fiber's new edges are then drawn fresh).
+TEST(LazyBatchHostPath, SwitchingPathsAndPausingTheStimulusKeepsTheBits) {
+  auto backend = engram::make_backend("cpu");
+  const BrainSpec spec = lazy_two_areas(200000, 60, 0.02, 0.1);
+  LazyBatch mixed(*backend, spec, brain_ids(500, 3));
+  LazyBatch portable(*backend, spec, brain_ids(500, 3));
+  portable.set_portable_kernels(true);
+  Trace mixed_trace, portable_trace;
+  const auto steps = [&](int count) {
+    const Trace m = run(mixed, count), p = run(portable, count);
+    mixed_trace.insert(mixed_trace.end(), m.begin(), m.end());
+    portable_trace.insert(portable_trace.end(), p.begin(), p.end());
+  };
+  steps(3);
+  mixed.set_portable_kernels(true);
+  steps(2);
+  mixed.set_portable_kernels(false);
+  steps(2);
+  mixed.inhibit("s");
+  portable.inhibit("s");
+  steps(1);
+  mixed.disinhibit("s");
+  portable.disinhibit("s");
+  steps(3);
+  EXPECT_TRUE(mixed_trace == portable_trace);
+  for (const std::size_t b : {0, 1, 2}) EXPECT_TRUE(same_edges(mixed, b, portable, b)) << "brain " << b;
+  EXPECT_NE(mixed_trace.back()[0][0].winners, mixed_trace.back()[1][0].winners);
+}
+
 // ---- controls -----------------------------------------------------------------------------------
 
 TEST_P(LazyBatchTest, PlasticityOffLeavesWeightsAtOne) {

@@ -1,13 +1,15 @@
 // run_projection_batch, the sweep's batch runner: on the CPU it runs brains brain-major (a thread
 // owns a brain for all its steps) and brains of one graph (same seed and p) share the rows they
-// generate. Checked against an independent path: the same brains stepped together in one
-// ExactBatch on the portable kernels (the CUDA path), step by step, on 1 and 2 threads.
+// generate; lazy brains run brain-major too. Checked against an independent path: the same brains
+// stepped together in one ExactBatch (LazyBatch) on the portable kernels (the CUDA path), step by
+// step, on 1 and 2 threads.
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <vector>
 
 #include "engram/models/assembly/exact_batch.hpp"
+#include "engram/models/assembly/lazy_batch.hpp"
 #include "engram/models/assembly/projection_kind.hpp"
 #include "support/threads.hpp"
 
@@ -21,6 +23,7 @@ using engram::assembly::BrainSpec;
 using engram::assembly::ExactBatch;
 using engram::assembly::FiberSpec;
 using engram::assembly::GraphMode;
+using engram::assembly::LazyBatch;
 using engram::assembly::ProjectionExperiment;
 using engram::assembly::StimulusSpec;
 using engram::assembly::TraceRow;
@@ -85,6 +88,51 @@ TEST(ProjectionBatch, BrainMajorWithSharedRowsEqualsStepByStepPortableBatch) {
       // The betas of one graph differ in their trajectories (the test is not trivially equal).
       EXPECT_NE(traces[0].back().support, traces[8].back().support);
     }
+  }
+}
+
+TEST(ProjectionBatch, LazyBrainMajorEqualsStepByStepPortableBatch) {
+  auto backend = engram::make_backend("cpu");
+  // A lazy batch shares p and beta (they are part of its shape class); brains differ by seed.
+  std::vector<ProjectionExperiment> experiments;
+  for (const std::uint64_t seed : {3ull, 8ull, 21ull, 5ull, 3ull}) {
+    ProjectionExperiment e;
+    e.brain.areas = {AreaSpec{"A", 20000, 60, false}};
+    e.brain.stimuli = {StimulusSpec{"s", 60}};
+    e.brain.fibers = {FiberSpec{"s", "A", 0.1, {}}, FiberSpec{"A", "A", 0.1, {}}};
+    e.brain.p = 0.05;
+    e.brain.mode = GraphMode::lazy;
+    e.steps = 8;
+    e.seed = seed;
+    experiments.push_back(e);
+  }
+  std::vector<BrainId> ids;
+  for (const auto& e : experiments) ids.push_back(BrainId{e.seed, 0});
+  LazyBatch reference(*backend, experiments.front().brain, ids);
+  reference.set_portable_kernels(true);
+  std::vector<std::vector<TraceRow>> expected(experiments.size());
+  for (std::uint32_t step = 1; step <= experiments.front().steps; ++step) {
+    reference.project();
+    for (std::size_t b = 0; b < ids.size(); ++b) {
+      expected[b].push_back(TraceRow{step, 0, reference.support(b, "A"), reference.overlap(b, "A")});
+    }
+  }
+  for (const int threads : engram::testing::kThreadCounts) {
+    engram::testing::OmpThreads scoped(threads);
+    SCOPED_TRACE(::testing::Message() << threads << " threads");
+    std::vector<std::vector<TraceRow>> traces;
+    const auto summaries = engram::assembly::run_projection_batch(experiments, *backend, &traces);
+    ASSERT_EQ(traces.size(), experiments.size());
+    for (std::size_t b = 0; b < experiments.size(); ++b) {
+      ASSERT_EQ(traces[b].size(), expected[b].size()) << "brain " << b;
+      for (std::size_t t = 0; t < traces[b].size(); ++t) {
+        EXPECT_EQ(traces[b][t].support, expected[b][t].support) << "brain " << b << " step " << t + 1;
+        EXPECT_EQ(traces[b][t].overlap, expected[b][t].overlap) << "brain " << b << " step " << t + 1;
+      }
+      EXPECT_EQ(summaries[b][0].support, expected[b].back().support) << "brain " << b;
+    }
+    // Seeds differ in their trajectories (the test is not trivially equal).
+    EXPECT_NE(traces[0].back().support, traces[1].back().support);
   }
 }
 

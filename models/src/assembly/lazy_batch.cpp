@@ -1,14 +1,18 @@
 #include "engram/models/assembly/lazy_batch.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <numeric>
 #include <utility>
 
+#include <omp.h>
+
 #include "engram/engine/backend/launch.hpp"
 #include "engram/engine/error.hpp"
 #include "engram/kernels/core/parallel_guard.hpp"
+#include "engram/kernels/graph/cpu_gnp_row.hpp"
 #include "engram/kernels/graph/gnp.hpp"
 #include "engram/kernels/plasticity/sparse_hebbian.hpp"
 #include "engram/kernels/core/random.hpp"
@@ -25,10 +29,12 @@ namespace {
 // One brain per work item across OpenMP threads. A brain's step allocates (materialised
 // neurons, candidate lists): out of memory there is rethrown here, on the calling thread,
 // instead of aborting the process from a worker.
+// No more threads than brains: a spare thread would only wake up to find nothing to do.
 template <class F>
 void for_each_brain(std::size_t brains, const F& item) {
   ParallelGuard guard;
-#pragma omp parallel for schedule(dynamic)
+  const int threads = static_cast<int>(std::min<std::size_t>(brains, static_cast<std::size_t>(omp_get_max_threads())));
+#pragma omp parallel for schedule(dynamic) num_threads(std::max(threads, 1)) if (threads > 1)
   for (std::size_t b = 0; b < brains; ++b) guard.run([&] { item(b); });
   guard.rethrow();
 }
@@ -98,6 +104,7 @@ LazyBatch::LazyBatch(Backend& backend, BrainSpec spec, std::vector<BrainId> brai
   }
   if (brains_.empty()) throw Error::bad_input("brains", "0", "a batch needs at least one brain");
   const std::size_t B = brains_.size();
+  brain_scratch_.resize(B);
   for (std::size_t a = 0; a < spec_.areas.size(); ++a) {
     AreaState state;
     state.brains.resize(B);
@@ -285,14 +292,16 @@ void LazyBatch::select_on_host(std::size_t t, std::size_t b) {
   row.assign(ab.support + ab.potentials.size(), FixedInput{0});
   for (std::size_t i = 0; i < ab.potentials.size(); ++i) row[ab.support + i] = ab.potentials[i] * (FixedInput{1} << 32);
   for (const std::size_t f : ab.active) {
-    const FiberState& fiber = fibers_[f];
-    const FiberBrain& fb = fiber.brains[b];
-    const NeuronId* target = fb.target.data();
-    const float* weight = fb.weight.data();
-    if (fiber.from_stimulus) {  // every stimulus neuron fires: one pass over the list
-      for (std::size_t e = 0; e < fb.count; ++e) row[target[e]] += to_fixed_exact_float(weight[e]);
+    FiberState& fiber = fibers_[f];
+    FiberBrain& fb = fiber.brains[b];
+    if (fiber.from_stimulus) {  // every stimulus neuron fires: the kept per-target sums
+      refresh_target_input(fb);
+      const std::vector<FixedInput>& sums = fb.target_input;
+      const std::size_t covered = std::min<std::size_t>(sums.size(), ab.support);
+      for (std::size_t i = 0; i < covered; ++i) row[i] += sums[i];
       continue;
     }
+    const float* weight = fb.weight.data();
     const AreaBrain& source = areas_[fiber.source].brains[b];
     for_firing_edges(fb, source.firing, source.fires.data(),
                      [&](std::uint32_t e, NeuronId to) { row[to] += to_fixed_exact_float(weight[e]); });
@@ -340,13 +349,37 @@ void LazyBatch::learn_on_host(std::size_t t, std::size_t b) {
     float* weight = fb.weight.data();
     const std::vector<std::uint8_t>& wins = ab.host_wins;
     const NeuronId* target = fb.target.data();
+    // Branch-free: about a quarter of the visited edges end at a winner, in no pattern a branch
+    // predictor can learn; a loser's weight is stored back unchanged (a bit select, so exact).
     const auto grow = [&](std::uint32_t e, NeuronId to) {
-      if (!wins[to]) return;
-      const float grown = weight[e] * factor;
-      weight[e] = grown > kMaxWeight ? kMaxWeight : grown;
+      const float w = weight[e];
+      const float grown = w * factor;
+      const float clamped = grown > kMaxWeight ? kMaxWeight : grown;
+      const std::uint32_t keep = std::bit_cast<std::uint32_t>(w), take = std::bit_cast<std::uint32_t>(clamped);
+      const std::uint32_t mask = 0u - static_cast<std::uint32_t>(wins[to] != 0);
+      weight[e] = std::bit_cast<float>((take & mask) | (keep & ~mask));
     };
-    if (fiber.from_stimulus) {  // every stimulus neuron fired
-      for (std::size_t e = 0; e < fb.count; ++e) grow(static_cast<std::uint32_t>(e), target[e]);
+    if (fiber.from_stimulus) {  // every stimulus neuron fired: each winner's in-edges
+      refresh_target_input(fb);
+      FixedInput* sums = fb.target_input.data();
+      const auto grow_counted = [&](std::size_t e, NeuronId to) {
+        const float old_weight = weight[e];
+        const float grown = old_weight * factor;
+        weight[e] = grown > kMaxWeight ? kMaxWeight : grown;
+        sums[to] += to_fixed_exact_float(weight[e]) - to_fixed_exact_float(old_weight);
+      };
+      if (!fb.by_target) {
+        for (std::size_t e = 0; e < fb.count; ++e) {
+          if (wins[target[e]]) grow_counted(e, target[e]);
+        }
+        continue;
+      }
+      const auto targets = static_cast<NeuronId>(fb.target_begin.size());
+      for (const NeuronId to : ab.next) {
+        if (to >= targets) break;  // increasing ids: the rest have no in-edges from the fiber
+        const std::size_t end = to + 1 < targets ? fb.target_begin[to + 1] : fb.count;
+        for (std::size_t e = fb.target_begin[to]; e < end; ++e) grow_counted(e, to);
+      }
       continue;
     }
     const AreaBrain& source = areas_[fiber.source].brains[b];
@@ -354,10 +387,52 @@ void LazyBatch::learn_on_host(std::size_t t, std::size_t b) {
   }
 }
 
+bool LazyBatch::learns(std::size_t t) const {
+  for (const FiberState& fiber : fibers_) {
+    if (fiber.target == t && source_firing(fiber) && plastic(fiber) && fiber.beta != 0.0) return true;
+  }
+  return false;
+}
+
+void LazyBatch::step_on_host(std::size_t b) {
+  const std::size_t A = areas_.size();
+  // 1-3: inputs of the materialised neurons, the best never-fired candidates, k-cap.
+  for (std::size_t t = 0; t < A; ++t) {
+    AreaState& area = areas_[t];
+    if (!area.updated) continue;
+    AreaBrain& ab = area.brains[b];
+    if (area_fixed(t) && area.fired) {
+      ab.next = ab.firing;
+      continue;
+    }
+    plan(t, b);
+    select_on_host(t, b);
+    take_fresh_inputs(t, b);
+  }
+  // 4: materialise the new winners (in-edges conditioned on their inputs, out-edges fresh).
+  BrainScratch& scratch = brain_scratch_[b];
+  scratch.old_support.resize(A);
+  scratch.new_support.resize(A);
+  for (std::size_t a = 0; a < A; ++a) {
+    const AreaBrain& ab = areas_[a].brains[b];
+    scratch.old_support[a] = ab.support;
+    scratch.new_support[a] = ab.support + static_cast<std::uint32_t>(ab.fresh_input.size());
+  }
+  materialise(b, scratch.old_support, scratch.new_support, true);
+  upload_brain_edges(b);
+  // 5: Hebbian on edges from the firing sets of this step to the new winners.
+  for (std::size_t t = 0; t < A; ++t) {
+    if (areas_[t].updated && learns(t)) learn_on_host(t, b);
+  }
+  // Synchronous update: only now do the new winners become the firing sets.
+  for (std::size_t t = 0; t < A; ++t) {
+    if (areas_[t].updated) record_firing(t, b, std::move(areas_[t].brains[b].next));
+  }
+}
+
 void LazyBatch::project() {
   const std::size_t B = brains_.size();
   const std::size_t A = areas_.size();
-  const bool host = host_path();
   for (AreaState& area : areas_) {
     area.updated = false;
     for (AreaBrain& ab : area.brains) ab.fresh_input.clear();
@@ -366,8 +441,17 @@ void LazyBatch::project() {
     if (area_inhibited(t)) continue;
     for (const FiberState& fiber : fibers_) areas_[t].updated |= fiber.target == t && source_firing(fiber);
   }
-  if (!host) {
-    for (std::size_t a = 0; a < A; ++a) sync_fires(a);
+  if (host_path()) {
+    // A brain's whole step on the thread that owns it: its edges, inputs and flags are loaded
+    // into that core's cache once per step instead of once per stage.
+    for_each_brain(B, [&](std::size_t b) { step_on_host(b); });
+    for (std::size_t t = 0; t < A; ++t) areas_[t].fired |= areas_[t].updated;
+    ++steps_;
+    return;
+  }
+  for (std::size_t a = 0; a < A; ++a) sync_fires(a);
+  for (FiberState& fiber : fibers_) {  // these steps scale weights without the host path's sums
+    for (FiberBrain& fb : fiber.brains) fb.target_input_valid = false;
   }
 
   // 1-3: inputs of the materialised neurons, the best never-fired candidates, k-cap.
@@ -377,14 +461,6 @@ void LazyBatch::project() {
     const AreaSpec& spec = spec_.areas[t];
     if (area_fixed(t) && area.fired) {
       for (AreaBrain& ab : area.brains) ab.next = ab.firing;
-      continue;
-    }
-    if (host) {
-      for_each_brain(B, [&](std::size_t b) {
-        plan(t, b);
-        select_on_host(t, b);
-      });
-      for (std::size_t b = 0; b < B; ++b) take_fresh_inputs(t, b);
       continue;
     }
     for_each_brain(B, [&](std::size_t b) { plan(t, b); });
@@ -438,21 +514,10 @@ void LazyBatch::project() {
   upload_new_edges();
 
   // 5: Hebbian on edges from the firing sets of this step to the new winners.
-  if (!host) {
-    for (std::size_t a = 0; a < A; ++a) sync_fires(a);
-  }
+  for (std::size_t a = 0; a < A; ++a) sync_fires(a);
   for (std::size_t t = 0; t < A; ++t) {
     AreaState& area = areas_[t];
-    if (!area.updated) continue;
-    bool any = false;
-    for (const FiberState& fiber : fibers_) {
-      any |= fiber.target == t && source_firing(fiber) && plastic(fiber) && fiber.beta != 0.0;
-    }
-    if (!any) continue;
-    if (host) {
-      for_each_brain(B, [&](std::size_t b) { learn_on_host(t, b); });
-      continue;
-    }
+    if (!area.updated || !learns(t)) continue;
     for (AreaBrain& ab : area.brains) {
       std::vector<std::uint8_t> wins(ab.support, 0);
       for (const NeuronId id : ab.next) wins[id] = 1;
@@ -522,15 +587,14 @@ void LazyBatch::materialise(std::size_t b, const std::vector<std::uint32_t>& old
         const bool active = in_step && std::find(ab.active.begin(), ab.active.end(), f) != ab.active.end();
         if (active && fiber.from_stimulus) continue;  // every stimulus neuron fires: split above
         const std::int64_t range = fiber.from_stimulus ? spec_.stimuli[fiber.source].k : old_support[fiber.source];
-        graph::BernoulliSkip skip(RngKey{ab.seed, brain, purpose::lazy_in_edges, static_cast<std::uint32_t>(f), id},
-                                  range, fiber.p);
         FiberBrain& fb = fibers_[f].brains[b];
-        for (std::int64_t s = 0; skip.next(s);) {
+        graph::cpu_bernoulli_skip(RngKey{ab.seed, brain, purpose::lazy_in_edges, static_cast<std::uint32_t>(f), id},
+                                  range, fiber.p, [&](std::int64_t s) {
           const auto source = static_cast<NeuronId>(s);
-          if (active && neuron_fires(fiber, b, source)) continue;
+          if (active && neuron_fires(fiber, b, source)) return;
           fb.new_source.push_back(source);
           fb.new_target.push_back(id);
-        }
+        });
       }
     }
   }
@@ -547,14 +611,14 @@ void LazyBatch::materialise(std::size_t b, const std::vector<std::uint32_t>& old
     const AreaBrain& source = areas_[s].brains[b];
     FiberBrain& fb = fibers_[f].brains[b];
     for (NeuronId id = old_support[s]; id < new_support[s]; ++id) {
-      graph::BernoulliSkip skip(RngKey{source.seed, brain, purpose::lazy_out_edges, static_cast<std::uint32_t>(f), id},
-                                new_support[fiber.target], fiber.p);
-      for (std::int64_t t = 0; skip.next(t);) {
-        const auto target = static_cast<NeuronId>(t);
-        if (fiber.exclude_self && target == id) continue;
-        fb.new_source.push_back(id);
-        fb.new_target.push_back(target);
-      }
+      graph::cpu_bernoulli_skip(
+          RngKey{source.seed, brain, purpose::lazy_out_edges, static_cast<std::uint32_t>(f), id},
+          new_support[fiber.target], fiber.p, [&](std::int64_t t) {
+            const auto target = static_cast<NeuronId>(t);
+            if (fiber.exclude_self && target == id) return;
+            fb.new_source.push_back(id);
+            fb.new_target.push_back(target);
+          });
     }
   }
 }
@@ -603,31 +667,66 @@ void LazyBatch::for_firing_edges(const FiberBrain& fb, const std::vector<NeuronI
   }
 }
 
-void LazyBatch::upload_new_edges() {
-  const auto upload = [&](FiberBrain& fb) {
-    if (fb.new_source.empty()) return;
-    const std::size_t added = fb.new_source.size();
-    append(backend_, fb.source, fb.count, fb.new_source);
-    append(backend_, fb.target, fb.count, fb.new_target);
-    append(backend_, fb.weight, fb.count, std::vector<float>(added, 1.0f));
-    fb.count += added;
-    fb.new_source.clear();
-    fb.new_target.clear();
-  };
-  if (host_path()) {  // host memory: each brain's lists on the thread that owns it
-    const auto B = static_cast<std::int64_t>(brains_.size());
-    for_each_brain(static_cast<std::size_t>(B), [&](std::size_t b) {
-      for (FiberState& fiber : fibers_) {
-        FiberBrain& fb = fiber.brains[b];
-        upload(fb);
-        if (!fiber.from_stimulus) index_by_source(fb);
+void LazyBatch::refresh_target_input(FiberBrain& fb) {
+  if (fb.target_input_valid) return;
+  const NeuronId* target = fb.target.data();
+  const float* weight = fb.weight.data();
+  NeuronId targets = 0;
+  for (std::size_t e = 0; e < fb.count; ++e) targets = std::max(targets, target[e] + 1);
+  fb.target_input.assign(targets, FixedInput{0});
+  for (std::size_t e = 0; e < fb.count; ++e) fb.target_input[target[e]] += to_fixed_exact_float(weight[e]);
+  fb.target_input_valid = true;
+}
+
+void LazyBatch::upload_brain_edges(std::size_t b) {
+  for (FiberState& fiber : fibers_) {
+    FiberBrain& fb = fiber.brains[b];
+    if (fiber.from_stimulus && !fb.new_source.empty()) {
+      // Keep the by-target grouping and, on the host path, the per-target sums.
+      const bool sums = host_path() && fb.target_input_valid;
+      if (!host_path()) fb.target_input_valid = false;
+      if (fb.count + fb.new_target.size() > std::numeric_limits<std::uint32_t>::max()) fb.by_target = false;
+      const FixedInput unit = to_fixed_exact_float(1.0f);
+      for (std::size_t i = 0; i < fb.new_target.size(); ++i) {
+        const NeuronId to = fb.new_target[i];
+        if (sums) {
+          if (fb.target_input.size() <= to) fb.target_input.resize(to + std::size_t{1}, FixedInput{0});
+          fb.target_input[to] += unit;
+        }
+        if (!fb.by_target) continue;
+        const std::size_t targets = fb.target_begin.size();
+        if (to + std::size_t{1} < targets) {
+          fb.by_target = false;
+          fb.target_begin = {};
+          continue;
+        }
+        while (fb.target_begin.size() <= to) fb.target_begin.push_back(static_cast<std::uint32_t>(fb.count + i));
       }
-    });
+    }
+    if (!fb.new_source.empty()) {
+      const std::size_t added = fb.new_source.size();
+      append(backend_, fb.source, fb.count, fb.new_source);
+      append(backend_, fb.target, fb.count, fb.new_target);
+      fb.weight.reserve_keep(fb.count + added);
+      if (host_path()) {
+        std::fill(fb.weight.data() + fb.count, fb.weight.data() + fb.count + added, 1.0f);
+      } else {
+        append(backend_, fb.weight, fb.count, std::vector<float>(added, 1.0f));
+      }
+      fb.count += added;
+      fb.new_source.clear();
+      fb.new_target.clear();
+    }
+    if (host_path() && !fiber.from_stimulus) index_by_source(fb);
+  }
+}
+
+void LazyBatch::upload_new_edges() {
+  if (host_path()) {  // host memory: each brain's lists on the thread that owns it
+    for_each_brain(brains_.size(), [&](std::size_t b) { upload_brain_edges(b); });
     return;
   }
-  for (FiberState& fiber : fibers_) {
-    for (FiberBrain& fb : fiber.brains) upload(fb);
-  }
+  for (std::size_t b = 0; b < brains_.size(); ++b) upload_brain_edges(b);
 }
 
 void LazyBatch::record_firing(std::size_t t, std::size_t b, std::vector<NeuronId> firing) {

@@ -11,6 +11,7 @@
 #include "engram/engine/error.hpp"
 #include "engram/kernels/core/parallel_guard.hpp"
 #include "engram/models/assembly/exact_batch.hpp"
+#include "engram/models/assembly/lazy_batch.hpp"
 #include "cpu_exact_step.hpp"
 
 namespace engram::assembly {
@@ -114,19 +115,25 @@ std::vector<std::vector<AreaSummary>> run_projection_batch(const std::vector<Pro
   for (std::size_t b = 0; b < B; ++b) {
     for (std::size_t a = 0; a < spec.areas.size(); ++a) out[b][a].k = spec.areas[a].k;
   }
-  if (spec.mode != GraphMode::lazy && backend.kind() == BackendKind::cpu) {
+  if (backend.kind() == BackendKind::cpu) {
     // Brain-major on the CPU: a thread owns a brain for all its steps, as a batch of one on that
-    // thread alone, so the brain's rows, inputs and flags stay in the core's cache from step to
-    // step and only `threads` brains are in memory at once. A batch of brains advanced step by
-    // step would stream every brain's rows through memory each step. Bits are the same either way
-    // (a brain's draws are keyed by its id, never by its slot). A batch of one runs on one thread:
-    // the one-brain fast paths beat splitting a small brain's stages over threads.
-    // Brains of one graph (same seed and p: a sweep over beta) run on one thread in turn and
-    // share the rows they generate.
-    std::map<std::pair<std::uint64_t, std::vector<double>>, std::vector<std::size_t>> by_graph;
-    for (std::size_t b = 0; b < B; ++b) by_graph[{ids[b].seed, overrides[b].fiber_p}].push_back(b);
-    std::vector<const std::vector<std::size_t>*> groups;
-    for (const auto& entry : by_graph) groups.push_back(&entry.second);
+    // thread alone, so the brain's rows (lazy mode: edge lists), inputs and flags stay in the
+    // core's cache from step to step and only `threads` brains are in memory at once. A batch of
+    // brains advanced step by step would stream every brain's rows through memory each step. Bits
+    // are the same either way (a brain's draws are keyed by its id, never by its slot). A batch of
+    // one runs on one thread: the one-brain fast paths beat splitting a small brain's stages over
+    // threads.
+    // Exact modes: brains of one graph (same seed and p: a sweep over beta) run on one thread in
+    // turn and share the rows they generate. Lazy brains share nothing: one group each.
+    const bool lazy = spec.mode == GraphMode::lazy;
+    std::vector<std::vector<std::size_t>> groups;
+    if (lazy) {
+      for (std::size_t b = 0; b < B; ++b) groups.push_back({b});
+    } else {
+      std::map<std::pair<std::uint64_t, std::vector<double>>, std::vector<std::size_t>> by_graph;
+      for (std::size_t b = 0; b < B; ++b) by_graph[{ids[b].seed, overrides[b].fiber_p}].push_back(b);
+      for (auto& entry : by_graph) groups.push_back(std::move(entry.second));
+    }
     // No more threads than groups: a spare thread would only spin at the region's end.
     const int threads = std::max(1, std::min(omp_get_max_threads(), static_cast<int>(groups.size())));
     ParallelGuard guard;
@@ -134,9 +141,14 @@ std::vector<std::vector<AreaSummary>> run_projection_batch(const std::vector<Pro
     for (std::int64_t g = 0; g < static_cast<std::int64_t>(groups.size()); ++g) guard.run([&] {
       omp_set_num_threads(1);  // this thread's ICV only: the brains' stages stay on this thread
       cpu::RowCache rows;
-      for (const std::size_t i : *groups[static_cast<std::size_t>(g)]) {
-        ExactBatch one(backend, spec, {ids[i]}, {overrides[i]}, &rows);
-        step_batch(one, spec, first.steps, i, out, traces);
+      for (const std::size_t i : groups[static_cast<std::size_t>(g)]) {
+        if (lazy) {
+          LazyBatch one(backend, spec, {ids[i]});
+          step_batch(one, spec, first.steps, i, out, traces);
+        } else {
+          ExactBatch one(backend, spec, {ids[i]}, {overrides[i]}, &rows);
+          step_batch(one, spec, first.steps, i, out, traces);
+        }
       }
     });
     guard.rethrow();

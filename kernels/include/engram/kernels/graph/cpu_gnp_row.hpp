@@ -1,6 +1,7 @@
 #pragma once
 // Host only: the targets of a GnpRow (gnp.hpp), exactly the same ones in the same order, at a
-// fraction of the cost. GnpRow spends an edge's time on one Philox call and one libm log; here
+// fraction of the cost; likewise the successes of a BernoulliSkip (sparse_edges.hpp), which
+// skips the same way on any keyed stream (cpu_bernoulli_skip, the lazy mode's new edges). GnpRow spends an edge's time on one Philox call and one libm log; here
 // Philox runs 16 blocks at a time (PhiloxBlocks, vectorised) and the log is a branch-free
 // polynomial (log_unit below, vectorised) that is only trusted where it cannot change the skip:
 // skip = floor(log(u) / log(1 - p)) is taken from the polynomial when the whole interval of its
@@ -18,6 +19,7 @@
 #include "engram/kernels/core/cpu_exp.hpp"  // ENGRAM_CPU_VECTOR_MATH
 #include "engram/kernels/core/philox_blocks.hpp"
 #include "engram/kernels/graph/gnp.hpp"
+#include "engram/kernels/graph/sparse_edges.hpp"
 
 namespace engram::graph {
 
@@ -70,21 +72,16 @@ ENGRAM_CPU_VECTOR_MATH inline void gnp_chunk(const PhiloxBlocks::Words& words, d
 
 }  // namespace detail
 
+// The successes of BernoulliSkip(key, count, p) (sparse_edges.hpp), 0 < p < 1: the same indices
+// in the same order, by the method above.
 template <class Emit>
-void cpu_gnp_row(std::uint64_t graph_seed, std::uint32_t fiber, NeuronId source, NeuronId n_target, double p,
-                 NeuronId excluded_target, Emit&& emit) {
-  if (p >= 1.0) {
-    GnpRow row(graph_seed, fiber, source, n_target, p, excluded_target);
-    for (NeuronId t; row.next(t);) emit(t);
-    return;
-  }
+void skip_successes(const RngKey& key, std::int64_t count, double p, Emit&& emit) {
   constexpr int kDraws = 2 * PhiloxBlocks::kBlocks;
-  const PhiloxBlocks blocks(RngKey{graph_seed, 0, purpose::graph_edges, fiber, source});
-  const double inv_log_q = 1.0 / ::log1p(-p);  // as GnpRow computes it
+  const PhiloxBlocks blocks(key);
+  const double inv_log_q = 1.0 / ::log1p(-p);  // as GnpRow and BernoulliSkip compute it
   // Bound on |polynomial skip - libm skip| before the floor: the log errors (libm's within an
   // ulp of |ln u| <= 38) scaled by |1 / ln q|, plus a few roundings of the product.
   const double scaled_error = std::fabs(inv_log_q) * (10.0 * detail::kLogUnitError);
-  const auto n = static_cast<std::int64_t>(n_target);
   PhiloxBlocks::Words words;
   double u[kDraws], y[kDraws];
   std::int64_t cursor = 0;
@@ -95,15 +92,40 @@ void cpu_gnp_row(std::uint64_t graph_seed, std::uint32_t fiber, NeuronId source,
       const double margin = scaled_error + y[i] * 0x1p-48;
       const double low = ::floor(y[i] - margin);
       const double skip = low == ::floor(y[i] + margin) ? low : ::floor(::log(u[i]) * inv_log_q);
-      // From here on, GnpRow::next step for step.
-      if (skip >= static_cast<double>(n_target)) return;
+      // From here on, GnpRow::next (BernoulliSkip::next) step for step.
+      if (skip >= static_cast<double>(count)) return;
       const std::int64_t candidate = cursor + static_cast<std::int64_t>(skip);
-      if (candidate >= n) return;
+      if (candidate >= count) return;
       cursor = candidate + 1;
-      if (static_cast<NeuronId>(candidate) == excluded_target) continue;
-      emit(static_cast<NeuronId>(candidate));
+      emit(candidate);
     }
   }
+}
+
+// The successes of BernoulliSkip(key, count, p), for any p. A chunk of blocks costs about as much
+// as 30 scalar draws, so runs expected to need fewer draws take BernoulliSkip itself.
+template <class Emit>
+void cpu_bernoulli_skip(const RngKey& key, std::int64_t count, double p, Emit&& emit) {
+  constexpr double kScalarBelow = 32.0;  // expected successes
+  if (p <= 0.0 || p >= 1.0 || static_cast<double>(count) * p < kScalarBelow) {
+    BernoulliSkip skip(key, count, p);
+    for (std::int64_t i; skip.next(i);) emit(i);
+    return;
+  }
+  skip_successes(key, count, p, emit);
+}
+
+template <class Emit>
+void cpu_gnp_row(std::uint64_t graph_seed, std::uint32_t fiber, NeuronId source, NeuronId n_target, double p,
+                 NeuronId excluded_target, Emit&& emit) {
+  if (p >= 1.0) {
+    GnpRow row(graph_seed, fiber, source, n_target, p, excluded_target);
+    for (NeuronId t; row.next(t);) emit(t);
+    return;
+  }
+  skip_successes(RngKey{graph_seed, 0, purpose::graph_edges, fiber, source}, n_target, p, [&](std::int64_t candidate) {
+    if (static_cast<NeuronId>(candidate) != excluded_target) emit(static_cast<NeuronId>(candidate));
+  });
 }
 
 }  // namespace engram::graph

@@ -155,6 +155,19 @@ class LazyBatch final : public BatchControls {
     // Source neurons that fired into the target at its last update (increasing ids): the
     // sources behind the target's remembered never-fired input.
     std::vector<NeuronId> seen;
+    // Stimulus fibers. Every stimulus neuron fires together, so a target's input from the fiber is
+    // the sum of all its in-edges: the host path keeps that sum per target (`target_input`,
+    // fixed point, updated exactly as edges are added and scaled; integer sums do not depend on
+    // the order of the terms, so it equals a fresh pass), valid while `target_input_valid`
+    // (steps on the portable kernels scale weights without it). A new neuron's in-edges are
+    // appended together, so the list is grouped by target: target t's edges start at
+    // target_begin[t] (and end at the next entry, or at `count`), which lets Hebbian learning
+    // visit only the winners' edges. `by_target` turns false for good if an append ever breaks
+    // that grouping; the whole list is then scanned instead.
+    std::vector<FixedInput> target_input;
+    bool target_input_valid = true;
+    std::vector<std::uint32_t> target_begin;
+    bool by_target = true;
   };
   struct FiberState {
     bool from_stimulus = false;
@@ -179,6 +192,8 @@ class LazyBatch final : public BatchControls {
   bool neuron_fires(const FiberState& fiber, std::size_t brain, NeuronId neuron) const;
   const std::uint8_t* fires_device(const FiberState& fiber, std::size_t brain) const;
   graph::SparseEdges sparse(FiberBrain& fb) const;
+  // Brings fb.target_input up to date (a pass over the list if steps ran without it).
+  static void refresh_target_input(FiberBrain& fb);
   // Rebuilds fb's by-source index when the unindexed tail has grown past an eighth of it.
   static void index_by_source(FiberBrain& fb);
   // Calls visit(edge id, target) for every edge whose source fires (`firing`: the ids, `fires`: the mask).
@@ -200,7 +215,13 @@ class LazyBatch final : public BatchControls {
   void take_fresh_inputs(std::size_t area, std::size_t brain);
   void materialise(std::size_t brain, const std::vector<std::uint32_t>& old_support,
                    const std::vector<std::uint32_t>& new_support, bool in_step);
+  // Appends brain b's staged edges to its lists (and, on the host path, re-indexes them).
+  void upload_brain_edges(std::size_t b);
   void upload_new_edges();
+  // Whether some plastic fiber with a firing source learns into area t this step.
+  bool learns(std::size_t t) const;
+  // The host path's whole step for one brain (stages 1-5), on the calling thread.
+  void step_on_host(std::size_t b);
   void sync_fires(std::size_t area);
   void record_firing(std::size_t area, std::size_t brain, std::vector<NeuronId> firing);
 
@@ -210,6 +231,10 @@ class LazyBatch final : public BatchControls {
   std::vector<AreaState> areas_;
   std::vector<Buffer<std::uint8_t>> stimulus_fires_;  // per stimulus: k ones
   std::vector<FiberState> fibers_;
+  struct BrainScratch {
+    std::vector<std::uint32_t> old_support, new_support;
+  };
+  std::vector<BrainScratch> brain_scratch_;  // per brain: kept between steps
   int steps_ = 0;
   bool portable_kernels_ = false;
 };
