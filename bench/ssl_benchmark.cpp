@@ -6,6 +6,13 @@
 //
 //   build/bench/engram_bench --benchmark_filter=BM_SwapVaeSteps
 //   (steps_per_s counts run-steps: R per iteration; compare the two at equal R)
+//
+// MYOW's cost of mining: R = 5 runs of the bench/myow_reach.yaml model (174 -> 256 -> 128,
+// minibatch 256, pool 512) stepped with the mined view on (weight 0.1) and off (BYOL), so the
+// ratio of the two is the price of the mined view (query and pool encodings, the cosine GEMM,
+// the selection and the mined projector/predictor).
+//
+//   build/bench/engram_bench --benchmark_filter=BM_MyowSteps
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -13,6 +20,7 @@
 #include <vector>
 
 #include "bench_common.hpp"
+#include "engram/models/ssl/myow.hpp"
 #include "engram/models/ssl/reach_data.hpp"
 #include "engram/models/ssl/swap_vae.hpp"
 
@@ -69,7 +77,31 @@ void BM_SwapVaeStepsOneAfterAnother(benchmark::State& state) {
   state.counters["steps_per_s"] = benchmark::Counter(static_cast<double>(R), benchmark::Counter::kIsIterationInvariantRate);
 }
 
+engram::ssl::MyowConfig myow_bench_model() {
+  engram::ssl::MyowConfig cfg;  // bench/myow_reach.yaml
+  cfg.hidden = {256};
+  return cfg;
+}
+
+void BM_MyowSteps(benchmark::State& state) {
+  const std::int64_t R = 5;
+  const double mined_weight = state.range(0) != 0 ? 0.1 : 0.0;
+  std::vector<std::uint64_t> seeds;
+  for (std::int64_t r = 0; r < R; ++r) seeds.push_back(static_cast<std::uint64_t>(r + 1));
+  const engram::ssl::ReachRuns runs(reach(), seeds, 0.2);
+  engram::ssl::MyowModel<float> model(myow_bench_model(), runs, engram::bench::backend());
+  const std::vector<double> lr(static_cast<std::size_t>(R), 1e-3);
+  std::uint32_t s = 0;
+  for (auto _ : state) {
+    const auto terms = model.train_step(s++, mined_weight, 0.99, lr);
+    benchmark::DoNotOptimize(terms.data());
+  }
+  state.SetLabel(mined_weight > 0 ? "myow (mined view on)" : "byol (mining off)");
+  state.counters["steps_per_s"] = benchmark::Counter(static_cast<double>(R), benchmark::Counter::kIsIterationInvariantRate);
+}
+
 }  // namespace
 
+BENCHMARK(BM_MyowSteps)->Arg(1)->Arg(0)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
 BENCHMARK(BM_SwapVaeStepsBatched)->Arg(5)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
 BENCHMARK(BM_SwapVaeStepsOneAfterAnother)->Arg(5)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);

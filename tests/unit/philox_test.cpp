@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <numbers>
 #include <sstream>
 #include <vector>
 
@@ -272,6 +273,36 @@ TEST(RngStream, NormalMomentsAndTails) {
   // P(|Z| > 3) = 0.0026998.
   const double expect = 0.0026997960632601866 * n;
   EXPECT_NEAR(beyond3, expect, 6.0 * std::sqrt(expect));
+}
+
+TEST(RngStream, NormalPairsAreIndependentNormals) {
+  constexpr int kPairs = 200'000;
+  RngStream rng({78, 3, Purpose::test, 6, 1});
+  std::vector<double> first(kPairs), second(kPairs), both;
+  double cross = 0.0;
+  for (int i = 0; i < kPairs; ++i) {
+    rng.normal_pair(first[static_cast<std::size_t>(i)], second[static_cast<std::size_t>(i)]);
+    cross += first[static_cast<std::size_t>(i)] * second[static_cast<std::size_t>(i)];
+  }
+  both = first;
+  both.insert(both.end(), second.begin(), second.end());
+  for (const auto* draws : {&first, &second, &both}) {
+    const auto m = engram::reference::moments(*draws);
+    const double n = static_cast<double>(draws->size());
+    EXPECT_NEAR(m.mean, 0.0, 6.0 / std::sqrt(n));
+    EXPECT_NEAR(m.variance, 1.0, 6.0 * std::sqrt(2.0 / n));
+    EXPECT_NEAR(m.skewness, 0.0, 6.0 * std::sqrt(6.0 / n));
+    EXPECT_NEAR(m.kurtosis, 3.0, 6.0 * std::sqrt(24.0 / n));
+  }
+  // The two outputs of a pair are uncorrelated (E[XY] = 0, sd 1/sqrt(n)).
+  EXPECT_NEAR(cross / kPairs, 0.0, 6.0 / std::sqrt(static_cast<double>(kPairs)));
+  // A pair is Box-Muller of the stream's next two uniforms.
+  RngStream a({5, 1, Purpose::test, 2, 3}), b({5, 1, Purpose::test, 2, 3});
+  double x = 0.0, y = 0.0;
+  a.normal_pair(x, y);
+  const double u1 = b.uniform(), u2 = b.uniform();
+  EXPECT_NEAR(x, std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2), 1e-12);
+  EXPECT_NEAR(y, std::sqrt(-2.0 * std::log(u1)) * std::sin(2.0 * std::numbers::pi * u2), 1e-12);
 }
 
 struct BinomialCase {

@@ -24,6 +24,23 @@ void each(std::int64_t n, const F& f) {
   for (std::int64_t i = 0; i < n; ++i) f(i);
 }
 
+// The mining path as the trainer runs it: unit rows, their products (plain loops here, the
+// backend's GEMM in the trainer), then the selection.
+void mine(const Vec& queries, const Vec& pool, std::int32_t* selected, std::int64_t dim, std::int64_t pool_rows,
+          std::int64_t k, const engram::nn::MiningKey& key, bool reverse = false) {
+  const std::int64_t n = static_cast<std::int64_t>(queries.size()) / dim;
+  Vec unit_q(queries.size()), unit_p(pool.size()), cosines(static_cast<std::size_t>(n * pool_rows), 0.0);
+  each(n, engram::nn::NormalizeRows<double>{queries.data(), unit_q.data(), dim});
+  each(pool_rows, engram::nn::NormalizeRows<double>{pool.data(), unit_p.data(), dim});
+  for (std::int64_t i = 0; i < n; ++i) {
+    for (std::int64_t p = 0; p < pool_rows; ++p) {
+      for (std::int64_t d = 0; d < dim; ++d) cosines[static_cast<std::size_t>(i * pool_rows + p)] += unit_q[i * dim + d] * unit_p[p * dim + d];
+    }
+  }
+  const engram::nn::SelectNearest<double> select{cosines.data(), selected, pool_rows, k, key};
+  for (std::int64_t i = 0; i < n; ++i) select(reverse ? n - 1 - i : i);
+}
+
 constexpr std::int64_t kRows = 5, kDim = 4;
 constexpr std::int64_t kSize = kRows * kDim;
 
@@ -137,8 +154,7 @@ std::vector<OpCase> ssl_cases() {
     const Vec query = random_vec(rng, static_cast<std::size_t>(queries * kDim));
     const Vec pool = random_vec(rng, static_cast<std::size_t>(pool_rows * kDim));
     auto selected = std::make_shared<std::vector<std::int32_t>>(queries);
-    each(queries, engram::nn::MineNearest<double>{query.data(), pool.data(), selected->data(), kDim, pool_rows, 3,
-                                                  {11, 0, engram::Purpose::test, 4}});
+    mine(query, pool, selected->data(), kDim, pool_rows, 3, {11, 0, engram::Purpose::test, 4});
     cases.push_back({"mined_view_gather", {pool},
                      [selected, queries](const Inputs& x) {
                        Vec mined(static_cast<std::size_t>(queries * kDim));
@@ -179,15 +195,13 @@ TEST(SslGradcheck, MiningPicksOneOfTheKNearestByCosineWithAKeyedDraw) {
   const Vec q = random_vec(rng, queries * dim), pool = random_vec(rng, pool_rows * dim);
   std::vector<std::int32_t> selected(queries), again(queries), other_step(queries);
   const engram::nn::MiningKey key{9, 2, engram::Purpose::test, 17};
-  each(queries, engram::nn::MineNearest<double>{q.data(), pool.data(), selected.data(), dim, pool_rows, k, key});
+  mine(q, pool, selected.data(), dim, pool_rows, k, key);
   // Reverse order of work items: same selection (keyed by query, not by launch order).
-  for (std::int64_t i = queries - 1; i >= 0; --i) {
-    engram::nn::MineNearest<double>{q.data(), pool.data(), again.data(), dim, pool_rows, k, key}(i);
-  }
+  mine(q, pool, again.data(), dim, pool_rows, k, key, true);
   EXPECT_EQ(selected, again);
   engram::nn::MiningKey next = key;
   next.step = 18;
-  each(queries, engram::nn::MineNearest<double>{q.data(), pool.data(), other_step.data(), dim, pool_rows, k, next});
+  mine(q, pool, other_step.data(), dim, pool_rows, k, next);
   EXPECT_NE(selected, other_step);
   std::vector<int> rank_used(k, 0);
   for (std::int64_t i = 0; i < queries; ++i) {

@@ -10,6 +10,7 @@
 #include "engram/kernels/nn/layer_norm.hpp"
 #include "engram/kernels/nn/linear.hpp"
 #include "engram/kernels/nn/losses.hpp"
+#include "engram/kernels/nn/mining.hpp"
 #include "engram/kernels/nn/vae.hpp"
 
 ENGRAM_DEVICE_KERNEL(engram::nn::BiasAdd<float>)
@@ -33,6 +34,7 @@ ENGRAM_DEVICE_KERNEL(engram::nn::GaussianKl<float>)
 ENGRAM_DEVICE_KERNEL(engram::nn::Reparameterize<float>)
 ENGRAM_DEVICE_KERNEL(engram::nn::ReparameterizeBackward<float>)
 ENGRAM_DEVICE_KERNEL(engram::nn::ByolLoss<float>)
+ENGRAM_DEVICE_KERNEL(engram::nn::NormalizeRows<float>)
 ENGRAM_DEVICE_KERNEL(engram::nn::RunAdamW<float>)
 ENGRAM_DEVICE_KERNEL(engram::nn::RunSquaredNorm<float>)
 ENGRAM_DEVICE_KERNEL(engram::nn::RunNormTotal<float>)

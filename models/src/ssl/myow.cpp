@@ -37,6 +37,7 @@ struct MyowModel<T>::State {
   MlpTape<T> te[2], tp[2], tq[2], target_e[2], target_p[2];
   MlpTape<T> e3, p3, pm3, qm3, pool_tape, tz, tv;
   Buffer<T> item, dq, dz, dy, dqm, dvm;
+  Buffer<T> unit_queries, unit_pool, cosines;  // mining: [R, B, D], [R, pool, D], [R, B, pool]
   Buffer<double> sums;
   Buffer<T> all_bins;
   MlpTape<T> represent_tape;
@@ -94,6 +95,11 @@ MyowModel<T>::MyowModel(const MyowConfig& cfg, const ReachRuns& runs, Backend& b
   alloc(st.dqm, rows * cfg.mined_projection);
   alloc(st.dvm, rows * cfg.mined_projection);
   alloc(st.mined, rows * cfg.representation);
+  if (cfg.mining) {
+    alloc(st.unit_queries, rows * cfg.representation);
+    alloc(st.unit_pool, R * cfg.pool * cfg.representation);
+    alloc(st.cosines, rows * cfg.pool);
+  }
   st.selected = Buffer<std::int32_t>(backend, static_cast<std::size_t>(rows));
   st.sums = Buffer<double>(backend, static_cast<std::size_t>(kSlots * R));
 }
@@ -159,8 +165,14 @@ std::vector<std::vector<double>> MyowModel<T>::loss(std::uint32_t step, double m
     augment(pool, st.pool_bins, cfg_.pool, 3, st.x4);
     enc_.forward(online, st.x3.data(), B, NormMode::train, st.e3);
     enc_.forward(target, st.x4.data(), cfg_.pool, NormMode::batch, st.pool_tape);
+    // Cosines of every query with every pool row of its run: unit rows, one batched GEMM.
+    const std::int64_t pool_rows = R * cfg_.pool;
+    launch(be, rows, nn::NormalizeRows<T>{st.e3.output(), st.unit_queries.data(), D}, kRowGrain);
+    launch(be, pool_rows, nn::NormalizeRows<T>{st.pool_tape.output(), st.unit_pool.data(), D}, kRowGrain);
+    be.gemm_batched(false, true, B, cfg_.pool, D, T(1), st.unit_queries.data(), B * D, st.unit_pool.data(), cfg_.pool * D,
+                    T(0), st.cosines.data(), B * cfg_.pool, R);
     launch(be, rows,
-           kernels::RunsMineNearest<T>{st.e3.output(), st.pool_tape.output(), reach_.seeds().data(), st.selected.data(),
+           kernels::RunsSelectMined<T>{st.cosines.data(), st.pool_tape.output(), reach_.seeds().data(), st.selected.data(),
                                        st.mined.data(), B, D, cfg_.pool, cfg_.miner_k, step},
            kRowGrain);
     // Target of the mined view: the target projectors (cascaded) of the mined representation.

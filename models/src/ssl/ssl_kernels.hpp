@@ -124,10 +124,11 @@ struct RunsEmaUpdate {
 };
 
 // MYOW's mining for every run: one item per (run, query) picks one of the query's k nearest
-// rows (cosine) in its own run's pool, keyed by the run's seed (nn::MineNearest), and gathers it.
+// rows in its own run's pool from the run's [rows, pool_rows] cosines (unit queries times unit
+// pool rows, one batched GEMM), keyed by the run's seed (nn::SelectNearest), and gathers it.
 template <class T>
-struct RunsMineNearest {
-  const T* queries;  // [R, rows, dim]
+struct RunsSelectMined {
+  const T* cosines;  // [R, rows, pool_rows]
   const T* pool;     // [R, pool_rows, dim]
   const std::uint64_t* seeds;
   std::int32_t* selected;  // [R, rows]: a row of the run's pool
@@ -138,7 +139,7 @@ struct RunsMineNearest {
     const std::int64_t r = i / rows, q = i % rows;
     const nn::MiningKey key{seeds[r], 0, purpose::mining, step};
     const T* run_pool = pool + r * pool_rows * dim;
-    nn::MineNearest<T>{queries + r * rows * dim, run_pool, selected + r * rows, dim, pool_rows, k, key}(q);
+    nn::SelectNearest<T>{cosines + r * rows * pool_rows, selected + r * rows, pool_rows, k, key}(q);
     nn::GatherRows<T>{run_pool, selected + r * rows, mined + r * rows * dim, dim}(q);
   }
 };

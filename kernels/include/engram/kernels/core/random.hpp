@@ -86,6 +86,16 @@ class RngStream {
     return ::sqrt(-2.0 * ::log(u1)) * ::cos(6.283185307179586476925 * u2);
   }
 
+  // Both Box-Muller outputs of one pair of uniforms: two normals for the draws and logarithm of
+  // one normal() (a different sequence from two normal() calls).
+  ENGRAM_HD void normal_pair(double& first, double& second) {
+    const double u1 = uniform();
+    const double u2 = uniform();
+    const double radius = ::sqrt(-2.0 * ::log(u1)), angle = 6.283185307179586476925 * u2;
+    first = radius * ::cos(angle);
+    second = radius * ::sin(angle);
+  }
+
   // Binomial(trials, p). Inversion when the mean is small (exact, O(mean) draws); otherwise
   // Hörmann's BTRS transformed rejection with squeeze (exact, O(1) expected draws).
   ENGRAM_HD std::uint64_t binomial(std::uint64_t trials, double p) {

@@ -1,11 +1,15 @@
 #pragma once
 // MYOW's view mining (Azabou et al. 2021): for each query row, the k nearest rows of a
 // candidate pool under cosine distance, and one of them picked by a keyed draw; then the picked
-// rows are gathered as the mined views. Selection is not differentiable: the backward pass holds
-// it fixed and only routes gradients through the gather (a deterministic scatter-add, one work
-// item per pool row, queries in order).
+// rows are gathered as the mined views. The cosines are one matrix product of unit rows:
+// NormalizeRows on the queries and the pool, a GEMM (the backend's, [queries, pool_rows]), then
+// SelectNearest scans each query's row of cosines. Selection is not differentiable: the
+// backward pass holds it fixed and only routes gradients through the gather (a deterministic
+// scatter-add, one work item per pool row, queries in order).
 //
-//   engram::nn::MineNearest<float>{queries, pool, selected, dim, pool_rows, k, key}(q);
+//   engram::nn::NormalizeRows<float>{rows, unit, dim}(i);              // queries and pool
+//   backend.gemm(false, true, queries_n, pool_rows, dim, 1, unit_q, unit_pool, 0, cosines);
+//   engram::nn::SelectNearest<float>{cosines, selected, pool_rows, k, key}(q);
 //   engram::nn::GatherRows<float>{pool, selected, mined, dim}(q);
 //   engram::nn::GatherRowsBackward<float>{dmined, selected, dpool, queries_n, dim}(p);
 #include <cstdint>
@@ -15,7 +19,7 @@
 
 namespace engram::nn {
 
-// The largest k MineNearest supports (a fixed-size local list, no allocation on a device).
+// The largest k SelectNearest supports (a fixed-size local list, no allocation on a device).
 inline constexpr std::int64_t kMaxMiningNeighbours = 16;
 
 // Which of the k neighbours query q takes: a draw keyed by (key, q), never by thread.
@@ -26,31 +30,36 @@ struct MiningKey {
   std::uint32_t step = 0;
 };
 
+// unit[i] = rows[i] / max(|rows[i]|, 1e-12): a dot product of unit rows is their cosine.
 template <class T>
-struct MineNearest {
-  const T* queries;  // [queries, dim]
-  const T* pool;     // [pool_rows, dim]
-  std::int32_t* selected;
-  std::int64_t dim, pool_rows, k;
-  MiningKey key;
-  ENGRAM_HD void operator()(std::int64_t q) const {
-    const T* x = queries + q * dim;
+struct NormalizeRows {
+  const T* rows;  // [n, dim]
+  T* unit;        // [n, dim]
+  std::int64_t dim;
+  ENGRAM_HD void operator()(std::int64_t i) const {
+    const T* x = rows + i * dim;
     T xx = 0;
     for (std::int64_t d = 0; d < dim; ++d) xx += x[d] * x[d];
-    const T nx = max_(sqrt_(xx), T(1e-12));
+    const T inv = T(1) / max_(sqrt_(xx), T(1e-12));
+    for (std::int64_t d = 0; d < dim; ++d) unit[i * dim + d] = x[d] * inv;
+  }
+};
+
+template <class T>
+struct SelectNearest {
+  const T* cosines;  // [queries, pool_rows]
+  std::int32_t* selected;
+  std::int64_t pool_rows, k;
+  MiningKey key;
+  ENGRAM_HD void operator()(std::int64_t q) const {
+    const T* row = cosines + q * pool_rows;
     // Keep the k best (largest cosine) in descending order; ties keep the lower pool index, so
     // the result does not depend on evaluation order.
     T best[kMaxMiningNeighbours];
     std::int32_t index[kMaxMiningNeighbours];
     std::int64_t found = 0;
     for (std::int64_t p = 0; p < pool_rows; ++p) {
-      const T* y = pool + p * dim;
-      T xy = 0, yy = 0;
-      for (std::int64_t d = 0; d < dim; ++d) {
-        xy += x[d] * y[d];
-        yy += y[d] * y[d];
-      }
-      const T cos = xy / (nx * max_(sqrt_(yy), T(1e-12)));
+      const T cos = row[p];
       if (found == k && !(cos > best[k - 1])) continue;
       std::int64_t at = found < k ? found++ : k - 1;
       while (at > 0 && cos > best[at - 1]) {

@@ -78,11 +78,16 @@ struct AugmentRows {
     const double p = rng.uniform() < apply ? max_dropout * rng.uniform() : 0.0;
     const float* src = counts + static_cast<std::int64_t>(bins[i]) * neurons;
     T* dst = out + i * neurons;
-    for (std::int64_t n = 0; n < neurons; ++n) {
-      double v = p > 0.0 && rng.uniform() < p ? 0.0 : static_cast<double>(src[n]);
-      if (standardise) v = (v - mean[r * neurons + n]) * inv_std[r * neurons + n];
-      if (noise > 0.0) v += noise * rng.normal();
-      dst[n] = static_cast<T>(v);
+    // Two neurons at a time: their dropout draws, then one Box-Muller pair for their noise.
+    for (std::int64_t n = 0; n < neurons; n += 2) {
+      const std::int64_t count = neurons - n < 2 ? neurons - n : 2;
+      double v[2] = {0.0, 0.0}, z[2] = {0.0, 0.0};
+      for (std::int64_t j = 0; j < count; ++j) {
+        v[j] = p > 0.0 && rng.uniform() < p ? 0.0 : static_cast<double>(src[n + j]);
+        if (standardise) v[j] = (v[j] - mean[r * neurons + n + j]) * inv_std[r * neurons + n + j];
+      }
+      if (noise > 0.0) rng.normal_pair(z[0], z[1]);
+      for (std::int64_t j = 0; j < count; ++j) dst[n + j] = static_cast<T>(noise > 0.0 ? v[j] + noise * z[j] : v[j]);
     }
   }
 };
