@@ -271,11 +271,12 @@ class SinkhornKind final : public sched::JobKind {
   void validate(const io::ConfigNode& config) const override {
     Config c = parse(config);
     // Random points are valid by construction; what is checked (ε, τ, options) does not depend on
-    // their number, so a few stand in for them: validating must not allocate what the memory
+    // their number or the number of problems, so a few stand in for them: validating must not allocate what the memory
     // check (run_config, after validation) is there to refuse.
     if (!c.given) {
       c.n = std::min(c.n, 64u);
       c.m = std::min(c.m, 64u);
+      c.problems = std::min(c.problems, 4u);  // every random problem shares n, m, dim, ε and τ
     }
     if (c.precision == "float") {
       ot::validate(problems_of<float>(c), c.options);
