@@ -51,6 +51,21 @@ std::vector<ProjectionExperiment> jobs(GraphMode mode) {
   return out;
 }
 
+// The reference trajectory: the whole batch stepped together on the portable kernels, area A's
+// support and overlap per brain and step.
+template <class Batch>
+std::vector<std::vector<TraceRow>> step_by_step_traces(Batch& reference, std::size_t brains, std::uint32_t steps) {
+  reference.set_portable_kernels(true);
+  std::vector<std::vector<TraceRow>> expected(brains);
+  for (std::uint32_t step = 1; step <= steps; ++step) {
+    reference.project();
+    for (std::size_t b = 0; b < brains; ++b) {
+      expected[b].push_back(TraceRow{step, 0, reference.support(b, "A"), reference.overlap(b, "A")});
+    }
+  }
+  return expected;
+}
+
 // Runs the batch through the sweep's runner and checks every brain's per-step support and overlap,
 // and its summary, against `expected` (from a reference batch stepped one step at a time).
 std::vector<std::vector<TraceRow>> run_and_expect_traces(const std::vector<ProjectionExperiment>& experiments,
@@ -84,14 +99,7 @@ TEST(ProjectionBatch, BrainMajorWithSharedRowsEqualsStepByStepPortableBatch) {
       overrides.push_back(BrainOverrides{{e.brain.p, e.brain.p}, {e.brain.fibers[0].beta, e.brain.fibers[1].beta}});
     }
     ExactBatch reference(*backend, experiments.front().brain, ids, overrides);
-    reference.set_portable_kernels(true);
-    std::vector<std::vector<TraceRow>> expected(experiments.size());
-    for (std::uint32_t step = 1; step <= experiments.front().steps; ++step) {
-      reference.project();
-      for (std::size_t b = 0; b < ids.size(); ++b) {
-        expected[b].push_back(TraceRow{step, 0, reference.support(b, "A"), reference.overlap(b, "A")});
-      }
-    }
+    const auto expected = step_by_step_traces(reference, ids.size(), experiments.front().steps);
     for (const int threads : engram::testing::kThreadCounts) {
       engram::testing::OmpThreads scoped(threads);
       SCOPED_TRACE(::testing::Message() << to_string(mode) << ", " << threads << " threads");
@@ -121,14 +129,7 @@ TEST(ProjectionBatch, LazyBrainMajorEqualsStepByStepPortableBatch) {
   std::vector<BrainId> ids;
   for (const auto& e : experiments) ids.push_back(BrainId{e.seed, 0});
   LazyBatch reference(*backend, experiments.front().brain, ids);
-  reference.set_portable_kernels(true);
-  std::vector<std::vector<TraceRow>> expected(experiments.size());
-  for (std::uint32_t step = 1; step <= experiments.front().steps; ++step) {
-    reference.project();
-    for (std::size_t b = 0; b < ids.size(); ++b) {
-      expected[b].push_back(TraceRow{step, 0, reference.support(b, "A"), reference.overlap(b, "A")});
-    }
-  }
+  const auto expected = step_by_step_traces(reference, ids.size(), experiments.front().steps);
   for (const int threads : engram::testing::kThreadCounts) {
     engram::testing::OmpThreads scoped(threads);
     SCOPED_TRACE(::testing::Message() << threads << " threads");
