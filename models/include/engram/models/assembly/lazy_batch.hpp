@@ -144,14 +144,24 @@ class LazyBatch final : public BatchControls {
     Buffer<float> weight;
     std::size_t count = 0;
     std::vector<NeuronId> new_source, new_target;  // staged by materialise()
-    // Host path, area sources: edges [0, indexed) grouped by source (a CSR of edge ids and their
-    // targets), so a step visits only the firing neurons' edges (about k / support of the list);
-    // edges [indexed, count), appended since, are scanned whole. Rebuilt once that tail outgrows
-    // an eighth of the index, so the cost stays linear in the edges added. Fixed-point sums and
-    // per-edge Hebbian factors do not depend on the visiting order.
+    // Host path, area sources: edges [0, indexed) grouped by source (a CSR of edge ids, their
+    // targets and their weights), so a step visits only the firing neurons' edges (about
+    // k / support of the list) and reads and scales their weights in order; edges
+    // [indexed, count), appended since, are scanned whole. While indexed, an edge's weight lives
+    // in by_source.weight (the list's entry is stale until unindex() writes it back, before a
+    // rebuild or a step on the portable kernels; edges() reads both). Rebuilt once the tail
+    // outgrows an eighth of the index, by a merge of the index and the tail in sequential passes
+    // (no write-back), so the cost stays linear in the edges added. Fixed-point
+    // sums and per-edge Hebbian factors do not depend on the visiting order.
+    struct SourceIndex {
+      std::vector<std::uint32_t> offset, edge;  // offset: [sources + 1]; edge: list position
+      std::vector<NeuronId> target;
+      std::vector<float> weight;
+    };
     std::size_t indexed = 0;
-    std::vector<std::uint32_t> by_source_offset, by_source_edge;
-    std::vector<NeuronId> by_source_target;
+    SourceIndex by_source;
+    SourceIndex rebuilt;  // scratch of the next rebuild, kept so that rebuilds allocate nothing
+    std::vector<std::uint32_t> rebuild_cursor;
     // Source neurons that fired into the target at its last update (increasing ids): the
     // sources behind the target's remembered never-fired input.
     std::vector<NeuronId> seen;
@@ -196,9 +206,12 @@ class LazyBatch final : public BatchControls {
   static void refresh_target_input(FiberBrain& fb);
   // Rebuilds fb's by-source index when the unindexed tail has grown past an eighth of it.
   static void index_by_source(FiberBrain& fb);
-  // Calls visit(edge id, target) for every edge whose source fires (`firing`: the ids, `fires`: the mask).
+  // Writes the indexed weights back to the list and drops the index.
+  static void unindex(FiberBrain& fb);
+  // Calls visit(weight of the edge, target) for every edge whose source fires (`firing`: the ids,
+  // `fires`: the mask).
   template <class Visit>
-  static void for_firing_edges(const FiberBrain& fb, const std::vector<NeuronId>& firing, const std::uint8_t* fires,
+  static void for_firing_edges(FiberBrain& fb, const std::vector<NeuronId>& firing, const std::uint8_t* fires,
                                Visit&& visit);
 
   static Pmf binomial(std::uint32_t trials, double p);
