@@ -12,6 +12,7 @@
 #include "engram/models/ssl/model_state.hpp"
 #include "engram/models/ssl/myow.hpp"
 #include "engram/models/ssl/swap_vae.hpp"
+#include "support/ssl_fixtures.hpp"
 
 namespace {
 
@@ -20,38 +21,17 @@ using engram::ssl::ReachRuns;
 using engram::ssl::RunState;
 using engram::ssl::StateStore;
 
-engram::ssl::ReachData data_of(std::uint64_t seed) {
-  engram::ssl::SyntheticReachSpec spec;
-  spec.trials = 20;
-  spec.time = 6;
-  spec.neurons = 9;
-  return engram::ssl::synthetic_reach(spec, seed);
-}
+engram::ssl::ReachData data_of(std::uint64_t seed) { return engram::testing::small_reach(seed, 20); }
 
 engram::ssl::SwapVaeConfig swap_config() {
-  engram::ssl::SwapVaeConfig c;
-  c.hidden = {7, 5};
-  c.content = 3;
-  c.style = 2;
-  c.batch = 8;
-  c.max_offset = 2;
-  c.lr = 1e-2;
+  engram::ssl::SwapVaeConfig c = engram::testing::tiny_swap_vae();
+  c.hidden = {7, 5};  // two hidden layers: the names must number past a ReLU
   c.epochs = 2;
   return c;
 }
 
 engram::ssl::MyowConfig myow_config() {
-  engram::ssl::MyowConfig c;
-  c.hidden = {7};
-  c.representation = 5;
-  c.projection = 4;
-  c.projection_hidden = 6;
-  c.mined_projection = 3;
-  c.mined_hidden = 5;
-  c.batch = 8;
-  c.pool = 10;
-  c.miner_k = 2;
-  c.lr = 1e-2;
+  engram::ssl::MyowConfig c = engram::testing::tiny_myow();
   c.epochs = 3;
   c.mining_warmup_epochs = 1;
   c.mining_rampup_epochs = 2;
