@@ -145,26 +145,6 @@ LazyBatch::LazyBatch(Backend& backend, BrainSpec spec, std::vector<BrainId> brai
 
 // ---- sources ------------------------------------------------------------------------------------
 
-std::uint32_t LazyBatch::source_support(const FiberState& fiber, std::size_t brain) const {
-  if (fiber.from_stimulus) return spec_.stimuli[fiber.source].k;
-  return areas_[fiber.source].brains[brain].support;
-}
-
-std::uint32_t LazyBatch::firing_count(const FiberState& fiber, std::size_t brain) const {
-  if (fiber.from_stimulus) return spec_.stimuli[fiber.source].k;
-  return static_cast<std::uint32_t>(areas_[fiber.source].brains[brain].firing.size());
-}
-
-NeuronId LazyBatch::firing_neuron(const FiberState& fiber, std::size_t brain, std::uint32_t i) const {
-  if (fiber.from_stimulus) return i;
-  return areas_[fiber.source].brains[brain].firing[i];
-}
-
-bool LazyBatch::neuron_fires(const FiberState& fiber, std::size_t brain, NeuronId neuron) const {
-  if (fiber.from_stimulus) return true;
-  return areas_[fiber.source].brains[brain].fires[neuron] != 0;
-}
-
 const std::uint8_t* LazyBatch::fires_device(const FiberState& fiber, std::size_t brain) const {
   if (fiber.from_stimulus) return stimulus_fires_[fiber.source].data();
   return areas_[fiber.source].brains[brain].fires_device.data();

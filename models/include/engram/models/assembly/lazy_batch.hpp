@@ -196,10 +196,23 @@ class LazyBatch final : public BatchControls {
   }
   bool area_fired(std::size_t area) const override { return areas_[area].fired; }
   const BrainId& brain_id(std::size_t brain) const override { return brains_.at(brain); }
-  std::uint32_t source_support(const FiberState& fiber, std::size_t brain) const;
-  std::uint32_t firing_count(const FiberState& fiber, std::size_t brain) const;
-  NeuronId firing_neuron(const FiberState& fiber, std::size_t brain, std::uint32_t i) const;
-  bool neuron_fires(const FiberState& fiber, std::size_t brain, NeuronId neuron) const;
+  // Defined here so that the per-neuron loops of plan() and materialise() inline them.
+  std::uint32_t source_support(const FiberState& fiber, std::size_t brain) const {
+    if (fiber.from_stimulus) return spec_.stimuli[fiber.source].k;
+    return areas_[fiber.source].brains[brain].support;
+  }
+  std::uint32_t firing_count(const FiberState& fiber, std::size_t brain) const {
+    if (fiber.from_stimulus) return spec_.stimuli[fiber.source].k;
+    return static_cast<std::uint32_t>(areas_[fiber.source].brains[brain].firing.size());
+  }
+  NeuronId firing_neuron(const FiberState& fiber, std::size_t brain, std::uint32_t i) const {
+    if (fiber.from_stimulus) return i;
+    return areas_[fiber.source].brains[brain].firing[i];
+  }
+  bool neuron_fires(const FiberState& fiber, std::size_t brain, NeuronId neuron) const {
+    if (fiber.from_stimulus) return true;
+    return areas_[fiber.source].brains[brain].fires[neuron] != 0;
+  }
   const std::uint8_t* fires_device(const FiberState& fiber, std::size_t brain) const;
   graph::SparseEdges sparse(FiberBrain& fb) const;
   // Brings fb.target_input up to date (a pass over the list if steps ran without it).
