@@ -149,10 +149,10 @@ class LazyBatch final : public BatchControls {
     // k / support of the list) and reads and scales their weights in order; edges
     // [indexed, count), appended since, are scanned whole. While indexed, an edge's weight lives
     // in by_source.weight (the list's entry is stale until unindex() writes it back, before a
-    // rebuild or a step on the portable kernels; edges() reads both). Rebuilt once the tail
-    // outgrows an eighth of the index, by a merge of the index and the tail in sequential passes
-    // (no write-back), so the cost stays linear in the edges added. Fixed-point
-    // sums and per-edge Hebbian factors do not depend on the visiting order.
+    // step on the portable kernels; edges() reads both). Rebuilt once the tail outgrows an eighth
+    // of the index, by a merge of the index and the tail in sequential passes (no write-back),
+    // so the cost stays linear in the edges added. Fixed-point sums and per-edge Hebbian factors
+    // do not depend on the visiting order.
     struct SourceIndex {
       std::vector<std::uint32_t> offset, edge;  // offset: [sources + 1]; edge: list position
       std::vector<NeuronId> target;
