@@ -24,6 +24,7 @@
 
 #include "engram/engine/backend/backend.hpp"
 #include "engram/engine/memory/buffer.hpp"
+#include "engram/models/nn/training_runs.hpp"
 
 namespace engram::ssl {
 
@@ -78,6 +79,9 @@ class BatchedMlp {
   // drawn from (seed, tensor_base + layer); gamma 1, beta 0; running mean 0, var 1. Writes this
   // network's slice of one run's host vectors.
   void init_run(std::vector<T>& params, std::vector<T>& stats, std::uint64_t seed, std::uint32_t tensor_base) const;
+
+  // Its tensors for LARS: weights adapt; biases, batch-norm scales and shifts do not.
+  std::vector<models::runs::LarsTensor> lars_tensors() const;
 
   void forward(const MlpWeights<T>& w, const T* x, std::int64_t rows, NormMode mode, MlpTape<T>& tape) const;
   // Accumulates parameter gradients into w.grads; writes dx ([R, rows, in]) when not null.
