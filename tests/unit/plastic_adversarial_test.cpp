@@ -89,6 +89,61 @@ TEST(Adversarial, StaysInTheBallAndPgdIsAtLeastAsStrong) {
   EXPECT_GT(loss_pgd, loss_fgsm) << "the refining steps must find more than FGSM on some samples";
 }
 
+TEST(Adversarial, L2FastGradientIsTheNormalisedGradientStep) {
+  // The L2 attacks of Cristian et al.'s experiment: FGSM moves eps along grad / |grad|_2 (checked
+  // against the gradient from backward() directly), PGD stays in the L2 ball and the box and is
+  // never weaker than FGSM.
+  const Trained& t = trained();
+  AttackOptions fgsm{Attack::fgsm, 0.7};
+  fgsm.norm = Norm::l2;
+  AttackOptions pgd = fgsm;
+  pgd.attack = Attack::pgd;
+  pgd.steps = 10;
+  pgd.lower = -2.0;
+  pgd.upper = 2.0;
+  double loss_fgsm = 0, loss_pgd = 0;
+  for (std::size_t i = 0; i < 40; ++i) {
+    const double* x = t.test.sample(i);
+    Gradients g;
+    g.resize(t.shape);
+    g.zero();
+    backward(t.shape, t.w, x, t.test.y[i], g);
+    double norm = 0.0;
+    for (double v : g.x) norm += v * v;
+    norm = std::sqrt(norm);
+    ASSERT_GT(norm, 0.0);
+    const std::vector<double> a = attack_input(t.shape, t.w, x, t.test.y[i], fgsm);
+    double moved = 0.0;
+    for (std::size_t k = 0; k < 10; ++k) {
+      EXPECT_NEAR(a[k], x[k] + 0.7 * g.x[k] / norm, 1e-12) << "sample " << i << " feature " << k;
+      moved += (a[k] - x[k]) * (a[k] - x[k]);
+    }
+    EXPECT_NEAR(std::sqrt(moved), 0.7, 1e-12);
+    AttackOptions boxed = fgsm;
+    boxed.lower = -2.0;
+    boxed.upper = 2.0;
+    const std::vector<double> fb = attack_input(t.shape, t.w, x, t.test.y[i], boxed);
+    const std::vector<double> b = attack_input(t.shape, t.w, x, t.test.y[i], pgd);
+    double dist = 0.0;
+    for (std::size_t k = 0; k < 10; ++k) {
+      EXPECT_GE(b[k], -2.0);
+      EXPECT_LE(b[k], 2.0);
+      dist += (b[k] - x[k]) * (b[k] - x[k]);
+    }
+    bool inside = true;
+    for (std::size_t k = 0; k < 10; ++k) inside = inside && std::fabs(x[k]) <= 2.0;
+    if (inside) EXPECT_LE(std::sqrt(dist), 0.7 + 1e-12) << "sample " << i;
+    const double lf = cross_entropy(forward(t.shape, t.w, fb.data()).logits, t.test.y[i]);
+    const double lp = cross_entropy(forward(t.shape, t.w, b.data()).logits, t.test.y[i]);
+    EXPECT_GE(lp, lf) << "sample " << i;
+    loss_fgsm += lf;
+    loss_pgd += lp;
+  }
+  std::printf("L2, eps 0.7, mean cross-entropy over 40 test samples: FGSM %.4f, PGD %.4f\n", loss_fgsm / 40, loss_pgd / 40);
+  EXPECT_GT(loss_pgd, loss_fgsm);
+  EXPECT_THROW(parse_norm("l1", "attack.norm"), Error);
+}
+
 TEST(Adversarial, BadOptionsNameTheField) {
   AttackOptions o;
   o.epsilon = -0.1;
