@@ -5,7 +5,8 @@
     o, lse = engram.nn.attention(q, k, v, causal=True, return_lse=True)
     dq, dk, dv = engram.nn.attention_backward(np.ones_like(o), q, k, v, o, lse, causal=True)
 
-engram.nn.Transformer trains the separable population transformer on arrays (see its docstring).
+engram.nn.Transformer trains the separable population transformer on arrays, and engram.nn.SwapVAE and
+engram.nn.MYOW the self-supervised reach models (see their docstrings).
 
 Layout is flash-attn's: [batch, T, heads, head_dim] (padded, with ``key_valid`` [batch, T_k] marking
 real keys), [T, heads, head_dim] (one sequence), or packed variable-length [tokens, heads,
@@ -25,7 +26,9 @@ import numpy as np
 from ._core import module as _engram
 from ._arrays import as_array
 
-__all__ = ["attention", "attention_backward", "Transformer"]
+from ._ssl import MYOW, SwapVAE
+
+__all__ = ["attention", "attention_backward", "Transformer", "SwapVAE", "MYOW"]
 
 
 class _Layout:

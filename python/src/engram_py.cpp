@@ -444,4 +444,5 @@ NB_MODULE(ENGRAM_PY_MODULE_NAME, m) {
   engram::py::register_nn(m);
   engram::py::register_select(m);
   engram::py::register_transformer(m);
+  engram::py::register_ssl(m);
 }

@@ -138,5 +138,6 @@ void register_ot(nb::module_& m);
 void register_nn(nb::module_& m);
 void register_select(nb::module_& m);
 void register_transformer(nb::module_& m);
+void register_ssl(nb::module_& m);
 
 }  // namespace engram::py

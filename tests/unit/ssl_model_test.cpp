@@ -10,45 +10,17 @@
 #include "engram/models/ssl/angle_decoding.hpp"
 #include "engram/models/ssl/myow.hpp"
 #include "engram/models/ssl/swap_vae.hpp"
+#include "support/ssl_fixtures.hpp"
 #include "support/threads.hpp"
 
 namespace {
 
 using engram::ssl::ReachRuns;
 
-engram::ssl::ReachData small_data(std::uint64_t seed = 3) {
-  engram::ssl::SyntheticReachSpec spec;
-  spec.trials = 24;
-  spec.time = 6;
-  spec.neurons = 9;
-  return engram::ssl::synthetic_reach(spec, seed);
-}
+engram::ssl::ReachData small_data(std::uint64_t seed = 3) { return engram::testing::small_reach(seed); }
 
-engram::ssl::SwapVaeConfig tiny_swap() {
-  engram::ssl::SwapVaeConfig c;
-  c.hidden = {7};
-  c.content = 3;
-  c.style = 2;
-  c.batch = 8;
-  c.max_offset = 2;
-  c.lr = 1e-2;
-  return c;
-}
-
-engram::ssl::MyowConfig tiny_myow() {
-  engram::ssl::MyowConfig c;
-  c.hidden = {7};
-  c.representation = 5;
-  c.projection = 4;
-  c.projection_hidden = 6;
-  c.mined_projection = 3;
-  c.mined_hidden = 5;
-  c.batch = 8;
-  c.pool = 10;
-  c.miner_k = 2;
-  c.lr = 1e-2;
-  return c;
-}
+using engram::testing::tiny_myow;
+engram::ssl::SwapVaeConfig tiny_swap() { return engram::testing::tiny_swap_vae(); }
 
 // Checks dL/dp for `samples` parameters of every network (a span of the runs' parameter
 // vectors) against central differences of the loss of run 0 (the runs are independent, so run

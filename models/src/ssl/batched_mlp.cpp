@@ -82,6 +82,32 @@ void BatchedMlp<T>::init_run(std::vector<T>& p, std::vector<T>& s, std::uint64_t
 }
 
 template <class T>
+void BatchedMlp<T>::name_tensors(const std::string& prefix, StateStore params_store, bool with_stats,
+                                 std::vector<NamedTensor>& out) const {
+  // nn.Sequential numbers every module: Linear, then BatchNorm1d when present, then ReLU.
+  std::int64_t module = 0;
+  const auto add = [&](std::int64_t index, const char* what, std::vector<std::int64_t> shape, StateStore store,
+                       std::int64_t offset) {
+    out.push_back({prefix + "." + std::to_string(index) + "." + what, std::move(shape), store, offset});
+  };
+  for (const Layer& L : layers_) {
+    add(module, "weight", {L.out, L.in}, params_store, L.w);
+    add(module, "bias", {L.out}, params_store, L.b);
+    ++module;
+    if (L.gamma >= 0) {
+      add(module, "weight", {L.out}, params_store, L.gamma);
+      add(module, "bias", {L.out}, params_store, L.beta);
+      if (with_stats) {
+        add(module, "running_mean", {L.out}, StateStore::stats, L.running_mean);
+        add(module, "running_var", {L.out}, StateStore::stats, L.running_var);
+      }
+      ++module;
+    }
+    if (L.hidden) ++module;  // ReLU: no tensors
+  }
+}
+
+template <class T>
 void BatchedMlp<T>::forward(const MlpWeights<T>& w, const T* x, std::int64_t rows, NormMode mode, MlpTape<T>& tape) const {
   Backend& be = *backend_;
   const std::size_t n_layers = layers_.size();

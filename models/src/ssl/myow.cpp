@@ -251,12 +251,67 @@ std::vector<std::vector<double>> MyowModel<T>::represent() {
   return reps;
 }
 
+template <class T>
+RunState MyowModel<T>::save_run(std::int64_t r) const {
+  RunState s;
+  s.params = save_row(backend_, weights_.values(), weights_.stride(), r, weights_.params());
+  s.target = save_row(backend_, target_.data(), weights_.stride(), r, weights_.params());
+  s.stats = save_row(backend_, stats_.data(), stats_stride_, r, pred_m_.stats_end());
+  s.mean = runs_.split(r).mean;
+  s.inv_std = runs_.split(r).inv_std;
+  return s;
+}
+
+template <class T>
+void MyowModel<T>::load_run(std::int64_t r, const RunState& state) {
+  load_row(backend_, weights_.values(), weights_.stride(), r, state.params, weights_.params(), "state.params");
+  load_row(backend_, target_.data(), weights_.stride(), r, state.target, weights_.params(), "state.target");
+  load_row(backend_, stats_.data(), stats_stride_, r, state.stats, pred_m_.stats_end(), "state.stats");
+}
+
+template <class T>
+MlpSpec MyowModel<T>::encoder_spec(const MyowConfig& cfg, std::int64_t neurons) {
+  return {encoder_dims(cfg, neurons), true};
+}
+
+template <class T>
+std::vector<NamedTensor> MyowModel<T>::tensors(const MyowConfig& cfg, std::int64_t neurons, Backend& backend) {
+  // The same networks, in the same order and at the same offsets, as the constructor's.
+  const BatchedMlp<T> enc(backend, encoder_spec(cfg, neurons), 1, 0, 0);
+  const BatchedMlp<T> proj(backend, {{cfg.representation, cfg.projection_hidden, cfg.projection}, true}, 1, enc.param_end(),
+                           enc.stats_end());
+  const BatchedMlp<T> proj_m(backend, {{cfg.projection, cfg.mined_hidden, cfg.mined_projection}, true}, 1,
+                             proj.param_end(), proj.stats_end());
+  const BatchedMlp<T> pred(backend, {{cfg.projection, cfg.projection_hidden, cfg.projection}, true}, 1,
+                           proj_m.param_end(), proj_m.stats_end());
+  const BatchedMlp<T> pred_m(backend, {{cfg.mined_projection, cfg.mined_hidden, cfg.mined_projection}, true}, 1,
+                             pred.param_end(), pred.stats_end());
+  std::vector<NamedTensor> out;
+  enc.name_tensors("encoder", StateStore::params, true, out);
+  proj.name_tensors("projector", StateStore::params, true, out);
+  proj_m.name_tensors("mined_projector", StateStore::params, true, out);
+  pred.name_tensors("predictor", StateStore::params, true, out);
+  pred_m.name_tensors("mined_predictor", StateStore::params, true, out);
+  // The target normalises with batch statistics only (NormMode::batch): no running statistics.
+  enc.name_tensors("target_encoder", StateStore::target, false, out);
+  proj.name_tensors("target_projector", StateStore::target, false, out);
+  proj_m.name_tensors("target_mined_projector", StateStore::target, false, out);
+  return out;
+}
+
 template class MyowModel<float>;
 template class MyowModel<double>;
 
 SslRecord train_myow(const MyowConfig& cfg, const ReachRuns& runs, Backend& backend,
                      const std::function<void(std::int64_t, std::int64_t)>& progress) {
   MyowModel<float> model(cfg, runs, backend);
+  return train_myow(model, progress, {});
+}
+
+SslRecord train_myow(MyowModel<float>& model, const std::function<void(std::int64_t, std::int64_t)>& progress,
+                     const std::function<bool()>& keep_going) {
+  const MyowConfig& cfg = model.config();
+  const ReachRuns& runs = model.runs();
   const std::int64_t per_epoch = std::max<std::int64_t>(1, runs.min_train_bins() / cfg.batch);
   const std::int64_t total = cfg.epochs * per_epoch;
   const std::int64_t mining_warmup = cfg.mining_warmup_epochs * per_epoch;
@@ -266,7 +321,8 @@ SslRecord train_myow(const MyowConfig& cfg, const ReachRuns& runs, Backend& back
   rec.curve_names = {"loss", "byol", "mined", "mined_weight"};
   rec.curves.assign(static_cast<std::size_t>(runs.runs()), {});
   std::uint32_t step = 0;
-  for (std::int64_t e = 0; e < cfg.epochs; ++e) {
+  bool going = true;
+  for (std::int64_t e = 0; e < cfg.epochs && going; ++e) {
     std::vector<std::vector<double>> sum(static_cast<std::size_t>(runs.runs()), std::vector<double>(4, 0.0));
     for (std::int64_t i = 0; i < per_epoch; ++i, ++step) {
       const std::int64_t k = step;
@@ -284,8 +340,14 @@ SslRecord train_myow(const MyowConfig& cfg, const ReachRuns& runs, Backend& back
         for (std::size_t j = 0; j < 4; ++j) sum[r][j] += terms[r][j] / static_cast<double>(per_epoch);
       }
       if (progress) progress(k + 1, total);
+      if (keep_going && !keep_going()) {
+        going = false;
+        break;
+      }
     }
-    for (std::size_t r = 0; r < sum.size(); ++r) rec.curves[r].push_back(sum[r]);
+    if (going) {
+      for (std::size_t r = 0; r < sum.size(); ++r) rec.curves[r].push_back(sum[r]);
+    }
   }
   rec.dim = cfg.representation;
   rec.representation = model.represent();

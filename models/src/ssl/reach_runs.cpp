@@ -10,7 +10,10 @@ namespace engram::ssl {
 ReachRuns::ReachRuns(const ReachData& data, std::vector<std::uint64_t> seeds, double test_fraction)
     : data_(data), seeds_(std::move(seeds)) {
   const std::int64_t trials = data.trials;
-  const std::int64_t test = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::llround(test_fraction * static_cast<double>(trials))));
+  // Any positive fraction holds out at least one trial; 0 trains on all of them (engram.nn's fit).
+  const std::int64_t test =
+      test_fraction > 0 ? std::max<std::int64_t>(1, static_cast<std::int64_t>(std::llround(test_fraction * static_cast<double>(trials))))
+                        : 0;
   if (test >= trials) {
     throw Error::bad_input("evaluation.test_fraction", to_text(test_fraction),
                            "leaves no training trial (" + std::to_string(trials) + " trials)");

@@ -44,6 +44,63 @@ std::vector<std::int64_t> widths(const io::ConfigNode& n, const char* key, std::
   return out;
 }
 
+}  // namespace
+
+SwapVaeConfig swap_vae_config(const io::ConfigNode& m, const io::ConfigNode& t) {
+  SwapVaeConfig c;
+  m.allow_keys({"hidden", "content", "style", "alpha", "beta", "swap", "batch_norm"});
+  c.hidden = widths(m, "hidden", c.hidden);
+  c.content = non_negative(m, "content", c.content);
+  c.style = positive(m, "style", c.style, 65536);
+  c.alpha = in_range(m, "alpha", c.alpha, 0, 1e6);
+  c.beta = in_range(m, "beta", c.beta, 0, 1e6);
+  c.swap = m.optional<bool>("swap", c.swap);
+  c.batch_norm = m.optional<bool>("batch_norm", c.batch_norm);
+  if (c.swap && c.content == 0) throw Error::bad_input(m.field("content"), "0", "swap needs a content block (or set swap: false)");
+  t.allow_keys({"epochs", "batch", "lr", "weight_decay", "max_offset", "max_dropout", "dropout_apply"});
+  c.epochs = positive(t, "epochs", c.epochs, 1000000);
+  c.batch = positive(t, "batch", c.batch, 65536);
+  c.lr = in_range(t, "lr", c.lr, 1e-9, 10);
+  c.weight_decay = in_range(t, "weight_decay", c.weight_decay, 0, 10);
+  c.max_offset = non_negative(t, "max_offset", c.max_offset);
+  c.max_dropout = in_range(t, "max_dropout", c.max_dropout, 0, 1);
+  c.dropout_apply = in_range(t, "dropout_apply", c.dropout_apply, 0, 1);
+  return c;
+}
+
+MyowConfig myow_config(const io::ConfigNode& m, const io::ConfigNode& t) {
+  MyowConfig c;
+  m.allow_keys({"hidden", "representation", "projection", "projection_hidden", "mined_projection", "mined_hidden",
+                "mining", "miner_k", "mining_weight", "mining_warmup_epochs", "mining_rampup_epochs", "ema_base"});
+  c.hidden = widths(m, "hidden", c.hidden);
+  c.representation = positive(m, "representation", c.representation, 65536);
+  c.projection = positive(m, "projection", c.projection, 65536);
+  c.projection_hidden = positive(m, "projection_hidden", c.projection_hidden, 65536);
+  c.mined_projection = positive(m, "mined_projection", c.mined_projection, 65536);
+  c.mined_hidden = positive(m, "mined_hidden", c.mined_hidden, 65536);
+  c.mining = m.optional<bool>("mining", c.mining);
+  c.miner_k = positive(m, "miner_k", c.miner_k, 16);
+  c.mining_weight = in_range(m, "mining_weight", c.mining_weight, 0, 100);
+  c.mining_warmup_epochs = non_negative(m, "mining_warmup_epochs", c.mining_warmup_epochs);
+  c.mining_rampup_epochs = non_negative(m, "mining_rampup_epochs", c.mining_rampup_epochs);
+  c.ema_base = in_range(m, "ema_base", c.ema_base, 0, 1);
+  t.allow_keys({"epochs", "batch", "pool", "lr", "weight_decay", "warmup_epochs", "max_offset", "max_dropout",
+                "dropout_apply", "noise"});
+  c.epochs = positive(t, "epochs", c.epochs, 1000000);
+  c.batch = positive(t, "batch", c.batch, 65536);
+  c.pool = positive(t, "pool", c.pool, 65536);
+  c.lr = in_range(t, "lr", c.lr, 1e-9, 10);
+  c.weight_decay = in_range(t, "weight_decay", c.weight_decay, 0, 10);
+  c.warmup_epochs = non_negative(t, "warmup_epochs", c.warmup_epochs);
+  c.max_offset = non_negative(t, "max_offset", c.max_offset);
+  c.max_dropout = in_range(t, "max_dropout", c.max_dropout, 0, 1);
+  c.dropout_apply = in_range(t, "dropout_apply", c.dropout_apply, 0, 1);
+  c.noise = in_range(t, "noise", c.noise, 0, 100);
+  return c;
+}
+
+namespace {
+
 struct Job {
   Model model = Model::swap_vae;
   std::uint64_t seed = 1;
@@ -101,52 +158,9 @@ Job parse(const io::ConfigNode& root, Model model) {
   const io::ConfigNode m = root.has("model") ? root.child("model") : empty;
   const io::ConfigNode t = root.has("train") ? root.child("train") : io::ConfigNode(YAML::Node(YAML::NodeType::Map), "train");
   if (model == Model::swap_vae) {
-    auto& c = j.swap;
-    m.allow_keys({"hidden", "content", "style", "alpha", "beta", "swap", "batch_norm"});
-    c.hidden = widths(m, "hidden", c.hidden);
-    c.content = non_negative(m, "content", c.content);
-    c.style = positive(m, "style", c.style, 65536);
-    c.alpha = in_range(m, "alpha", c.alpha, 0, 1e6);
-    c.beta = in_range(m, "beta", c.beta, 0, 1e6);
-    c.swap = m.optional<bool>("swap", c.swap);
-    c.batch_norm = m.optional<bool>("batch_norm", c.batch_norm);
-    if (c.swap && c.content == 0) throw Error::bad_input(m.field("content"), "0", "swap needs a content block (or set swap: false)");
-    t.allow_keys({"epochs", "batch", "lr", "weight_decay", "max_offset", "max_dropout", "dropout_apply"});
-    c.epochs = positive(t, "epochs", c.epochs, 1000000);
-    c.batch = positive(t, "batch", c.batch, 65536);
-    c.lr = in_range(t, "lr", c.lr, 1e-9, 10);
-    c.weight_decay = in_range(t, "weight_decay", c.weight_decay, 0, 10);
-    c.max_offset = non_negative(t, "max_offset", c.max_offset);
-    c.max_dropout = in_range(t, "max_dropout", c.max_dropout, 0, 1);
-    c.dropout_apply = in_range(t, "dropout_apply", c.dropout_apply, 0, 1);
+    j.swap = swap_vae_config(m, t);
   } else {
-    auto& c = j.myow;
-    m.allow_keys({"hidden", "representation", "projection", "projection_hidden", "mined_projection", "mined_hidden",
-                  "mining", "miner_k", "mining_weight", "mining_warmup_epochs", "mining_rampup_epochs", "ema_base"});
-    c.hidden = widths(m, "hidden", c.hidden);
-    c.representation = positive(m, "representation", c.representation, 65536);
-    c.projection = positive(m, "projection", c.projection, 65536);
-    c.projection_hidden = positive(m, "projection_hidden", c.projection_hidden, 65536);
-    c.mined_projection = positive(m, "mined_projection", c.mined_projection, 65536);
-    c.mined_hidden = positive(m, "mined_hidden", c.mined_hidden, 65536);
-    c.mining = m.optional<bool>("mining", c.mining);
-    c.miner_k = positive(m, "miner_k", c.miner_k, 16);
-    c.mining_weight = in_range(m, "mining_weight", c.mining_weight, 0, 100);
-    c.mining_warmup_epochs = non_negative(m, "mining_warmup_epochs", c.mining_warmup_epochs);
-    c.mining_rampup_epochs = non_negative(m, "mining_rampup_epochs", c.mining_rampup_epochs);
-    c.ema_base = in_range(m, "ema_base", c.ema_base, 0, 1);
-    t.allow_keys({"epochs", "batch", "pool", "lr", "weight_decay", "warmup_epochs", "max_offset", "max_dropout",
-                  "dropout_apply", "noise"});
-    c.epochs = positive(t, "epochs", c.epochs, 1000000);
-    c.batch = positive(t, "batch", c.batch, 65536);
-    c.pool = positive(t, "pool", c.pool, 65536);
-    c.lr = in_range(t, "lr", c.lr, 1e-9, 10);
-    c.weight_decay = in_range(t, "weight_decay", c.weight_decay, 0, 10);
-    c.warmup_epochs = non_negative(t, "warmup_epochs", c.warmup_epochs);
-    c.max_offset = non_negative(t, "max_offset", c.max_offset);
-    c.max_dropout = in_range(t, "max_dropout", c.max_dropout, 0, 1);
-    c.dropout_apply = in_range(t, "dropout_apply", c.dropout_apply, 0, 1);
-    c.noise = in_range(t, "noise", c.noise, 0, 100);
+    j.myow = myow_config(m, t);
   }
   return j;
 }

@@ -278,12 +278,51 @@ void SwapVaeModel<T>::represent(std::vector<std::vector<double>>& content_out, s
   st.represent_tape = MlpTape<T>();
 }
 
+template <class T>
+RunState SwapVaeModel<T>::save_run(std::int64_t r) const {
+  RunState s;
+  s.params = save_row(backend_, weights_.values(), weights_.stride(), r, weights_.params());
+  s.stats = save_row(backend_, stats_.data(), stats_stride_, r, dec_.stats_end());
+  s.mean = runs_.split(r).mean;
+  s.inv_std = runs_.split(r).inv_std;
+  return s;
+}
+
+template <class T>
+void SwapVaeModel<T>::load_run(std::int64_t r, const RunState& state) {
+  load_row(backend_, weights_.values(), weights_.stride(), r, state.params, weights_.params(), "state.params");
+  load_row(backend_, stats_.data(), stats_stride_, r, state.stats, dec_.stats_end(), "state.stats");
+}
+
+template <class T>
+MlpSpec SwapVaeModel<T>::encoder_spec(const SwapVaeConfig& cfg, std::int64_t neurons) {
+  return {encoder_dims(cfg, neurons), cfg.batch_norm};
+}
+
+template <class T>
+std::vector<NamedTensor> SwapVaeModel<T>::tensors(const SwapVaeConfig& cfg, std::int64_t neurons, Backend& backend) {
+  // The same offsets as the constructor's networks.
+  const BatchedMlp<T> enc(backend, encoder_spec(cfg, neurons), 1, 0, 0);
+  const BatchedMlp<T> dec(backend, {decoder_dims(cfg, neurons), cfg.batch_norm}, 1, enc.param_end(), enc.stats_end());
+  std::vector<NamedTensor> out;
+  enc.name_tensors("encoder", StateStore::params, true, out);
+  dec.name_tensors("decoder", StateStore::params, true, out);
+  return out;
+}
+
 template class SwapVaeModel<float>;
 template class SwapVaeModel<double>;
 
 SslRecord train_swap_vae(const SwapVaeConfig& cfg, const ReachRuns& runs, Backend& backend,
                          const std::function<void(std::int64_t, std::int64_t)>& progress) {
   SwapVaeModel<float> model(cfg, runs, backend);
+  return train_swap_vae(model, progress, {});
+}
+
+SslRecord train_swap_vae(SwapVaeModel<float>& model, const std::function<void(std::int64_t, std::int64_t)>& progress,
+                         const std::function<bool()>& keep_going) {
+  const SwapVaeConfig& cfg = model.config();
+  const ReachRuns& runs = model.runs();
   const std::int64_t per_epoch = std::max<std::int64_t>(1, runs.min_train_bins() / cfg.batch);
   const std::int64_t total = cfg.epochs * per_epoch;
   SslRecord rec;
@@ -291,7 +330,8 @@ SslRecord train_swap_vae(const SwapVaeConfig& cfg, const ReachRuns& runs, Backen
   rec.curve_names = {"loss", "recon", "recon_swap", "kl", "align"};
   rec.curves.assign(static_cast<std::size_t>(runs.runs()), {});
   std::uint32_t step = 0;
-  for (std::int64_t e = 0; e < cfg.epochs; ++e) {
+  bool going = true;
+  for (std::int64_t e = 0; e < cfg.epochs && going; ++e) {
     std::vector<std::vector<double>> sum(static_cast<std::size_t>(runs.runs()), std::vector<double>(5, 0.0));
     for (std::int64_t i = 0; i < per_epoch; ++i, ++step) {
       const std::vector<double> lr(static_cast<std::size_t>(runs.runs()), cfg.lr);
@@ -300,8 +340,14 @@ SslRecord train_swap_vae(const SwapVaeConfig& cfg, const ReachRuns& runs, Backen
         for (std::size_t k = 0; k < 5; ++k) sum[r][k] += terms[r][k] / static_cast<double>(per_epoch);
       }
       if (progress) progress(static_cast<std::int64_t>(step) + 1, total);
+      if (keep_going && !keep_going()) {
+        going = false;
+        break;
+      }
     }
-    for (std::size_t r = 0; r < sum.size(); ++r) rec.curves[r].push_back(sum[r]);
+    if (going) {
+      for (std::size_t r = 0; r < sum.size(); ++r) rec.curves[r].push_back(sum[r]);
+    }
   }
   rec.dim = cfg.content > 0 ? cfg.content : cfg.style;
   rec.style_dim = cfg.style;

@@ -20,10 +20,12 @@
 //   enc.forward(at, x, rows, engram::ssl::NormMode::train, tape);
 //   enc.backward(at, tape, dy, dx);   // gradients accumulate into w.grads()
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "engram/engine/backend/backend.hpp"
 #include "engram/engine/memory/buffer.hpp"
+#include "engram/models/ssl/named_tensor.hpp"
 
 namespace engram::ssl {
 
@@ -78,6 +80,12 @@ class BatchedMlp {
   // drawn from (seed, tensor_base + layer); gamma 1, beta 0; running mean 0, var 1. Writes this
   // network's slice of one run's host vectors.
   void init_run(std::vector<T>& params, std::vector<T>& stats, std::uint64_t seed, std::uint32_t tensor_base) const;
+
+  // This network's tensors under torch nn.Sequential names (`prefix`.0.weight, ...): parameters in
+  // `params_store` (MYOW's target copy shares the online offsets), running statistics in
+  // StateStore::stats unless with_stats is false (a network that never updates them).
+  void name_tensors(const std::string& prefix, StateStore params_store, bool with_stats,
+                    std::vector<NamedTensor>& out) const;
 
   void forward(const MlpWeights<T>& w, const T* x, std::int64_t rows, NormMode mode, MlpTape<T>& tape) const;
   // Accumulates parameter gradients into w.grads; writes dx ([R, rows, in]) when not null.

@@ -21,6 +21,8 @@
 #include "engram/engine/memory/buffer.hpp"
 #include "engram/models/nn/training_runs.hpp"
 #include "engram/models/ssl/batched_mlp.hpp"
+#include "engram/models/ssl/model_state.hpp"
+#include "engram/models/ssl/named_tensor.hpp"
 #include "engram/models/ssl/reach_runs.hpp"
 #include "engram/models/ssl/trainer_common.hpp"
 
@@ -67,6 +69,19 @@ class MyowModel {
   models::runs::BasicTrainingRuns<T>& weights() { return weights_; }
   // The online networks' slices of a run's parameter vector.
   std::vector<models::runs::Span> networks() const;
+  const MyowConfig& config() const { return cfg_; }
+  const ReachRuns& runs() const { return runs_; }
+
+  // Run r's online and target parameters, running statistics and standardisation on the host;
+  // load_run replaces parameters, target and statistics (not the optimiser's moments).
+  RunState save_run(std::int64_t r) const;
+  void load_run(std::int64_t r, const RunState& state);
+
+  // The online encoder (its output is the representation) and every tensor of a run by
+  // torch-style name (encoder.*, projector.*, mined_projector.*, predictor.*, mined_predictor.*,
+  // and the target's target_encoder.*, target_projector.*, target_mined_projector.*).
+  static MlpSpec encoder_spec(const MyowConfig& cfg, std::int64_t neurons);
+  static std::vector<NamedTensor> tensors(const MyowConfig& cfg, std::int64_t neurons, Backend& backend);
 
  private:
   struct State;
@@ -84,5 +99,9 @@ class MyowModel {
 
 SslRecord train_myow(const MyowConfig& cfg, const ReachRuns& runs, Backend& backend,
                      const std::function<void(std::int64_t done, std::int64_t total)>& progress);
+// Trains `model` from its current parameters for its config's epochs; stops after the step at
+// which keep_going (when given) returns false, with the record of the epochs finished.
+SslRecord train_myow(MyowModel<float>& model, const std::function<void(std::int64_t done, std::int64_t total)>& progress,
+                     const std::function<bool()>& keep_going);
 
 }  // namespace engram::ssl

@@ -8,11 +8,20 @@
 //
 //   const engram::sched::JobKind& kind = engram::ssl::myow_kind();
 //   auto results = kind.run(engram::io::load_config_file("examples/myow.yaml"), {});
+#include "engram/engine/io/config_node.hpp"
 #include "engram/engine/scheduler/job_kind.hpp"
+#include "engram/models/ssl/myow.hpp"
+#include "engram/models/ssl/swap_vae.hpp"
 
 namespace engram::ssl {
 
 const sched::JobKind& swap_vae_kind();
 const sched::JobKind& myow_kind();
+
+// The `model:` and `train:` sections of either kind, validated as a job validates them (errors
+// name the field, e.g. model.hidden[1]); the Python models (engram.nn.SwapVAE, engram.nn.MYOW)
+// read their keyword arguments through these too.
+SwapVaeConfig swap_vae_config(const io::ConfigNode& model, const io::ConfigNode& train);
+MyowConfig myow_config(const io::ConfigNode& model, const io::ConfigNode& train);
 
 }  // namespace engram::ssl

@@ -20,6 +20,8 @@
 #include "engram/engine/memory/buffer.hpp"
 #include "engram/models/nn/training_runs.hpp"
 #include "engram/models/ssl/batched_mlp.hpp"
+#include "engram/models/ssl/model_state.hpp"
+#include "engram/models/ssl/named_tensor.hpp"
 #include "engram/models/ssl/reach_runs.hpp"
 #include "engram/models/ssl/trainer_common.hpp"
 
@@ -65,6 +67,18 @@ class SwapVaeModel {
   // The encoder's and the decoder's slices of a run's parameter vector.
   std::vector<models::runs::Span> networks() const;
   std::int64_t content_dim() const { return cfg_.content; }
+  const SwapVaeConfig& config() const { return cfg_; }
+  const ReachRuns& runs() const { return runs_; }
+
+  // Run r's parameters, running statistics and standardisation on the host; load_run replaces
+  // the parameters and statistics (not the optimiser's moments).
+  RunState save_run(std::int64_t r) const;
+  void load_run(std::int64_t r, const RunState& state);
+
+  // The encoder (its output: content, style mean, style log-variance) and every tensor of a run
+  // by torch-style name (encoder.*, decoder.*), for a model of this config on `neurons` inputs.
+  static MlpSpec encoder_spec(const SwapVaeConfig& cfg, std::int64_t neurons);
+  static std::vector<NamedTensor> tensors(const SwapVaeConfig& cfg, std::int64_t neurons, Backend& backend);
 
  private:
   struct State;
@@ -81,5 +95,10 @@ class SwapVaeModel {
 
 SslRecord train_swap_vae(const SwapVaeConfig& cfg, const ReachRuns& runs, Backend& backend,
                          const std::function<void(std::int64_t done, std::int64_t total)>& progress);
+// Trains `model` from its current parameters for its config's epochs; stops after the step at
+// which keep_going (when given) returns false, with the record of the epochs finished.
+SslRecord train_swap_vae(SwapVaeModel<float>& model,
+                         const std::function<void(std::int64_t done, std::int64_t total)>& progress,
+                         const std::function<bool()>& keep_going);
 
 }  // namespace engram::ssl
