@@ -65,6 +65,7 @@ struct Config {
   std::vector<Attack> attacks{Attack::fgsm, Attack::pgd};
   std::vector<double> epsilons{0.0, 0.05, 0.1, 0.2, 0.3, 0.5};
   std::uint32_t pgd_steps = 10;
+  std::uint32_t targeted_steps = 100;
   std::uint32_t attack_examples = 200;
   Norm attack_norm = Norm::linf;
   double clip_lower = -std::numeric_limits<double>::infinity(), clip_upper = std::numeric_limits<double>::infinity();
@@ -221,7 +222,9 @@ void parse_baseline(const io::ConfigNode& b, Config& c) {
 }
 
 void parse_attack_section(const io::ConfigNode& a, Config& c) {
-  a.allow_keys({"kinds", "epsilons", "steps", "examples", "norm", "clip", "only_correct"});
+  a.allow_keys({"kinds", "epsilons", "steps", "targeted_steps", "examples", "norm", "clip", "only_correct"});
+  c.targeted_steps = a.optional<std::uint32_t>("targeted_steps", 100);
+  if (c.targeted_steps == 0) throw Error::bad_input(a.field("targeted_steps"), "0", "the targeted attack needs at least one step");
   c.attack_norm = parse_norm(a.optional<std::string>("norm", "linf"), a.field("norm"));
   if (a.has("clip")) {
     const std::vector<double> box = numbers(a, "clip");
@@ -613,7 +616,8 @@ Curve robustness(const Outcome& o, const Config& c) {
         AttackOptions opt;
         opt.attack = a;
         opt.epsilon = e;
-        opt.steps = c.pgd_steps;
+        opt.steps = a == Attack::targeted ? c.targeted_steps : c.pgd_steps;
+        opt.seed = c.seed;
         opt.norm = c.attack_norm;
         opt.lower = c.clip_lower;
         opt.upper = c.clip_upper;
