@@ -203,26 +203,26 @@ template <int MR, int NV, class A, class Epilogue>
 inline void micro(std::int64_t K, const A& a, const float* b, std::int64_t bk, float* c, std::int64_t cm,
                   Accumulate accumulate, const Epilogue& epilogue, std::int64_t row0, std::int64_t lane0) {
   Vec acc[MR][NV];
-  for (int i = 0; i < MR; ++i) {
-    for (int v = 0; v < NV; ++v) acc[i][v] = accumulate.on ? load(c + i * cm + v * kLanes) : Vec{};
+  _Pragma("GCC unroll 8") for (int i = 0; i < MR; ++i) {
+    _Pragma("GCC unroll 8") for (int v = 0; v < NV; ++v) acc[i][v] = accumulate.on ? load(c + i * cm + v * kLanes) : Vec{};
   }
   if (accumulate.scale != nullptr) {
-    for (int v = 0; v < NV; ++v) {
+    _Pragma("GCC unroll 8") for (int v = 0; v < NV; ++v) {
       const Vec scale = load(accumulate.scale + lane0 + v * kLanes);
-      for (int i = 0; i < MR; ++i) acc[i][v] *= scale;
+      _Pragma("GCC unroll 8") for (int i = 0; i < MR; ++i) acc[i][v] *= scale;
     }
   }
   for (std::int64_t k = 0; k < K; ++k) {
     Vec bv[NV];
-    for (int v = 0; v < NV; ++v) bv[v] = load(b + k * bk + v * kLanes);
-    for (int i = 0; i < MR; ++i) {
+    _Pragma("GCC unroll 8") for (int v = 0; v < NV; ++v) bv[v] = load(b + k * bk + v * kLanes);
+    _Pragma("GCC unroll 8") for (int i = 0; i < MR; ++i) {
       const Vec ai = splat(a.at(i, k));
-      for (int v = 0; v < NV; ++v) acc[i][v] = fmadd(ai, bv[v], acc[i][v]);
+      _Pragma("GCC unroll 8") for (int v = 0; v < NV; ++v) acc[i][v] = fmadd(ai, bv[v], acc[i][v]);
     }
   }
-  for (int v = 0; v < NV; ++v) {
+  _Pragma("GCC unroll 8") for (int v = 0; v < NV; ++v) {
     Vec column_max = splat(kLowest);
-    for (int i = 0; i < MR; ++i) {
+    _Pragma("GCC unroll 8") for (int i = 0; i < MR; ++i) {
       const Vec x = epilogue(row0 + i, lane0 + v * kLanes, acc[i][v]);
       store(c + i * cm + v * kLanes, x);
       if constexpr (Epilogue::kColumnMax) column_max = vmax(column_max, x);
@@ -288,22 +288,57 @@ inline std::int64_t query_block_floats(std::int64_t count, std::int64_t D, std::
   return (count + block - 1) / block * block * D;
 }
 
-// Token m's row into row panels p.
-inline void put_row_panel(const float* row, std::int64_t m, std::int64_t D, float* p) {
-  float* column = p + (m / kPanel) * kPanel * D + m % kPanel;
-  for (std::int64_t d = 0; d < D; ++d) column[d * kPanel] = row[d];
+// x[i] = column i of the kLanes x kLanes block whose row j was x[j] (in registers; moves only).
+inline void transpose(Vec (&x)[kLanes]) {
+#if defined(__AVX__)
+  __m256 t[8], u[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(x[i], x[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(x[i], x[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+    u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+    u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+    u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+  }
+  for (int i = 0; i < 4; ++i) {
+    x[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+    x[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+  }
+#else
+  for (int i = 0; i < kLanes; ++i) {
+    for (int j = i + 1; j < kLanes; ++j) {
+      const float a = x[i][j];
+      x[i][j] = x[j][i];
+      x[j][i] = a;
+    }
+  }
+#endif
 }
-// The zero rows that pad the last panel of `count` tokens.
-inline void zero_row_panel_tail(std::int64_t count, std::int64_t D, float* p) {
-  for (std::int64_t m = count; m % kPanel != 0; ++m) {
-    float* column = p + (m / kPanel) * kPanel * D + m % kPanel;
-    for (std::int64_t d = 0; d < D; ++d) column[d * kPanel] = 0.0f;
+
+// Tokens [m, m + valid) (m a multiple of kPanel, valid <= kPanel), rows[i] token m + i's D
+// floats, into their row panel of p; rows past `valid` are zero.
+inline void put_row_panel(const float* const* rows, std::int64_t m, int valid, std::int64_t D, float* p) {
+  float* panel = p + (m / kPanel) * kPanel * D;
+  for (int g = 0; g < kPanel; g += kLanes) {
+    const int width = std::min<int>(kLanes, kPanel - g);
+    for (std::int64_t d0 = 0; d0 < D; d0 += kLanes) {
+      Vec x[kLanes];
+      for (int i = 0; i < kLanes; ++i) x[i] = g + i < valid ? load(rows[g + i] + d0) : Vec{};
+      transpose(x);
+      for (int j = 0; j < kLanes; ++j) {
+        std::memcpy(panel + (d0 + j) * kPanel + g, &x[j], static_cast<std::size_t>(width) * sizeof(float));
+      }
+    }
   }
 }
 // Token t's row (of `count` tokens) into column panels p.
 inline void put_column_panel(const float* row, std::int64_t t, std::int64_t count, std::int64_t D, float* p) {
-  for (std::int64_t d0 = 0; d0 < D; d0 += kPanel) {
-    float* out = p + (d0 / kPanel) * kPanel * count + t * kPanel;
+  float* out = p + t * kPanel;
+  std::int64_t d0 = 0;
+  for (; d0 + kPanel <= D; d0 += kPanel, out += kPanel * count) std::memcpy(out, row + d0, kPanel * sizeof(float));
+  if (d0 < D) {
     for (int i = 0; i < kPanel; ++i) out[i] = d0 + i < D ? row[d0 + i] : 0.0f;
   }
 }
@@ -357,7 +392,23 @@ inline void put_transposed_block(const float* x, std::int64_t r0, std::int64_t r
         for (std::int64_t r = std::max(rows, w0); r < w0 + width; ++r) o[d * width + r - w0] = 0.0f;
       }
     }
-    for (std::int64_t r = w0; r < std::min(rows, w0 + width); ++r) {
+    const std::int64_t end = std::min(rows, w0 + width);
+    std::int64_t r = w0;
+    // kLanes rows at a time, a kLanes x kLanes block per step (lane groups start at multiples of
+    // kLanes: width and w0 are multiples of it).
+    for (; r + kLanes <= end; r += kLanes) {
+      for (std::int64_t h = 0; h < H; ++h) {
+        const float* row = x + ((r0 + r) * H + h) * D;
+        float* o = out + h * head_stride + w0 * D + r - w0;
+        for (std::int64_t d0 = 0; d0 < D; d0 += kLanes) {
+          Vec block[kLanes];
+          for (int i = 0; i < kLanes; ++i) block[i] = load(row + i * H * D + d0) * factor;
+          transpose(block);
+          for (int j = 0; j < kLanes; ++j) store(o + (d0 + j) * width, block[j]);
+        }
+      }
+    }
+    for (; r < end; ++r) {
       for (std::int64_t h = 0; h < H; ++h) {
         const float* row = x + ((r0 + r) * H + h) * D;
         float* o = out + h * head_stride + w0 * D + r - w0;
@@ -498,7 +549,31 @@ inline void forward_block(const AttentionForward<float>& f, std::int64_t s, std:
       started[w] = true;
     }
   }
-  for (std::int64_t r = 0; r < rows; ++r) {
+  // Rows kLanes at a time where none of them is empty: one kLanes x kLanes block of O^T per step.
+  const auto all_seen = [&l](std::int64_t r) {
+    for (int i = 0; i < kLanes; ++i) {
+      if (l[r + i] == 0.0f) return false;
+    }
+    return true;
+  };
+  std::int64_t r = 0;
+  for (; r + kLanes <= rows && all_seen(r); r += kLanes) {
+    const std::int64_t w0 = r / kStripe * kStripe, width = std::min(kStripe, ld - w0);
+    const float* columns = ot + w0 * D + (r - w0);
+    float inv[kLanes];
+    for (int i = 0; i < kLanes; ++i) {
+      inv[i] = 1.0f / l[r + i];
+      const std::int64_t row = (r0 + r + i) * H + h;
+      f.lse[row] = (m[r + i] + std::log2(l[r + i])) * kLn2;
+    }
+    for (std::int64_t d0 = 0; d0 < D; d0 += kLanes) {
+      Vec block[kLanes];
+      for (int j = 0; j < kLanes; ++j) block[j] = load(columns + (d0 + j) * width);
+      transpose(block);
+      for (int i = 0; i < kLanes; ++i) store(f.o + ((r0 + r + i) * H + h) * D + d0, block[i] * inv[i]);
+    }
+  }
+  for (; r < rows; ++r) {
     const std::int64_t row = (r0 + r) * H + h;
     float* o = f.o + row * D;
     if (l[r] == 0.0f) {
@@ -542,15 +617,20 @@ inline void forward(const AttentionForward<float>& f) {
       if (c.keys) {
         const std::int64_t kb = sh.k_offsets[s], keys = sh.k_offsets[s + 1] - kb;
         const std::int64_t row_stride = row_panel_floats(keys, D), column_stride = column_panel_floats(keys, D);
-        for (std::int64_t t = c.first; t < c.first + c.count; ++t) {
+        for (std::int64_t t = c.first; t < c.first + c.count; t += kPanel) {
+          const int valid = static_cast<int>(std::min<std::int64_t>(kPanel, keys - t));
           for (std::int64_t h = 0; h < H; ++h) {
-            const std::int64_t at_token = ((kb + t) * H + h) * D;
-            put_row_panel(f.k + at_token, t, D, kp + at.rows[s] + h * row_stride);
-            put_column_panel(f.v + at_token, t, keys, D, vp + at.columns[s] + h * column_stride);
+            const float* rows[kPanel] = {};
+            for (int e = 0; e < valid; ++e) rows[e] = f.k + ((kb + t + e) * H + h) * D;
+            put_row_panel(rows, t, valid, D, kp + at.rows[s] + h * row_stride);
           }
         }
-        if (c.first + c.count == keys) {
-          for (std::int64_t h = 0; h < H; ++h) zero_row_panel_tail(keys, D, kp + at.rows[s] + h * row_stride);
+        // Head-major, so each of a head's panels fills in order (token-major writes to 4 x 11
+        // panels per token at D = 64, each in its own page, and missed the TLB).
+        for (std::int64_t h = 0; h < H; ++h) {
+          for (std::int64_t t = c.first; t < c.first + c.count; ++t) {
+            put_column_panel(f.v + ((kb + t) * H + h) * D, t, keys, D, vp + at.columns[s] + h * column_stride);
+          }
         }
       } else {
         const std::int64_t qs = sh.q_offsets[s + 1] - sh.q_offsets[s];
@@ -587,18 +667,21 @@ inline void pack_backward(const AttentionBackward<float>& g, const detail::Packe
   if (c.keys) {
     const std::int64_t kb = sh.k_offsets[s], keys = sh.k_offsets[s + 1] - kb;
     const std::int64_t row_stride = row_panel_floats(keys, D), column_stride = column_panel_floats(keys, D);
-    for (std::int64_t t = c.first; t < c.first + c.count; ++t) {
+    for (std::int64_t t = c.first; t < c.first + c.count; t += kPanel) {
+      const int valid = static_cast<int>(std::min<std::int64_t>(kPanel, keys - t));
       for (std::int64_t h = 0; h < H; ++h) {
-        const std::int64_t at_token = ((kb + t) * H + h) * D;
-        put_row_panel(g.k + at_token, t, D, p.kp + at.rows[s] + h * row_stride);
-        put_row_panel(g.v + at_token, t, D, p.vp + at.rows[s] + h * row_stride);
-        put_column_panel(g.k + at_token, t, keys, D, p.kc + at.columns[s] + h * column_stride);
+        const float *k_rows[kPanel] = {}, *v_rows[kPanel] = {};
+        for (int i = 0; i < valid; ++i) {
+          k_rows[i] = g.k + ((kb + t + i) * H + h) * D;
+          v_rows[i] = g.v + ((kb + t + i) * H + h) * D;
+        }
+        put_row_panel(k_rows, t, valid, D, p.kp + at.rows[s] + h * row_stride);
+        put_row_panel(v_rows, t, valid, D, p.vp + at.rows[s] + h * row_stride);
       }
     }
-    if (c.first + c.count == keys) {
-      for (std::int64_t h = 0; h < H; ++h) {
-        zero_row_panel_tail(keys, D, p.kp + at.rows[s] + h * row_stride);
-        zero_row_panel_tail(keys, D, p.vp + at.rows[s] + h * row_stride);
+    for (std::int64_t h = 0; h < H; ++h) {  // head-major, as in forward()
+      for (std::int64_t t = c.first; t < c.first + c.count; ++t) {
+        put_column_panel(g.k + ((kb + t) * H + h) * D, t, keys, D, p.kc + at.columns[s] + h * column_stride);
       }
     }
     return;
@@ -704,21 +787,32 @@ inline void backward_task(const AttentionBackward<float>& g, const detail::Packe
       tile_gemm(n, D, rows, StridedA{dst, ld, 1}, q_rows + b * block_size, D, dk, D, {true});
       tile_gemm(D, ld, n, k_columns, dst, ld, dqt + b * block_size, ld, {true});
     }
+    const Vec scale = splat(sh.scale);
     for (std::int64_t c = 0; c < n; ++c) {
       float* dk_row = g.dk + ((j0 + c) * H + h) * D;
       float* dv_row = g.dv + ((j0 + c) * H + h) * D;
-      for (std::int64_t d = 0; d < D; ++d) {
-        dk_row[d] = dk[c * D + d] * sh.scale;
-        dv_row[d] = dv[c * D + d];
+      for (std::int64_t d = 0; d < D; d += kLanes) {
+        store(dk_row + d, load(dk + c * D + d) * scale);
+        store(dv_row + d, load(dv + c * D + d));
       }
     }
   }
   for (std::int64_t b = 0; b < blocks; ++b) {
     const std::int64_t r0 = q0 + b * kQueryBlock, rows = std::min(kQueryBlock, q1 - r0);
     const std::int64_t ld = round_up(rows, kLanes);
-    for (std::int64_t r = 0; r < rows; ++r) {
+    const float* columns = dqt + b * block_size;
+    std::int64_t r = 0;
+    for (; r + kLanes <= rows; r += kLanes) {
+      for (std::int64_t d0 = 0; d0 < D; d0 += kLanes) {
+        Vec block[kLanes];
+        for (int j = 0; j < kLanes; ++j) block[j] = load(columns + (d0 + j) * ld + r);
+        transpose(block);
+        for (int i = 0; i < kLanes; ++i) store(g.dq + ((r0 + r + i) * H + h) * D + d0, block[i] * splat(sh.scale));
+      }
+    }
+    for (; r < rows; ++r) {
       float* dq_row = g.dq + ((r0 + r) * H + h) * D;
-      for (std::int64_t d = 0; d < D; ++d) dq_row[d] = dqt[b * block_size + d * ld + r] * sh.scale;
+      for (std::int64_t d = 0; d < D; ++d) dq_row[d] = columns[d * ld + r] * sh.scale;
     }
   }
 }
