@@ -265,7 +265,7 @@ CLAIMS = [
           "64 pixels, images every model gets right): halfspace-learned rule, one pass, vs backprop on the same "
           "network, 8×8 digits in [0, 1]",
           "bench/plasticity_robustness_paper.yaml", "results.csv", robustness_gap("pgd"),
-          "points, rule minus gradient PGD accuracy averaged over ε", (-30, -5), seeds=8, quick_seeds=2,
+          "points, rule minus gradient PGD accuracy averaged over ε", (-30, -5), seeds=8, quick_seeds=1,
           replicate="sweep", extra=robustness_points((2, 4, 6), ("ε 1", "ε 2", "ε 3"))),
     Claim("plasticity_robustness_paper_attack", "the same networks under the paper's own attack (aimed at a random wrong "
           "label, Adam on the input, the cross-entropy of the softmax probabilities, ≤ 99 steps), 100 images per seed",
@@ -510,7 +510,14 @@ def main() -> int:
                f"(`scripts/build.sh`), {time.monotonic() - start:.0f} s wall."
         if args.only and RESULTS.exists():  # a partial rerun keeps the note of the last full run
             note = next((line for line in RESULTS.read_text().splitlines() if line.startswith("Last full run")), note)
-            note += f" Rerun on {time.strftime('%Y-%m-%d')}: {', '.join(args.only)}."
+            # One "Rerun on" sentence per date, listing each rerun row once.
+            base, *reruns = note.split(" Rerun on ")
+            by_date: dict[str, list[str]] = {}
+            for sentence in reruns + [f"{time.strftime('%Y-%m-%d')}: {', '.join(args.only)}."]:
+                date, _, keys = sentence.rstrip(".").partition(": ")
+                listed = by_date.setdefault(date, [])
+                listed += [k for k in keys.split(", ") if k and k not in listed]
+            note = base + "".join(f" Rerun on {d}: {', '.join(k)}." for d, k in by_date.items())
         write_results(merged, note)
         print(f"wrote {RESULTS.relative_to(ROOT)}")
     for f in failures:
