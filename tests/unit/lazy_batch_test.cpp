@@ -559,6 +559,41 @@ TEST(LazyBatchHostPath, SwitchingPathsAndPausingTheStimulusKeepsTheBits) {
   EXPECT_NE(mixed_trace.back()[0][0].winners, mixed_trace.back()[1][0].winners);
 }
 
+// Area fibers past a few thousand edges are indexed by source on the host path, and the indexed
+// edges' weights are kept (and scaled) in index order: they must read back, and steps on the
+// portable kernels must see them, exactly as if they had stayed in the list.
+TEST(LazyBatchHostPath, IndexedAreaFiberWeightsMatchPortableKernels) {
+  auto backend = engram::make_backend("cpu");
+  BrainSpec spec;
+  spec.areas = {AreaSpec{"A", 100000, 100, false}};
+  spec.stimuli = {StimulusSpec{"s", 100}};
+  spec.fibers = {FiberSpec{"s", "A", 0.1, {}}, FiberSpec{"A", "A", 0.1, {}}};
+  spec.p = 0.1;
+  spec.mode = GraphMode::lazy;
+  LazyBatch mixed(*backend, spec, brain_ids(77, 2));
+  LazyBatch portable(*backend, spec, brain_ids(77, 2));
+  portable.set_portable_kernels(true);
+  Trace mixed_trace, portable_trace;
+  const auto steps = [&](int count) {
+    const Trace m = run(mixed, count), p = run(portable, count);
+    mixed_trace.insert(mixed_trace.end(), m.begin(), m.end());
+    portable_trace.insert(portable_trace.end(), p.begin(), p.end());
+  };
+  steps(4);
+  ASSERT_GT(mixed.edge_count(0, 1), 4096u);  // past the index threshold (4096 edges)
+  for (const std::size_t b : {0, 1}) EXPECT_TRUE(same_edges(mixed, b, portable, b)) << "brain " << b;
+  mixed.set_portable_kernels(true);
+  steps(2);
+  mixed.set_portable_kernels(false);
+  steps(4);
+  EXPECT_TRUE(mixed_trace == portable_trace);
+  for (const std::size_t b : {0, 1}) EXPECT_TRUE(same_edges(mixed, b, portable, b)) << "brain " << b;
+  // Learning changed some of the indexed weights (the test is not trivially equal).
+  std::size_t grown = 0;
+  for (const auto& e : mixed.edges(0, 1)) grown += e.weight != 1.0f;
+  EXPECT_GT(grown, 100u);
+}
+
 // ---- controls -----------------------------------------------------------------------------------
 
 TEST_P(LazyBatchTest, PlasticityOffLeavesWeightsAtOne) {

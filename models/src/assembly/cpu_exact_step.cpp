@@ -112,6 +112,8 @@ EdgeOffset RowGenerator::generate(const graph::FiberGraph& graph, const graph::R
     part.first = part.last = 0;
     part.targets.clear();
     part.degree.clear();
+    part.cached.clear();
+    part.edges = 0;
   }
   // Rows grow by push_back: out of memory on a worker is rethrown below, not an abort.
   ParallelGuard guard;
@@ -135,14 +137,20 @@ EdgeOffset RowGenerator::generate(const graph::FiberGraph& graph, const graph::R
           shared != nullptr
               ? shared->row(graph.fiber, graph.graph_seed[b], graph.p[b], graph.n_target, graph.exclude_self, s, make)
               : nullptr;
-      if (cached != nullptr) part.targets.insert(part.targets.end(), cached->begin(), cached->end());
-      else make(part.targets);
+      if (shared != nullptr) part.cached.push_back(cached != nullptr ? cached->data() : nullptr);
+      if (cached != nullptr) {  // copied once, by write(), straight from the cache into the pool
+        part.degree.push_back(static_cast<std::uint32_t>(cached->size()));
+        part.edges += cached->size();
+        continue;
+      }
+      make(part.targets);
       part.degree.push_back(static_cast<std::uint32_t>(part.targets.size() - before));
+      part.edges += part.targets.size() - before;
     }
   });
   guard.rethrow();
   EdgeOffset total = 0;
-  for (const Part& part : parts_) total += static_cast<EdgeOffset>(part.targets.size());
+  for (const Part& part : parts_) total += static_cast<EdgeOffset>(part.edges);
   return total;
 }
 
@@ -151,17 +159,26 @@ void RowGenerator::write(const graph::RowRequests& requests, EdgeOffset base, co
   std::vector<EdgeOffset> part_base(parts_.size());
   for (std::size_t i = 0; i < parts_.size(); ++i) {
     part_base[i] = base;
-    base += static_cast<EdgeOffset>(parts_[i].targets.size());
+    base += static_cast<EdgeOffset>(parts_[i].edges);
   }
-#pragma omp parallel for schedule(static)
+  const auto busy = static_cast<int>(
+      std::count_if(parts_.begin(), parts_.end(), [](const Part& part) { return part.first != part.last; }));
+#pragma omp parallel for schedule(static) num_threads(std::max(busy, 1)) if (busy > 1)
   for (std::size_t i = 0; i < parts_.size(); ++i) {
     const Part& part = parts_[i];
     if (part.first == part.last) continue;
-    std::memcpy(table.targets + part_base[i], part.targets.data(), part.targets.size() * sizeof(NeuronId));
-    std::fill_n(table.weights + part_base[i], part.targets.size(), initial_weight);
+    if (part.cached.empty()) std::memcpy(table.targets + part_base[i], part.targets.data(), part.edges * sizeof(NeuronId));
+    std::fill_n(table.weights + part_base[i], part.edges, initial_weight);
     EdgeOffset start = part_base[i];
+    const NeuronId* generated = part.targets.data();
     for (std::int64_t r = part.first; r < part.last; ++r) {
-      const std::uint32_t degree = part.degree[static_cast<std::size_t>(r - part.first)];
+      const auto index = static_cast<std::size_t>(r - part.first);
+      const std::uint32_t degree = part.degree[index];
+      if (!part.cached.empty()) {  // rows from a cache, or generated here when it held another graph
+        const NeuronId* from = part.cached[index] != nullptr ? part.cached[index] : generated;
+        if (part.cached[index] == nullptr) generated += degree;
+        if (degree > 0) std::memcpy(table.targets + start, from, degree * sizeof(NeuronId));
+      }
       const FlatIndex slot = static_cast<FlatIndex>(requests.brain[r]) * table.n_source + requests.source[r];
       table.row_start[slot] = start;
       table.row_degree[slot] = degree;

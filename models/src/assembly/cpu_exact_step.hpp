@@ -1,12 +1,14 @@
 #pragma once
-// CPU fast paths of the exact modes, host-only. When a batch holds at least as many brains as
-// there are threads, one thread owns each brain for a whole stage: its input row, winner flags
+// CPU fast paths of the exact modes, host-only. One thread owns each brain for a whole stage (a
+// batch of fewer brains than threads leaves the spare threads idle): its input row, winner flags
 // and rows stay in that core's cache and no add needs an atomic. The portable functors of
 // kernels/ (graph::AccumulateInputs, plasticity::HebbianScale, the radix k-cap, GnpRowDegree/Fill)
 // stay the CUDA path and the tested reference: the parity tests run both and compare bits.
 #include <cstdint>
+#include <utility>
 #include <vector>
 
+#include "engram/engine/memory/buffer.hpp"
 #include "engram/kernels/core/fixed_point.hpp"
 #include "engram/kernels/core/types.hpp"
 #include "engram/kernels/graph/accumulate.hpp"
@@ -109,16 +111,45 @@ class RowGenerator {
  private:
   struct Part {
     std::int64_t first = 0, last = 0;     // requests [first, last) of this thread
-    std::vector<NeuronId> targets;        // their rows, back to back
+    std::vector<NeuronId> targets;        // their rows, back to back (those not found in a cache)
     std::vector<std::uint32_t> degree;    // per request
+    // With a cache, per request: the cached row's targets, or nullptr for a row in `targets`. A
+    // cached row's data stays put while the cache grows (its vector is moved, not copied).
+    std::vector<const NeuronId*> cached;
+    std::size_t edges = 0;                // all rows of the part
   };
   std::vector<Part> parts_;
+};
+
+// A fiber's row storage, handed from a finished batch to the next one a thread builds
+// (run_projection_batch runs a batch's brains one after another on each thread). The next brain
+// writes its rows into memory already mapped and about large enough, where fresh buffers grown by
+// doubling cost page faults and copies (about a tenth of a sweep's time). Contents are never
+// read: a batch taking pools starts them empty. Not thread-safe: one shelf per thread.
+class PoolShelf {
+ public:
+  struct Pools {
+    Buffer<EdgeOffset> row_start;
+    Buffer<std::uint32_t> row_degree;
+    Buffer<NeuronId> targets;
+    Buffer<float> weights;
+  };
+  void put(std::size_t fiber, Pools pools) {
+    if (fibers_.size() <= fiber) fibers_.resize(fiber + 1);
+    fibers_[fiber] = std::move(pools);
+  }
+  // The pools last put for `fiber`, or empty buffers (no backend) when there are none.
+  Pools take(std::size_t fiber) { return fiber < fibers_.size() ? std::move(fibers_[fiber]) : Pools{}; }
+
+ private:
+  std::vector<Pools> fibers_;
 };
 
 // What the CPU paths of one batch keep between steps, so a step allocates nothing once warm.
 struct Workspace {
   RowGenerator rows;
   RowCache* shared_rows = nullptr;  // not owned
+  PoolShelf* pools = nullptr;       // not owned: takes this batch's row storage when it ends
 };
 
 }  // namespace engram::assembly::cpu

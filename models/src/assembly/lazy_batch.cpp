@@ -145,26 +145,6 @@ LazyBatch::LazyBatch(Backend& backend, BrainSpec spec, std::vector<BrainId> brai
 
 // ---- sources ------------------------------------------------------------------------------------
 
-std::uint32_t LazyBatch::source_support(const FiberState& fiber, std::size_t brain) const {
-  if (fiber.from_stimulus) return spec_.stimuli[fiber.source].k;
-  return areas_[fiber.source].brains[brain].support;
-}
-
-std::uint32_t LazyBatch::firing_count(const FiberState& fiber, std::size_t brain) const {
-  if (fiber.from_stimulus) return spec_.stimuli[fiber.source].k;
-  return static_cast<std::uint32_t>(areas_[fiber.source].brains[brain].firing.size());
-}
-
-NeuronId LazyBatch::firing_neuron(const FiberState& fiber, std::size_t brain, std::uint32_t i) const {
-  if (fiber.from_stimulus) return i;
-  return areas_[fiber.source].brains[brain].firing[i];
-}
-
-bool LazyBatch::neuron_fires(const FiberState& fiber, std::size_t brain, NeuronId neuron) const {
-  if (fiber.from_stimulus) return true;
-  return areas_[fiber.source].brains[brain].fires[neuron] != 0;
-}
-
 const std::uint8_t* LazyBatch::fires_device(const FiberState& fiber, std::size_t brain) const {
   if (fiber.from_stimulus) return stimulus_fires_[fiber.source].data();
   return areas_[fiber.source].brains[brain].fires_device.data();
@@ -301,10 +281,9 @@ void LazyBatch::select_on_host(std::size_t t, std::size_t b) {
       for (std::size_t i = 0; i < covered; ++i) row[i] += sums[i];
       continue;
     }
-    const float* weight = fb.weight.data();
     const AreaBrain& source = areas_[fiber.source].brains[b];
     for_firing_edges(fb, source.firing, source.fires.data(),
-                     [&](std::uint32_t e, NeuronId to) { row[to] += to_fixed_exact_float(weight[e]); });
+                     [&](float& weight, NeuronId to) { row[to] += to_fixed_exact_float(weight); });
   }
   const std::uint32_t k = spec_.areas[t].k;
   ab.next.resize(k);
@@ -351,13 +330,13 @@ void LazyBatch::learn_on_host(std::size_t t, std::size_t b) {
     const NeuronId* target = fb.target.data();
     // Branch-free: about a quarter of the visited edges end at a winner, in no pattern a branch
     // predictor can learn; a loser's weight is stored back unchanged (a bit select, so exact).
-    const auto grow = [&](std::uint32_t e, NeuronId to) {
-      const float w = weight[e];
+    const auto grow = [&](float& weight_of_edge, NeuronId to) {
+      const float w = weight_of_edge;
       const float grown = w * factor;
       const float clamped = grown > kMaxWeight ? kMaxWeight : grown;
       const std::uint32_t keep = std::bit_cast<std::uint32_t>(w), take = std::bit_cast<std::uint32_t>(clamped);
       const std::uint32_t mask = 0u - static_cast<std::uint32_t>(wins[to] != 0);
-      weight[e] = std::bit_cast<float>((take & mask) | (keep & ~mask));
+      weight_of_edge = std::bit_cast<float>((take & mask) | (keep & ~mask));
     };
     if (fiber.from_stimulus) {  // every stimulus neuron fired: each winner's in-edges
       refresh_target_input(fb);
@@ -377,8 +356,25 @@ void LazyBatch::learn_on_host(std::size_t t, std::size_t b) {
       const auto targets = static_cast<NeuronId>(fb.target_begin.size());
       for (const NeuronId to : ab.next) {
         if (to >= targets) break;  // increasing ids: the rest have no in-edges from the fiber
+        const std::size_t begin = fb.target_begin[to];
         const std::size_t end = to + 1 < targets ? fb.target_begin[to + 1] : fb.count;
-        for (std::size_t e = fb.target_begin[to]; e < end; ++e) grow_counted(e, to);
+        if (begin == end) continue;
+        // A target's stimulus in-edges are all added when it is materialised and all scaled
+        // together (every stimulus neuron fires), so they share one weight: scale it once and add
+        // the change of the fixed-point sum once per edge as one product (the same integer).
+        const float old_weight = weight[begin];
+        const auto old_bits = std::bit_cast<std::uint32_t>(old_weight);
+        bool shared = true;
+        for (std::size_t e = begin + 1; e < end; ++e) shared &= std::bit_cast<std::uint32_t>(weight[e]) == old_bits;
+        if (!shared) {
+          for (std::size_t e = begin; e < end; ++e) grow_counted(e, to);
+          continue;
+        }
+        const float grown = old_weight * factor;
+        const float new_weight = grown > kMaxWeight ? kMaxWeight : grown;
+        std::fill(weight + begin, weight + end, new_weight);
+        sums[to] += static_cast<FixedInput>(end - begin) *
+                    (to_fixed_exact_float(new_weight) - to_fixed_exact_float(old_weight));
       }
       continue;
     }
@@ -451,7 +447,10 @@ void LazyBatch::project() {
   }
   for (std::size_t a = 0; a < A; ++a) sync_fires(a);
   for (FiberState& fiber : fibers_) {  // these steps scale weights without the host path's sums
-    for (FiberBrain& fb : fiber.brains) fb.target_input_valid = false;
+    for (FiberBrain& fb : fiber.brains) {
+      fb.target_input_valid = false;
+      unindex(fb);  // and read every weight from the list
+    }
   }
 
   // 1-3: inputs of the materialised neurons, the best never-fired candidates, k-cap.
@@ -623,47 +622,72 @@ void LazyBatch::materialise(std::size_t b, const std::vector<std::uint32_t>& old
   }
 }
 
+void LazyBatch::unindex(FiberBrain& fb) {
+  float* weight = fb.weight.data();
+  for (std::size_t i = 0; i < fb.indexed; ++i) weight[fb.by_source.edge[i]] = fb.by_source.weight[i];
+  fb.indexed = 0;
+}
+
 void LazyBatch::index_by_source(FiberBrain& fb) {
   constexpr std::size_t kScanWholeBelow = 4096;  // edges: a plain pass is as cheap as any index
   constexpr std::size_t kTailShare = 8;         // rebuild once the tail exceeds 1/8 of the index
   const std::size_t tail = fb.count - fb.indexed;
   if (fb.count < kScanWholeBelow || tail * kTailShare <= fb.indexed) return;
   if (fb.count > std::numeric_limits<std::uint32_t>::max()) throw Error::internal("lazy fiber outgrew 2^32 edges");
+  // A stable counting sort by source of the whole list, done as a merge: each source's indexed
+  // edges (already in list order, weights current) are copied as a block, then the tail's edges
+  // (later in the list) follow in order. The same index as sorting the list from scratch.
+  const FiberBrain::SourceIndex& old = fb.by_source;
+  FiberBrain::SourceIndex& fresh = fb.rebuilt;
   const NeuronId* source = fb.source.data();
   const NeuronId* target = fb.target.data();
-  NeuronId sources = 0;
-  for (std::size_t e = 0; e < fb.count; ++e) sources = std::max(sources, source[e] + 1);
-  // Counting sort by source, stable: a source's edges stay in list order.
-  fb.by_source_offset.assign(static_cast<std::size_t>(sources) + 1, 0);
-  for (std::size_t e = 0; e < fb.count; ++e) ++fb.by_source_offset[source[e] + 1];
-  for (std::size_t s = 0; s < sources; ++s) fb.by_source_offset[s + 1] += fb.by_source_offset[s];
-  fb.by_source_edge.resize(fb.count);
-  fb.by_source_target.resize(fb.count);
-  std::vector<std::uint32_t> next(fb.by_source_offset.begin(), fb.by_source_offset.end() - 1);
-  for (std::size_t e = 0; e < fb.count; ++e) {
-    const std::uint32_t slot = next[source[e]]++;
-    fb.by_source_edge[slot] = static_cast<std::uint32_t>(e);
-    fb.by_source_target[slot] = target[e];
+  const float* weight = fb.weight.data();
+  const auto old_sources = static_cast<NeuronId>(fb.indexed > 0 ? old.offset.size() - 1 : 0);
+  NeuronId sources = old_sources;
+  for (std::size_t e = fb.indexed; e < fb.count; ++e) sources = std::max(sources, source[e] + 1);
+  fresh.offset.assign(static_cast<std::size_t>(sources) + 1, 0);
+  for (NeuronId s = 0; s < old_sources; ++s) fresh.offset[s + 1] = old.offset[s + 1] - old.offset[s];
+  for (std::size_t e = fb.indexed; e < fb.count; ++e) ++fresh.offset[source[e] + 1];
+  for (std::size_t s = 0; s < sources; ++s) fresh.offset[s + 1] += fresh.offset[s];
+  fresh.edge.resize(fb.count);
+  fresh.target.resize(fb.count);
+  fresh.weight.resize(fb.count);
+  std::vector<std::uint32_t>& next = fb.rebuild_cursor;
+  next.assign(fresh.offset.begin(), fresh.offset.end() - 1);
+  for (NeuronId s = 0; s < old_sources; ++s) {
+    const std::uint32_t from = old.offset[s], length = old.offset[s + 1] - from, to = next[s];
+    std::copy_n(old.edge.begin() + from, length, fresh.edge.begin() + to);
+    std::copy_n(old.target.begin() + from, length, fresh.target.begin() + to);
+    std::copy_n(old.weight.begin() + from, length, fresh.weight.begin() + to);
+    next[s] += length;
   }
+  for (std::size_t e = fb.indexed; e < fb.count; ++e) {
+    const std::uint32_t slot = next[source[e]]++;
+    fresh.edge[slot] = static_cast<std::uint32_t>(e);
+    fresh.target[slot] = target[e];
+    fresh.weight[slot] = weight[e];
+  }
+  std::swap(fb.by_source, fb.rebuilt);
   fb.indexed = fb.count;
 }
 
 template <class Visit>
-void LazyBatch::for_firing_edges(const FiberBrain& fb, const std::vector<NeuronId>& firing, const std::uint8_t* fires,
+void LazyBatch::for_firing_edges(FiberBrain& fb, const std::vector<NeuronId>& firing, const std::uint8_t* fires,
                                  Visit&& visit) {
   if (fb.indexed > 0) {
-    const auto sources = static_cast<NeuronId>(fb.by_source_offset.size() - 1);
+    const auto sources = static_cast<NeuronId>(fb.by_source.offset.size() - 1);
     for (const NeuronId s : firing) {
       if (s >= sources) continue;
-      for (std::uint32_t i = fb.by_source_offset[s]; i < fb.by_source_offset[s + 1]; ++i) {
-        visit(fb.by_source_edge[i], fb.by_source_target[i]);
+      for (std::uint32_t i = fb.by_source.offset[s]; i < fb.by_source.offset[s + 1]; ++i) {
+        visit(fb.by_source.weight[i], fb.by_source.target[i]);
       }
     }
   }
   const NeuronId* source = fb.source.data();
   const NeuronId* target = fb.target.data();
+  float* weight = fb.weight.data();
   for (std::size_t e = fb.indexed; e < fb.count; ++e) {
-    if (fires[source[e]]) visit(static_cast<std::uint32_t>(e), target[e]);
+    if (fires[source[e]]) visit(weight[e], target[e]);
   }
 }
 
@@ -779,6 +803,7 @@ std::vector<LazyBatch::Edge> LazyBatch::edges(std::size_t brain, std::size_t f) 
   }
   std::vector<Edge> out(fb.count);
   for (std::size_t e = 0; e < fb.count; ++e) out[e] = Edge{source[e], target[e], weight[e]};
+  for (std::size_t i = 0; i < fb.indexed; ++i) out[fb.by_source.edge[i]].weight = fb.by_source.weight[i];
   return out;
 }
 

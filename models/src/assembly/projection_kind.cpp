@@ -136,17 +136,20 @@ std::vector<std::vector<AreaSummary>> run_projection_batch(const std::vector<Pro
     }
     // No more threads than groups: a spare thread would only spin at the region's end.
     const int threads = std::max(1, std::min(omp_get_max_threads(), static_cast<int>(groups.size())));
+    // Each thread's brains reuse the row storage of the brain it ran before (exact modes).
+    std::vector<cpu::PoolShelf> shelves(static_cast<std::size_t>(threads));
     ParallelGuard guard;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (std::int64_t g = 0; g < static_cast<std::int64_t>(groups.size()); ++g) guard.run([&] {
       omp_set_num_threads(1);  // this thread's ICV only: the brains' stages stay on this thread
+      cpu::PoolShelf& pools = shelves[static_cast<std::size_t>(omp_get_thread_num())];
       cpu::RowCache rows;
       for (const std::size_t i : groups[static_cast<std::size_t>(g)]) {
         if (lazy) {
           LazyBatch one(backend, spec, {ids[i]});
           step_batch(one, spec, first.steps, i, out, traces);
         } else {
-          ExactBatch one(backend, spec, {ids[i]}, {overrides[i]}, &rows);
+          ExactBatch one(backend, spec, {ids[i]}, {overrides[i]}, &rows, &pools);
           step_batch(one, spec, first.steps, i, out, traces);
         }
       }

@@ -1,9 +1,9 @@
 #pragma once
 // ExactBatch: the exact modes (explicit and implicit graphs) of BrainBatch. B brains of one
-// BrainSpec, stepped together: one kernel launch per stage on CUDA; on the CPU, when B is at
-// least the thread count, one thread owns each brain for a stage. Brain i's trajectory depends
-// only on (spec, seed_i, index_i): running it alone or inside a batch of any size, on any thread
-// count, gives the same bits.
+// BrainSpec, stepped together: one kernel launch per stage on CUDA; on the CPU one thread owns
+// each brain for a stage (a batch of fewer brains than threads leaves the spare threads idle).
+// Brain i's trajectory depends only on (spec, seed_i, index_i): running it alone or inside a
+// batch of any size, on any thread count, gives the same bits.
 //
 //   auto backend = engram::make_backend("cpu");
 //   engram::assembly::ExactBatch batch(*backend, spec, {{/*seed=*/7, /*index=*/0}, {7, 1}});
@@ -28,6 +28,7 @@ namespace engram::assembly {
 namespace cpu {
 struct Workspace;
 class RowCache;
+class PoolShelf;
 }
 
 // Per-brain parameters that may differ inside one batch (sweeps pack brains that differ only in
@@ -45,9 +46,11 @@ class ExactBatch final : public BatchControls {
   ExactBatch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains, std::vector<BrainOverrides> overrides);
   // As above; on the CPU fast path, implicit rows are looked up in (and added to) `shared_rows`,
   // which brains of the same graph run one after another on one thread share (it outlives this
-  // batch; it serves only brains whose graph seed and p match the graph it holds).
+  // batch; it serves only brains whose graph seed and p match the graph it holds). With `pools`,
+  // the batch takes its row storage from that shelf and puts it back when it ends, for the next
+  // batch the thread builds (both outlive this batch; host memory: the CPU backend only).
   ExactBatch(Backend& backend, BrainSpec spec, std::vector<BrainId> brains, std::vector<BrainOverrides> overrides,
-             cpu::RowCache* shared_rows);
+             cpu::RowCache* shared_rows, cpu::PoolShelf* pools = nullptr);
   ExactBatch(const ExactBatch&) = delete;
   ExactBatch& operator=(const ExactBatch&) = delete;
   ~ExactBatch() override;
@@ -122,7 +125,7 @@ class ExactBatch final : public BatchControls {
   // The firing set of `area` for one brain (winners, or what set_firing chose).
   std::vector<NeuronId> firing(std::size_t brain, const std::string& area) const;
 
-  // On the CPU backend, batches of at least as many brains as threads run host-only fast paths
+  // On the CPU backend, batches run host-only fast paths
   // (a thread owns whole brains; one-pass k-cap; rows generated once). `true` runs the portable
   // kernels instead, as the CUDA backend does: the parity tests compare the two bit for bit.
   void set_portable_kernels(bool portable) { portable_kernels_ = portable; }
@@ -171,6 +174,7 @@ class ExactBatch final : public BatchControls {
   graph::RowTable table(FiberState& fiber);
   // Whether this step's stages run one brain per thread on the host (see set_portable_kernels).
   bool owns_brains() const;
+  int owner_threads() const;
   // Inputs of `area` from its firing sources (and noise), then its k-cap into next_winners.
   void select_winners(std::size_t area);
   void select_winners_owned(std::size_t area);

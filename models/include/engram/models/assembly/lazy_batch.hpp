@@ -144,14 +144,24 @@ class LazyBatch final : public BatchControls {
     Buffer<float> weight;
     std::size_t count = 0;
     std::vector<NeuronId> new_source, new_target;  // staged by materialise()
-    // Host path, area sources: edges [0, indexed) grouped by source (a CSR of edge ids and their
-    // targets), so a step visits only the firing neurons' edges (about k / support of the list);
-    // edges [indexed, count), appended since, are scanned whole. Rebuilt once that tail outgrows
-    // an eighth of the index, so the cost stays linear in the edges added. Fixed-point sums and
-    // per-edge Hebbian factors do not depend on the visiting order.
+    // Host path, area sources: edges [0, indexed) grouped by source (a CSR of edge ids, their
+    // targets and their weights), so a step visits only the firing neurons' edges (about
+    // k / support of the list) and reads and scales their weights in order; edges
+    // [indexed, count), appended since, are scanned whole. While indexed, an edge's weight lives
+    // in by_source.weight (the list's entry is stale until unindex() writes it back, before a
+    // step on the portable kernels; edges() reads both). Rebuilt once the tail outgrows an eighth
+    // of the index, by a merge of the index and the tail in sequential passes (no write-back),
+    // so the cost stays linear in the edges added. Fixed-point sums and per-edge Hebbian factors
+    // do not depend on the visiting order.
+    struct SourceIndex {
+      std::vector<std::uint32_t> offset, edge;  // offset: [sources + 1]; edge: list position
+      std::vector<NeuronId> target;
+      std::vector<float> weight;
+    };
     std::size_t indexed = 0;
-    std::vector<std::uint32_t> by_source_offset, by_source_edge;
-    std::vector<NeuronId> by_source_target;
+    SourceIndex by_source;
+    SourceIndex rebuilt;  // scratch of the next rebuild, kept so that rebuilds allocate nothing
+    std::vector<std::uint32_t> rebuild_cursor;
     // Source neurons that fired into the target at its last update (increasing ids): the
     // sources behind the target's remembered never-fired input.
     std::vector<NeuronId> seen;
@@ -186,19 +196,35 @@ class LazyBatch final : public BatchControls {
   }
   bool area_fired(std::size_t area) const override { return areas_[area].fired; }
   const BrainId& brain_id(std::size_t brain) const override { return brains_.at(brain); }
-  std::uint32_t source_support(const FiberState& fiber, std::size_t brain) const;
-  std::uint32_t firing_count(const FiberState& fiber, std::size_t brain) const;
-  NeuronId firing_neuron(const FiberState& fiber, std::size_t brain, std::uint32_t i) const;
-  bool neuron_fires(const FiberState& fiber, std::size_t brain, NeuronId neuron) const;
+  // Defined here so that the per-neuron loops of plan() and materialise() inline them.
+  std::uint32_t source_support(const FiberState& fiber, std::size_t brain) const {
+    if (fiber.from_stimulus) return spec_.stimuli[fiber.source].k;
+    return areas_[fiber.source].brains[brain].support;
+  }
+  std::uint32_t firing_count(const FiberState& fiber, std::size_t brain) const {
+    if (fiber.from_stimulus) return spec_.stimuli[fiber.source].k;
+    return static_cast<std::uint32_t>(areas_[fiber.source].brains[brain].firing.size());
+  }
+  NeuronId firing_neuron(const FiberState& fiber, std::size_t brain, std::uint32_t i) const {
+    if (fiber.from_stimulus) return i;
+    return areas_[fiber.source].brains[brain].firing[i];
+  }
+  bool neuron_fires(const FiberState& fiber, std::size_t brain, NeuronId neuron) const {
+    if (fiber.from_stimulus) return true;
+    return areas_[fiber.source].brains[brain].fires[neuron] != 0;
+  }
   const std::uint8_t* fires_device(const FiberState& fiber, std::size_t brain) const;
   graph::SparseEdges sparse(FiberBrain& fb) const;
   // Brings fb.target_input up to date (a pass over the list if steps ran without it).
   static void refresh_target_input(FiberBrain& fb);
   // Rebuilds fb's by-source index when the unindexed tail has grown past an eighth of it.
   static void index_by_source(FiberBrain& fb);
-  // Calls visit(edge id, target) for every edge whose source fires (`firing`: the ids, `fires`: the mask).
+  // Writes the indexed weights back to the list and drops the index.
+  static void unindex(FiberBrain& fb);
+  // Calls visit(weight of the edge, target) for every edge whose source fires (`firing`: the ids,
+  // `fires`: the mask).
   template <class Visit>
-  static void for_firing_edges(const FiberBrain& fb, const std::vector<NeuronId>& firing, const std::uint8_t* fires,
+  static void for_firing_edges(FiberBrain& fb, const std::vector<NeuronId>& firing, const std::uint8_t* fires,
                                Visit&& visit);
 
   static Pmf binomial(std::uint32_t trials, double p);
