@@ -78,7 +78,9 @@ void BM_SwapVaeStepsOneAfterAnother(benchmark::State& state) {
 }
 
 engram::ssl::MyowConfig myow_bench_model() {
-  engram::ssl::MyowConfig cfg;  // bench/myow_reach.yaml
+  // bench/myow_reach.yaml before 2026-12-02 (representation 128, AdamW): the model the step
+  // figures in docs/self_supervised.md were measured on; the shipped LARS step is the same GEMMs.
+  engram::ssl::MyowConfig cfg;
   cfg.hidden = {256};
   return cfg;
 }

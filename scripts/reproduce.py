@@ -170,6 +170,50 @@ def plasticity_baselines(rows: Rows) -> str:
     return "; ".join(parts)
 
 
+def robustness_curve(model: str, attack: str, rows_of_seed: dict[str, str]) -> list[float]:
+    """A seed's accuracy curve (one value per epsilon of the config, in its order) from a sweep row."""
+    prefix = f"{model}_{attack}_"
+    return [float(rows_of_seed[f"{prefix}{i}"]) for i in sorted(int(k[len(prefix):]) for k in rows_of_seed if k.startswith(prefix))]
+
+
+def robustness_gap(attack: str):
+    """Per seed: the rule-trained network's accuracy minus the gradient-trained one's, averaged over
+    the config's nonzero epsilons (its first epsilon is 0), in points: the signed area between the
+    two accuracy-versus-epsilon curves. Positive means the rule-trained network is more robust."""
+    def gaps(rows: Rows) -> list[float]:
+        out = []
+        for r in rows:
+            rule, grad = robustness_curve("rule", attack, r), robustness_curve("gradient", attack, r)
+            out.append(100 * statistics.mean(a - b for a, b in zip(rule[1:], grad[1:])))
+        return out
+    return gaps
+
+
+def robustness_points(picks: tuple[int, ...], labels: tuple[str, ...], attacks: tuple[str, ...] = ("pgd", "fgsm")):
+    """Mean ± sd accuracy of both models at a few epsilons per attack, the other attacks' gaps, clean
+    accuracies and how many images were attacked."""
+    def describe(rows: Rows) -> str:
+        parts = []
+        for attack in attacks:
+            curves = {m: [robustness_curve(m, attack, r) for r in rows] for m in ("rule", "gradient")}
+            at = []
+            for i, label in zip(picks, labels):
+                rule = [100 * c[i] for c in curves["rule"]]
+                grad = [100 * c[i] for c in curves["gradient"]]
+                at.append(f"{label} {statistics.mean(rule):.0f} ± {sd(rule):.0f} vs {statistics.mean(grad):.0f} ± {sd(grad):.0f}")
+            parts.append(f"{attack.upper()} rule vs gradient %: " + ", ".join(at))
+        for attack in attacks[1:]:
+            gap = robustness_gap(attack)(rows)
+            parts.append(f"{attack.upper()} gap {statistics.mean(gap):.1f} ± {sd(gap):.1f} points")
+        attacked = [int(r["attacked"]) for r in rows]
+        clean = {m: [100 * float(r[f"{m}_accuracy"]) for r in rows] for m in ("rule", "gradient")}
+        parts.append(f"clean accuracy rule {statistics.mean(clean['rule']):.1f} ± {sd(clean['rule']):.1f}%, gradient "
+                     f"{statistics.mean(clean['gradient']):.1f} ± {sd(clean['gradient']):.1f}%")
+        parts.append(f"{min(attacked)}–{max(attacked)} test images attacked per seed")
+        return "; ".join(parts)
+    return describe
+
+
 def sd(values: list[float]) -> float:
     return statistics.stdev(values) if len(values) > 1 else 0.0
 
@@ -217,6 +261,24 @@ CLAIMS = [
           "% on fresh halfspaces", (75, 100), seeds=3, quick_seeds=1, replicate="sweep", extra=plasticity_baselines,
           quick_overrides={"meta": {"method": "exact", "steps": 20, "batch": 100, "problems_per_step": 4, "lr": 0.02,
                                     "learn": ["output"]}}, heavy=True),
+    Claim("plasticity_robustness_paper", "robustness as in Cristian et al. (L2 PGD, 20 steps, their ε 0.5–3.5 scaled to "
+          "64 pixels, images every model gets right): halfspace-learned rule, one pass, vs backprop on the same "
+          "network, 8×8 digits in [0, 1]",
+          "bench/plasticity_robustness_paper.yaml", "results.csv", robustness_gap("pgd"),
+          "points, rule minus gradient PGD accuracy averaged over ε", (-30, -5), seeds=8, quick_seeds=1,
+          replicate="sweep", extra=robustness_points((2, 4, 6), ("ε 1", "ε 2", "ε 3"))),
+    Claim("plasticity_robustness_paper_attack", "the same networks under the paper's own attack (aimed at a random wrong "
+          "label, Adam on the input, the cross-entropy of the softmax probabilities, ≤ 99 steps), 100 images per seed",
+          "bench/plasticity_robustness_paper.yaml", "results.csv", robustness_gap("targeted"),
+          "points, rule minus gradient accuracy under the paper's attack, averaged over ε", (-15, 15), seeds=8, quick_seeds=1,
+          replicate="sweep", overrides={"attack": {"kinds": ["targeted", "pgd"], "examples": 100}},
+          extra=robustness_points((2, 4, 7), ("ε 1", "ε 2", "ε 3.5"), ("targeted", "pgd"))),
+    Claim("plasticity_robustness_paper_masked", "as the row above with the rule's readout at BrainNet's scale (step η = 10 "
+          "instead of 0.1: logits ×100, same predictions up to the small random start)",
+          "bench/plasticity_robustness_paper.yaml", "results.csv", robustness_gap("targeted"),
+          "points, rule minus gradient accuracy under the paper's attack, averaged over ε", (5, 60), seeds=8, quick_seeds=1,
+          replicate="sweep", overrides={"rule": {"eta": 10}, "attack": {"kinds": ["targeted", "pgd"], "examples": 100}},
+          extra=robustness_points((2, 4, 7), ("ε 1", "ε 2", "ε 3.5"), ("targeted", "pgd"))),
     Claim("ot_align", "hierarchical OT alignment with the true cluster labels, 8 subspaces of dim 2 in R^6, low noise",
           "examples/ot_align.yaml", "alignment.csv",
           column("relative_error", 1, lambda r: r["method"] == "hierarchical"), "squared relative error ‖(R−R̂)X‖²/‖RX‖²",
@@ -448,7 +510,14 @@ def main() -> int:
                f"(`scripts/build.sh`), {time.monotonic() - start:.0f} s wall."
         if args.only and RESULTS.exists():  # a partial rerun keeps the note of the last full run
             note = next((line for line in RESULTS.read_text().splitlines() if line.startswith("Last full run")), note)
-            note += f" Rerun on {time.strftime('%Y-%m-%d')}: {', '.join(args.only)}."
+            # One "Rerun on" sentence per date, listing each rerun row once.
+            base, *reruns = note.split(" Rerun on ")
+            by_date: dict[str, list[str]] = {}
+            for sentence in reruns + [f"{time.strftime('%Y-%m-%d')}: {', '.join(args.only)}."]:
+                date, _, keys = sentence.rstrip(".").partition(": ")
+                listed = by_date.setdefault(date, [])
+                listed += [k for k in keys.split(", ") if k and k not in listed]
+            note = base + "".join(f" Rerun on {d}: {', '.join(k)}." for d, k in by_date.items())
         write_results(merged, note)
         print(f"wrote {RESULTS.relative_to(ROOT)}")
     for f in failures:

@@ -204,6 +204,27 @@ ChiSquare chi_square_binomial(const std::vector<std::uint64_t>& samples, std::ui
   return chi_square(observed, expected);
 }
 
+void lars_step(std::vector<double>& w, const std::vector<double>& g, std::vector<double>& buf,
+               const std::vector<LarsTensor>& tensors, double lr, double momentum, double weight_decay, double eta) {
+  for (const LarsTensor& t : tensors) {
+    double local_lr = 1.0, decay = 0.0;
+    if (t.adapt) {
+      decay = weight_decay;
+      double ww = 0.0, gg = 0.0;
+      for (std::size_t i = t.offset; i < t.offset + t.count; ++i) {
+        ww += w[i] * w[i];
+        gg += g[i] * g[i];
+      }
+      const double wn = std::sqrt(ww), gn = std::sqrt(gg);
+      if (wn > 0.0 && gn + weight_decay * wn > 0.0) local_lr = eta * wn / (gn + weight_decay * wn);
+    }
+    for (std::size_t i = t.offset; i < t.offset + t.count; ++i) {
+      buf[i] = momentum * buf[i] + lr * local_lr * (g[i] + decay * w[i]);
+      w[i] -= buf[i];
+    }
+  }
+}
+
 Moments moments(const std::vector<double>& samples) {
   Moments m;
   const double count = static_cast<double>(samples.size());

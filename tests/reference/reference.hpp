@@ -84,6 +84,18 @@ ChiSquare chi_square(const std::vector<double>& observed, const std::vector<doub
 // bin for each tail's remaining mass) and are merged as in chi_square().
 ChiSquare chi_square_binomial(const std::vector<std::uint64_t>& samples, std::uint64_t n, double p);
 
+// ---- LARS (kernels/nn/lars.hpp) ---------------------------------------------------------------
+// One step of one run, written from the MYOW public code's optimizer/lars.py: per tensor,
+// local_lr = eta * |w| / (|g| + weight_decay * |w|) (1 when |w| or that sum is 0), or 1 with no
+// weight decay when the tensor does not adapt; buf = momentum * buf + lr * local_lr * (g + wd * w);
+// w -= buf. Values outside every tensor stay.
+struct LarsTensor {
+  std::size_t offset = 0, count = 0;
+  bool adapt = true;
+};
+void lars_step(std::vector<double>& w, const std::vector<double>& g, std::vector<double>& buf,
+               const std::vector<LarsTensor>& tensors, double lr, double momentum, double weight_decay, double eta);
+
 struct Moments {
   double mean = 0.0;
   double variance = 0.0;   // unbiased

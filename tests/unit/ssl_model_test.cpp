@@ -116,12 +116,12 @@ TEST(SslModel, SwapVaeRunIsTheSameBitsAloneOrBatched) {
   }
 }
 
-void myow_alone_vs_batched(int batched_threads, int alone_threads) {
+void myow_alone_vs_batched(int batched_threads, int alone_threads, const engram::ssl::MyowConfig& config) {
   auto backend = engram::make_backend("cpu");
   const auto data = small_data();
   const ReachRuns together(data, {31, 32, 33}, 0.25), alone(data, {33}, 0.25);
-  engram::ssl::MyowModel<float> a(tiny_myow(), together, *backend);
-  engram::ssl::MyowModel<float> b(tiny_myow(), alone, *backend);
+  engram::ssl::MyowModel<float> a(config, together, *backend);
+  engram::ssl::MyowModel<float> b(config, alone, *backend);
   for (std::uint32_t s = 0; s < 6; ++s) {
     const double w = s < 2 ? 0.0 : 0.3;  // BYOL steps, then mining
     std::vector<std::vector<double>> la, lb;
@@ -143,7 +143,18 @@ TEST(SslModel, MyowRunIsTheSameBitsAloneOrBatched) {
   for (const int batched : engram::testing::kThreadCounts) {
     for (const int alone : engram::testing::kThreadCounts) {
       SCOPED_TRACE("batched on " + std::to_string(batched) + " threads, alone on " + std::to_string(alone));
-      myow_alone_vs_batched(batched, alone);
+      myow_alone_vs_batched(batched, alone, tiny_myow());
+    }
+  }
+}
+
+TEST(SslModel, MyowRunTrainedWithLarsIsTheSameBitsAloneOrBatched) {
+  engram::ssl::MyowConfig config = tiny_myow();
+  config.lars = true;
+  for (const int batched : engram::testing::kThreadCounts) {
+    for (const int alone : engram::testing::kThreadCounts) {
+      SCOPED_TRACE("batched on " + std::to_string(batched) + " threads, alone on " + std::to_string(alone));
+      myow_alone_vs_batched(batched, alone, config);
     }
   }
 }

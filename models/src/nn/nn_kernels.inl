@@ -7,6 +7,7 @@
 #include "engram/kernels/nn/byol.hpp"
 #include "engram/kernels/nn/clip.hpp"
 #include "engram/kernels/nn/dropout.hpp"
+#include "engram/kernels/nn/lars.hpp"
 #include "engram/kernels/nn/layer_norm.hpp"
 #include "engram/kernels/nn/linear.hpp"
 #include "engram/kernels/nn/losses.hpp"
@@ -36,6 +37,8 @@ ENGRAM_DEVICE_KERNEL(engram::nn::ReparameterizeBackward<float>)
 ENGRAM_DEVICE_KERNEL(engram::nn::ByolLoss<float>)
 ENGRAM_DEVICE_KERNEL(engram::nn::NormalizeRows<float>)
 ENGRAM_DEVICE_KERNEL(engram::nn::RunAdamW<float>)
+ENGRAM_DEVICE_KERNEL(engram::nn::RunLarsRates<float>)
+ENGRAM_DEVICE_KERNEL(engram::nn::RunLarsUpdate<float>)
 ENGRAM_DEVICE_KERNEL(engram::nn::RunSquaredNorm<float>)
 ENGRAM_DEVICE_KERNEL(engram::nn::RunNormTotal<float>)
 ENGRAM_DEVICE_KERNEL(engram::nn::RunClipScale<float>)

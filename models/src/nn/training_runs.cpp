@@ -91,6 +91,47 @@ void BasicTrainingRuns<T>::adamw_step(Span span, const nn::AdamWConfig& config) 
 }
 
 template <class T>
+void BasicTrainingRuns<T>::set_lars_tensors(const std::vector<LarsTensor>& tensors) {
+  std::vector<std::int64_t> offsets, counts;
+  std::vector<std::uint8_t> adapt;
+  std::vector<std::int32_t> tensor_of(static_cast<std::size_t>(params_), -1);
+  for (std::size_t t = 0; t < tensors.size(); ++t) {
+    const LarsTensor& x = tensors[t];
+    if (x.offset < 0 || x.count <= 0 || x.offset + x.count > params_) {
+      throw Error::internal("set_lars_tensors: tensor " + std::to_string(t) + " [" + std::to_string(x.offset) + ", +" +
+                            std::to_string(x.count) + ") outside the " + std::to_string(params_) + " parameters");
+    }
+    for (std::int64_t i = x.offset; i < x.offset + x.count; ++i) {
+      if (tensor_of[static_cast<std::size_t>(i)] >= 0) throw Error::internal("set_lars_tensors: tensors overlap at value " + std::to_string(i));
+      tensor_of[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(t);
+    }
+    offsets.push_back(x.offset);
+    counts.push_back(x.count);
+    adapt.push_back(x.adapt ? 1 : 0);
+  }
+  lars_tensors_ = static_cast<std::int64_t>(tensors.size());
+  if (lars_tensors_ == 0) return;
+  lars_offsets_ = Buffer<std::int64_t>(*backend_, offsets);
+  lars_counts_ = Buffer<std::int64_t>(*backend_, counts);
+  lars_adapt_ = Buffer<std::uint8_t>(*backend_, adapt);
+  lars_tensor_of_ = Buffer<std::int32_t>(*backend_, tensor_of);
+  lars_rates_ = Buffer<double>(*backend_, static_cast<std::size_t>(runs_ * lars_tensors_));
+}
+
+template <class T>
+void BasicTrainingRuns<T>::lars_step(const nn::LarsConfig& config) {
+  if (lars_tensors_ == 0) throw Error::internal("lars_step before set_lars_tensors");
+  ++step_;
+  launch(*backend_, runs_ * lars_tensors_,
+         nn::RunLarsRates<T>{values_.data(), grads_.data(), lars_offsets_.data(), lars_counts_.data(), lars_adapt_.data(),
+                             lr_.data(), lars_rates_.data(), lars_tensors_, stride_, config});
+  launch(*backend_, runs_ * params_,
+         nn::RunLarsUpdate<T>{values_.data(), grads_.data(), m_.data(), lars_tensor_of_.data(), lars_adapt_.data(),
+                              lars_rates_.data(), params_, stride_, lars_tensors_, config},
+         4096);
+}
+
+template <class T>
 void BasicTrainingRuns<T>::reset_optimizer() {
   m_.zero();
   v_.zero();
@@ -114,6 +155,7 @@ void BasicTrainingRuns<T>::resize(std::int64_t params, std::int64_t keep) {
     b->zero();
   }
   step_ = 0;
+  lars_tensors_ = 0;  // the layout changed: the trainer lists its tensors again
 }
 
 template class BasicTrainingRuns<float>;

@@ -251,9 +251,15 @@ void Gradients::zero() {
 double backward(const PlasticShape& s, const PlasticWeights& w, const double* x, std::uint32_t label, Gradients& g,
                 double scale) {
   const Trace t = forward(s, w, x);
-  const std::size_t v = s.neurons, d = s.inputs, m = s.labels;
   std::vector<double> dlogits;
   const double loss = cross_entropy(t.logits, label, &dlogits, scale);
+  backpropagate(s, w, x, t, dlogits, g);
+  return loss;
+}
+
+void backpropagate(const PlasticShape& s, const PlasticWeights& w, const double* x, const Trace& t,
+                   const std::vector<double>& dlogits, Gradients& g) {
+  const std::size_t v = s.neurons, d = s.inputs, m = s.labels;
   const double* h_last = t.h.data() + s.rounds * v;
   std::vector<double> dh(v, 0.0), da(v), dh_prev(v);
   for (std::size_t c = 0; c < m; ++c) {
@@ -285,7 +291,6 @@ double backward(const PlasticShape& s, const PlasticWeights& w, const double* x,
     }
     dh.swap(dh_prev);
   }
-  return loss;
 }
 
 }  // namespace engram::plastic

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <exception>
 #include <functional>
+#include <limits>
 #include <optional>
 
 #include "engram/engine/error.hpp"
@@ -32,6 +33,9 @@ struct DataSpec {
   std::uint32_t inputs = 20, labels = 2, hidden = 16;
   std::string images, label_file, test_images, test_label_file;
   std::uint32_t train_examples = 0, test_examples = 0;  // 0: the kind's default
+  // Image sets: standardize (per-pixel z-scores of the training part) or unit (pixels / the
+  // brightest pixel, in [0, 1]: the MNIST scaling of Cristian et al.).
+  bool standardize = true;
 };
 
 struct Config {
@@ -61,7 +65,13 @@ struct Config {
   std::vector<Attack> attacks{Attack::fgsm, Attack::pgd};
   std::vector<double> epsilons{0.0, 0.05, 0.1, 0.2, 0.3, 0.5};
   std::uint32_t pgd_steps = 10;
+  std::uint32_t targeted_steps = 100;
   std::uint32_t attack_examples = 200;
+  Norm attack_norm = Norm::linf;
+  double clip_lower = -std::numeric_limits<double>::infinity(), clip_upper = std::numeric_limits<double>::infinity();
+  // Attack only the test examples that every model classifies correctly (Cristian et al.'s
+  // protocol): each curve then starts at 100% and measures robustness apart from clean accuracy.
+  bool only_correct = false;
 };
 
 std::vector<double> numbers(const io::ConfigNode& node, const std::string& key) {
@@ -74,7 +84,7 @@ DataSpec parse_data(const io::ConfigNode& node) {
   DataSpec d;
   d.field = node.path();
   node.allow_keys({"kind", "inputs", "labels", "hidden", "images", "label_file", "test_images", "test_label_file",
-                   "train_examples", "test_examples"});
+                   "train_examples", "test_examples", "scale"});
   d.kind = node.optional<std::string>("kind", "halfspace");
   if (d.kind != "halfspace" && d.kind != "relu_teacher" && d.kind != "plastic_teacher" && d.kind != "digits" && d.kind != "idx") {
     throw Error::bad_input(node.field("kind"), d.kind, "must be halfspace, relu_teacher, plastic_teacher, digits or idx");
@@ -91,6 +101,12 @@ DataSpec parse_data(const io::ConfigNode& node) {
       throw Error::bad_input(node.field("test_images"), d.test_images, "test_images and test_label_file go together");
     }
   }
+  const std::string scale = node.optional<std::string>("scale", "standardize");
+  if (scale != "standardize" && scale != "unit") throw Error::bad_input(node.field("scale"), scale, "must be standardize or unit");
+  if (scale == "unit" && d.kind != "digits" && d.kind != "idx") {
+    throw Error::bad_input(node.field("scale"), scale, "applies to image sets (digits, idx) only");
+  }
+  d.standardize = scale == "standardize";
   d.train_examples = node.optional<std::uint32_t>("train_examples", 0);
   d.test_examples = node.optional<std::uint32_t>("test_examples", 0);
   if (d.kind == "halfspace" && d.labels != 2) throw Error::bad_input(node.field("labels"), to_text(d.labels), "a halfspace has 2 labels");
@@ -206,7 +222,20 @@ void parse_baseline(const io::ConfigNode& b, Config& c) {
 }
 
 void parse_attack_section(const io::ConfigNode& a, Config& c) {
-  a.allow_keys({"kinds", "epsilons", "steps", "examples"});
+  a.allow_keys({"kinds", "epsilons", "steps", "targeted_steps", "examples", "norm", "clip", "only_correct"});
+  c.targeted_steps = a.optional<std::uint32_t>("targeted_steps", 100);
+  if (c.targeted_steps == 0) throw Error::bad_input(a.field("targeted_steps"), "0", "the targeted attack needs at least one step");
+  c.attack_norm = parse_norm(a.optional<std::string>("norm", "linf"), a.field("norm"));
+  if (a.has("clip")) {
+    const std::vector<double> box = numbers(a, "clip");
+    if (box.size() != 2 || !(box[0] < box[1])) {
+      throw Error::bad_input(a.field("clip"), box.size() == 2 ? to_text(box[0]) + ".." + to_text(box[1]) : to_text(box.size()) + " numbers",
+                             "must be [lower, upper] with lower < upper");
+    }
+    c.clip_lower = box[0];
+    c.clip_upper = box[1];
+  }
+  c.only_correct = a.optional<bool>("only_correct", false);
   if (a.has("kinds")) {
     c.attacks.clear();
     for (const io::ConfigNode& k : a.list("kinds")) c.attacks.push_back(parse_attack(k.text(), a.field("kinds")));
@@ -287,7 +316,7 @@ Prepared prepare(const DataSpec& d, const Config& c) {
   }
   if (d.test_examples) p.test = p.test.slice(0, d.test_examples);
   p.train.labels = p.test.labels = std::max(p.train.labels, p.test.labels);
-  standardize(p.train, p.test);
+  if (d.standardize) standardize(p.train, p.test);
   p.shape.inputs = p.train.features;
   p.shape.labels = p.train.labels;
   p.shape.validate("network.");
@@ -548,7 +577,24 @@ sched::Table training_table(const Outcome& o) {
 struct Curve {
   sched::Table table{"robustness", {}};
   double rule_worst = 0, gradient_worst = 0;
+  std::vector<double> rule, gradient;  // per (attack, epsilon), attacks outer: the sweep row's curve
+  std::size_t attacked = 0;
 };
+
+// The test examples every model classifies correctly, in order.
+Dataset correct_by_all(const Dataset& test, const PlasticShape& shape, const std::vector<const PlasticWeights*>& models) {
+  Dataset kept;
+  kept.features = test.features;
+  kept.labels = test.labels;
+  for (std::size_t i = 0; i < test.size(); ++i) {
+    bool all = true;
+    for (const PlasticWeights* w : models) all = all && forward(shape, *w, test.sample(i)).predicted == test.y[i];
+    if (!all) continue;
+    kept.x.insert(kept.x.end(), test.sample(i), test.sample(i) + test.features);
+    kept.y.push_back(test.y[i]);
+  }
+  return kept;
+}
 
 Curve robustness(const Outcome& o, const Config& c) {
   Curve curve;
@@ -556,22 +602,33 @@ Curve robustness(const Outcome& o, const Config& c) {
   curve.table.add("attack", sched::Column::Type::text);
   curve.table.add("epsilon", sched::Column::Type::real);
   curve.table.add("accuracy", sched::Column::Type::real);
-  const Dataset test = o.primary.test.slice(0, c.attack_examples);
   std::vector<std::pair<std::string, const PlasticWeights*>> models{{"rule", &o.rule_trained}};
   if (c.baseline) models.emplace_back("gradient", &o.gradient_trained);
+  std::vector<const PlasticWeights*> weights;
+  for (const auto& m : models) weights.push_back(m.second);
+  // only_correct filters the whole test part first, so `examples` counts attacked examples.
+  const Dataset test = (c.only_correct ? correct_by_all(o.primary.test, o.shape, weights) : o.primary.test).slice(0, c.attack_examples);
+  if (test.size() == 0) throw Error::bad_input("attack.only_correct", "true", "no test example is classified correctly by every model");
+  curve.attacked = test.size();
   for (const auto& [name, w] : models) {
     for (Attack a : c.attacks) {
       for (double e : c.epsilons) {
         AttackOptions opt;
         opt.attack = a;
         opt.epsilon = e;
-        opt.steps = c.pgd_steps;
+        opt.steps = a == Attack::targeted ? c.targeted_steps : c.pgd_steps;
+        opt.seed = c.seed;
+        opt.norm = c.attack_norm;
+        opt.lower = c.clip_lower;
+        opt.upper = c.clip_upper;
         const double r = adversarial_accuracy(o.shape, *w, test, opt);
         curve.table.append({name, std::string(attack_name(a)), e, r});
         (name == "rule" ? curve.rule_worst : curve.gradient_worst) = r;
+        (name == "rule" ? curve.rule : curve.gradient).push_back(r);
       }
     }
   }
+  if (!c.baseline) curve.gradient.assign(curve.rule.size(), std::nan(""));
   return curve;
 }
 
@@ -628,8 +685,18 @@ class MetaKind : public sched::JobKind {
     const std::uint64_t population = c.method == "es" ? c.meta.es.population * weights * 9 : 0;
     return 8 * (tangents + weights * 4) + population;
   }
-  std::vector<std::string> result_columns(const io::ConfigNode&) const override {
-    if (robust_) return {"rule_accuracy", "gradient_accuracy", "rule_worst", "gradient_worst"};
+  std::vector<std::string> result_columns(const io::ConfigNode& config) const override {
+    if (robust_) {
+      // Then the whole curve, one column per (model, attack, epsilon index): rule_pgd_0, ...
+      const Config c = parse(config);
+      std::vector<std::string> columns{"rule_accuracy", "gradient_accuracy", "rule_worst", "gradient_worst", "attacked"};
+      for (const char* model : {"rule", "gradient"}) {
+        for (Attack a : c.attacks) {
+          for (std::size_t e = 0; e < c.epsilons.size(); ++e) columns.push_back(std::string(model) + "_" + attack_name(a) + "_" + to_text(e));
+        }
+      }
+      return columns;
+    }
     return {"initial_accuracy", "learned_accuracy", "perceptron_accuracy", "gradient_accuracy", "final_meta_loss"};
   }
   // Jobs of a batch with one lockstep key meta-train as one batch of runs (run_metas); a run is
@@ -657,7 +724,11 @@ class MetaKind : public sched::JobKind {
         const Config& c = group[g];
         if (robust_) {
           const Curve curve = robustness(o, c);
-          rows[members[g]] = {o.learned_accuracy, o.gradient_accuracy, curve.rule_worst, curve.gradient_worst};
+          sched::Row row{o.learned_accuracy, o.gradient_accuracy, curve.rule_worst, curve.gradient_worst,
+                         static_cast<std::int64_t>(curve.attacked)};
+          for (double v : curve.rule) row.push_back(v);
+          for (double v : curve.gradient) row.push_back(v);
+          rows[members[g]] = std::move(row);
         } else {
           rows[members[g]] = {o.initial_accuracy, o.learned_accuracy, o.perceptron_accuracy, o.gradient_accuracy,
                               o.log.empty() ? std::nan("") : o.log.back().loss};

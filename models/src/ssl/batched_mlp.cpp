@@ -82,6 +82,20 @@ void BatchedMlp<T>::init_run(std::vector<T>& p, std::vector<T>& s, std::uint64_t
 }
 
 template <class T>
+std::vector<models::runs::LarsTensor> BatchedMlp<T>::lars_tensors() const {
+  std::vector<models::runs::LarsTensor> out;
+  for (const Layer& L : layers_) {
+    out.push_back({L.w, L.in * L.out, true});
+    out.push_back({L.b, L.out, false});
+    if (L.gamma >= 0) {
+      out.push_back({L.gamma, L.out, false});
+      out.push_back({L.beta, L.out, false});
+    }
+  }
+  return out;
+}
+
+template <class T>
 void BatchedMlp<T>::name_tensors(const std::string& prefix, StateStore params_store, bool with_stats,
                                  std::vector<NamedTensor>& out) const {
   // nn.Sequential numbers every module: Linear, then BatchNorm1d when present, then ReLU.

@@ -71,6 +71,14 @@ MyowModel<T>::MyowModel(const MyowConfig& cfg, const ReachRuns& runs, Backend& b
   }
   const std::int64_t R = runs.runs();
   weights_.set_seeds(runs.seeds());
+  if (cfg.lars) {
+    std::vector<models::runs::LarsTensor> tensors;
+    for (const BatchedMlp<T>* net : {&enc_, &proj_, &proj_m_, &pred_, &pred_m_}) {
+      const auto t = net->lars_tensors();
+      tensors.insert(tensors.end(), t.begin(), t.end());
+    }
+    weights_.set_lars_tensors(tensors);
+  }
   // Each network draws its initial weights from its own tensor block of the run's seed.
   const std::pair<const BatchedMlp<T>*, std::uint32_t> nets[5] = {{&enc_, 0}, {&proj_, 16}, {&pred_, 32}, {&proj_m_, 48}, {&pred_m_, 64}};
   std::vector<T> stats_host(static_cast<std::size_t>(R * stats_stride_), T(0));
@@ -215,7 +223,11 @@ std::vector<std::vector<double>> MyowModel<T>::train_step(std::uint32_t step, do
                                                           const std::vector<double>& lr) {
   auto terms = loss(step, mined_weight, true);
   weights_.set_learning_rates(lr);
-  weights_.adamw_step({0, weights_.params()}, {cfg_.lr, 0.9, 0.999, 1e-8, cfg_.weight_decay});
+  if (cfg_.lars) {
+    weights_.lars_step({cfg_.momentum, cfg_.weight_decay, cfg_.lars_eta});
+  } else {
+    weights_.adamw_step({0, weights_.params()}, {cfg_.lr, 0.9, 0.999, 1e-8, cfg_.weight_decay});
+  }
   const std::int64_t target_count = proj_m_.param_end();
   launch(backend_, runs_.runs() * target_count,
          kernels::RunsEmaUpdate<T>{target_.data(), weights_.values(), 0, target_count, weights_.stride(),

@@ -84,12 +84,17 @@ MyowConfig myow_config(const io::ConfigNode& m, const io::ConfigNode& t) {
   c.mining_warmup_epochs = non_negative(m, "mining_warmup_epochs", c.mining_warmup_epochs);
   c.mining_rampup_epochs = non_negative(m, "mining_rampup_epochs", c.mining_rampup_epochs);
   c.ema_base = in_range(m, "ema_base", c.ema_base, 0, 1);
-  t.allow_keys({"epochs", "batch", "pool", "lr", "weight_decay", "warmup_epochs", "max_offset", "max_dropout",
-                "dropout_apply", "noise"});
+  t.allow_keys({"epochs", "batch", "pool", "optimizer", "lr", "momentum", "lars_eta", "weight_decay", "warmup_epochs",
+                "max_offset", "max_dropout", "dropout_apply", "noise"});
   c.epochs = positive(t, "epochs", c.epochs, 1000000);
   c.batch = positive(t, "batch", c.batch, 65536);
   c.pool = positive(t, "pool", c.pool, 65536);
+  const std::string optimizer = t.optional<std::string>("optimizer", c.lars ? "lars" : "adamw");
+  if (optimizer != "adamw" && optimizer != "lars") throw Error::bad_input(t.field("optimizer"), optimizer, "must be adamw or lars");
+  c.lars = optimizer == "lars";
   c.lr = in_range(t, "lr", c.lr, 1e-9, 10);
+  c.momentum = in_range(t, "momentum", c.momentum, 0, 0.999999);
+  c.lars_eta = in_range(t, "lars_eta", c.lars_eta, 1e-9, 10);
   c.weight_decay = in_range(t, "weight_decay", c.weight_decay, 0, 10);
   c.warmup_epochs = non_negative(t, "warmup_epochs", c.warmup_epochs);
   c.max_offset = non_negative(t, "max_offset", c.max_offset);

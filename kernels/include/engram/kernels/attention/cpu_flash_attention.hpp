@@ -12,11 +12,12 @@
 // denominator, rescale) is lane-wise vector arithmetic with no horizontal reductions and no
 // per-row scalar loops. Scores live in the base-2 domain (Q is packed pre-multiplied by
 // scale * log2 e), so each probability is one exp2 (exp2 below: a degree-6 polynomial, no table).
-//   forward:  K, V and Q^T of every (sequence, head) packed once per call, reading the inputs in
-//             token order; per 256-row block and key tile (K/V fetched from memory once per 256
-//             rows), per 16-lane stripe: S^T = K Q^T with the tile's column maxima taken in the
-//             stores, P = exp2(S^T - m) with the row sums in the same pass, O^T = O^T corr + V^T P^T
-//             (the rescale applied as the product loads its accumulators).
+//   forward:  K, V and Q^T of every (sequence, head) packed once per call (transposes run as
+//             8 x 8 register blocks, as does the write-back of O, dQ, dK, dV); per 256-row block
+//             and key tile (K/V fetched from memory once per 256 rows), per 16-lane stripe:
+//             S^T = K Q^T with the tile's column maxima taken in the stores, P = exp2(S^T - m)
+//             with the row sums in the same pass, O^T = O^T corr + V^T P^T (the rescale applied
+//             as the product loads its accumulators).
 //   backward: operands packed once per call as in the forward (Q and dO also as plain rows, so
 //             the dK and dV products read them contiguously); per (sequence, head), key tiles
 //             outer and query blocks inner (FlashAttention-2), from the forward's saved
@@ -202,27 +203,38 @@ struct Accumulate {
 template <int MR, int NV, class A, class Epilogue>
 inline void micro(std::int64_t K, const A& a, const float* b, std::int64_t bk, float* c, std::int64_t cm,
                   Accumulate accumulate, const Epilogue& epilogue, std::int64_t row0, std::int64_t lane0) {
+  // Every loop over i and v below is unrolled outright so that acc lives in registers: left to the
+  // compiler, acc stayed on the stack outside the k loop (about 70 extra loads and stores a call).
   Vec acc[MR][NV];
-  _Pragma("GCC unroll 8") for (int i = 0; i < MR; ++i) {
-    _Pragma("GCC unroll 8") for (int v = 0; v < NV; ++v) acc[i][v] = accumulate.on ? load(c + i * cm + v * kLanes) : Vec{};
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) acc[i][v] = accumulate.on ? load(c + i * cm + v * kLanes) : Vec{};
   }
   if (accumulate.scale != nullptr) {
-    _Pragma("GCC unroll 8") for (int v = 0; v < NV; ++v) {
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) {
       const Vec scale = load(accumulate.scale + lane0 + v * kLanes);
-      _Pragma("GCC unroll 8") for (int i = 0; i < MR; ++i) acc[i][v] *= scale;
+#pragma GCC unroll 8
+      for (int i = 0; i < MR; ++i) acc[i][v] *= scale;
     }
   }
   for (std::int64_t k = 0; k < K; ++k) {
     Vec bv[NV];
-    _Pragma("GCC unroll 8") for (int v = 0; v < NV; ++v) bv[v] = load(b + k * bk + v * kLanes);
-    _Pragma("GCC unroll 8") for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) bv[v] = load(b + k * bk + v * kLanes);
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) {
       const Vec ai = splat(a.at(i, k));
-      _Pragma("GCC unroll 8") for (int v = 0; v < NV; ++v) acc[i][v] = fmadd(ai, bv[v], acc[i][v]);
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) acc[i][v] = fmadd(ai, bv[v], acc[i][v]);
     }
   }
-  _Pragma("GCC unroll 8") for (int v = 0; v < NV; ++v) {
+#pragma GCC unroll 8
+  for (int v = 0; v < NV; ++v) {
     Vec column_max = splat(kLowest);
-    _Pragma("GCC unroll 8") for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) {
       const Vec x = epilogue(row0 + i, lane0 + v * kLanes, acc[i][v]);
       store(c + i * cm + v * kLanes, x);
       if constexpr (Epilogue::kColumnMax) column_max = vmax(column_max, x);
@@ -360,8 +372,8 @@ struct PackedOffsets {
 };
 
 // A packing work item: tokens [first, first + count) (relative to the sequence) of sequence s's
-// keys or of its queries (then one query block). Items read whole [heads, D] token rows in
-// order, so the inputs stream through memory once and every head's panels fill together.
+// keys or of its queries (then one query block). An item's tokens are a window of the inputs
+// that stays in cache while every head's panels fill from it.
 struct PackChunk {
   std::int64_t s, first, count;
   bool keys;

@@ -1,7 +1,7 @@
 #pragma once
 // AdamW (Loshchilov & Hutter): Adam with decoupled weight decay. One work item per parameter, so
 // the same functor runs on the CPU and CUDA backends and in host-side loops over small parameter
-// sets (plasticity-rule tables). Every optimiser in engram is this one.
+// sets (plasticity-rule tables). The other optimiser is LARS (lars.hpp), which BYOL-style trainers take.
 //
 //   engram::nn::AdamWState<float> state(params.size());
 //   engram::nn::AdamW<float> step{params.data(), grads.data(), state.m.data(), state.v.data(),

@@ -16,6 +16,7 @@
 //   ... forward, backward: accumulate into w.grads() ...
 //   w.clip_grad_norm({0, w.params()}, 1.0);
 //   w.adamw_step({0, w.params()}, {lr_ignored, 0.9, 0.999, 1e-8, 0.0});
+//   // or LARS: w.set_lars_tensors(tensors) once, then w.lars_step({0.9, 1e-6, 1e-3}) per step
 //
 // A new trainer's own layers: write ENGRAM_HD functors over [R, ...] items (one item never
 // touches two runs; sums in a fixed order), run them with engram::launch(backend, n, f)
@@ -29,12 +30,20 @@
 #include "engram/engine/backend/backend.hpp"
 #include "engram/engine/memory/buffer.hpp"
 #include "engram/kernels/nn/adamw.hpp"
+#include "engram/kernels/nn/lars.hpp"
 
 namespace engram::models::runs {
 
 // Values [offset, offset + count) of every run's parameter vector.
 struct Span {
   std::int64_t offset = 0, count = 0;
+};
+
+// One parameter tensor of a run's vector for LARS: adapt = false for biases and batch-norm
+// parameters (no trust ratio, no weight decay), as BYOL and MYOW train.
+struct LarsTensor {
+  std::int64_t offset = 0, count = 0;
+  bool adapt = true;
 };
 
 // Rounds a per-run size up to whole 64-byte lines of floats.
@@ -69,6 +78,12 @@ class BasicTrainingRuns {
   // One AdamW step of every run over `span`, each with its own learning rate (config.lr is not
   // used). The step count is shared: runs of a batch step together.
   void adamw_step(Span span, const nn::AdamWConfig& config);
+  // LARS instead of AdamW (kernels/nn/lars.hpp): the tensors it steps, disjoint, inside
+  // [0, params); values outside every tensor stay. Then one lars_step per optimisation step, each
+  // run with its own learning rate. Its momentum buffer is AdamW's first moment (a trainer uses
+  // one optimiser), so reset_optimizer and resize clear it; resize also forgets the tensors.
+  void set_lars_tensors(const std::vector<LarsTensor>& tensors);
+  void lars_step(const nn::LarsConfig& config);
   // Zeroes the moments and the step count (a new training phase, e.g. transfer).
   void reset_optimizer();
 
@@ -80,6 +95,11 @@ class BasicTrainingRuns {
   std::int64_t runs_, params_, stride_;
   Buffer<T> values_, grads_, m_, v_;
   Buffer<double> lr_, partial_norms_, norms_;
+  Buffer<std::int64_t> lars_offsets_, lars_counts_;
+  Buffer<std::uint8_t> lars_adapt_;
+  Buffer<std::int32_t> lars_tensor_of_;
+  Buffer<double> lars_rates_;
+  std::int64_t lars_tensors_ = 0;
   Buffer<std::uint64_t> seeds_;
   std::vector<std::uint64_t> host_seeds_;
   std::int64_t step_ = 0;

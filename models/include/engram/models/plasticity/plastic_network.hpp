@@ -118,5 +118,9 @@ struct Gradients {
 // Adds scale * d CE(x, label) / d(weights, x) to `grads` (sized by resize()); returns the CE.
 double backward(const PlasticShape& shape, const PlasticWeights& w, const double* x, std::uint32_t label,
                 Gradients& grads, double scale = 1.0);
+// Adds d L / d(weights, x) to `grads` for any loss L of the logits, given dlogits = d L / d logits
+// at the forward pass `trace` of x (selections held fixed, as in backward()).
+void backpropagate(const PlasticShape& shape, const PlasticWeights& w, const double* x, const Trace& trace,
+                   const std::vector<double>& dlogits, Gradients& grads);
 
 }  // namespace engram::plastic

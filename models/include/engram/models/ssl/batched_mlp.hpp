@@ -25,6 +25,7 @@
 
 #include "engram/engine/backend/backend.hpp"
 #include "engram/engine/memory/buffer.hpp"
+#include "engram/models/nn/training_runs.hpp"
 #include "engram/models/ssl/named_tensor.hpp"
 
 namespace engram::ssl {
@@ -81,6 +82,8 @@ class BatchedMlp {
   // network's slice of one run's host vectors.
   void init_run(std::vector<T>& params, std::vector<T>& stats, std::uint64_t seed, std::uint32_t tensor_base) const;
 
+  // Its tensors for LARS: weights adapt; biases, batch-norm scales and shifts do not.
+  std::vector<models::runs::LarsTensor> lars_tensors() const;
   // This network's tensors under torch nn.Sequential names (`prefix`.0.weight, ...): parameters in
   // `params_store` (MYOW's target copy shares the online offsets), running statistics in
   // StateStore::stats unless with_stats is false (a network that never updates them).

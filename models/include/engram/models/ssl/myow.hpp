@@ -40,7 +40,10 @@ struct MyowConfig {
   double ema_base = 0.9;
   // training
   std::int64_t epochs = 200, batch = 256, pool = 512;
-  double lr = 1e-3, weight_decay = 1e-6;
+  // AdamW, or LARS as the public code trains (lr 0.8, momentum 0.9, eta 1e-3; biases and
+  // batch-norm parameters without trust ratio or weight decay). momentum and lars_eta are LARS's.
+  bool lars = false;
+  double lr = 1e-3, weight_decay = 1e-6, momentum = 0.9, lars_eta = 1e-3;
   std::int64_t warmup_epochs = 10;
   std::int64_t max_offset = 4;
   double max_dropout = 0.8, dropout_apply = 0.9, noise = 0.1;
@@ -59,7 +62,7 @@ class MyowModel {
   // Loss of every run at `step` with mined weight `mined_weight`; with gradients, the online
   // networks' gradients in weights().grads(). Returns [R][term]: total, byol, mined, mined_weight.
   std::vector<std::vector<double>> loss(std::uint32_t step, double mined_weight, bool gradients);
-  // loss(...) then AdamW on the online networks and the EMA update of the target.
+  // loss(...) then AdamW or LARS on the online networks and the EMA update of the target.
   std::vector<std::vector<double>> train_step(std::uint32_t step, double mined_weight, double momentum,
                                               const std::vector<double>& lr);
   // Eval-mode online encoder over every bin (each run's standardisation), every run in one
