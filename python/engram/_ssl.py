@@ -151,17 +151,16 @@ class _SelfSupervisedModel:
             if value.shape != tuple(shape):
                 raise ValueError(f"{name}: shape {value.shape}, must be {tuple(shape)}")
             flats[store][offset:offset + value.size] = value.ravel()
-        mean, inv_std = np.zeros(neurons, np.float32), np.ones(neurons, np.float32)
-        if self._standardised():
-            for key in sorted(extra_keys):
-                if key not in state:
-                    raise ValueError(f"{key}: missing")
-                value = as_array(state[key], np.float32, key)
-                if value.shape != (neurons,):
-                    raise ValueError(f"{key}: shape {value.shape}, must be ({neurons},)")
-            mean = as_array(state["standardise.mean"], np.float32, "standardise.mean")
-            inv_std = as_array(state["standardise.inv_std"], np.float32, "standardise.inv_std")
-        self._net.set_state(neurons, flats["params"], flats["stats"], flats["target"], mean, inv_std)
+        standardise = {"standardise.mean": np.zeros(neurons, np.float32),
+                       "standardise.inv_std": np.ones(neurons, np.float32)}
+        for key in sorted(extra_keys):
+            if key not in state:
+                raise ValueError(f"{key}: missing")
+            standardise[key] = as_array(state[key], np.float32, key)
+            if standardise[key].shape != (neurons,):
+                raise ValueError(f"{key}: shape {standardise[key].shape}, must be ({neurons},)")
+        self._net.set_state(neurons, flats["params"], flats["stats"], flats["target"], standardise["standardise.mean"],
+                            standardise["standardise.inv_std"])
 
     def save(self, path: Any) -> None:
         """The state dict as an NPZ file, with the class and model keys (``__config__``)."""

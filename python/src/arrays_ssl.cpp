@@ -51,7 +51,7 @@ class PySslModel {
   PySslModel(const std::string& kind, const std::string& model_json, const std::optional<nb::object>& backend)
       : backend_(resolve_backend(backend, "cpu")), kind_(kind), model_json_(model_json) {
     if (kind_ != "swap_vae" && kind_ != "myow") throw Error::internal("PySslModel: unknown kind " + kind_);
-    parse("{}");  // the model keys, checked now rather than at the first fit
+    defaults_ = parse("{}");  // the model keys, checked now rather than at the first fit
   }
 
   nb::dict fit(const Counts& counts, const TrialIds& trial, const std::string& train_json, std::uint64_t seed,
@@ -136,12 +136,8 @@ class PySslModel {
 
   // [(name, shape, store, offset)] for a model on `neurons` inputs.
   nb::list layout(std::int64_t neurons) const {
-    if (neurons < 1) throw Error::bad_input("neurons", std::to_string(neurons), "must be >= 1");
-    const Parsed cfg = parse("{}");
-    const auto tensors = kind_ == "swap_vae" ? ssl::SwapVaeModel<float>::tensors(cfg.swap, neurons, *backend_)
-                                             : ssl::MyowModel<float>::tensors(cfg.myow, neurons, *backend_);
     nb::list out;
-    for (const auto& t : tensors) {
+    for (const auto& t : tensors(neurons)) {
       nb::list shape;
       for (std::int64_t s : t.shape) shape.append(s);
       const char* store = t.store == ssl::StateStore::params ? "params" : t.store == ssl::StateStore::stats ? "stats" : "target";
@@ -169,14 +165,12 @@ class PySslModel {
   void set_state(std::int64_t neurons, const Flat& params, const Flat& stats, const Flat& target, const Flat& mean,
                  const Flat& inv_std) {
     std::int64_t want_params = 0, want_stats = 0;
-    for (const auto& item : layout(neurons)) {
-      const auto t = nb::cast<nb::tuple>(item);
-      std::int64_t n = 1;
-      for (const auto& s : nb::cast<nb::tuple>(t[1])) n *= nb::cast<std::int64_t>(s);
-      const std::string store = nb::cast<std::string>(t[2]);
-      const std::int64_t end = nb::cast<std::int64_t>(t[3]) + n;
-      if (store == "params") want_params = std::max(want_params, end);
-      if (store == "stats") want_stats = std::max(want_stats, end);
+    for (const auto& t : tensors(neurons)) {
+      std::int64_t size = 1;
+      for (std::int64_t extent : t.shape) size *= extent;
+      const std::int64_t end = t.offset + size;
+      if (t.store == ssl::StateStore::params) want_params = std::max(want_params, end);
+      if (t.store == ssl::StateStore::stats) want_stats = std::max(want_stats, end);
     }
     const auto check = [](const char* what, std::size_t got, std::int64_t want) {
       if (static_cast<std::int64_t>(got) != want) {
@@ -207,9 +201,14 @@ class PySslModel {
   }
 
   ssl::MlpSpec encoder_spec() const {
-    const Parsed cfg = parse("{}");
-    return kind_ == "swap_vae" ? ssl::SwapVaeModel<float>::encoder_spec(cfg.swap, neurons_)
-                               : ssl::MyowModel<float>::encoder_spec(cfg.myow, neurons_);
+    return kind_ == "swap_vae" ? ssl::SwapVaeModel<float>::encoder_spec(defaults_.swap, neurons_)
+                               : ssl::MyowModel<float>::encoder_spec(defaults_.myow, neurons_);
+  }
+
+  std::vector<ssl::NamedTensor> tensors(std::int64_t neurons) const {
+    if (neurons < 1) throw Error::bad_input("neurons", std::to_string(neurons), "must be >= 1");
+    return kind_ == "swap_vae" ? ssl::SwapVaeModel<float>::tensors(defaults_.swap, neurons, *backend_)
+                               : ssl::MyowModel<float>::tensors(defaults_.myow, neurons, *backend_);
   }
 
   void require_state(const char* call) const {
@@ -220,6 +219,7 @@ class PySslModel {
 
   std::shared_ptr<Backend> backend_;
   std::string kind_, model_json_;
+  Parsed defaults_;  // the model keys with the train section's defaults (encoder and layout read only model keys)
   std::int64_t neurons_ = 0;
   ssl::RunState state_;
 };
