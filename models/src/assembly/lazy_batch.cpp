@@ -143,6 +143,70 @@ LazyBatch::LazyBatch(Backend& backend, BrainSpec spec, std::vector<BrainId> brai
   }
 }
 
+namespace {
+
+// `into` (empty) takes `from`'s allocation, emptied.
+template <class T>
+void take_emptied(std::vector<T>& into, std::vector<T>& from) {
+  into.swap(from);
+  into.clear();
+}
+
+}  // namespace
+
+void LazyBatch::reuse_storage(LazyBatch& spent) {
+  if (steps_ != 0 || &spent == this) throw Error::internal("LazyBatch::reuse_storage: call it on a fresh batch");
+  if (spent.areas_.size() != areas_.size() || spent.fibers_.size() != fibers_.size() ||
+      spent.brains_.size() != brains_.size() || &spent.backend_ != &backend_) {
+    return;  // another shape: nothing fits
+  }
+  // Buffers hold `count` (or support) valid elements, tracked outside them: a larger one taken
+  // over with a zero count is the same state as a fresh empty one.
+  for (std::size_t a = 0; a < areas_.size(); ++a) {
+    AreaState& area = areas_[a];
+    AreaState& old = spent.areas_[a];
+    if (old.inputs.size() > area.inputs.size()) area.inputs.swap(old.inputs);
+    for (std::size_t b = 0; b < brains_.size(); ++b) {
+      AreaBrain& ab = area.brains[b];
+      AreaBrain& from = old.brains[b];
+      ab.fires_device.swap(from.fires_device);
+      ab.wins_device.swap(from.wins_device);
+      take_emptied(ab.firing, from.firing);
+      take_emptied(ab.previous, from.previous);
+      take_emptied(ab.fires, from.fires);
+      take_emptied(ab.scratch, from.scratch);
+      take_emptied(ab.potentials, from.potentials);
+      take_emptied(ab.next, from.next);
+      take_emptied(ab.fresh_input, from.fresh_input);
+      take_emptied(ab.host_inputs, from.host_inputs);
+      take_emptied(ab.host_wins, from.host_wins);
+    }
+  }
+  for (std::size_t f = 0; f < fibers_.size(); ++f) {
+    for (std::size_t b = 0; b < brains_.size(); ++b) {
+      FiberBrain& fb = fibers_[f].brains[b];
+      FiberBrain& from = spent.fibers_[f].brains[b];
+      fb.source.swap(from.source);
+      fb.target.swap(from.target);
+      fb.weight.swap(from.weight);
+      take_emptied(fb.new_source, from.new_source);
+      take_emptied(fb.new_target, from.new_target);
+      for (auto [into, out] : {std::pair{&fb.by_source, &from.by_source}, std::pair{&fb.rebuilt, &from.rebuilt}}) {
+        take_emptied(into->offset, out->offset);
+        take_emptied(into->edge, out->edge);
+        take_emptied(into->target, out->target);
+        take_emptied(into->weight, out->weight);
+      }
+      take_emptied(fb.rebuild_cursor, from.rebuild_cursor);
+      take_emptied(fb.seen, from.seen);
+      take_emptied(fb.target_input, from.target_input);
+      take_emptied(fb.target_begin, from.target_begin);
+    }
+  }
+  spent.fibers_.clear();  // its edges are gone: it must not step again
+  spent.areas_.clear();
+}
+
 // ---- sources ------------------------------------------------------------------------------------
 
 const std::uint8_t* LazyBatch::fires_device(const FiberState& fiber, std::size_t brain) const {

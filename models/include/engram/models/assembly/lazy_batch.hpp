@@ -89,6 +89,13 @@ class LazyBatch final : public BatchControls {
   // Bytes of backend memory held (edge lists, flags, inputs): grows with support, not with n.
   std::size_t memory_bytes() const;
 
+  // Takes over the storage of `spent` (a batch of the same spec and number of brains that is
+  // done with), emptied: its edge lists, source indexes and per-step scratch. A batch built after
+  // another on the same thread then grows into memory that is already allocated and mapped
+  // instead of allocating, faulting in and copying it again (run_projection_batch's brains, one
+  // after another per thread). Call before the first step; results are the same bits as without.
+  void reuse_storage(LazyBatch& spent);
+
   // On the CPU backend a step runs host-only: each brain's inputs, k-cap (one pass) and Hebbian
   // update on the thread that owns the brain, no atomics, no device mirrors. `true` runs the
   // portable kernels instead, as the CUDA backend does: the parity tests compare the two.
