@@ -49,6 +49,7 @@
 #include "engram/engine/memory/buffer.hpp"
 #include "engram/kernels/core/random.hpp"
 #include "engram/kernels/graph/sparse_edges.hpp"
+#include "engram/kernels/select/tail_topk.hpp"
 #include "engram/models/assembly/batch_controls.hpp"
 #include "engram/models/assembly/brain_batch.hpp"
 #include "engram/models/assembly/brain_spec.hpp"
@@ -237,7 +238,11 @@ class LazyBatch final : public BatchControls {
   static Pmf binomial(std::uint32_t trials, double p);
   static Pmf sum(const Pmf& a, const Pmf& b);
   static Pmf trimmed(Pmf pmf);
-  void plan(std::size_t area, std::size_t brain);
+  void plan(std::size_t area, std::size_t brain, bool draw_all);
+  // This step's never-fired candidates of `area` in `brain`, largest first (after plan()).
+  select::TopOrderStream candidate_stream(std::size_t area, std::size_t brain) const;
+  // Host path of step 3: the k-cap over host_inputs and the candidates, into `next`.
+  void cap_with_candidates(std::size_t area, std::size_t brain);
   bool host_path() const;
   // Host path of steps 1-3 for one brain: inputs of its materialised neurons, then the k-cap over
   // them and its candidates, into `next`.
