@@ -41,10 +41,12 @@ class ReachRuns {
 
   // `rows` training bins per run, uniform with replacement: [R * rows].
   std::vector<std::int32_t> sample_anchors(std::uint32_t step, std::int64_t rows, std::uint32_t tag) const;
-  // For each anchor, a bin of the same trial at most `max_offset` bins away (itself only when
-  // its trial has one bin).
+  // For each anchor, a bin of the same trial at least `min_offset` and at most `max_offset` bins
+  // away, uniformly (min_offset 0: the anchor itself is one of the choices, as the public MYOW
+  // code's pair set; the anchor also when no bin of its trial qualifies).
   std::vector<std::int32_t> sample_neighbours(const std::vector<std::int32_t>& anchors, std::uint32_t step,
-                                              std::int64_t max_offset, std::uint32_t tag) const;
+                                              std::int64_t max_offset, std::uint32_t tag,
+                                              std::int64_t min_offset = 1) const;
   // MYOW's candidate pool: the run's training trials are split in two halves at random each
   // step; queries come from one half and the pool from the other, so a mined view is another
   // trial's bin. Returns queries [R * rows] and pool [R * pool_rows].
