@@ -44,10 +44,11 @@ std::uint64_t derive_area_seed(const BrainId& id, std::size_t area) {
   return rng.next_u64();
 }
 
-// Uniform integer in [0, bound), bound >= 1.
+// Uniform integer in [0, bound), 1 <= bound < 2^53. Converted through signed integers: the same
+// values as unsigned ones below 2^63, without the unsigned conversions' extra branches.
 std::uint64_t uniform_below(RngStream& rng, std::uint64_t bound) {
-  const auto draw = static_cast<std::uint64_t>(rng.uniform() * static_cast<double>(bound));
-  return std::min(draw, bound - 1);
+  const auto draw = static_cast<std::int64_t>(rng.uniform() * static_cast<double>(static_cast<std::int64_t>(bound)));
+  return std::min(static_cast<std::uint64_t>(draw), bound - 1);
 }
 
 // Appends host values to a grow-only backend buffer holding `count` elements.
