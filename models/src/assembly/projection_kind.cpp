@@ -59,6 +59,8 @@ std::uint64_t estimate_brain_bytes(const ProjectionExperiment& e) {
                                                             : std::min(n_source, k_source * (e.steps + 1.0));
     const double degree = n_target * s.fiber_p(f);
     bytes += n_source * 12.0 + rows * (degree + 4.0 * std::sqrt(degree + 1.0)) * 1.25 * (sizeof(NeuronId) + sizeof(float));
+    // Exact modes keep each fiber's share of its target's inputs from step to step (ExactBatch).
+    if (!lazy) bytes += n_target * sizeof(FixedInput) + k_source * sizeof(NeuronId);
   }
   return static_cast<std::uint64_t>(bytes);
 }
