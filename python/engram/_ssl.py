@@ -226,8 +226,9 @@ class MYOW(_SelfSupervisedModel):
 
     Model keys: hidden, representation, projection, projection_hidden, mined_projection,
     mined_hidden, mining, miner_k, mining_weight, mining_warmup_epochs, mining_rampup_epochs,
-    ema_base. Train keys: epochs, batch, pool, optimizer (adamw or lars), lr, momentum and
-    lars_eta (LARS), weight_decay, warmup_epochs, max_offset, max_dropout, dropout_apply, noise.
+    ema_base, symmetric_loss. Train keys: epochs, batch, pool, optimizer (adamw or lars), lr,
+    momentum and lars_eta (LARS), weight_decay, warmup_epochs, max_offset, min_offset,
+    max_dropout, dropout_apply, noise, shared_augmentation.
     The encoder reads counts standardised per neuron by the
     training bins' mean and sd (``standardise.mean``/``standardise.inv_std`` in the state dict,
     beside the online ``encoder``, ``projector``, ``mined_projector``, ``predictor``,

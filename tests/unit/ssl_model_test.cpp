@@ -78,6 +78,24 @@ TEST(SslModel, MyowLossGradientMatchesCentralDifferences) {
   check_gradient(model.weights(), model.networks(), [&](bool g) { return model.loss(11, 0.5, g); }, 12);
 }
 
+// The public code's variant: one direction only, each view its own dropout mask and noise, a
+// bin may pair with itself.
+TEST(SslModel, MyowOneDirectionalLossGradientMatchesCentralDifferences) {
+  auto backend = engram::make_backend("cpu");
+  const auto data = small_data();
+  const ReachRuns runs(data, {5, 6}, 0.25);
+  engram::ssl::MyowConfig config = tiny_myow();
+  config.symmetric_loss = false;
+  config.shared_augmentation = false;
+  config.min_offset = 0;
+  engram::ssl::MyowModel<double> model(config, runs, *backend);
+  for (std::uint32_t s = 0; s < 3; ++s) model.train_step(s, 0.5, 0.9, {1e-2, 1e-2});
+  const auto terms = model.loss(11, 0.5, false);
+  // total = byol / (1 + w) + mined * w / (1 + w), with the one direction's mean as the byol term.
+  EXPECT_NEAR(terms[0][0], terms[0][1] / 1.5 + terms[0][2] * 0.5 / 1.5, 1e-12);
+  check_gradient(model.weights(), model.networks(), [&](bool g) { return model.loss(11, 0.5, g); }, 12);
+}
+
 // Trains runs {a, b, c} together on `batched_threads` OpenMP threads and run b alone on
 // `alone_threads`; run b's losses, parameters and representation must be the same bits.
 void swap_vae_alone_vs_batched(int batched_threads, int alone_threads) {
@@ -151,6 +169,20 @@ TEST(SslModel, MyowRunIsTheSameBitsAloneOrBatched) {
 TEST(SslModel, MyowRunTrainedWithLarsIsTheSameBitsAloneOrBatched) {
   engram::ssl::MyowConfig config = tiny_myow();
   config.lars = true;
+  for (const int batched : engram::testing::kThreadCounts) {
+    for (const int alone : engram::testing::kThreadCounts) {
+      SCOPED_TRACE("batched on " + std::to_string(batched) + " threads, alone on " + std::to_string(alone));
+      myow_alone_vs_batched(batched, alone, config);
+    }
+  }
+}
+
+TEST(SslModel, MyowPublicCodeVariantRunIsTheSameBitsAloneOrBatched) {
+  engram::ssl::MyowConfig config = tiny_myow();
+  config.lars = true;
+  config.symmetric_loss = false;
+  config.shared_augmentation = false;
+  config.min_offset = 0;
   for (const int batched : engram::testing::kThreadCounts) {
     for (const int alone : engram::testing::kThreadCounts) {
       SCOPED_TRACE("batched on " + std::to_string(batched) + " threads, alone on " + std::to_string(alone));

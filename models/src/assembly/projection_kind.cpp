@@ -141,6 +141,8 @@ std::vector<std::vector<AreaSummary>> run_projection_batch(const std::vector<Pro
     const int threads = std::max(1, std::min(omp_get_max_threads(), static_cast<int>(groups.size())));
     // Each thread's brains reuse the row storage of the brain it ran before (exact modes).
     std::vector<cpu::PoolShelf> shelves(static_cast<std::size_t>(threads));
+    // Lazy mode: each thread's last brain, whose storage the thread's next brain takes over.
+    std::vector<std::unique_ptr<LazyBatch>> spent(static_cast<std::size_t>(threads));
     ParallelGuard guard;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (std::int64_t g = 0; g < static_cast<std::int64_t>(groups.size()); ++g) guard.run([&] {
@@ -149,8 +151,11 @@ std::vector<std::vector<AreaSummary>> run_projection_batch(const std::vector<Pro
       cpu::RowCache rows;
       for (const std::size_t i : groups[static_cast<std::size_t>(g)]) {
         if (lazy) {
-          LazyBatch one(backend, spec, {ids[i]});
-          step_batch(one, spec, first.steps, i, out, traces);
+          std::unique_ptr<LazyBatch>& last = spent[static_cast<std::size_t>(omp_get_thread_num())];
+          auto one = std::make_unique<LazyBatch>(backend, spec, std::vector<BrainId>{ids[i]});
+          if (last) one->reuse_storage(*last);
+          step_batch(*one, spec, first.steps, i, out, traces);
+          last = std::move(one);
         } else {
           ExactBatch one(backend, spec, {ids[i]}, {overrides[i]}, &rows, &pools);
           step_batch(one, spec, first.steps, i, out, traces);

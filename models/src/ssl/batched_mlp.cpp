@@ -15,8 +15,13 @@ namespace engram::ssl {
 namespace {
 
 // Launches of fewer items run inline on the CPU (a fork/join costs more than that much work).
-constexpr std::int64_t kChannelGrain = 64;
 constexpr std::int64_t kElementGrain = 8192;
+
+// Channels per batch-norm item: a CPU thread takes a cache line's worth of a run's channels and
+// walks the rows; a GPU thread takes one channel.
+std::int64_t norm_block(const Backend& backend) {
+  return backend.kind() == BackendKind::cpu ? kernels::kNormBlock : 1;
+}
 
 template <class T>
 T* ensure(Backend& backend, Buffer<T>& buffer, std::int64_t count) {
@@ -141,26 +146,29 @@ void BatchedMlp<T>::forward(const MlpWeights<T>& w, const T* x, std::int64_t row
     T* lin = ensure(be, tape.linear[l], n);
     models::runs::linear_forward(be, runs_, input, w.params + L.w, w.params + L.b, w.param_stride, lin, rows, L.in, L.out);
     if (!L.hidden) return;
+    T* out = ensure(be, tape.hidden[l + 1], n);
+    if (L.gamma >= 0 && mode != NormMode::eval) {
+      T* mean = ensure(be, tape.mean[l], runs_ * L.out);
+      T* rstd = ensure(be, tape.rstd[l], runs_ * L.out);
+      const std::int64_t block = norm_block(be);
+      launch(be, runs_ * ((L.out + block - 1) / block),
+             kernels::RunsBatchNormReluTrain<T>{lin, w.params, out, mean, rstd,
+                                                mode == NormMode::train ? w.stats : nullptr, w.param_stride, L.gamma,
+                                                L.beta, w.stats_stride, L.running_mean, L.running_var, rows, L.out,
+                                                block},
+             2);
+      continue;
+    }
     const T* pre = lin;
     if (L.gamma >= 0) {
       T* normed = ensure(be, tape.normed[l], n);
-      if (mode == NormMode::eval) {
-        launch(be, n,
-               kernels::RunsBatchNormEval<T>{lin, w.params, w.stats, normed, w.param_stride, L.gamma, L.beta,
-                                             w.stats_stride, L.running_mean, L.running_var, rows, L.out},
-               kElementGrain);
-      } else {
-        T* mean = ensure(be, tape.mean[l], runs_ * L.out);
-        T* rstd = ensure(be, tape.rstd[l], runs_ * L.out);
-        launch(be, runs_ * L.out,
-               kernels::RunsBatchNormTrain<T>{lin, w.params, normed, mean, rstd,
-                                              mode == NormMode::train ? w.stats : nullptr, w.param_stride, L.gamma,
-                                              L.beta, w.stats_stride, L.running_mean, L.running_var, rows, L.out},
-               kChannelGrain);
-      }
+      launch(be, n,
+             kernels::RunsBatchNormEval<T>{lin, w.params, w.stats, normed, w.param_stride, L.gamma, L.beta,
+                                           w.stats_stride, L.running_mean, L.running_var, rows, L.out},
+             kElementGrain);
       pre = normed;
     }
-    launch(be, n, nn::ReluForward<T>{pre, ensure(be, tape.hidden[l + 1], n)}, kElementGrain);
+    launch(be, n, nn::ReluForward<T>{pre, out}, kElementGrain);
   }
 }
 
@@ -184,23 +192,24 @@ void BatchedMlp<T>::backward(const MlpWeights<T>& w, MlpTape<T>& tape, const T* 
     const Layer& L = layers_[li];
     const std::int64_t n = runs_ * rows * L.out;
     const T* dlinear = dout;
-    if (L.hidden) {
-      const T* pre = L.gamma >= 0 ? tape.normed[li].data() : tape.linear[li].data();
-      launch(be, n, nn::ReluBackward<T>{pre, dout, dpre}, kElementGrain);
+    bool bias_done = false;
+    if (L.hidden && L.gamma >= 0) {
+      const std::int64_t block = norm_block(be);
+      launch(be, runs_ * ((L.out + block - 1) / block),
+             kernels::RunsBatchNormReluBackward<T>{tape.linear[li].data(), tape.hidden[li + 1].data(), w.params, dout,
+                                                   tape.mean[li].data(), tape.rstd[li].data(), dlin, w.grads,
+                                                   w.param_stride, L.gamma, L.beta, L.b, rows, L.out, block},
+             2);
+      dlinear = dlin;
+      bias_done = true;
+    } else if (L.hidden) {
+      launch(be, n, nn::ReluBackward<T>{tape.linear[li].data(), dout, dpre}, kElementGrain);
       dlinear = dpre;
-      if (L.gamma >= 0) {
-        launch(be, runs_ * L.out,
-               kernels::RunsBatchNormTrainBackward<T>{tape.linear[li].data(), w.params, dpre, tape.mean[li].data(),
-                                                      tape.rstd[li].data(), dlin, w.grads, w.param_stride, L.gamma,
-                                                      L.beta, rows, L.out},
-               kChannelGrain);
-        dlinear = dlin;
-      }
     }
     T* dinput = li > 0 ? grad : dx;
     const T* input = li == 0 ? tape.input : tape.hidden[li].data();
-    models::runs::linear_backward(be, runs_, input, w.params + L.w, dlinear, dinput, w.grads + L.w, w.grads + L.b,
-                                  w.param_stride, rows, L.in, L.out);
+    models::runs::linear_backward(be, runs_, input, w.params + L.w, dlinear, dinput, w.grads + L.w,
+                                  bias_done ? nullptr : w.grads + L.b, w.param_stride, rows, L.in, L.out);
     dout = grad;
   }
 }

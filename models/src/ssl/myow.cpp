@@ -143,19 +143,22 @@ std::vector<std::vector<double>> MyowModel<T>::loss(std::uint32_t step, double m
   };
   if (gradients) weights_.zero_grads();
   const auto anchors = runs_.sample_anchors(step, B, 0);
-  const auto partners = runs_.sample_neighbours(anchors, step, cfg_.max_offset, 0);
-  // Structured augmentation, as the public code: both views share the dropout mask and noise.
+  const auto partners = runs_.sample_neighbours(anchors, step, cfg_.max_offset, 0, cfg_.min_offset);
+  // Structured augmentation (the public code's default): both views share the dropout mask and
+  // noise (the same draw keys); otherwise the second view draws its own (tag 4).
   augment(anchors, st.bins[0], B, 1, st.x[0]);
-  augment(partners, st.bins[1], B, 1, st.x[1]);
-  for (int v = 0; v < 2; ++v) {
+  augment(partners, st.bins[1], B, cfg_.shared_augmentation ? 1 : 4, st.x[1]);
+  // Direction v: online(view v) predicts target(view 1 - v). One-directional trains v = 0 only.
+  const int directions = cfg_.symmetric_loss ? 2 : 1;
+  for (int v = 0; v < directions; ++v) {
     enc_.forward(online, st.x[v].data(), B, NormMode::train, st.te[v]);
     proj_.forward(online, st.te[v].output(), B, NormMode::train, st.tp[v]);
     pred_.forward(online, st.tp[v].output(), B, NormMode::train, st.tq[v]);
-    enc_.forward(target, st.x[v].data(), B, NormMode::batch, st.target_e[v]);
-    proj_.forward(target, st.target_e[v].output(), B, NormMode::batch, st.target_p[v]);
+    enc_.forward(target, st.x[1 - v].data(), B, NormMode::batch, st.target_e[1 - v]);
+    proj_.forward(target, st.target_e[1 - v].output(), B, NormMode::batch, st.target_p[1 - v]);
   }
-  const double byol_weight = 1.0 / (1.0 + mined_weight) / 2.0;
-  for (int v = 0; v < 2; ++v) {
+  const double byol_weight = 1.0 / (1.0 + mined_weight) / static_cast<double>(directions);
+  for (int v = 0; v < directions; ++v) {
     byol_loss(st.tq[v].output(), st.target_p[1 - v].output(), st.dq.data(), P, byol_weight / static_cast<double>(B),
               kByolSlot + v);
     if (!gradients) continue;
@@ -201,10 +204,10 @@ std::vector<std::vector<double>> MyowModel<T>::loss(std::uint32_t step, double m
   const std::vector<double> sums = st.sums.to_host();
   auto mean_of = [&](std::int64_t slot, std::int64_t r) { return sums[static_cast<std::size_t>(slot * R + r)] / static_cast<double>(B); };
   std::vector<std::vector<double>> terms(static_cast<std::size_t>(R), std::vector<double>(4, 0.0));
-  for (std::int64_t v = 0; v < 2; ++v) {
+  for (std::int64_t v = 0; v < directions; ++v) {
     for (std::int64_t r = 0; r < R; ++r) {
       const double mean = mean_of(kByolSlot + v, r);
-      terms[static_cast<std::size_t>(r)][1] += 0.5 * mean;
+      terms[static_cast<std::size_t>(r)][1] += mean / static_cast<double>(directions);
       terms[static_cast<std::size_t>(r)][0] += byol_weight * mean;
     }
   }

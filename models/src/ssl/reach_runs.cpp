@@ -83,7 +83,7 @@ std::vector<std::int32_t> ReachRuns::sample_anchors(std::uint32_t step, std::int
 }
 
 std::vector<std::int32_t> ReachRuns::sample_neighbours(const std::vector<std::int32_t>& anchors, std::uint32_t step,
-                                                       std::int64_t max_offset, std::uint32_t tag) const {
+                                                       std::int64_t max_offset, std::uint32_t tag, std::int64_t min_offset) const {
   std::vector<std::int32_t> out(anchors.size());
   const std::int64_t rows = static_cast<std::int64_t>(anchors.size()) / runs();
   for (std::int64_t r = 0; r < runs(); ++r) {
@@ -95,14 +95,17 @@ std::vector<std::int32_t> ReachRuns::sample_neighbours(const std::vector<std::in
       const std::int64_t first = data_.trial_start[static_cast<std::size_t>(t)];
       const std::int64_t last = data_.trial_start[static_cast<std::size_t>(t) + 1] - 1;
       const std::int64_t lo = std::max(first, a - max_offset), hi = std::min(last, a + max_offset);
-      // Any other bin of the window, uniformly.
-      const std::int64_t choices = hi - lo;
+      // Any bin of the window whose offset is at least min_offset, uniformly: the window minus
+      // the (2 min_offset - 1) bins around the anchor, counted in order.
+      const std::int64_t near_lo = std::max(lo, a - min_offset + 1), near_hi = std::min(hi, a + min_offset - 1);
+      const std::int64_t excluded = min_offset > 0 ? near_hi - near_lo + 1 : 0;
+      const std::int64_t choices = hi - lo + 1 - excluded;
       if (choices <= 0) {
         out[k] = a;
         continue;
       }
       std::int64_t pick = lo + static_cast<std::int64_t>(rng.next_u64() % static_cast<std::uint64_t>(choices));
-      if (pick >= a) ++pick;
+      if (excluded > 0 && pick >= near_lo) pick += excluded;
       out[k] = static_cast<std::int32_t>(pick);
     }
   }

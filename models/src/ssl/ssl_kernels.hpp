@@ -20,10 +20,13 @@ namespace engram::ssl::kernels {
 inline constexpr double kNormEps = 1e-5;
 inline constexpr double kNormMomentum = 0.1;
 
-// One item per (run, channel): batch statistics over the run's rows; the running statistics
-// move when stats is not null.
+// Channels per batch-norm item on the CPU (nn::BatchNormReluTrain): a cache line of floats.
+inline constexpr std::int64_t kNormBlock = nn::kMaxNormBlock;
+
+// One item per (run, block of `block` channels): nn::BatchNormReluTrain on the run's rows (the
+// ReLU output only; the running statistics move when stats is not null).
 template <class T>
-struct RunsBatchNormTrain {
+struct RunsBatchNormReluTrain {
   const T* x;
   const T* params;  // run r's gamma at params + r * param_stride + gamma, beta likewise
   T* y;
@@ -31,14 +34,39 @@ struct RunsBatchNormTrain {
   T* rstd;
   T* stats;  // running mean/var, null when they stay untouched
   std::int64_t param_stride, gamma, beta, stats_stride, running_mean, running_var;
-  std::int64_t rows, channels;
+  std::int64_t rows, channels, block;
   ENGRAM_HD void operator()(std::int64_t i) const {
-    const std::int64_t r = i / channels, c = i % channels, act = r * rows * channels;
+    const std::int64_t blocks = (channels + block - 1) / block;
+    const std::int64_t r = i / blocks, act = r * rows * channels;
     const T* p = params + r * param_stride;
     T* s = stats == nullptr ? nullptr : stats + r * stats_stride;
-    nn::BatchNormTrain<T>{x + act, p + gamma, p + beta, y + act, mean + r * channels, rstd + r * channels,
-                          s == nullptr ? nullptr : s + running_mean, s == nullptr ? nullptr : s + running_var, rows,
-                          channels, static_cast<T>(kNormEps), static_cast<T>(kNormMomentum)}(c);
+    nn::BatchNormReluTrain<T>{x + act, p + gamma, p + beta, y + act, mean + r * channels, rstd + r * channels,
+                              s == nullptr ? nullptr : s + running_mean, s == nullptr ? nullptr : s + running_var, rows,
+                              channels, block, static_cast<T>(kNormEps), static_cast<T>(kNormMomentum)}(i % blocks);
+  }
+};
+
+// One item per (run, channel block): nn::BatchNormReluBackward; overwrites dx, accumulates the
+// run's dgamma, dbeta and (bias >= 0) the bias gradient of the linear layer before the norm.
+template <class T>
+struct RunsBatchNormReluBackward {
+  const T* x;  // the norm's input (the linear output)
+  const T* h;  // the ReLU output
+  const T* params;
+  const T* dy;  // d(ReLU output)
+  const T* mean;
+  const T* rstd;
+  T* dx;
+  T* dparams;
+  std::int64_t param_stride, gamma, beta, bias;
+  std::int64_t rows, channels, block;
+  ENGRAM_HD void operator()(std::int64_t i) const {
+    const std::int64_t blocks = (channels + block - 1) / block;
+    const std::int64_t r = i / blocks, act = r * rows * channels;
+    T* dp = dparams + r * param_stride;
+    nn::BatchNormReluBackward<T>{x + act, h + act, params + r * param_stride + gamma, dy + act, mean + r * channels,
+                                 rstd + r * channels, dx + act, dp + gamma, dp + beta, bias >= 0 ? dp + bias : nullptr,
+                                 rows, channels, block}(i % blocks);
   }
 };
 
@@ -57,26 +85,6 @@ struct RunsBatchNormEval {
     const T* s = stats + r * stats_stride;
     nn::BatchNormEval<T>{x + r * per_run, p + gamma, p + beta, s + running_mean, s + running_var, y + r * per_run,
                          channels, static_cast<T>(kNormEps)}(i % per_run);
-  }
-};
-
-// One item per (run, channel); overwrites dx, accumulates the run's dgamma and dbeta.
-template <class T>
-struct RunsBatchNormTrainBackward {
-  const T* x;
-  const T* params;
-  const T* dy;
-  const T* mean;
-  const T* rstd;
-  T* dx;
-  T* dparams;
-  std::int64_t param_stride, gamma, beta;
-  std::int64_t rows, channels;
-  ENGRAM_HD void operator()(std::int64_t i) const {
-    const std::int64_t r = i / channels, c = i % channels, act = r * rows * channels;
-    nn::BatchNormTrainBackward<T>{x + act, params + r * param_stride + gamma, dy + act, mean + r * channels,
-                                  rstd + r * channels, dx + act, dparams + r * param_stride + gamma,
-                                  dparams + r * param_stride + beta, rows, channels}(c);
   }
 };
 

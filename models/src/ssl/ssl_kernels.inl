@@ -7,9 +7,9 @@
 #include "ssl_kernels.hpp"
 
 ENGRAM_DEVICE_KERNEL(engram::ssl::AugmentRows<float>)
-ENGRAM_DEVICE_KERNEL(engram::ssl::kernels::RunsBatchNormTrain<float>)
+ENGRAM_DEVICE_KERNEL(engram::ssl::kernels::RunsBatchNormReluTrain<float>)
 ENGRAM_DEVICE_KERNEL(engram::ssl::kernels::RunsBatchNormEval<float>)
-ENGRAM_DEVICE_KERNEL(engram::ssl::kernels::RunsBatchNormTrainBackward<float>)
+ENGRAM_DEVICE_KERNEL(engram::ssl::kernels::RunsBatchNormReluBackward<float>)
 ENGRAM_DEVICE_KERNEL(engram::ssl::kernels::CopyColumns<float>)
 ENGRAM_DEVICE_KERNEL(engram::ssl::kernels::LatentNoise<float>)
 ENGRAM_DEVICE_KERNEL(engram::ssl::kernels::RunsEmaUpdate<float>)

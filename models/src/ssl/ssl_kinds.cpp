@@ -71,7 +71,8 @@ SwapVaeConfig swap_vae_config(const io::ConfigNode& m, const io::ConfigNode& t) 
 MyowConfig myow_config(const io::ConfigNode& m, const io::ConfigNode& t) {
   MyowConfig c;
   m.allow_keys({"hidden", "representation", "projection", "projection_hidden", "mined_projection", "mined_hidden",
-                "mining", "miner_k", "mining_weight", "mining_warmup_epochs", "mining_rampup_epochs", "ema_base"});
+                "mining", "miner_k", "mining_weight", "mining_warmup_epochs", "mining_rampup_epochs", "ema_base",
+                "symmetric_loss"});
   c.hidden = widths(m, "hidden", c.hidden);
   c.representation = positive(m, "representation", c.representation, 65536);
   c.projection = positive(m, "projection", c.projection, 65536);
@@ -84,8 +85,9 @@ MyowConfig myow_config(const io::ConfigNode& m, const io::ConfigNode& t) {
   c.mining_warmup_epochs = non_negative(m, "mining_warmup_epochs", c.mining_warmup_epochs);
   c.mining_rampup_epochs = non_negative(m, "mining_rampup_epochs", c.mining_rampup_epochs);
   c.ema_base = in_range(m, "ema_base", c.ema_base, 0, 1);
+  c.symmetric_loss = m.optional<bool>("symmetric_loss", c.symmetric_loss);
   t.allow_keys({"epochs", "batch", "pool", "optimizer", "lr", "momentum", "lars_eta", "weight_decay", "warmup_epochs",
-                "max_offset", "max_dropout", "dropout_apply", "noise"});
+                "max_offset", "min_offset", "max_dropout", "dropout_apply", "noise", "shared_augmentation"});
   c.epochs = positive(t, "epochs", c.epochs, 1000000);
   c.batch = positive(t, "batch", c.batch, 65536);
   c.pool = positive(t, "pool", c.pool, 65536);
@@ -98,9 +100,15 @@ MyowConfig myow_config(const io::ConfigNode& m, const io::ConfigNode& t) {
   c.weight_decay = in_range(t, "weight_decay", c.weight_decay, 0, 10);
   c.warmup_epochs = non_negative(t, "warmup_epochs", c.warmup_epochs);
   c.max_offset = non_negative(t, "max_offset", c.max_offset);
+  c.min_offset = non_negative(t, "min_offset", c.min_offset);
+  if (c.min_offset > c.max_offset) {
+    throw Error::bad_input(t.field("min_offset"), std::to_string(c.min_offset),
+                           "must be at most train.max_offset (" + std::to_string(c.max_offset) + ")");
+  }
   c.max_dropout = in_range(t, "max_dropout", c.max_dropout, 0, 1);
   c.dropout_apply = in_range(t, "dropout_apply", c.dropout_apply, 0, 1);
   c.noise = in_range(t, "noise", c.noise, 0, 100);
+  c.shared_augmentation = t.optional<bool>("shared_augmentation", c.shared_augmentation);
   return c;
 }
 

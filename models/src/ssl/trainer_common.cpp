@@ -2,8 +2,10 @@
 
 #include <cmath>
 #include <numbers>
+#include <type_traits>
 
 #include "engram/engine/backend/launch.hpp"
+#include "engram/models/ssl/cpu_augment.hpp"
 
 namespace engram::ssl {
 
@@ -30,11 +32,16 @@ void ReachOnDevice::augment(const std::vector<std::int32_t>& bins, Buffer<std::i
   bins_on_device.upload(bins);
   const std::size_t values = bins.size() * static_cast<std::size_t>(neurons_);
   if (out.size() < values) out = Buffer<T>(*backend_, values);
+  const AugmentRows<T> f{counts_.data(), bins_on_device.data(), means_.data(), inv_stds_.data(), seeds_.data(),
+                         out.data(), rows_per_run, neurons_, step, tag, max_dropout, apply, noise, standardise};
+  if constexpr (std::is_same_v<T, float>) {
+    if (backend_->kind() == BackendKind::cpu) {
+      cpu_augment_rows(f, static_cast<std::int64_t>(bins.size()));
+      return;
+    }
+  }
   // One row's work is a full pass over the neurons: a few rows already pay for a fork.
-  launch(*backend_, static_cast<std::int64_t>(bins.size()),
-         AugmentRows<T>{counts_.data(), bins_on_device.data(), means_.data(), inv_stds_.data(), seeds_.data(),
-                        out.data(), rows_per_run, neurons_, step, tag, max_dropout, apply, noise, standardise},
-         16);
+  launch(*backend_, static_cast<std::int64_t>(bins.size()), f, 16);
 }
 
 template void ReachOnDevice::augment<float>(const std::vector<std::int32_t>&, Buffer<std::int32_t>&, std::int64_t,

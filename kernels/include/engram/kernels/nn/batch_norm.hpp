@@ -2,7 +2,8 @@
 // Batch norm over the rows of row-major x [rows, channels] (torch.nn.BatchNorm1d on [N, C]).
 // Training mode normalises with the batch's own statistics (biased variance), saves mean and
 // rstd, and moves the running statistics (unbiased variance, as torch does); eval mode uses the
-// running statistics. One work item per channel in every pass.
+// running statistics. One work item per channel in every pass, except the fused batch norm +
+// ReLU pair, whose item is a block of channels.
 //
 //   engram::nn::BatchNormTrain<float>{x, gamma, beta, y, mean, rstd, run_mean, run_var, rows, C, 1e-5f, 0.1f}
 //   engram::nn::BatchNormTrainBackward<float>{x, gamma, dy, mean, rstd, dx, dgamma, dbeta, rows, C}
@@ -75,6 +76,121 @@ struct BatchNormTrainBackward {
     }
     dgamma[c] += sum_dy_xhat;
     dbeta[c] += sum_dy;
+  }
+};
+
+// The widest channel block of the fused kernels below (16 floats: one cache line).
+inline constexpr std::int64_t kMaxNormBlock = 16;
+
+// Batch norm (training mode) then ReLU, one work item per block of up to `block` (<=
+// kMaxNormBlock) channels: the block's rows are read row by row, so a CPU thread streams whole
+// cache lines and vectorises over the channels, while each channel's sums still run over the
+// rows in order: the bits of BatchNormTrain followed by ReluForward, for any block width. Writes
+// only the ReLU output y (its sign is the ReLU's mask in backward), mean and rstd.
+template <class T>
+struct BatchNormReluTrain {
+  const T* x;
+  const T* gamma;
+  const T* beta;
+  T* y;
+  T* mean;
+  T* rstd;
+  T* running_mean;  // may be null
+  T* running_var;
+  std::int64_t rows, channels, block;
+  T eps, momentum;
+  ENGRAM_HD void operator()(std::int64_t item) const {
+    const std::int64_t c0 = item * block;
+    const std::int64_t w = channels - c0 < block ? channels - c0 : block;
+    const T* xb = x + c0;
+    T* yb = y + c0;
+    T m[kMaxNormBlock], var[kMaxNormBlock], s[kMaxNormBlock];
+    for (std::int64_t c = 0; c < w; ++c) m[c] = T(0);
+    for (std::int64_t c = 0; c < w; ++c) var[c] = T(0);
+    for (std::int64_t r = 0; r < rows; ++r) {
+      for (std::int64_t c = 0; c < w; ++c) m[c] += xb[r * channels + c];
+    }
+    for (std::int64_t c = 0; c < w; ++c) m[c] /= static_cast<T>(rows);
+    for (std::int64_t r = 0; r < rows; ++r) {
+      for (std::int64_t c = 0; c < w; ++c) {
+        const T d = xb[r * channels + c] - m[c];
+        var[c] += d * d;
+      }
+    }
+    for (std::int64_t c = 0; c < w; ++c) {
+      s[c] = T(1) / sqrt_(var[c] / static_cast<T>(rows) + eps);
+      mean[c0 + c] = m[c];
+      rstd[c0 + c] = s[c];
+    }
+    for (std::int64_t r = 0; r < rows; ++r) {
+      for (std::int64_t c = 0; c < w; ++c) {
+        const T v = (xb[r * channels + c] - m[c]) * s[c] * gamma[c0 + c] + beta[c0 + c];
+        yb[r * channels + c] = v > T(0) ? v : T(0);
+      }
+    }
+    if (running_mean != nullptr) {
+      for (std::int64_t c = 0; c < w; ++c) {
+        const T unbiased = rows > 1 ? var[c] / static_cast<T>(rows - 1) : var[c] / static_cast<T>(rows);
+        running_mean[c0 + c] = (T(1) - momentum) * running_mean[c0 + c] + momentum * m[c];
+        running_var[c0 + c] = (T(1) - momentum) * running_var[c0 + c] + momentum * unbiased;
+      }
+    }
+  }
+};
+
+// Backward of BatchNormReluTrain and of the bias of a linear layer before it, over the same
+// channel blocks: dpre = dy where the ReLU output h > 0, then the norm's input gradient dx
+// (overwritten); accumulates dgamma, dbeta and, when dbias is not null, dbias += column sums of
+// dx. Every sum runs over the rows in order: the bits of ReluBackward, BatchNormTrainBackward
+// and nn::BiasGrad in turn.
+template <class T>
+struct BatchNormReluBackward {
+  const T* x;  // the norm's input
+  const T* h;  // the ReLU output
+  const T* gamma;
+  const T* dy;  // d(ReLU output)
+  const T* mean;
+  const T* rstd;
+  T* dx;
+  T* dgamma;
+  T* dbeta;
+  T* dbias;  // may be null
+  std::int64_t rows, channels, block;
+  ENGRAM_HD void operator()(std::int64_t item) const {
+    const std::int64_t c0 = item * block;
+    const std::int64_t w = channels - c0 < block ? channels - c0 : block;
+    const T* m = mean + c0;
+    const T* s = rstd + c0;
+    T sum_dy[kMaxNormBlock], sum_dy_xhat[kMaxNormBlock], sum_dx[kMaxNormBlock];
+    for (std::int64_t c = 0; c < w; ++c) sum_dy[c] = T(0);
+    for (std::int64_t c = 0; c < w; ++c) sum_dy_xhat[c] = T(0);
+    for (std::int64_t c = 0; c < w; ++c) sum_dx[c] = T(0);
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const std::int64_t at = r * channels + c0;
+      for (std::int64_t c = 0; c < w; ++c) {
+        const T d = h[at + c] > T(0) ? dy[at + c] : T(0);
+        sum_dy[c] += d;
+        sum_dy_xhat[c] += d * (x[at + c] - m[c]) * s[c];
+      }
+    }
+    const T n = static_cast<T>(rows);
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const std::int64_t at = r * channels + c0;
+      for (std::int64_t c = 0; c < w; ++c) {
+        const T d = h[at + c] > T(0) ? dy[at + c] : T(0);
+        const T xhat = (x[at + c] - m[c]) * s[c];
+        const T v = gamma[c0 + c] * s[c] * (d - sum_dy[c] / n - xhat * sum_dy_xhat[c] / n);
+        dx[at + c] = v;
+        sum_dx[c] += v;
+      }
+    }
+    for (std::int64_t c = 0; c < w; ++c) {
+      dgamma[c0 + c] += sum_dy_xhat[c];
+      dbeta[c0 + c] += sum_dy[c];
+    }
+    if (dbias != nullptr) {
+      for (std::int64_t c = 0; c < w; ++c) dbias[c0 + c] += sum_dx[c];
+    }
   }
 };
 

@@ -4,7 +4,7 @@
 // param_offset + params_per_run) of every run's vector in a runs::BasicTrainingRuns, its running
 // batch-norm statistics a slice of a [R, stats_stride] array, and its activations and tape
 // [R, rows, ...] arrays, all in backend memory. Each linear layer is one strided-batched GEMM for
-// all R runs (run_linear.hpp); batch norm and ReLU are launches (ssl_kernels.inl). Hidden layers
+// all R runs (run_linear.hpp); batch norm and ReLU are one fused launch (ssl_kernels.inl). Hidden layers
 // are Linear -> BatchNorm (optional) -> ReLU; the last layer is Linear only (MYOW's MLP and
 // MLP3, Swap-VAE's encoder and decoder).
 //
@@ -59,7 +59,7 @@ struct MlpTape {
   const T* input = nullptr;                  // the caller's [R, rows, in]; must outlive backward
   std::vector<Buffer<T>> hidden;             // per layer > 0: its input, the ReLU output of the layer before
   std::vector<Buffer<T>> linear;             // per layer: [R, rows, out] before norm
-  std::vector<Buffer<T>> normed;             // hidden layers with batch norm: [R, rows, out]
+  std::vector<Buffer<T>> normed;             // eval mode, hidden layers with batch norm: [R, rows, out]
   std::vector<Buffer<T>> mean, rstd;         // hidden layers with batch norm: [R, out]
   Buffer<T> grad, dpre, dlin;                // backward scratch
   const T* output() const { return linear.back().data(); }  // [R, rows, out] of the last layer

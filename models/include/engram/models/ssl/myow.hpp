@@ -38,6 +38,9 @@ struct MyowConfig {
   double mining_weight = 0.1;
   std::int64_t mining_warmup_epochs = 10, mining_rampup_epochs = 110;
   double ema_base = 0.9;
+  // Both directions (online(view 1) -> target(view 2) and back, each weighted 1/2) or, as the
+  // public code's MYOWTrainer (BYOL's symmetric_loss left False), online(view 1) -> target(view 2) only.
+  bool symmetric_loss = true;
   // training
   std::int64_t epochs = 200, batch = 256, pool = 512;
   // AdamW, or LARS as the public code trains (lr 0.8, momentum 0.9, eta 1e-3; biases and
@@ -46,7 +49,13 @@ struct MyowConfig {
   double lr = 1e-3, weight_decay = 1e-6, momentum = 0.9, lars_eta = 1e-3;
   std::int64_t warmup_epochs = 10;
   std::int64_t max_offset = 4;
+  // The partner's least offset: 1 pairs a bin with another bin of its trial; 0 lets it pair with
+  // itself, as the public code's pair set (|dt| <= max_offset, dt = 0 included).
+  std::int64_t min_offset = 1;
   double max_dropout = 0.8, dropout_apply = 0.9, noise = 0.1;
+  // The public code's structured_transform: the two views of a pair share their dropout mask and
+  // noise, so they differ only by the temporal offset. false draws each view's own.
+  bool shared_augmentation = true;
 };
 
 // The [R, ...] model and one optimisation step; exposed for tests. The five online networks
