@@ -97,6 +97,7 @@ class LazyBatch final : public BatchControls {
   // another on the same thread then grows into memory that is already allocated and mapped
   // instead of allocating, faulting in and copying it again (run_projection_batch's brains, one
   // after another per thread). Call before the first step; results are the same bits as without.
+  // `spent` is left without areas or fibers: only destroy it.
   void reuse_storage(LazyBatch& spent);
 
   // On the CPU backend a step runs host-only: each brain's inputs, k-cap (one pass) and Hebbian
