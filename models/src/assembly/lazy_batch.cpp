@@ -44,10 +44,11 @@ std::uint64_t derive_area_seed(const BrainId& id, std::size_t area) {
   return rng.next_u64();
 }
 
-// Uniform integer in [0, bound), bound >= 1.
+// Uniform integer in [0, bound), 1 <= bound < 2^53. Converted through signed integers: the same
+// values as unsigned ones below 2^63, without the unsigned conversions' extra branches.
 std::uint64_t uniform_below(RngStream& rng, std::uint64_t bound) {
-  const auto draw = static_cast<std::uint64_t>(rng.uniform() * static_cast<double>(bound));
-  return std::min(draw, bound - 1);
+  const auto draw = static_cast<std::int64_t>(rng.uniform() * static_cast<double>(static_cast<std::int64_t>(bound)));
+  return std::min(static_cast<std::uint64_t>(draw), bound - 1);
 }
 
 // Appends host values to a grow-only backend buffer holding `count` elements.
@@ -688,8 +689,10 @@ void LazyBatch::project() {
 void LazyBatch::materialise(std::size_t b, const std::vector<std::uint32_t>& old_support,
                             const std::vector<std::uint32_t>& new_support, bool in_step) {
   const std::uint32_t brain = brains_[b].index;
-  std::vector<std::uint64_t> chosen;
-  std::vector<std::int64_t> shares;
+  BrainScratch& scratch = brain_scratch_[b];
+  std::vector<std::uint64_t>& chosen = scratch.chosen;
+  std::vector<std::int64_t>& shares = scratch.shares;
+  std::vector<std::uint8_t>& taken = scratch.taken;
   for (std::size_t t = 0; t < areas_.size(); ++t) {
     if (new_support[t] == old_support[t]) continue;
     AreaBrain& ab = areas_[t].brains[b];
@@ -704,15 +707,19 @@ void LazyBatch::materialise(std::size_t b, const std::vector<std::uint32_t>& old
         for (std::size_t i = 0; i < ab.active.size(); ++i) {
           const FiberState& fiber = fibers_[ab.active[i]];
           const std::uint32_t trials = firing_count(fiber, b);
-          // Floyd's algorithm: `share` distinct positions of [0, trials), O(share^2) for small shares.
+          // Floyd's algorithm: `share` distinct positions of [0, trials), a pick already taken
+          // replaced by j (never taken yet: earlier picks are below it).
           chosen.clear();
+          if (taken.size() < trials) taken.resize(trials, 0);
           for (std::uint64_t j = trials - static_cast<std::uint64_t>(shares[i]); j < trials; ++j) {
             std::uint64_t pick = uniform_below(rng, j + 1);
-            if (std::find(chosen.begin(), chosen.end(), pick) != chosen.end()) pick = j;
+            if (taken[pick]) pick = j;
+            taken[pick] = 1;
             chosen.push_back(pick);
           }
           FiberBrain& fb = fibers_[ab.active[i]].brains[b];
           for (const std::uint64_t pick : chosen) {
+            taken[pick] = 0;
             fb.new_source.push_back(firing_neuron(fiber, b, static_cast<std::uint32_t>(pick)));
             fb.new_target.push_back(id);
           }

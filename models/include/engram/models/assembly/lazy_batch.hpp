@@ -273,6 +273,11 @@ class LazyBatch final : public BatchControls {
   std::vector<FiberState> fibers_;
   struct BrainScratch {
     std::vector<std::uint32_t> old_support, new_support;
+    // materialise(): a new neuron's share of its input per fiber, the firing positions picked
+    // for it, and flags over those positions (all clear between picks).
+    std::vector<std::int64_t> shares;
+    std::vector<std::uint64_t> chosen;
+    std::vector<std::uint8_t> taken;
   };
   std::vector<BrainScratch> brain_scratch_;  // per brain: kept between steps
   int steps_ = 0;
