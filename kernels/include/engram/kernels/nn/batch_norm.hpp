@@ -174,12 +174,18 @@ struct BatchNormReluBackward {
       }
     }
     const T n = static_cast<T>(rows);
+    // BatchNormTrainBackward's per-element expression; its row-invariant parts computed once.
+    T mean_dy[kMaxNormBlock], scale[kMaxNormBlock];
+    for (std::int64_t c = 0; c < w; ++c) {
+      mean_dy[c] = sum_dy[c] / n;
+      scale[c] = gamma[c0 + c] * s[c];
+    }
     for (std::int64_t r = 0; r < rows; ++r) {
       const std::int64_t at = r * channels + c0;
       for (std::int64_t c = 0; c < w; ++c) {
         const T d = h[at + c] > T(0) ? dy[at + c] : T(0);
         const T xhat = (x[at + c] - m[c]) * s[c];
-        const T v = gamma[c0 + c] * s[c] * (d - sum_dy[c] / n - xhat * sum_dy_xhat[c] / n);
+        const T v = scale[c] * (d - mean_dy[c] - xhat * sum_dy_xhat[c] / n);
         dx[at + c] = v;
         sum_dx[c] += v;
       }
