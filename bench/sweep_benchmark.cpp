@@ -24,7 +24,7 @@ void BM_Sweep1000(benchmark::State& state) {
   for (const auto& job : sweep.jobs) all.push_back(&job);
   sched::PackOptions pack;
   pack.max_batch = static_cast<std::uint32_t>(max_batch);
-  const auto batches = sched::plan_batches(sweep, all, pack).batches;
+  const auto batches = sched::plan_batches(all, pack).batches;
   for (auto _ : state) {
     for (const auto& batch : batches) benchmark::DoNotOptimize(sched::run_jobs(sweep, batch, backend(), {}));
   }

@@ -5,6 +5,7 @@
     scripts/reproduce.py --quick          # every claim with the fewest seeds (CI; a few minutes)
     scripts/reproduce.py --only markov    # one claim; updates its row in docs/results.md
     scripts/reproduce.py --quick --check  # CI: bands hold, docs/results.md and README agree
+    scripts/reproduce.py --keep runs/     # also keep each run's output folder (per-split tables)
 
 Each claim is an engram config (an example, or a bench config) run through the CLI with its seeds
 or brains raised, so the figures are what `engram run` gives. A row reports mean ± sd over the
@@ -468,6 +469,8 @@ def main() -> int:
                         help="also fail unless docs/results.md has exactly these rows and README holds its table")
     parser.add_argument("--engram", default=str(ROOT / "build" / "tools" / "engram"), help="the engram CLI")
     parser.add_argument("--list", action="store_true", help="print the claim keys and exit")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="keep every run's output folder under this new directory (per-split tables, curves)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="engram runs at once, each with cores / jobs threads (default: one per core)")
     args = parser.parse_args()
@@ -495,7 +498,12 @@ def main() -> int:
             failures.append("README's results table differs from docs/results.md (run scripts/reproduce.py)")
     rows: dict[str, dict[str, str]] = {}
     start = time.monotonic()
+    if args.keep is not None and args.keep.exists():
+        raise SystemExit(f"--keep {args.keep}: already exists (give a new directory)")
     with tempfile.TemporaryDirectory(prefix="engram-reproduce-") as scratch:
+        if args.keep is not None:
+            args.keep.mkdir(parents=True)
+            scratch = str(args.keep.resolve())
         outputs = run_all(claims, engram, args.quick, Path(scratch), args.jobs)
         for claim in claims:
             rows[claim.key] = claim_row(claim, *outputs[claim.key], args.quick)

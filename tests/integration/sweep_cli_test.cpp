@@ -85,6 +85,36 @@ TEST(SweepConfig, ExpandsGridZipRangesAndSeeds) {
             engram::assembly::shape_class(experiment_of(sweep.jobs[1])));
 }
 
+// Each job's traits, read once when the sweep expands, answer what the kind's three questions
+// answer of its config; and run_batch gives the same rows from the parsed config as from the text.
+TEST(SweepConfig, TraitsMatchTheKindsAnswersAndParsedJobsRunAlike) {
+  const auto sweep = parse(kSweep);
+  const auto& kind = engram::assembly::projection_kind();
+  std::set<std::string> affinities;
+  for (const auto& job : sweep.jobs) {
+    const engram::io::ConfigNode config = job.config();
+    EXPECT_EQ(job.traits.shape_class, kind.shape_class(config)) << job.id;
+    EXPECT_EQ(job.traits.estimate_bytes, kind.estimate_bytes(config)) << job.id;
+    EXPECT_EQ(job.traits.affinity, kind.affinity(config)) << job.id;
+    ASSERT_NE(job.traits.parsed, nullptr) << job.id;
+    affinities.insert(job.traits.affinity);
+  }
+  EXPECT_EQ(affinities.size(), 9u);  // 3 seeds x 3 values of p
+  auto backend = engram::make_backend("cpu");
+  std::vector<engram::sched::JobInput> parsed, reread;
+  for (std::size_t j = 0; j < 6; ++j) {
+    parsed.push_back(sweep.jobs[j].input());
+    reread.push_back(engram::sched::JobInput{sweep.jobs[j].config(), sweep.jobs[j].seed, nullptr});
+  }
+  const engram::Progress quiet;
+  const auto rows = kind.run_batch(parsed, *backend, quiet);
+  EXPECT_EQ(rows, kind.run_batch(reread, *backend, quiet));
+  // The job's seed, not the one the parsed config holds, keys the brain.
+  parsed[1].seed = parsed[0].seed;
+  reread[1] = engram::sched::JobInput{sweep.jobs[1].config(), sweep.jobs[0].seed, nullptr};
+  EXPECT_EQ(kind.run_batch(parsed, *backend, quiet)[1], kind.run_batch(reread, *backend, quiet)[1]);
+}
+
 TEST(SweepConfig, IdsSurviveReorderingTheConfig) {
   const std::string reordered = R"(seed: 3
 steps: 8

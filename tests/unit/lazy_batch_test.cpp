@@ -594,6 +594,31 @@ TEST(LazyBatchHostPath, IndexedAreaFiberWeightsMatchPortableKernels) {
   EXPECT_GT(grown, 100u);
 }
 
+// A batch that takes over a spent batch's storage (edge lists past the index threshold, source
+// indexes, scratch; the spent one used other controls and ran longer) runs the same bits as a
+// fresh batch, on the host path and on the portable kernels.
+TEST(LazyBatchHostPath, ReusedStorageRunsTheSameBitsAsFresh) {
+  auto backend = engram::make_backend("cpu");
+  const BrainSpec spec = lazy_two_areas(100000, 100, 0.1, 0.1);
+  for (const bool portable : {false, true}) {
+    LazyBatch spent(*backend, spec, brain_ids(900, 2));
+    spent.set_portable_kernels(portable);
+    run(spent, 3);
+    spent.inhibit("s");
+    run(spent, 3);
+    ASSERT_GT(spent.edge_count(0, 1), 4096u);  // indexed by source on the host path
+    LazyBatch fresh(*backend, spec, brain_ids(31, 2));
+    LazyBatch reused(*backend, spec, brain_ids(31, 2));
+    reused.reuse_storage(spent);
+    fresh.set_portable_kernels(portable);
+    reused.set_portable_kernels(portable);
+    const Trace fresh_trace = run(fresh, 5), reused_trace = run(reused, 5);
+    EXPECT_TRUE(fresh_trace == reused_trace) << (portable ? "portable" : "host");
+    for (const std::size_t b : {0, 1}) EXPECT_TRUE(same_edges(fresh, b, reused, b)) << "brain " << b;
+    EXPECT_GT(reused.edge_count(1, 1), 1000u);
+  }
+}
+
 // ---- controls -----------------------------------------------------------------------------------
 
 TEST_P(LazyBatchTest, PlasticityOffLeavesWeightsAtOne) {

@@ -334,6 +334,7 @@ std::vector<SweepJob> expand_jobs(const FactorReader& reader, const YAML::Node& 
       (*yaml)["seed"] = job.seed;
       job.yaml = std::move(yaml);
       job.base_dir = base_dir;
+      job.traits = kind.describe(job.config());
       job.id = hash_hex(job_key(job.assignments, job.seed));
       if (!ids.insert(job.id).second) throw Error::bad_input("sweep", job.id, "two jobs have the same parameters and seed");
       jobs.push_back(std::move(job));
@@ -424,21 +425,19 @@ std::uint64_t available_memory() {
   return available;
 }
 
-BatchPlan plan_batches(const Sweep& sweep, const std::vector<const SweepJob*>& pending, const PackOptions& options) {
+BatchPlan plan_batches(const std::vector<const SweepJob*>& pending, const PackOptions& options) {
   const std::uint64_t budget = options.memory_budget ? options.memory_budget : available_memory() / 4;
   std::map<std::string, std::vector<const SweepJob*>> classes;
-  for (const SweepJob* job : pending) classes[sweep.kind->shape_class(job->config())].push_back(job);
+  for (const SweepJob* job : pending) classes[job->traits.shape_class].push_back(job);
   BatchPlan plan;
   plan.shape_classes = classes.size();
   for (auto& [shape, jobs] : classes) {
     std::vector<std::pair<std::string, const SweepJob*>> keyed;
-    for (const SweepJob* job : jobs) keyed.emplace_back(sweep.kind->affinity(job->config()), job);
+    for (const SweepJob* job : jobs) keyed.emplace_back(job->traits.affinity, job);
     std::stable_sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     for (std::size_t i = 0; i < jobs.size(); ++i) jobs[i] = keyed[i].second;
     std::uint64_t per_job = 1;
-    for (const SweepJob* job : jobs) {
-      per_job = std::max(per_job, sweep.kind->estimate_bytes(job->config()));
-    }
+    for (const SweepJob* job : jobs) per_job = std::max(per_job, job->traits.estimate_bytes);
     // Every worker holds a batch at once, so each gets its share of the budget.
     const std::uint64_t fit = std::max<std::uint64_t>(1, budget / std::max<std::uint32_t>(1, options.workers) / per_job);
     const std::size_t cap = static_cast<std::size_t>(std::min<std::uint64_t>(std::max<std::uint32_t>(1, options.max_batch), fit));

@@ -149,7 +149,7 @@ std::vector<std::string> run_sweep(const Sweep& sweep, ResultSink& sink, const S
   start.backend = std::string(backend->name());
   // Every job must fit its worker's share of the budget before the sink touches the output.
   std::uint64_t largest = 0;
-  for (const auto* job : start.mine) largest = std::max(largest, sweep.kind->estimate_bytes(job->config()));
+  for (const auto* job : start.mine) largest = std::max(largest, job->traits.estimate_bytes);
   const std::uint64_t budget = options.pack.memory_budget ? options.pack.memory_budget : available_memory();
   check_memory(largest, budget / std::max<std::uint32_t>(1, options.pack.workers), options.option_prefix,
                "the largest job of this sweep");
@@ -159,7 +159,7 @@ std::vector<std::string> run_sweep(const Sweep& sweep, ResultSink& sink, const S
   for (const auto* job : start.mine) {
     if (done.count(job->id) == 0) pending.push_back(job);
   }
-  const BatchPlan plan = plan_batches(sweep, pending, options.pack);
+  const BatchPlan plan = plan_batches(pending, options.pack);
   say(plan_line(sweep, options, start.mine.size(), done.size(), pending.size(), plan, start.backend));
 
   const auto began = std::chrono::steady_clock::now();

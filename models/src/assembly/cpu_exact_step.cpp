@@ -47,6 +47,58 @@ void accumulate_counted(const graph::RowTable& table, std::size_t b, BrainFiring
   });
 }
 
+bool keep_input(const graph::RowTable& table, std::size_t b, BrainFiring firing, NeuronId n,
+                std::vector<NeuronId>& kept_firing, bool& held, FixedInput* sums, std::uint16_t* unit_counts) {
+  std::vector<NeuronId>& now = thread_firing_list();
+  now.assign(firing.neurons, firing.neurons + firing.count);
+  if (!std::is_sorted(now.begin(), now.end())) std::sort(now.begin(), now.end());
+  // Both lists sorted: one merge finds the sources that left and those that joined (a source
+  // listed twice counts twice, as accumulate() would add its row twice).
+  const auto merge = [&](auto&& left, auto&& joined) {
+    auto old_it = kept_firing.begin();
+    auto new_it = now.begin();
+    while (old_it != kept_firing.end() || new_it != now.end()) {
+      if (new_it == now.end() || (old_it != kept_firing.end() && *old_it < *new_it)) {
+        left(*old_it++);
+      } else if (old_it == kept_firing.end() || *new_it < *old_it) {
+        joined(*new_it++);
+      } else {
+        ++old_it;
+        ++new_it;
+      }
+    }
+  };
+  std::size_t changed = 0;
+  merge([&](NeuronId) { ++changed; }, [&](NeuronId) { ++changed; });
+  const bool keep = !now.empty() && changed * 3 <= now.size() * 2;
+  if (!keep) {
+    held = false;
+  } else if (!held) {
+    std::fill_n(sums, n, FixedInput{0});
+    const BrainFiring sorted{now.data(), static_cast<std::uint32_t>(now.size())};
+    if (unit_counts != nullptr) {
+      accumulate_counted(table, b, sorted, sums, unit_counts);
+      fold_unit_counts(unit_counts, n, sums);
+    } else {
+      accumulate(table, b, sorted, sums);
+    }
+    held = true;
+  } else if (changed > 0) {
+    const FlatIndex base = static_cast<FlatIndex>(b) * table.n_source;
+    const auto row_into_sums = [&](NeuronId source, FixedInput sign) {
+      const FlatIndex slot = base + source;
+      const EdgeOffset start = table.row_start[slot];
+      const NeuronId* targets = table.targets + start;
+      const float* weights = table.weights + start;
+      const std::uint32_t degree = table.row_degree[slot];
+      for (std::uint32_t e = 0; e < degree; ++e) sums[targets[e]] += sign * to_fixed_exact_float(weights[e]);
+    };
+    merge([&](NeuronId s) { row_into_sums(s, -1); }, [&](NeuronId s) { row_into_sums(s, 1); });
+  }
+  kept_firing.swap(now);
+  return keep;
+}
+
 void fold_unit_counts(std::uint16_t* unit_counts, NeuronId n, FixedInput* inputs) {
   static_assert(kFixedOne == 4294967296.0, "a unit weight is 1 << 32 in fixed point");
   for (NeuronId t = 0; t < n; ++t) {
@@ -61,6 +113,11 @@ std::uint16_t* thread_unit_counts(NeuronId n) {
   return counts.data();
 }
 
+std::vector<NeuronId>& thread_firing_list() {
+  static thread_local std::vector<NeuronId> list;
+  return list;
+}
+
 std::uint32_t* thread_winner_bits(NeuronId n) {
   static thread_local std::vector<std::uint32_t> bits;
   const std::size_t words = (static_cast<std::size_t>(n) + 31) / 32;
@@ -73,7 +130,7 @@ inline bool is_winner(const std::uint32_t* winner_bits, NeuronId t) { return (wi
 }  // namespace
 
 void hebbian(const graph::RowTable& table, std::size_t b, BrainFiring firing, const std::uint32_t* winner_bits,
-             float factor, float max_weight) {
+             float factor, float max_weight, FixedInput* sums) {
   const float ceiling = max_weight > 0.0f && max_weight < kMaxWeight ? max_weight : kMaxWeight;
   for_each_firing_row(table, b, firing, [&](const NeuronId* targets, float* weights, std::uint32_t degree) {
     std::uint32_t e = 0;
@@ -92,13 +149,25 @@ void hebbian(const graph::RowTable& table, std::size_t b, BrainFiring firing, co
       if (_mm256_testz_si256(flags, flags)) continue;
       const __m256 w = _mm256_loadu_ps(weights + e);
       const __m256 capped = _mm256_min_ps(ceilings, _mm256_mul_ps(w, factors));
+      if (sums != nullptr) {
+        alignas(32) float before[8];
+        _mm256_store_ps(before, w);
+        _mm256_storeu_ps(weights + e, _mm256_blendv_ps(w, capped, _mm256_castsi256_ps(flags)));
+        for (int lanes = _mm256_movemask_ps(_mm256_castsi256_ps(flags)); lanes != 0; lanes &= lanes - 1) {
+          const int i = __builtin_ctz(static_cast<unsigned>(lanes));
+          sums[targets[e + i]] += to_fixed_exact_float(weights[e + i]) - to_fixed_exact_float(before[i]);
+        }
+        continue;
+      }
       _mm256_storeu_ps(weights + e, _mm256_blendv_ps(w, capped, _mm256_castsi256_ps(flags)));
     }
 #endif
     for (; e < degree; ++e) {
       if (!is_winner(winner_bits, targets[e])) continue;
-      const float grown = weights[e] * factor;
+      const float before = weights[e];
+      const float grown = before * factor;
       weights[e] = grown > ceiling ? ceiling : grown;
+      if (sums != nullptr) sums[targets[e]] += to_fixed_exact_float(weights[e]) - to_fixed_exact_float(before);
     }
   });
 }

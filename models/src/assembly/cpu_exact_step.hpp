@@ -42,10 +42,27 @@ void fold_unit_counts(std::uint16_t* unit_counts, NeuronId n, FixedInput* inputs
 // The calling thread's zeroed count array of at least n entries, kept for the thread's lifetime.
 std::uint16_t* thread_unit_counts(NeuronId n);
 
+// One fiber's share of brain b's inputs, kept from step to step where that is cheaper than
+// summing it afresh: `kept_firing` (sorted) lists the sources of the fiber's latest sum, and
+// while `held`, `sums` (n entries) holds the input from their rows. keep_input() brings it to the
+// rows of `firing`: it subtracts the rows of sources that stopped firing and adds those of
+// sources that started, or, when `sums` was not held, sums every row of `firing` into it. The sums
+// are integers, so the result has the bits of accumulate() over every row of `firing`, at the
+// cost of the rows that changed only: a stimulus fires the same neurons every step and an
+// assembly, once it forms, mostly the same ones. Where more than two thirds of the rows changed
+// (an assembly still forming), it returns false and lets `sums` go: the caller sums the rows
+// afresh into the step's inputs (accumulate_counted), as it would without keeping. Valid while
+// every weight change of the fiber's rows reaches `sums` (hebbian() with sums).
+bool keep_input(const graph::RowTable& table, std::size_t b, BrainFiring firing, NeuronId n,
+                std::vector<NeuronId>& kept_firing, bool& held, FixedInput* sums, std::uint16_t* unit_counts);
+
 // Every out-edge of a firing s of brain b that ends on a winner is scaled by `factor`, capped as
-// plasticity::HebbianScale caps it.
+// plasticity::HebbianScale caps it. With `sums`, each changed edge's weight difference (in fixed
+// point) is added to sums[target], so move_sums()' sums follow the new weights.
 void hebbian(const graph::RowTable& table, std::size_t b, BrainFiring firing, const std::uint32_t* winner_bits,
-             float factor, float max_weight);
+             float factor, float max_weight, FixedInput* sums = nullptr);
+// The calling thread's scratch list (move_sums), kept for the thread's lifetime.
+std::vector<NeuronId>& thread_firing_list();
 // A zeroed bitmap of at least n bits for the calling thread (kept for its lifetime): bit t of
 // word t / 32 marks target t a winner. Callers clear the bits they set.
 std::uint32_t* thread_winner_bits(NeuronId n);

@@ -301,6 +301,9 @@ void ExactBatch::check_exposed_weights() const {
 
 void ExactBatch::project() {
   check_exposed_weights();
+  for (std::size_t f = 0; f < weights_exposed_.size(); ++f) {
+    if (weights_exposed_[f]) sums_stale(fibers_[f].target);  // a view may have written them
+  }
   for (AreaState& a : areas_) a.updated = false;
   for (std::size_t t = 0; t < areas_.size(); ++t) {
     AreaState& area = areas_[t];
@@ -380,30 +383,67 @@ void ExactBatch::owned_stages(std::size_t t, bool and_learn) {
   std::uint64_t firing_bound = 0;  // most firing sources any brain has: bounds a unit count
   for (const auto& source : sources) firing_bound += source.second.count_per_brain;
   const bool counted = firing_bound < 0xFFFFu;
+  // With the Hebbian update done here, every weight change of the fibers into this area passes
+  // through this loop, so each fiber's share of the inputs can be kept from step to step
+  // (cpu::keep_input); otherwise learn() changes the weights elsewhere and inputs are summed afresh.
+  const bool keep = and_learn;
+  std::vector<FiberState*> into;  // every fiber into the area, firing or not
+  std::vector<graph::FiringSet> into_firing;
+  if (keep) {
+    for (FiberState& fiber : fibers_) {
+      if (fiber.target != t) continue;
+      into.push_back(&fiber);
+      into_firing.push_back(source_firing(fiber) ? firing(fiber) : graph::FiringSet{});
+      fiber.kept_sums.resize(static_cast<std::size_t>(B) * spec.n);
+      fiber.kept_firing.resize(static_cast<std::size_t>(B));
+      fiber.kept_held.resize(static_cast<std::size_t>(B), 0);
+      if (!area.kept_valid) std::fill(fiber.kept_held.begin(), fiber.kept_held.end(), 0);
+    }
+    area.kept_valid = true;
+  }
   // Brains differ in cost (sweeps pack brains of different p): hand them out one at a time.
   ParallelGuard guard;  // the k-cap's per-thread heap allocates: failures come back here
   const int threads = owner_threads();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
   for (std::int64_t b = 0; b < B; ++b) guard.run([&] {
+    const auto brain = static_cast<std::size_t>(b);
     FixedInput* inputs = area.inputs.data() + b * static_cast<FlatIndex>(spec.n);
     std::fill_n(inputs, spec.n, FixedInput{0});
-    if (counted) {
-      std::uint16_t* counts = cpu::thread_unit_counts(spec.n);
-      for (const auto& [rows, fs] : sources) {
-        cpu::accumulate_counted(rows, static_cast<std::size_t>(b), cpu::brain_firing(fs, static_cast<std::size_t>(b)),
-                                inputs, counts);
+    std::uint16_t* counts = counted ? cpu::thread_unit_counts(spec.n) : nullptr;
+    const auto sum_afresh = [&](const graph::RowTable& rows, const graph::FiringSet& fs) {
+      if (counted) cpu::accumulate_counted(rows, brain, cpu::brain_firing(fs, brain), inputs, counts);
+      else cpu::accumulate(rows, brain, cpu::brain_firing(fs, brain), inputs);
+    };
+    if (keep) {
+      // Kept shares first: one being rebuilt sums its rows with the unit counts, which must be
+      // clear of the rows summed afresh into the inputs below.
+      for (std::size_t i = 0; i < into.size(); ++i) {
+        FiberState& fiber = *into[i];
+        const cpu::BrainFiring now =
+            into_firing[i].neurons != nullptr ? cpu::brain_firing(into_firing[i], brain) : cpu::BrainFiring{nullptr, 0};
+        bool held = fiber.kept_held[brain] != 0;
+        const bool kept = cpu::keep_input(table(fiber), brain, now, spec.n, fiber.kept_firing[brain], held,
+                                          fiber.kept_sums.data() + b * static_cast<FlatIndex>(spec.n), counts);
+        fiber.kept_held[brain] = kept ? 1 : 0;  // a kept share is held; one let go is not
       }
-      cpu::fold_unit_counts(counts, spec.n, inputs);
+      for (std::size_t i = 0; i < into.size(); ++i) {
+        if (into[i]->kept_held[brain] == 0 && into_firing[i].neurons != nullptr) sum_afresh(table(*into[i]), into_firing[i]);
+      }
+      if (counted) cpu::fold_unit_counts(counts, spec.n, inputs);
+      for (FiberState* fiber : into) {
+        if (fiber->kept_held[brain] == 0) continue;
+        const FixedInput* sums = fiber->kept_sums.data() + b * static_cast<FlatIndex>(spec.n);
+        for (NeuronId j = 0; j < spec.n; ++j) inputs[j] += sums[j];
+      }
     } else {
-      for (const auto& [rows, fs] : sources) {
-        cpu::accumulate(rows, static_cast<std::size_t>(b), cpu::brain_firing(fs, static_cast<std::size_t>(b)), inputs);
-      }
+      for (const auto& [rows, fs] : sources) sum_afresh(rows, fs);
+      if (counted) cpu::fold_unit_counts(counts, spec.n, inputs);
     }
     if (spec.noise > 0.0) {
       for (NeuronId i = 0; i < spec.n; ++i) noise(b * static_cast<FlatIndex>(spec.n) + i);
     }
     select::cpu_kcap(inputs, spec.n, spec.k, area.next_winners.data() + b * spec.k, select::thread_heap());
-    if (!learning.empty()) learn_brain(t, static_cast<std::size_t>(b), learning, learning_ids);
+    if (!learning.empty()) learn_brain(t, brain, learning, learning_ids, keep);
   });
   guard.rethrow();
 }
@@ -412,16 +452,17 @@ void ExactBatch::owned_stages(std::size_t t, bool and_learn) {
 // firing sources, unmark.
 void ExactBatch::learn_brain(std::size_t t, std::size_t b,
                              const std::vector<std::pair<graph::RowTable, graph::FiringSet>>& sources,
-                             const std::vector<std::size_t>& fiber_ids) {
+                             const std::vector<std::size_t>& fiber_ids, bool follow_kept) {
   const AreaSpec& spec = spec_.areas[t];
   const AreaState& area = areas_[t];
   std::uint32_t* winner_bits = cpu::thread_winner_bits(spec.n);
   const NeuronId* winners = area.next_winners.data() + b * spec.k;
   for (std::uint32_t i = 0; i < spec.k; ++i) winner_bits[winners[i] >> 5] |= 1u << (winners[i] & 31);
   for (std::size_t i = 0; i < sources.size(); ++i) {
-    const FiberState& fiber = fibers_[fiber_ids[i]];
+    FiberState& fiber = fibers_[fiber_ids[i]];
+    FixedInput* kept = follow_kept && fiber.kept_held[b] != 0 ? fiber.kept_sums.data() + b * spec.n : nullptr;
     cpu::hebbian(sources[i].first, b, cpu::brain_firing(sources[i].second, b), winner_bits,
-                 static_cast<float>(1.0 + fiber.beta[b]), static_cast<float>(spec_.fibers[fiber_ids[i]].max_weight));
+                 static_cast<float>(1.0 + fiber.beta[b]), static_cast<float>(spec_.fibers[fiber_ids[i]].max_weight), kept);
   }
   for (std::uint32_t i = 0; i < spec.k; ++i) winner_bits[winners[i] >> 5] = 0;
 }
@@ -433,6 +474,7 @@ bool ExactBatch::learns(const FiberState& fiber) const {
 }
 
 void ExactBatch::learn(std::size_t t) {
+  sums_stale(t);
   const std::size_t B = brains_.size();
   const AreaSpec& spec = spec_.areas[t];
   AreaState& area = areas_[t];
@@ -576,6 +618,7 @@ ExactBatch::FiberMemory ExactBatch::fiber_memory(std::size_t f) {
   FiberState& fiber = fibers_.at(f);
   weights_exposed_.resize(fibers_.size(), 0);
   weights_exposed_[f] = 1;
+  sums_stale(fiber.target);
   return FiberMemory{fiber.row_start.data(), fiber.row_degree.data(), fiber.targets.data(), fiber.weights.data(),
                      fiber.n_source, static_cast<std::size_t>(fiber.pool_size),
                      spec_.mode == GraphMode::explicit_graph};
@@ -601,6 +644,7 @@ void ExactBatch::normalise_fiber(std::size_t f, double total) {
   Buffer<FixedInput> wanted(backend_, std::vector<FixedInput>(cells, to_fixed(total)));
   Buffer<FixedInput> sums(backend_, cells);
   sums.zero();
+  sums_stale(fiber.target);
   const auto slots = static_cast<std::int64_t>(B) * fiber.n_source;
   launch(backend_, slots, plasticity::IncomingSums{table(fiber), nullptr, every_target.data(), sums.data(), n});
   launch(backend_, slots,
@@ -634,6 +678,7 @@ void ExactBatch::set_row_weights(std::size_t brain, std::size_t f, NeuronId sour
   EdgeOffset start = 0;
   backend_.copy_to_host(&start, fiber.row_start.data() + brain * fiber.n_source + source, sizeof start);
   backend_.copy_from_host(fiber.weights.data() + start, row.weights.data(), row.weights.size() * sizeof(float));
+  sums_stale(fiber.target);
 }
 
 void ExactBatch::set_beta(std::size_t brain, std::size_t f, double beta) {

@@ -44,10 +44,11 @@ std::uint64_t derive_area_seed(const BrainId& id, std::size_t area) {
   return rng.next_u64();
 }
 
-// Uniform integer in [0, bound), bound >= 1.
+// Uniform integer in [0, bound), 1 <= bound < 2^53. Converted through signed integers: the same
+// values as unsigned ones below 2^63, without the unsigned conversions' extra branches.
 std::uint64_t uniform_below(RngStream& rng, std::uint64_t bound) {
-  const auto draw = static_cast<std::uint64_t>(rng.uniform() * static_cast<double>(bound));
-  return std::min(draw, bound - 1);
+  const auto draw = static_cast<std::int64_t>(rng.uniform() * static_cast<double>(static_cast<std::int64_t>(bound)));
+  return std::min(static_cast<std::uint64_t>(draw), bound - 1);
 }
 
 // Appends host values to a grow-only backend buffer holding `count` elements.
@@ -143,6 +144,70 @@ LazyBatch::LazyBatch(Backend& backend, BrainSpec spec, std::vector<BrainId> brai
   }
 }
 
+namespace {
+
+// `into` (empty) takes `from`'s allocation, emptied.
+template <class T>
+void take_emptied(std::vector<T>& into, std::vector<T>& from) {
+  into.swap(from);
+  into.clear();
+}
+
+}  // namespace
+
+void LazyBatch::reuse_storage(LazyBatch& spent) {
+  if (steps_ != 0 || &spent == this) throw Error::internal("LazyBatch::reuse_storage: call it on a fresh batch");
+  if (spent.areas_.size() != areas_.size() || spent.fibers_.size() != fibers_.size() ||
+      spent.brains_.size() != brains_.size() || &spent.backend_ != &backend_) {
+    return;  // another shape: nothing fits
+  }
+  // Buffers hold `count` (or support) valid elements, tracked outside them: a larger one taken
+  // over with a zero count is the same state as a fresh empty one.
+  for (std::size_t a = 0; a < areas_.size(); ++a) {
+    AreaState& area = areas_[a];
+    AreaState& old = spent.areas_[a];
+    if (old.inputs.size() > area.inputs.size()) area.inputs.swap(old.inputs);
+    for (std::size_t b = 0; b < brains_.size(); ++b) {
+      AreaBrain& ab = area.brains[b];
+      AreaBrain& from = old.brains[b];
+      ab.fires_device.swap(from.fires_device);
+      ab.wins_device.swap(from.wins_device);
+      take_emptied(ab.firing, from.firing);
+      take_emptied(ab.previous, from.previous);
+      take_emptied(ab.fires, from.fires);
+      take_emptied(ab.scratch, from.scratch);
+      take_emptied(ab.potentials, from.potentials);
+      take_emptied(ab.next, from.next);
+      take_emptied(ab.fresh_input, from.fresh_input);
+      take_emptied(ab.host_inputs, from.host_inputs);
+      take_emptied(ab.host_wins, from.host_wins);
+    }
+  }
+  for (std::size_t f = 0; f < fibers_.size(); ++f) {
+    for (std::size_t b = 0; b < brains_.size(); ++b) {
+      FiberBrain& fb = fibers_[f].brains[b];
+      FiberBrain& from = spent.fibers_[f].brains[b];
+      fb.source.swap(from.source);
+      fb.target.swap(from.target);
+      fb.weight.swap(from.weight);
+      take_emptied(fb.new_source, from.new_source);
+      take_emptied(fb.new_target, from.new_target);
+      for (auto [into, out] : {std::pair{&fb.by_source, &from.by_source}, std::pair{&fb.rebuilt, &from.rebuilt}}) {
+        take_emptied(into->offset, out->offset);
+        take_emptied(into->edge, out->edge);
+        take_emptied(into->target, out->target);
+        take_emptied(into->weight, out->weight);
+      }
+      take_emptied(fb.rebuild_cursor, from.rebuild_cursor);
+      take_emptied(fb.seen, from.seen);
+      take_emptied(fb.target_input, from.target_input);
+      take_emptied(fb.target_begin, from.target_begin);
+    }
+  }
+  spent.fibers_.clear();  // its edges are gone: it must not step again
+  spent.areas_.clear();
+}
+
 // ---- sources ------------------------------------------------------------------------------------
 
 const std::uint8_t* LazyBatch::fires_device(const FiberState& fiber, std::size_t brain) const {
@@ -187,11 +252,11 @@ void LazyBatch::Split::draw(std::int64_t x, RngStream& rng, std::vector<std::int
   }
 }
 
-// The input distribution of a never-fired neuron of `t` this step and the best
-// `min(k, n - support)` draws of it. The law carries over from the area's last update
+// The input distribution of a never-fired neuron of `t` this step (and, with `draw_all`, the best
+// `min(k, n - support)` draws of it: the portable path). The law carries over from the area's last update
 // (select/tail_memory.hpp): the edges from sources that fire again are kept, those from sources
 // new to the area are fresh binomials.
-void LazyBatch::plan(std::size_t t, std::size_t b) {
+void LazyBatch::plan(std::size_t t, std::size_t b, bool draw_all) {
   AreaBrain& ab = areas_[t].brains[b];
   const AreaSpec& spec = spec_.areas[t];
   ab.active.clear();
@@ -253,15 +318,23 @@ void LazyBatch::plan(std::size_t t, std::size_t b) {
 
   const std::uint64_t population = spec.n - ab.support;
   const auto count = static_cast<std::uint32_t>(std::min<std::uint64_t>(spec.k, population));
-  ab.potentials.assign(count, 0);
+  ab.potentials.clear();
   if (count == 0) return;
   const Pmf& total = ab.step_input;
   std::vector<double>& sf = ab.scratch;
   sf.resize(total.mass.size());
   select::survival(total.mass.data(), static_cast<std::int64_t>(sf.size()), sf.data());
+  if (!draw_all) return;
+  select::TopOrderStream stream = candidate_stream(t, b);
+  for (std::uint32_t i = 0; i < count; ++i) ab.potentials.push_back(stream.next());
+  ab.level = stream.level();
+}
+
+select::TopOrderStream LazyBatch::candidate_stream(std::size_t t, std::size_t b) const {
+  const AreaBrain& ab = areas_[t].brains[b];
   const RngKey key{ab.seed, brains_[b].index, purpose::lazy_potentials, static_cast<std::uint32_t>(steps_), 0};
-  select::TopOrderStatistics{sf.data(), total.lo, static_cast<std::int64_t>(sf.size()), population, count, key,
-                             ab.potentials.data(), &ab.level}(0);
+  return select::TopOrderStream(ab.scratch.data(), ab.step_input.lo, static_cast<std::int64_t>(ab.scratch.size()),
+                                spec_.areas[t].n - ab.support, key);
 }
 
 bool LazyBatch::host_path() const { return !portable_kernels_ && backend_.kind() == BackendKind::cpu; }
@@ -269,8 +342,7 @@ bool LazyBatch::host_path() const { return !portable_kernels_ && backend_.kind()
 void LazyBatch::select_on_host(std::size_t t, std::size_t b) {
   AreaBrain& ab = areas_[t].brains[b];
   std::vector<FixedInput>& row = ab.host_inputs;
-  row.assign(ab.support + ab.potentials.size(), FixedInput{0});
-  for (std::size_t i = 0; i < ab.potentials.size(); ++i) row[ab.support + i] = ab.potentials[i] * (FixedInput{1} << 32);
+  row.assign(ab.support, FixedInput{0});
   for (const std::size_t f : ab.active) {
     FiberState& fiber = fibers_[f];
     FiberBrain& fb = fiber.brains[b];
@@ -285,13 +357,81 @@ void LazyBatch::select_on_host(std::size_t t, std::size_t b) {
     for_firing_edges(fb, source.firing, source.fires.data(),
                      [&](float& weight, NeuronId to) { row[to] += to_fixed_exact_float(weight); });
   }
+  cap_with_candidates(t, b);
+}
+
+// The k-cap over the materialised inputs (host_inputs) and the never-fired candidates, drawn
+// largest first until one loses: each candidate ranks below the materialised inputs at least as
+// large (ties: lower index, so materialised first) and below the candidates before it, and every
+// later candidate is no larger, so the rest would lose too. The winners are those of a k-cap over
+// the materialised inputs followed by all min(k, n - support) candidates (the portable path's).
+void LazyBatch::cap_with_candidates(std::size_t t, std::size_t b) {
+  AreaBrain& ab = areas_[t].brains[b];
+  const std::vector<FixedInput>& row = ab.host_inputs;
   const std::uint32_t k = spec_.areas[t].k;
+  const std::uint32_t support = ab.support;
+  const std::uint32_t m = std::min(k, support);
+  const auto larger = [](FixedInput x, FixedInput y) { return x > y; };
+  // top: the m largest materialised inputs (top[m - 1] the smallest of them once m == k).
+  std::vector<FixedInput>& top = select::thread_inputs();
+  top.assign(row.begin(), row.end());
+  if (support >= k) std::nth_element(top.begin(), top.begin() + (k - 1), top.end(), larger);
+  top.resize(m);
+  const std::uint64_t population = spec_.areas[t].n - support;
+  const auto count = static_cast<std::uint32_t>(std::min<std::uint64_t>(k, population));
+  std::uint32_t fresh_winners = 0;
+  bool sorted = false;
+  if (count > 0 && !ab.active.empty()) {
+    select::TopOrderStream stream = candidate_stream(t, b);
+    std::uint32_t above = 0;  // materialised inputs >= the current candidate
+    while (stream.drawn() < count) {
+      const std::int64_t value = stream.next();
+      ab.potentials.push_back(value);
+      const FixedInput input = value * (FixedInput{1} << 32);
+      if (m == k && input <= top[k - 1]) break;  // k materialised inputs rank above it
+      if (!sorted) {
+        std::sort(top.begin(), top.end(), larger);
+        sorted = true;
+      }
+      while (above < m && top[above] >= input) ++above;
+      if (above + fresh_winners >= k) break;
+      ++fresh_winners;
+    }
+    ab.level = stream.level();
+  }
+  // The k - fresh_winners best materialised inputs by (input descending, index ascending): every
+  // input above the threshold and the lowest-indexed ones equal to it.
+  const std::uint32_t kept = k - fresh_winners;
   ab.next.resize(k);
-  select::cpu_kcap(row.data(), static_cast<NeuronId>(row.size()), k, ab.next.data(), select::thread_heap());
+  std::uint32_t out = 0;
+  if (kept > 0) {
+    const FixedInput threshold = top[kept - 1];  // sorted, or kept == k == m: the nth_element
+    std::uint32_t ties = 0;
+    for (std::uint32_t i = 0; i < kept; ++i) ties += top[i] == threshold;
+    for (NeuronId i = 0; i < support && out < kept; ++i) {
+      const FixedInput x = row[i];
+      if (x > threshold || (x == threshold && ties > 0)) {
+        ties -= x == threshold;
+        ab.next[out++] = i;
+      }
+    }
+  }
+  for (std::uint32_t i = 0; i < fresh_winners; ++i) ab.next[out++] = support + i;
 }
 
 void LazyBatch::take_fresh_inputs(std::size_t t, std::size_t b) {
   AreaBrain& ab = areas_[t].brains[b];
+  std::size_t fresh_winners = 0;
+  for (const NeuronId id : ab.next) fresh_winners += id >= ab.support;
+  // Candidates past the first loser never mattered: keep only those the host path draws
+  // (cap_with_candidates), so that both paths remember the same law for the losers.
+  const std::size_t drawn = std::min(fresh_winners + 1, ab.potentials.size());
+  if (drawn < ab.potentials.size()) {
+    ab.potentials.resize(drawn);
+    select::TopOrderStream stream = candidate_stream(t, b);
+    for (std::size_t i = 0; i < drawn; ++i) stream.next();
+    ab.level = stream.level();
+  }
   for (const NeuronId id : ab.next) {
     if (id < ab.support) continue;
     // Candidates are sorted descending, so the chosen ones are a prefix: the i-th new winner
@@ -401,7 +541,7 @@ void LazyBatch::step_on_host(std::size_t b) {
       ab.next = ab.firing;
       continue;
     }
-    plan(t, b);
+    plan(t, b, false);
     select_on_host(t, b);
     take_fresh_inputs(t, b);
   }
@@ -462,7 +602,7 @@ void LazyBatch::project() {
       for (AreaBrain& ab : area.brains) ab.next = ab.firing;
       continue;
     }
-    for_each_brain(B, [&](std::size_t b) { plan(t, b); });
+    for_each_brain(B, [&](std::size_t b) { plan(t, b, true); });
     std::size_t stride = spec.k;
     for (const AreaBrain& ab : area.brains) stride = std::max<std::size_t>(stride, ab.support + ab.potentials.size());
     // Row b: [0, support) materialised inputs (accumulated below), then the candidates (integer
@@ -549,8 +689,10 @@ void LazyBatch::project() {
 void LazyBatch::materialise(std::size_t b, const std::vector<std::uint32_t>& old_support,
                             const std::vector<std::uint32_t>& new_support, bool in_step) {
   const std::uint32_t brain = brains_[b].index;
-  std::vector<std::uint64_t> chosen;
-  std::vector<std::int64_t> shares;
+  BrainScratch& scratch = brain_scratch_[b];
+  std::vector<std::uint64_t>& chosen = scratch.chosen;
+  std::vector<std::int64_t>& shares = scratch.shares;
+  std::vector<std::uint8_t>& taken = scratch.taken;
   for (std::size_t t = 0; t < areas_.size(); ++t) {
     if (new_support[t] == old_support[t]) continue;
     AreaBrain& ab = areas_[t].brains[b];
@@ -565,15 +707,19 @@ void LazyBatch::materialise(std::size_t b, const std::vector<std::uint32_t>& old
         for (std::size_t i = 0; i < ab.active.size(); ++i) {
           const FiberState& fiber = fibers_[ab.active[i]];
           const std::uint32_t trials = firing_count(fiber, b);
-          // Floyd's algorithm: `share` distinct positions of [0, trials), O(share^2) for small shares.
+          // Floyd's algorithm: `share` distinct positions of [0, trials), a pick already taken
+          // replaced by j (never taken yet: earlier picks are below it).
           chosen.clear();
+          if (taken.size() < trials) taken.resize(trials, 0);
           for (std::uint64_t j = trials - static_cast<std::uint64_t>(shares[i]); j < trials; ++j) {
             std::uint64_t pick = uniform_below(rng, j + 1);
-            if (std::find(chosen.begin(), chosen.end(), pick) != chosen.end()) pick = j;
+            if (taken[pick]) pick = j;
+            taken[pick] = 1;
             chosen.push_back(pick);
           }
           FiberBrain& fb = fibers_[ab.active[i]].brains[b];
           for (const std::uint64_t pick : chosen) {
+            taken[pick] = 0;
             fb.new_source.push_back(firing_neuron(fiber, b, static_cast<std::uint32_t>(pick)));
             fb.new_target.push_back(id);
           }

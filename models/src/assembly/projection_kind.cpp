@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <sstream>
+#include <utility>
 
 #include <omp.h>
 
@@ -58,6 +59,8 @@ std::uint64_t estimate_brain_bytes(const ProjectionExperiment& e) {
                                                             : std::min(n_source, k_source * (e.steps + 1.0));
     const double degree = n_target * s.fiber_p(f);
     bytes += n_source * 12.0 + rows * (degree + 4.0 * std::sqrt(degree + 1.0)) * 1.25 * (sizeof(NeuronId) + sizeof(float));
+    // Exact modes keep each fiber's share of its target's inputs from step to step (ExactBatch).
+    if (!lazy) bytes += n_target * sizeof(FixedInput) + k_source * sizeof(NeuronId);
   }
   return static_cast<std::uint64_t>(bytes);
 }
@@ -138,6 +141,8 @@ std::vector<std::vector<AreaSummary>> run_projection_batch(const std::vector<Pro
     const int threads = std::max(1, std::min(omp_get_max_threads(), static_cast<int>(groups.size())));
     // Each thread's brains reuse the row storage of the brain it ran before (exact modes).
     std::vector<cpu::PoolShelf> shelves(static_cast<std::size_t>(threads));
+    // Lazy mode: each thread's last brain, whose storage the thread's next brain takes over.
+    std::vector<std::unique_ptr<LazyBatch>> spent(static_cast<std::size_t>(threads));
     ParallelGuard guard;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (std::int64_t g = 0; g < static_cast<std::int64_t>(groups.size()); ++g) guard.run([&] {
@@ -146,8 +151,11 @@ std::vector<std::vector<AreaSummary>> run_projection_batch(const std::vector<Pro
       cpu::RowCache rows;
       for (const std::size_t i : groups[static_cast<std::size_t>(g)]) {
         if (lazy) {
-          LazyBatch one(backend, spec, {ids[i]});
-          step_batch(one, spec, first.steps, i, out, traces);
+          std::unique_ptr<LazyBatch>& last = spent[static_cast<std::size_t>(omp_get_thread_num())];
+          auto one = std::make_unique<LazyBatch>(backend, spec, std::vector<BrainId>{ids[i]});
+          if (last) one->reuse_storage(*last);
+          step_batch(*one, spec, first.steps, i, out, traces);
+          last = std::move(one);
         } else {
           ExactBatch one(backend, spec, {ids[i]}, {overrides[i]}, &rows, &pools);
           step_batch(one, spec, first.steps, i, out, traces);
@@ -166,8 +174,23 @@ std::vector<std::vector<AreaSummary>> run_projection_batch(const std::vector<Pro
 
 namespace {
 
+// A sweep job's experiment as describe() parsed it.
+struct ParsedProjection final : sched::ParsedJob {
+  explicit ParsedProjection(ProjectionExperiment e) : experiment(std::move(e)) {}
+  ProjectionExperiment experiment;
+};
+
+// A brain's random graph is a function of its seed and its fibers' p (run_projection_batch
+// lets brains of one graph share its rows).
+std::string graph_affinity(const ProjectionExperiment& e) {
+  std::string key = "seed=" + std::to_string(e.seed);
+  for (std::size_t f = 0; f < e.brain.fibers.size(); ++f) key += "|p=" + to_text(e.brain.fiber_p(f));
+  return key;
+}
+
 ProjectionExperiment sweep_job(const sched::JobInput& job) {
-  ProjectionExperiment e = parse_projection(job.config);
+  const auto* parsed = dynamic_cast<const ParsedProjection*>(job.parsed.get());
+  ProjectionExperiment e = parsed != nullptr ? parsed->experiment : parse_projection(job.config);
   e.seed = job.seed;
   return e;
 }
@@ -242,13 +265,11 @@ class ProjectionKind final : public sched::JobKind {
   std::uint64_t estimate_bytes(const io::ConfigNode& config) const override {
     return estimate_brain_bytes(parse_projection(config));
   }
-  // A brain's random graph is a function of its seed and its fibers' p (run_projection_batch
-  // lets brains of one graph share its rows).
-  std::string affinity(const io::ConfigNode& config) const override {
-    const ProjectionExperiment e = parse_projection(config);
-    std::string key = "seed=" + std::to_string(e.seed);
-    for (std::size_t f = 0; f < e.brain.fibers.size(); ++f) key += "|p=" + to_text(e.brain.fiber_p(f));
-    return key;
+  std::string affinity(const io::ConfigNode& config) const override { return graph_affinity(parse_projection(config)); }
+  sched::JobTraits describe(const io::ConfigNode& config) const override {
+    auto parsed = std::make_shared<const ParsedProjection>(parse_projection(config));
+    const ProjectionExperiment& e = parsed->experiment;
+    return sched::JobTraits{assembly::shape_class(e), estimate_brain_bytes(e), graph_affinity(e), std::move(parsed)};
   }
   std::uint64_t estimate_run_bytes(const io::ConfigNode& config) const override {
     const ProjectionExperiment e = parse_projection(config);

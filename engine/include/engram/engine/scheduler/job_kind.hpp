@@ -73,11 +73,29 @@ struct Results {
 // is renamed into place, so a failure leaves no partial set. Returns the paths, in table order.
 std::vector<std::filesystem::path> write_tables(const std::filesystem::path& dir, const std::vector<Table>& tables);
 
+// A kind's own reading of one sweep job's config (a subclass the kind defines), made once when
+// the sweep expands (JobKind::describe) and handed back to run_batch in JobInput::parsed: a sweep
+// reads each job's config once, not once per question the scheduler asks.
+struct ParsedJob {
+  virtual ~ParsedJob() = default;
+};
+
+// What the scheduler knows of a sweep job before running it, from one reading of its config:
+// the answers of shape_class, estimate_bytes and affinity, and the kind's parsed config (or null).
+struct JobTraits {
+  std::string shape_class;
+  std::uint64_t estimate_bytes = 0;
+  std::string affinity;
+  std::shared_ptr<const ParsedJob> parsed;
+};
+
 // One job of a sweep: the whole job config (sweep assignments written in, `sweep:` removed) and
-// the job's seed (which replaces the config's `seed:`).
+// the job's seed (which replaces the config's `seed:`); `parsed`, when set, is what the kind's
+// describe() made of this config (run_batch may use it instead of reading the config again).
 struct JobInput {
   io::ConfigNode config;
   std::uint64_t seed = 0;
+  std::shared_ptr<const ParsedJob> parsed = nullptr;
 };
 
 class JobKind {
@@ -114,6 +132,12 @@ class JobKind {
   // The memory a plain run of `config` needs, checked against the memory budget before anything
   // is allocated (run_config); 0 where the kind cannot tell. By default one sweep job's estimate.
   virtual std::uint64_t estimate_run_bytes(const io::ConfigNode& config) const { return estimate_bytes(config); }
+  // shape_class, estimate_bytes and affinity of a validated sweep job at once, with the kind's
+  // parsed config for run_batch. The scheduler asks this once per job and nothing else of the
+  // three; by default it asks them one by one (kinds whose parse is dear override it).
+  virtual JobTraits describe(const io::ConfigNode& config) const {
+    return JobTraits{shape_class(config), estimate_bytes(config), affinity(config), nullptr};
+  }
   // The result columns of one job, after id, seed, replicate and the swept parameters.
   virtual std::vector<std::string> result_columns(const io::ConfigNode& config) const = 0;
   // Row i (cells in result_columns order) belongs to jobs[i]. Kinds that run their jobs one by

@@ -8,7 +8,7 @@
 // any batch (docs/sweeps.md).
 //
 //   engram::sched::Sweep sweep = engram::sched::parse_sweep(root, kind);   // kind: any JobKind
-//   for (const auto& batch : engram::sched::plan_batches(sweep, pending, {}).batches) {
+//   for (const auto& batch : engram::sched::plan_batches(pending, {}).batches) {
 //     auto rows = engram::sched::run_jobs(sweep, batch, *backend, progress);
 //   }
 // Front ends do not loop themselves: sweep_runner.hpp runs a sweep into a result sink.
@@ -33,9 +33,10 @@ struct SweepJob {
   // place, so sorting jobs that held nodes by value would scramble their configs.
   std::shared_ptr<const YAML::Node> yaml;
   std::string base_dir;  // the sweep file's folder: relative data paths resolve there
+  JobTraits traits;      // the kind's describe() of the config, made when the sweep expands
 
   io::ConfigNode config() const { return io::ConfigNode(*yaml, "", base_dir); }
-  JobInput input() const { return JobInput{config(), seed}; }
+  JobInput input() const { return JobInput{config(), seed, traits.parsed}; }
 };
 
 struct Sweep {
@@ -70,13 +71,13 @@ struct PackOptions {
   std::uint64_t memory_budget = 0;  // bytes; 0: a quarter of available memory
   std::uint32_t workers = 1;        // batches held at once share the budget
 };
-// Groups `pending` by shape class (in the classes' sort order) and cuts each class by max_batch
-// and the memory budget.
+// Groups `pending` by shape class (in the classes' sort order), places jobs of equal affinity
+// side by side and cuts each class by max_batch and the memory budget, all from the jobs' traits.
 struct BatchPlan {
   std::vector<std::vector<const SweepJob*>> batches;
   std::size_t shape_classes = 0;
 };
-BatchPlan plan_batches(const Sweep& sweep, const std::vector<const SweepJob*>& pending, const PackOptions& options);
+BatchPlan plan_batches(const std::vector<const SweepJob*>& pending, const PackOptions& options);
 std::uint64_t available_memory();
 
 // One batch through its kind: rows (and, with traces, per-job trace rows) in job order.

@@ -23,7 +23,7 @@
 //
 //   std::vector<double> kept(lo + len), scratch(lo + len), losers(len2);
 //   select::thin_hypergeometric(last, lo, len, M, K, kept.data(), scratch.data());  // over [0, lo + len)
-//   ... step law = kept (+) fresh binomials; TopOrderStatistics{..., &level} draws the candidates ...
+//   ... step law = kept (+) fresh binomials; TopOrderStream draws `count` candidates, `level` ...
 //   select::keep_losers(step, lo2, len2, P, candidates, count, level, winners, losers.data());
 #include <cstdint>
 
@@ -111,11 +111,13 @@ ENGRAM_HD inline void thin_binomial(const double* pmf, std::int64_t lo, std::int
 
 // The law of the never-fired neurons that lost a k-cap over `population` i.i.d. draws of pmf
 // (over [lo, lo + len)) whose `count` largest were `candidates` (descending), drawn by
-// TopOrderStatistics with `level` = 1 - U_(count), and of which the first `winners` won. The
+// TopOrderStream (or TopOrderStatistics) with `level` = 1 - U_(count), and of which the first `winners` won. The
 // population - count draws below the candidates are F^-1 of uniforms below U_(count): pmf below
 // the lowest candidate c, and P(X >= c) - level at c (ties with c that were not drawn). The losing
 // candidates are added as they are. out[0, len) over the same [lo, lo + len), normalised over the
-// population - winners losers (winners < population).
+// population - winners losers (winners < population). `count` may depend on the values drawn (the
+// lazy k-cap stops at the first candidate that loses): given the first count draws, the rest are
+// i.i.d. below U_(count) whenever the drawing stopped.
 ENGRAM_HD inline void keep_losers(const double* pmf, std::int64_t lo, std::int64_t len, std::uint64_t population,
                                   const std::int64_t* candidates, std::uint32_t count, double level,
                                   std::uint32_t winners, double* out) {

@@ -112,6 +112,43 @@ ENGRAM_HD inline void survival(const double* pmf, std::int64_t len, double* sf) 
   for (std::int64_t i = 0; i < len; ++i) sf[i] /= above;
 }
 
+// The largest of `population` i.i.d. draws from the table's distribution one at a time, in
+// descending order, for callers that stop once the rest cannot matter (the lazy k-cap stops at
+// the first candidate that loses). Draw i is the same bits whether or not more follow.
+class TopOrderStream {
+ public:
+  ENGRAM_HD TopOrderStream(const double* sf, std::int64_t lo, std::int64_t len, std::uint64_t population,
+                           const RngKey& key)
+      : sf_(sf), lo_(lo), len_(len), population_(population), rng_(key) {}
+
+  // The next largest draw; requires drawn() < population.
+  ENGRAM_HD std::int64_t next() {
+    log_u_ += ::log(rng_.uniform()) / static_cast<double>(population_ - drawn_);
+    ++drawn_;
+    level_ = -::expm1(log_u_);          // 1 - U_(i)
+    std::int64_t a = 0, b = len_ - 1;  // sf[len - 1] == 0 <= level
+    while (a < b) {
+      const std::int64_t mid = a + (b - a) / 2;
+      if (sf_[mid] <= level_) b = mid;
+      else a = mid + 1;
+    }
+    return lo_ + a;
+  }
+  ENGRAM_HD std::uint64_t drawn() const { return drawn_; }
+  // 1 - U_(drawn()), the level of the last draw: the population - drawn() draws below it are F^-1
+  // of uniforms below U_(drawn()) (select/tail_memory.hpp keeps them).
+  ENGRAM_HD double level() const { return level_; }
+
+ private:
+  const double* sf_;
+  std::int64_t lo_, len_;
+  std::uint64_t population_;
+  RngStream rng_;
+  std::uint64_t drawn_ = 0;
+  double log_u_ = 0.0;  // log U_(i), U_(i) the i-th largest of `population` uniforms
+  double level_ = 1.0;
+};
+
 // The `count` largest of `population` i.i.d. draws from the table's distribution, in descending
 // order (count <= population). One work item; all draws on the stream of `key`.
 struct TopOrderStatistics {
@@ -122,25 +159,13 @@ struct TopOrderStatistics {
   std::uint32_t count;
   RngKey key;
   std::int64_t* out;  // [count]
-  // Where not null: 1 - U_(count), the level of the lowest value drawn. The population - count
-  // draws below it are F^-1 of uniforms below U_(count) (select/tail_memory.hpp keeps them).
+  // Where not null: 1 - U_(count), the level of the lowest value drawn (TopOrderStream::level).
   double* last_level;
 
   ENGRAM_HD void operator()(std::int64_t) const {
-    RngStream rng(key);
-    double log_u = 0.0;  // log U_(i), U_(i) the i-th largest of `population` uniforms
-    for (std::uint32_t i = 0; i < count; ++i) {
-      log_u += ::log(rng.uniform()) / static_cast<double>(population - i);
-      const double level = -::expm1(log_u);  // 1 - U_(i)
-      std::int64_t a = 0, b = len - 1;       // sf[len - 1] == 0 <= level
-      while (a < b) {
-        const std::int64_t mid = a + (b - a) / 2;
-        if (sf[mid] <= level) b = mid;
-        else a = mid + 1;
-      }
-      out[i] = lo + a;
-      if (last_level != nullptr && i + 1 == count) *last_level = level;
-    }
+    TopOrderStream stream(sf, lo, len, population, key);
+    for (std::uint32_t i = 0; i < count; ++i) out[i] = stream.next();
+    if (last_level != nullptr && count > 0) *last_level = stream.level();
   }
 };
 

@@ -147,6 +147,8 @@ class ExactBatch final : public BatchControls {
     std::vector<std::uint32_t> overlap;    // [B]
     bool fired = false;
     bool updated = false;
+    // False after a weight change of a fiber into the area that its kept inputs did not follow.
+    bool kept_valid = false;
   };
   struct FiberState {
     bool from_stimulus = false;
@@ -162,6 +164,11 @@ class ExactBatch final : public BatchControls {
     Buffer<NeuronId> targets;
     Buffer<float> weights;
     EdgeOffset pool_size = 0;
+    // Host path (select_and_learn_owned): the fiber's share of each brain's inputs, kept from
+    // step to step where that is cheaper than summing it afresh (cpu::keep_input).
+    std::vector<FixedInput> kept_sums;              // [B, n of the target]
+    std::vector<std::vector<NeuronId>> kept_firing;  // [B]: the sources of the latest sum
+    std::vector<std::uint8_t> kept_held;            // [B]: kept_sums holds that sum
   };
 
   // Construction, in order.
@@ -182,7 +189,7 @@ class ExactBatch final : public BatchControls {
   void owned_stages(std::size_t area, bool and_learn);
   void learn_brain(std::size_t area, std::size_t brain,
                    const std::vector<std::pair<graph::RowTable, graph::FiringSet>>& sources,
-                   const std::vector<std::size_t>& fiber_ids);
+                   const std::vector<std::size_t>& fiber_ids, bool follow_kept = false);
   // Hebbian update of the fibers into `area` (winners in next_winners), with normalisation.
   void learn(std::size_t area);
   bool learns(const FiberState& fiber) const;
@@ -210,6 +217,8 @@ class ExactBatch final : public BatchControls {
   std::vector<FiberState> fibers_;
   std::vector<std::uint8_t> weights_exposed_;  // per fiber: fiber_memory() handed out writable weights
   void check_exposed_weights() const;
+  // Weights of fibers into `area` changed where their kept inputs cannot follow.
+  void sums_stale(std::size_t area) { areas_[area].kept_valid = false; }
   int steps_ = 0;
   bool portable_kernels_ = false;
   std::unique_ptr<cpu::Workspace> cpu_;

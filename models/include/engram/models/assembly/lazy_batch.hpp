@@ -10,11 +10,13 @@
 //   2. the n - support never-fired neurons each receive an input whose law is carried from the
 //      area's last update (select/tail_memory.hpp): their last input, given that they lost,
 //      thinned to the sources that fire again, plus Binomial(K'_f, p_f) from the K'_f sources
-//      new to the area; the k largest of those n - support i.i.d. inputs are drawn exactly by
-//      inverse-CDF order statistics (select/tail_topk.hpp), whatever n - support is, and the law
-//      of the losers is kept for the next step;
-//   3. k-cap over materialised inputs followed by the k candidates (ties: lower index, so
-//      materialised neurons first);
+//      new to the area; the largest of those n - support i.i.d. inputs are drawn exactly by
+//      inverse-CDF order statistics (select/tail_topk.hpp), whatever n - support is, largest
+//      first, up to k of them;
+//   3. k-cap over materialised inputs followed by the candidates (ties: lower index, so
+//      materialised neurons first). The candidates are drawn only until one loses: every later
+//      one is no larger and would lose too (the portable path draws all k and keeps the same
+//      prefix). The law of the losers, given the candidates drawn, is kept for the next step;
 //   4. each new winner t becomes neuron `support` (the next local id); its input x is split over
 //      the active fibers by its exact conditional distribution (hypergeometric when the fibers
 //      share p) and over each fiber's firing neurons uniformly without replacement; those edges
@@ -32,7 +34,7 @@
 // (no correlations between them, the composition of a remembered input over its sources taken
 // as uniform, and sources that fired into the area before the last update treated as new).
 // Measured against the exact mode at n = 10^5, k = 317, beta = 0.05, 25 steps, 64 seeds: support
-// -0.8% at p = 0.01 and -2.3% at p = 0.05 (redrawing every step, as the reference implementation
+// -1.0% at p = 0.01 and -2.3% at p = 0.05 (redrawing every step, as the reference implementation
 // does: +11% and +4%). Every draw is keyed by (per-area seed of the brain, brain index, purpose,
 // step or fiber, neuron), so a brain's trajectory is the same bits alone or in a batch, on any
 // thread count.
@@ -49,6 +51,7 @@
 #include "engram/engine/memory/buffer.hpp"
 #include "engram/kernels/core/random.hpp"
 #include "engram/kernels/graph/sparse_edges.hpp"
+#include "engram/kernels/select/tail_topk.hpp"
 #include "engram/models/assembly/batch_controls.hpp"
 #include "engram/models/assembly/brain_batch.hpp"
 #include "engram/models/assembly/brain_spec.hpp"
@@ -88,6 +91,13 @@ class LazyBatch final : public BatchControls {
   std::vector<Edge> edges(std::size_t brain, std::size_t fiber) const;
   // Bytes of backend memory held (edge lists, flags, inputs): grows with support, not with n.
   std::size_t memory_bytes() const;
+
+  // Takes over the storage of `spent` (a batch of the same spec and number of brains that is
+  // done with), emptied: its edge lists, source indexes and per-step scratch. A batch built after
+  // another on the same thread then grows into memory that is already allocated and mapped
+  // instead of allocating, faulting in and copying it again (run_projection_batch's brains, one
+  // after another per thread). Call before the first step; results are the same bits as without.
+  void reuse_storage(LazyBatch& spent);
 
   // On the CPU backend a step runs host-only: each brain's inputs, k-cap (one pass) and Hebbian
   // update on the thread that owns the brain, no atomics, no device mirrors. `true` runs the
@@ -230,7 +240,11 @@ class LazyBatch final : public BatchControls {
   static Pmf binomial(std::uint32_t trials, double p);
   static Pmf sum(const Pmf& a, const Pmf& b);
   static Pmf trimmed(Pmf pmf);
-  void plan(std::size_t area, std::size_t brain);
+  void plan(std::size_t area, std::size_t brain, bool draw_all);
+  // This step's never-fired candidates of `area` in `brain`, largest first (after plan()).
+  select::TopOrderStream candidate_stream(std::size_t area, std::size_t brain) const;
+  // Host path of step 3: the k-cap over host_inputs and the candidates, into `next`.
+  void cap_with_candidates(std::size_t area, std::size_t brain);
   bool host_path() const;
   // Host path of steps 1-3 for one brain: inputs of its materialised neurons, then the k-cap over
   // them and its candidates, into `next`.
@@ -259,6 +273,11 @@ class LazyBatch final : public BatchControls {
   std::vector<FiberState> fibers_;
   struct BrainScratch {
     std::vector<std::uint32_t> old_support, new_support;
+    // materialise(): a new neuron's share of its input per fiber, the firing positions picked
+    // for it, and flags over those positions (all clear between picks).
+    std::vector<std::int64_t> shares;
+    std::vector<std::uint64_t> chosen;
+    std::vector<std::uint8_t> taken;
   };
   std::vector<BrainScratch> brain_scratch_;  // per brain: kept between steps
   int steps_ = 0;
