@@ -63,6 +63,14 @@ TEST_F(SslCliTest, MyowSweepRunsAndBadRecordingWritesNothing) {
   EXPECT_EQ(bad.exit_code, 2) << bad.output;
   EXPECT_NE(bad.output.find("trial[2]"), std::string::npos) << bad.output;
   EXPECT_FALSE(fs::exists(dir_ / "b" / "accuracy.csv"));
+
+  // A partner window that excludes every bin is refused, naming the key.
+  const auto window = engram::testing::run_cli(
+      "run " + write_config(std::string("experiment: myow\n") + kSmallData + "train: {max_offset: 2, min_offset: 3}\n", "w.yaml") +
+      " --out " + (dir_ / "w").string());
+  EXPECT_EQ(window.exit_code, 2) << window.output;
+  EXPECT_NE(window.output.find("train.min_offset"), std::string::npos) << window.output;
+  EXPECT_FALSE(fs::exists(dir_ / "w" / "accuracy.csv"));
 }
 
 }  // namespace

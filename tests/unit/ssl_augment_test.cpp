@@ -1,7 +1,7 @@
 // The reach augmentation (AugmentRows, reach_runs.hpp): the CPU fast path (cpu_augment.hpp) is
 // the bits of the portable functor on ragged neuron counts, with and without standardisation;
 // the dropout rate and the noise's spread match the closed forms; views sharing a tag share
-// their mask and noise.
+// their mask and noise, and a shared second view (bins_b/out_b) is the bits of its own launch.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -96,6 +96,33 @@ TEST(SslAugment, ViewsShareMaskAndNoiseExactlyWhenTheyShareTheTag) {
   std::int64_t same = 0;
   for (std::size_t i = 0; i < a.size(); ++i) same += a[i] == c[i] ? 1 : 0;
   EXPECT_LT(same, static_cast<std::int64_t>(a.size()) / 10);
+}
+
+TEST(SslAugment, SharedSecondViewIsTheBitsOfItsOwnLaunchWithTheSameTag) {
+  const std::int64_t runs = 2, rows = 29, neurons = 45;
+  const Inputs in = make_inputs(runs, rows, neurons, 60);
+  std::vector<std::int32_t> partners(in.bins.rbegin(), in.bins.rend());
+  Inputs second = in;
+  second.bins = partners;
+  std::vector<float> alone_a, alone_b, shared_a, shared_b(in.bins.size() * neurons, -7.0f), fast_a, fast_b(shared_b);
+  const auto fa = functor(in, alone_a, rows, neurons, 1, 0.8, 0.9, 0.1, true);
+  const auto fb = functor(second, alone_b, rows, neurons, 1, 0.8, 0.9, 0.1, true);
+  auto fs = functor(in, shared_a, rows, neurons, 1, 0.8, 0.9, 0.1, true);
+  fs.bins_b = partners.data();
+  fs.out_b = shared_b.data();
+  auto ff = functor(in, fast_a, rows, neurons, 1, 0.8, 0.9, 0.1, true);
+  ff.bins_b = partners.data();
+  ff.out_b = fast_b.data();
+  for (std::int64_t i = 0; i < runs * rows; ++i) {
+    fa(i);
+    fb(i);
+    fs(i);
+  }
+  engram::ssl::cpu_augment_rows(ff, runs * rows);
+  EXPECT_EQ(0, std::memcmp(alone_a.data(), shared_a.data(), alone_a.size() * sizeof(float)));
+  EXPECT_EQ(0, std::memcmp(alone_b.data(), shared_b.data(), alone_b.size() * sizeof(float)));
+  EXPECT_EQ(0, std::memcmp(alone_a.data(), fast_a.data(), alone_a.size() * sizeof(float)));
+  EXPECT_EQ(0, std::memcmp(alone_b.data(), fast_b.data(), alone_b.size() * sizeof(float)));
 }
 
 }  // namespace

@@ -17,7 +17,7 @@ namespace {
 // Launches of fewer items run inline on the CPU (a fork/join costs more than that much work).
 constexpr std::int64_t kElementGrain = 8192;
 
-// Channels per batch-norm item: a CPU thread takes a cache line's worth of a run's channels and
+// Channels per batch-norm item: a CPU thread takes two cache lines' worth of a run's channels and
 // walks the rows; a GPU thread takes one channel.
 std::int64_t norm_block(const Backend& backend) {
   return backend.kind() == BackendKind::cpu ? kernels::kNormBlock : 1;

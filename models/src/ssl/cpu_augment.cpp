@@ -19,6 +19,8 @@ void augment_row(const AugmentRows<float>& f, std::int64_t i) {
   const float noise = static_cast<float>(f.noise);
   const std::int64_t N = f.neurons;
   const float* src = f.counts + static_cast<std::int64_t>(f.bins[i]) * N;
+  const float* src_b = f.bins_b != nullptr ? f.counts + static_cast<std::int64_t>(f.bins_b[i]) * N : nullptr;
+  float* dst_b = f.out_b != nullptr ? f.out_b + i * N : nullptr;
   const float* mean = f.mean + r * N;
   const float* inv_std = f.inv_std + r * N;
   float* dst = f.out + i * N;
@@ -38,6 +40,10 @@ void augment_row(const AugmentRows<float>& f, std::int64_t i) {
     const std::int64_t count = std::min<std::int64_t>(2 * kPairs, N - n0);
     for (std::int64_t n = 0; n < count; ++n) {
       dst[n0 + n] = Rows::value(src[n0 + n], drop[n], d, mean[n0 + n], inv_std[n0 + n], f.standardise, noise, z[n]);
+    }
+    if (src_b == nullptr) continue;
+    for (std::int64_t n = 0; n < count; ++n) {
+      dst_b[n0 + n] = Rows::value(src_b[n0 + n], drop[n], d, mean[n0 + n], inv_std[n0 + n], f.standardise, noise, z[n]);
     }
   }
 }

@@ -146,8 +146,14 @@ std::vector<std::vector<double>> MyowModel<T>::loss(std::uint32_t step, double m
   const auto partners = runs_.sample_neighbours(anchors, step, cfg_.max_offset, 0, cfg_.min_offset);
   // Structured augmentation (the public code's default): both views share the dropout mask and
   // noise (the same draw keys); otherwise the second view draws its own (tag 4).
-  augment(anchors, st.bins[0], B, 1, st.x[0]);
-  augment(partners, st.bins[1], B, cfg_.shared_augmentation ? 1 : 4, st.x[1]);
+  if (cfg_.shared_augmentation) {
+    const ReachOnDevice::SharedView<T> second{&partners, &st.bins[1], &st.x[1]};
+    reach_.augment(anchors, st.bins[0], B, step, 1, cfg_.max_dropout, cfg_.dropout_apply, cfg_.noise, true, st.x[0],
+                   &second);
+  } else {
+    augment(anchors, st.bins[0], B, 1, st.x[0]);
+    augment(partners, st.bins[1], B, 4, st.x[1]);
+  }
   // Direction v: online(view v) predicts target(view 1 - v). One-directional trains v = 0 only.
   const int directions = cfg_.symmetric_loss ? 2 : 1;
   for (int v = 0; v < directions; ++v) {
@@ -232,10 +238,11 @@ std::vector<std::vector<double>> MyowModel<T>::train_step(std::uint32_t step, do
     weights_.adamw_step({0, weights_.params()}, {cfg_.lr, 0.9, 0.999, 1e-8, cfg_.weight_decay});
   }
   const std::int64_t target_count = proj_m_.param_end();
-  launch(backend_, runs_.runs() * target_count,
-         kernels::RunsEmaUpdate<T>{target_.data(), weights_.values(), 0, target_count, weights_.stride(),
+  const std::int64_t chunk = backend_.kind() == BackendKind::cpu ? 4096 : 1;
+  launch(backend_, runs_.runs() * ((target_count + chunk - 1) / chunk),
+         kernels::RunsEmaUpdate<T>{target_.data(), weights_.values(), 0, target_count, weights_.stride(), chunk,
                                    static_cast<T>(momentum)},
-         8192);
+         2);
   return terms;
 }
 

@@ -118,16 +118,21 @@ struct LatentNoise {
   }
 };
 
-// MYOW's target update for every run: one item per value of [offset, offset + count) of a run's
-// parameter vector, target = m target + (1 - m) online (nn::EmaUpdate).
+// MYOW's target update for every run: target = m target + (1 - m) online (nn::EmaUpdate) over
+// [offset, offset + count) of each run's parameter vector, one item per (run, chunk of `chunk`
+// values): a CPU thread streams a chunk, a GPU thread takes one value (chunk 1).
 template <class T>
 struct RunsEmaUpdate {
   T* target;
   const T* online;
-  std::int64_t offset, count, stride;
+  std::int64_t offset, count, stride, chunk;
   T momentum;
   ENGRAM_HD void operator()(std::int64_t item) const {
-    nn::EmaUpdate<T>{target, online, momentum}(item / count * stride + offset + item % count);
+    const std::int64_t chunks = (count + chunk - 1) / chunk;
+    const std::int64_t run = item / chunks, begin = item % chunks * chunk;
+    const std::int64_t end = count - begin < chunk ? count : begin + chunk;
+    const nn::EmaUpdate<T> ema{target + run * stride + offset, online + run * stride + offset, momentum};
+    for (std::int64_t i = begin; i < end; ++i) ema(i);
   }
 };
 

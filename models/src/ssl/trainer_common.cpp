@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "engram/engine/backend/launch.hpp"
+#include "engram/engine/error.hpp"
 #include "engram/models/ssl/cpu_augment.hpp"
 
 namespace engram::ssl {
@@ -27,13 +28,22 @@ ReachOnDevice::ReachOnDevice(Backend& backend, const ReachRuns& runs)
 template <class T>
 void ReachOnDevice::augment(const std::vector<std::int32_t>& bins, Buffer<std::int32_t>& bins_on_device,
                             std::int64_t rows_per_run, std::uint32_t step, std::uint32_t tag, double max_dropout,
-                            double apply, double noise, bool standardise, Buffer<T>& out) {
-  if (bins_on_device.size() < bins.size()) bins_on_device = Buffer<std::int32_t>(*backend_, bins.size());
-  bins_on_device.upload(bins);
+                            double apply, double noise, bool standardise, Buffer<T>& out, const SharedView<T>* second) {
   const std::size_t values = bins.size() * static_cast<std::size_t>(neurons_);
-  if (out.size() < values) out = Buffer<T>(*backend_, values);
-  const AugmentRows<T> f{counts_.data(), bins_on_device.data(), means_.data(), inv_stds_.data(), seeds_.data(),
-                         out.data(), rows_per_run, neurons_, step, tag, max_dropout, apply, noise, standardise};
+  auto upload = [&](const std::vector<std::int32_t>& ids, Buffer<std::int32_t>& on_device, Buffer<T>& into) {
+    if (on_device.size() < ids.size()) on_device = Buffer<std::int32_t>(*backend_, ids.size());
+    on_device.upload(ids);
+    if (into.size() < values) into = Buffer<T>(*backend_, values);
+  };
+  upload(bins, bins_on_device, out);
+  AugmentRows<T> f{counts_.data(), bins_on_device.data(), means_.data(), inv_stds_.data(), seeds_.data(),
+                   out.data(), rows_per_run, neurons_, step, tag, max_dropout, apply, noise, standardise};
+  if (second != nullptr) {
+    if (second->bins->size() != bins.size()) throw Error::internal("ReachOnDevice::augment: the shared view has another row count");
+    upload(*second->bins, *second->bins_on_device, *second->out);
+    f.bins_b = second->bins_on_device->data();
+    f.out_b = second->out->data();
+  }
   if constexpr (std::is_same_v<T, float>) {
     if (backend_->kind() == BackendKind::cpu) {
       cpu_augment_rows(f, static_cast<std::int64_t>(bins.size()));
@@ -45,9 +55,10 @@ void ReachOnDevice::augment(const std::vector<std::int32_t>& bins, Buffer<std::i
 }
 
 template void ReachOnDevice::augment<float>(const std::vector<std::int32_t>&, Buffer<std::int32_t>&, std::int64_t,
-                                            std::uint32_t, std::uint32_t, double, double, double, bool, Buffer<float>&);
+                                            std::uint32_t, std::uint32_t, double, double, double, bool, Buffer<float>&,
+                                            const SharedView<float>*);
 template void ReachOnDevice::augment<double>(const std::vector<std::int32_t>&, Buffer<std::int32_t>&, std::int64_t,
                                              std::uint32_t, std::uint32_t, double, double, double, bool,
-                                             Buffer<double>&);
+                                             Buffer<double>&, const SharedView<double>*);
 
 }  // namespace engram::ssl

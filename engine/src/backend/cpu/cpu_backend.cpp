@@ -7,6 +7,9 @@
 #include <new>
 
 #include <Eigen/Core>
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
 #include <thrust/system/omp/execution_policy.h>
 
 #include "../kernel_backend.hpp"
@@ -85,25 +88,42 @@ class CpuBackend final : public engram::detail::KernelBackend<Exec> {
   }
 
  private:
-  // Rows of C per work item. Each block is one single-threaded Eigen product whose blocking is
-  // fixed (configure_eigen), so a block's bits depend only on its operands: not on the thread
-  // count, nor on which other products share the call.
+  // Rows of C per block. Each block is one single-threaded Eigen product whose blocking is fixed
+  // (configure_eigen). An element's bits depend only on its operands and on Eigen's panel over
+  // the columns of C and its depth blocking (from n and k), not on how many full blocks share one
+  // product: so full 64-row blocks are merged into one product while the call still has about
+  // kItemsPerThread items per thread (each product packs op(B) once: merging saves repacking it
+  // per 64 rows), and a last partial block stays a product of its own, as it always was. Results
+  // are the same bits for every thread count (tests/unit/cpu_gemm_test.cpp compares with 64-row
+  // products on 1 and 2 threads).
   static constexpr std::int64_t kGemmRowBlock = 64;
+  static constexpr std::int64_t kItemsPerThread = 4;
 
   template <class T>
   static void blocked_gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha,
                            const T* a, std::int64_t stride_a, const T* b, std::int64_t stride_b, T beta, T* c,
                            std::int64_t stride_c, std::int64_t batch) {
     if (m == 0 || n == 0 || batch == 0) return;
-    const std::int64_t blocks = (m + kGemmRowBlock - 1) / kGemmRowBlock;
+    const std::int64_t full = m / kGemmRowBlock, partial = m % kGemmRowBlock != 0 ? 1 : 0;
+    std::int64_t threads = 1;
+#if defined(_OPENMP)
+    threads = omp_get_max_threads();
+#endif
+    const std::int64_t wanted = std::max<std::int64_t>(1, (kItemsPerThread * threads + batch - 1) / batch);
+    const std::int64_t groups = std::min(full, wanted);
+    const std::int64_t span = groups > 0 ? (full + groups - 1) / groups : 0;  // full blocks per group
+    const std::int64_t used = span > 0 ? (full + span - 1) / span : 0;
+    const std::int64_t blocks = used + partial;
     // Eigen allocates its packing buffers on the heap for large blocks: out of memory there
     // must come back as std::bad_alloc, not abort the process from a worker thread.
     ParallelGuard guard;
 #pragma omp parallel for schedule(static) if (batch * blocks > 1)
     for (std::int64_t item = 0; item < batch * blocks; ++item) {
       guard.run([&] {
-        const std::int64_t r = item / blocks, row0 = (item % blocks) * kGemmRowBlock;
-        const std::int64_t rows = std::min(kGemmRowBlock, m - row0);
+        const std::int64_t r = item / blocks, g = item % blocks;
+        const std::int64_t row0 = g < used ? g * span * kGemmRowBlock : full * kGemmRowBlock;
+        const std::int64_t rows = g < used ? std::min(span * kGemmRowBlock, full * kGemmRowBlock - row0)
+                                           : m - full * kGemmRowBlock;
         row_block(trans_a, trans_b, n, k, alpha, a + r * stride_a, m, b + r * stride_b, beta, c + r * stride_c, row0,
                   rows);
       });

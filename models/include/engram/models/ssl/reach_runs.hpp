@@ -81,6 +81,11 @@ struct AugmentRows {
   std::uint32_t step, tag;
   double max_dropout, apply, noise;
   bool standardise;
+  // Optional second view sharing every draw of the first (MYOW's structured augmentation): row i
+  // of out_b is bin bins_b[i] under row i's mask and noise, the bits of a second launch with the
+  // same tag, for one set of draws.
+  const std::int32_t* bins_b = nullptr;
+  T* out_b = nullptr;
 
   // A neuron drops when its word is below threshold (all drop when drop_all): the words are
   // uniform, so that is u < p for u = (word + 1/2) 2^-32.
@@ -116,15 +121,22 @@ struct AugmentRows {
     const RowDropout d = row_dropout(w_apply, w_p, apply, max_dropout);
     const float noise_f = static_cast<float>(noise);
     const float* src = counts + static_cast<std::int64_t>(bins[i]) * neurons;
+    const float* src_b = bins_b != nullptr ? counts + static_cast<std::int64_t>(bins_b[i]) * neurons : nullptr;
     const float* m = mean + r * neurons;
     const float* s = inv_std + r * neurons;
     T* dst = out + i * neurons;
+    T* dst_b = out_b != nullptr ? out_b + i * neurons : nullptr;
     for (std::int64_t n = 0; n < neurons; n += 2) {
-      const std::uint32_t w0 = rng.next_u32(), w1 = rng.next_u32(), w2 = rng.next_u32(), w3 = rng.next_u32();
+      const std::uint32_t w[2] = {rng.next_u32(), rng.next_u32()};
+      const std::uint32_t w2 = rng.next_u32(), w3 = rng.next_u32();
       float z[2];
       word_normal_pair(w2, w3, z[0], z[1]);
-      dst[n] = static_cast<T>(value(src[n], w0, d, m[n], s[n], standardise, noise_f, z[0]));
-      if (n + 1 < neurons) dst[n + 1] = static_cast<T>(value(src[n + 1], w1, d, m[n + 1], s[n + 1], standardise, noise_f, z[1]));
+      for (std::int64_t j = 0; j < 2 && n + j < neurons; ++j) {
+        dst[n + j] = static_cast<T>(value(src[n + j], w[j], d, m[n + j], s[n + j], standardise, noise_f, z[j]));
+        if (src_b != nullptr) {
+          dst_b[n + j] = static_cast<T>(value(src_b[n + j], w[j], d, m[n + j], s[n + j], standardise, noise_f, z[j]));
+        }
+      }
     }
   }
 };

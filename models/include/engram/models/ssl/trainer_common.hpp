@@ -35,11 +35,20 @@ class ReachOnDevice {
   ReachOnDevice(Backend& backend, const ReachRuns& runs);
   const Buffer<std::uint64_t>& seeds() const { return seeds_; }
 
-  // out [R * rows_per_run, neurons] = AugmentRows of the given bins ([R * rows_per_run], host).
+  // A second view augmented with the first view's draws (its own bins, the same masks and noise).
+  template <class T>
+  struct SharedView {
+    const std::vector<std::int32_t>* bins;
+    Buffer<std::int32_t>* bins_on_device;
+    Buffer<T>* out;
+  };
+
+  // out [R * rows_per_run, neurons] = AugmentRows of the given bins ([R * rows_per_run], host);
+  // with `second`, its out from its bins under the same draws (one pass of the draws for both).
   template <class T>
   void augment(const std::vector<std::int32_t>& bins, Buffer<std::int32_t>& bins_on_device, std::int64_t rows_per_run,
                std::uint32_t step, std::uint32_t tag, double max_dropout, double apply, double noise, bool standardise,
-               Buffer<T>& out);
+               Buffer<T>& out, const SharedView<T>* second = nullptr);
 
  private:
   Backend* backend_;
