@@ -276,6 +276,19 @@ Trace run(engram::assembly::BrainBatch& batch, int steps) {
   return trace;
 }
 
+// Two batches stepped in turn, each trace growing across calls, so a test can switch one batch's
+// path (host or portable kernels, controls) between calls and compare the whole runs at the end.
+struct LockstepTraces {
+  engram::assembly::BrainBatch& a;
+  engram::assembly::BrainBatch& b;
+  Trace first, second;
+  void steps(int count) {
+    const Trace x = run(a, count), y = run(b, count);
+    first.insert(first.end(), x.begin(), x.end());
+    second.insert(second.end(), y.begin(), y.end());
+  }
+};
+
 bool same_edges(const LazyBatch& x, std::size_t bx, const LazyBatch& y, std::size_t by) {
   for (std::size_t f = 0; f < x.spec().fibers.size(); ++f) {
     const auto ex = x.edges(bx, f), ey = y.edges(by, f);
@@ -537,12 +550,8 @@ TEST(LazyBatchHostPath, SwitchingPathsAndPausingTheStimulusKeepsTheBits) {
   LazyBatch mixed(*backend, spec, brain_ids(500, 3));
   LazyBatch portable(*backend, spec, brain_ids(500, 3));
   portable.set_portable_kernels(true);
-  Trace mixed_trace, portable_trace;
-  const auto steps = [&](int count) {
-    const Trace m = run(mixed, count), p = run(portable, count);
-    mixed_trace.insert(mixed_trace.end(), m.begin(), m.end());
-    portable_trace.insert(portable_trace.end(), p.begin(), p.end());
-  };
+  LockstepTraces lockstep{mixed, portable, {}, {}};
+  const auto steps = [&](int count) { lockstep.steps(count); };
   steps(3);
   mixed.set_portable_kernels(true);
   steps(2);
@@ -554,9 +563,9 @@ TEST(LazyBatchHostPath, SwitchingPathsAndPausingTheStimulusKeepsTheBits) {
   mixed.disinhibit("s");
   portable.disinhibit("s");
   steps(3);
-  EXPECT_TRUE(mixed_trace == portable_trace);
+  EXPECT_TRUE(lockstep.first == lockstep.second);
   for (const std::size_t b : {0, 1, 2}) EXPECT_TRUE(same_edges(mixed, b, portable, b)) << "brain " << b;
-  EXPECT_NE(mixed_trace.back()[0][0].winners, mixed_trace.back()[1][0].winners);
+  EXPECT_NE(lockstep.first.back()[0][0].winners, lockstep.first.back()[1][0].winners);
 }
 
 // Area fibers past a few thousand edges are indexed by source on the host path, and the indexed
@@ -573,12 +582,8 @@ TEST(LazyBatchHostPath, IndexedAreaFiberWeightsMatchPortableKernels) {
   LazyBatch mixed(*backend, spec, brain_ids(77, 2));
   LazyBatch portable(*backend, spec, brain_ids(77, 2));
   portable.set_portable_kernels(true);
-  Trace mixed_trace, portable_trace;
-  const auto steps = [&](int count) {
-    const Trace m = run(mixed, count), p = run(portable, count);
-    mixed_trace.insert(mixed_trace.end(), m.begin(), m.end());
-    portable_trace.insert(portable_trace.end(), p.begin(), p.end());
-  };
+  LockstepTraces lockstep{mixed, portable, {}, {}};
+  const auto steps = [&](int count) { lockstep.steps(count); };
   steps(4);
   ASSERT_GT(mixed.edge_count(0, 1), 4096u);  // past the index threshold (4096 edges)
   for (const std::size_t b : {0, 1}) EXPECT_TRUE(same_edges(mixed, b, portable, b)) << "brain " << b;
@@ -586,7 +591,7 @@ TEST(LazyBatchHostPath, IndexedAreaFiberWeightsMatchPortableKernels) {
   steps(2);
   mixed.set_portable_kernels(false);
   steps(4);
-  EXPECT_TRUE(mixed_trace == portable_trace);
+  EXPECT_TRUE(lockstep.first == lockstep.second);
   for (const std::size_t b : {0, 1}) EXPECT_TRUE(same_edges(mixed, b, portable, b)) << "brain " << b;
   // Learning changed some of the indexed weights (the test is not trivially equal).
   std::size_t grown = 0;
