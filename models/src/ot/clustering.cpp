@@ -3,7 +3,7 @@
 #include <limits>
 #include <string>
 
-#include <Eigen/Dense>
+#include "engram/engine/backend/eigen.hpp"
 
 #include "engram/engine/error.hpp"
 #include "engram/kernels/core/random.hpp"

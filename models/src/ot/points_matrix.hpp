@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include <Eigen/Dense>
+#include "engram/engine/backend/eigen.hpp"
 
 namespace engram::ot::detail {
 

@@ -1,6 +1,6 @@
 #include "engram/models/ot/subspace_mixture.hpp"
 
-#include <Eigen/Dense>
+#include "engram/engine/backend/eigen.hpp"
 
 #include "engram/engine/error.hpp"
 #include "engram/kernels/core/random.hpp"

@@ -1,6 +1,6 @@
 #include "engram/models/ssl/angle_decoding.hpp"
 
-#include <Eigen/Dense>
+#include "engram/engine/backend/eigen.hpp"
 #include <cmath>
 #include <numbers>
 

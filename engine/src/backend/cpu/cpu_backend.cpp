@@ -6,7 +6,7 @@
 #include <mutex>
 #include <new>
 
-#include <Eigen/Core>
+#include "engram/engine/backend/eigen.hpp"
 #if defined(_OPENMP)
 #include <omp.h>
 #endif
