@@ -3,7 +3,11 @@
 // and nothing written.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
+#include <map>
+#include <set>
+#include <sstream>
 #include <string>
 
 #include "engram/models/data/npz.hpp"
@@ -38,6 +42,25 @@ TEST_F(SslCliTest, SwapVaeWritesAccuracyCurvesAndEmbedding) {
   const std::string curves = engram::testing::read_file(dir_ / "o" / "curves.csv");
   EXPECT_NE(curves.find("swap_vae,1,3,kl,"), std::string::npos);
   EXPECT_TRUE(fs::exists(dir_ / "o" / "embedding.csv"));
+  // splits.csv: each split lists all 30 trials once, 6 of them (20%) tested, the splits differing.
+  const std::string splits = engram::testing::read_file(dir_ / "o" / "splits.csv");
+  ASSERT_EQ(splits.rfind("split,seed,trial,test\n", 0), 0u) << splits;
+  std::istringstream lines(splits.substr(splits.find('\n') + 1));
+  std::map<int, std::set<int>> trials, tested;
+  for (std::string line; std::getline(lines, line);) {
+    int split = 0, trial = 0, test = 0;
+    long long seed = 0;
+    ASSERT_EQ(std::sscanf(line.c_str(), "%d,%lld,%d,%d", &split, &seed, &trial, &test), 4) << line;
+    EXPECT_EQ(seed, 2000 + split) << line;
+    EXPECT_TRUE(trials[split].insert(trial).second) << "trial listed twice: " << line;
+    if (test) tested[split].insert(trial);
+  }
+  ASSERT_EQ(trials.size(), 2u);
+  for (int s = 0; s < 2; ++s) {
+    EXPECT_EQ(trials[s].size(), 30u);
+    EXPECT_EQ(tested[s].size(), 6u);
+  }
+  EXPECT_NE(tested[0], tested[1]);
 }
 
 TEST_F(SslCliTest, MyowSweepRunsAndBadRecordingWritesNothing) {

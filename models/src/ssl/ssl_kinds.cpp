@@ -353,6 +353,21 @@ class SslKind final : public sched::JobKind {
       }
     }
     results.tables.push_back({"embedding", {e_method, e_bin, e_trial, e_dir, e_test, e_x, e_y}});
+    // Which trials each split tests, so a decoder outside engram (bench/peers/reach_supervised.py)
+    // can be scored on exactly these splits.
+    sched::Column s_split = column("split", Type::integer), s_seed = column("seed", Type::integer),
+                  s_trial = column("trial", Type::integer), s_test = column("test", Type::integer);
+    for (std::int64_t r = 0; r < runs.runs(); ++r) {
+      for (int test = 0; test < 2; ++test) {
+        for (std::int32_t t : test ? runs.split(r).test_trials : runs.split(r).train_trials) {
+          s_split.integers.push_back(r);
+          s_seed.integers.push_back(static_cast<std::int64_t>(runs.seeds()[static_cast<std::size_t>(r)]));
+          s_trial.integers.push_back(t);
+          s_test.integers.push_back(test);
+        }
+      }
+    }
+    results.tables.push_back({"splits", {s_split, s_seed, s_trial, s_test}});
     return results;
   }
 
