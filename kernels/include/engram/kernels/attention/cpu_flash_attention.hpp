@@ -49,9 +49,11 @@
 
 namespace engram::attention::cpu {
 
-// 8 lanes where AVX exists, 4 (SSE2, NEON) otherwise; every vector operation here is lane-wise,
-// so without FMA the lane count changes no bit of the results.
-#if defined(__AVX__)
+// 16 lanes where AVX-512 exists, 8 where AVX does, 4 (SSE2, NEON) otherwise; every vector
+// operation here is lane-wise, so without FMA the lane count changes no bit of the results.
+#if defined(__AVX512F__)
+inline constexpr std::int64_t kLanes = 16;
+#elif defined(__AVX__)
 inline constexpr std::int64_t kLanes = 8;
 #else
 inline constexpr std::int64_t kLanes = 4;
@@ -65,7 +67,7 @@ inline constexpr std::int64_t kForwardBlock = 256;
 inline constexpr std::int64_t kKeyBlock = 120;   // keys per tile (a multiple of the microkernel's 6 rows)
 inline constexpr std::int64_t kStripe = 2 * kLanes;  // query lanes per microkernel block
 
-inline bool supports(const AttentionShape& shape) { return shape.head_dim % 8 == 0; }
+inline bool supports(const AttentionShape& shape) { return shape.head_dim % (kLanes > 8 ? kLanes : 8) == 0; }
 
 namespace detail {
 
@@ -77,7 +79,9 @@ inline Vec load(const float* p) {
 inline void store(float* p, Vec v) { std::memcpy(p, &v, sizeof v); }
 // Every lane x. (Vec{} + x would be a real addition: 0 + x is not x for x = -0.)
 inline Vec splat(float x) {
-#if defined(__AVX__)
+#if defined(__AVX512F__)
+  return _mm512_set1_ps(x);
+#elif defined(__AVX__)
   return Vec{x, x, x, x, x, x, x, x};
 #else
   return Vec{x, x, x, x};
@@ -85,7 +89,11 @@ inline Vec splat(float x) {
 }
 // a > b ? a : b (b where either is NaN), one instruction where the build has AVX.
 inline Vec vmax(Vec a, Vec b) {
-#if defined(__AVX__)
+#if defined(__AVX512F__)
+  // MAXPS's own rule, which GCC emits for it; _mm512_max_ps trips GCC 12's false
+  // -Wuninitialized on its undefined pass-through operand (PR 105593).
+  return a > b ? a : b;
+#elif defined(__AVX__)
   return _mm256_max_ps(a, b);
 #else
   return a > b ? a : b;
@@ -93,7 +101,9 @@ inline Vec vmax(Vec a, Vec b) {
 }
 // a < b ? a : b (b where either is NaN).
 inline Vec vmin(Vec a, Vec b) {
-#if defined(__AVX__)
+#if defined(__AVX512F__)
+  return a < b ? a : b;  // MINPS's own rule (see vmax)
+#elif defined(__AVX__)
   return _mm256_min_ps(a, b);
 #else
   return a < b ? a : b;
@@ -103,7 +113,9 @@ inline std::int64_t round_up(std::int64_t n, std::int64_t to) { return (n + to -
 
 // a * b + c, rounded once where the build has FMA and twice otherwise.
 inline Vec fmadd(Vec a, Vec b, Vec c) {
-#if defined(__FMA__)
+#if defined(__AVX512F__)
+  return _mm512_fmadd_ps(a, b, c);
+#elif defined(__FMA__)
   return _mm256_fmadd_ps(a, b, c);
 #else
   return a * b + c;
@@ -302,7 +314,43 @@ inline std::int64_t query_block_floats(std::int64_t count, std::int64_t D, std::
 
 // x[i] = column i of the kLanes x kLanes block whose row j was x[j] (in registers; moves only).
 inline void transpose(Vec (&x)[kLanes]) {
-#if defined(__AVX__)
+#if defined(__AVX512F__)
+  // The AVX 8 x 8 network widened by one stage: 4 x 4 blocks inside each 128-bit quarter
+  // (unpack, then pairs), then the quarters (two stages of whole-quarter moves). Two-source
+  // shuffles rather than the _mm512 intrinsics, whose undefined pass-through operands trip GCC
+  // 12's false -Wuninitialized (PR 105593); GCC lowers each to one permute.
+  constexpr IVec kUnpackLo{0, 16, 1, 17, 4, 20, 5, 21, 8, 24, 9, 25, 12, 28, 13, 29};
+  constexpr IVec kUnpackHi{2, 18, 3, 19, 6, 22, 7, 23, 10, 26, 11, 27, 14, 30, 15, 31};
+  constexpr IVec kPairsLo{0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29};
+  constexpr IVec kPairsHi{2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31};
+  constexpr IVec kQuarters01{0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
+  constexpr IVec kQuarters23{8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31};
+  constexpr IVec kQuartersEven{0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27};
+  constexpr IVec kQuartersOdd{4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31};
+  Vec t[16], u[16], v[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = __builtin_shuffle(x[i], x[i + 1], kUnpackLo);
+    t[i + 1] = __builtin_shuffle(x[i], x[i + 1], kUnpackHi);
+  }
+  for (int i = 0; i < 16; i += 4) {
+    u[i] = __builtin_shuffle(t[i], t[i + 2], kPairsLo);
+    u[i + 1] = __builtin_shuffle(t[i], t[i + 2], kPairsHi);
+    u[i + 2] = __builtin_shuffle(t[i + 1], t[i + 3], kPairsLo);
+    u[i + 3] = __builtin_shuffle(t[i + 1], t[i + 3], kPairsHi);
+  }
+  for (int k = 0; k < 4; ++k) {
+    v[k] = __builtin_shuffle(u[k], u[4 + k], kQuarters01);
+    v[4 + k] = __builtin_shuffle(u[k], u[4 + k], kQuarters23);
+    v[8 + k] = __builtin_shuffle(u[8 + k], u[12 + k], kQuarters01);
+    v[12 + k] = __builtin_shuffle(u[8 + k], u[12 + k], kQuarters23);
+  }
+  for (int k = 0; k < 4; ++k) {
+    x[k] = __builtin_shuffle(v[k], v[8 + k], kQuartersEven);
+    x[4 + k] = __builtin_shuffle(v[k], v[8 + k], kQuartersOdd);
+    x[8 + k] = __builtin_shuffle(v[4 + k], v[12 + k], kQuartersEven);
+    x[12 + k] = __builtin_shuffle(v[4 + k], v[12 + k], kQuartersOdd);
+  }
+#elif defined(__AVX__)
   __m256 t[8], u[8];
   for (int i = 0; i < 8; i += 2) {
     t[i] = _mm256_unpacklo_ps(x[i], x[i + 1]);
