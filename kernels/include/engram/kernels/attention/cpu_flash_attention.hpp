@@ -67,7 +67,10 @@ inline constexpr std::int64_t kForwardBlock = 256;
 inline constexpr std::int64_t kKeyBlock = 120;   // keys per tile (a multiple of the microkernel's 6 rows)
 inline constexpr std::int64_t kStripe = 2 * kLanes;  // query lanes per microkernel block
 
-inline bool supports(const AttentionShape& shape) { return shape.head_dim % (kLanes > 8 ? kLanes : 8) == 0; }
+// Packing walks D a whole vector at a time; 8 stays the floor where vectors are narrower (SSE2,
+// NEON), as the fast path always asked.
+inline constexpr std::int64_t kHeadDimStep = kLanes > 8 ? kLanes : 8;
+inline bool supports(const AttentionShape& shape) { return shape.head_dim % kHeadDimStep == 0; }
 
 namespace detail {
 
