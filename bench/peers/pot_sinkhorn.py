@@ -11,6 +11,9 @@ Stopping rules differ: engram stops on the L1 row-marginal error (checked every 
 POT on the L2 column-marginal error (every 10 iterations); both print their iteration counts.
 Each row takes --rounds rounds (default 3) of one engram solve then one POT plain solve, and
 each side's time is its best round (POT's log-domain solve runs once: it is shown for scale).
+Both sides are timed warm: POT's rounds share one Python process (its first call, which pays
+numpy's first allocations, is never the best), and each engram round is a fresh engram_bench
+whose BM_SinkhornSolve makes one untimed solve before the timed one.
 
 --per-iteration: the older comparison at fixed iteration counts (BM_Sinkhorn rows against
 sinkhorn_log for the same number of iterations, POT's cost matrix precomputed).
