@@ -141,31 +141,27 @@ def test_sigint_during_a_long_sinkhorn_raises_keyboard_interrupt_within_a_second
     rng = np.random.default_rng(1)
     x, y = rng.random((1500, 3)), rng.random((1500, 3))
     sent = []
-    returned = threading.Event()
 
-    # Ctrl-C every half second until the call returns, at most 10 times. One CI run on a loaded
-    # machine hung here for 17 minutes after a single SIGINT (not reproduced in 200 tries since):
-    # a signal that lands while Python itself runs code that drops exceptions never reaches
-    # the engine's check. A user presses again; so does this test, and the solve is bounded so
-    # that a Ctrl-C the engine misses fails the test instead of hanging the suite.
     def interrupt():
-        while not returned.wait(0.5) and len(sent) < 10:
-            sent.append(time.monotonic())
-            signal.raise_signal(signal.SIGINT)  # what Ctrl-C does
+        sent.append(time.monotonic())
+        signal.raise_signal(signal.SIGINT)  # what Ctrl-C does
 
-    thread = threading.Thread(target=interrupt, daemon=True)
-    thread.start()
+    # Python's own handler whatever this process inherited: a shell that starts a command in the
+    # background without job control starts it with SIGINT ignored, and Python then installs no
+    # handler (a CI run launched that way hung here for 17 minutes).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    timer = threading.Timer(0.5, interrupt)
+    timer.start()
     try:
         with pytest.raises(KeyboardInterrupt):
-            # Never converges (tol far below float64 resolution): without a Ctrl-C it runs all
-            # of max_iter, far longer than the signals last.
+            # Never converges (tol far below float64 resolution); bounded so that a missed Ctrl-C
+            # fails the test after a minute or so instead of hanging the suite.
             engram.ot.sinkhorn(None, None, x=x, y=y, eps=1e-3, tol=1e-300, max_iter=30000)
         stopped = time.monotonic()
     finally:
-        returned.set()
-        thread.join()
-    assert sent and len(sent) <= 2, f"{len(sent)} SIGINTs sent before the solve stopped"
-    assert stopped - sent[-1] < 1.0, f"stopped {stopped - sent[-1]:.2f} s after the last SIGINT"
+        timer.cancel()
+        signal.signal(signal.SIGINT, previous)
+    assert sent and stopped - sent[0] < 1.0, f"stopped {stopped - sent[0]:.2f} s after SIGINT"
     assert engram.ot.sinkhorn(None, None, x=x[:5], y=y[:5], eps=0.1).converged  # still usable
 
 
