@@ -243,7 +243,7 @@ def test_views_alias_engine_memory():
         engram.Brain(SMALL, backend="cpu").graph("stim", "A")
 
 
-def test_progress_callback_and_interrupt():
+def test_progress_callback_and_interrupt(ctrl_c):
     config = dict(SMALL, steps=40, brains=2, backend="cpu")
     seen = []
     engram.run(dict(config, steps=5), progress=lambda d, t: seen.append((d, t)), as_frame=False)
