@@ -28,7 +28,6 @@ inputs, a moving average of its test accuracy) is replaced by engram's readout a
     # about 18 minutes per split on one core of the 2-core machine
 """
 import argparse
-import csv
 import importlib.machinery
 import json
 import os
@@ -39,7 +38,7 @@ import types
 
 import numpy as np
 
-MIN_SPEED = 5.0
+from reach_run import DEFAULT_DATA, load_recording, read_run, within
 
 
 def empty_module(name, **attrs):
@@ -57,17 +56,11 @@ class DroppedScalars:
         pass
 
 
-def within(predicted, true, tolerance):
-    diff = np.abs(np.remainder(predicted - true + np.pi, 2 * np.pi) - np.pi)
-    return float((diff < tolerance).mean())
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--checkout", required=True, help="a clone of github.com/nerdslab/myow")
     ap.add_argument("--run", required=True, help="an engram myow output folder (splits.csv, accuracy.csv)")
-    ap.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", "..", "data", "reach",
-                                                   "chewie_2013_10_03.npz"))
+    ap.add_argument("--data", default=DEFAULT_DATA)
     ap.add_argument("--splits", default=None, help="comma-separated split ids (default: every split of the run)")
     ap.add_argument("--epochs", type=int, default=1000)
     ap.add_argument("--eval-every", type=int, default=100)
@@ -90,20 +83,10 @@ def main():
     from self_supervised.utils import set_random_seeds
     torch.set_num_threads(1)
 
-    with np.load(args.data) as z:
-        counts, trial, time_bin = z["counts"].astype(np.float64), z["trial"], z["time_bin"]
-        direction, velocity = z["direction"], z["velocity"].astype(np.float64)
-    angle = direction * np.pi / 4
-    cos_sin = np.stack([np.cos(angle), np.sin(angle)], axis=1)
-    moving = np.linalg.norm(velocity, axis=1) > MIN_SPEED
-    splits = {}
-    with open(os.path.join(args.run, "splits.csv")) as f:
-        for row in csv.DictReader(f):
-            splits.setdefault(int(row["split"]), {0: [], 1: []})[int(row["test"])].append(int(row["trial"]))
-    engram_rows = {}
-    with open(os.path.join(args.run, "accuracy.csv")) as f:
-        for row in csv.DictReader(f):
-            engram_rows.setdefault(row["method"], {})[int(row["split"])] = 100 * float(row["accuracy"])
+    recording = load_recording(args.data)
+    counts, trial, time_bin = recording["counts"], recording["trial"], recording["time_bin"]
+    angle, cos_sin, moving = recording["angle"], recording["cos_sin"], recording["moving"]
+    splits, engram_rows = read_run(args.run)
     chosen = sorted(splits) if args.splits is None else [int(s) for s in args.splits.split(",")]
 
     final = {}

@@ -22,8 +22,6 @@ trial), never by a test bin.
 Needs numpy and scikit-learn (bench/peers/requirements.txt).
 """
 import argparse
-import csv
-import os
 import statistics
 import sys
 import warnings
@@ -33,26 +31,22 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.neural_network import MLPRegressor
 
-MIN_SPEED = 5.0
+from reach_run import DEFAULT_DATA, load_recording, read_run, within
+
 FOLDS = 5
-
-
-def within_pi_over_8(predicted, true):
-    diff = np.abs(np.remainder(predicted - true + np.pi, 2 * np.pi) - np.pi)
-    return float((diff < np.pi / 8).mean())
 
 
 def regressor_score(make):
     def score(x_fit, y_fit, x_eval, angle_eval, _dirs_fit, _dirs_eval):
         p = make().fit(x_fit, y_fit).predict(x_eval)
-        return within_pi_over_8(np.arctan2(p[:, 1], p[:, 0]), angle_eval)
+        return within(np.arctan2(p[:, 1], p[:, 0]), angle_eval)
     return score
 
 
 def classifier_score(make):
     def score(x_fit, _y_fit, x_eval, angle_eval, dirs_fit, _dirs_eval):
         predicted = make().fit(x_fit, dirs_fit).predict(x_eval)
-        return within_pi_over_8(predicted * np.pi / 4, angle_eval)
+        return within(predicted * np.pi / 4, angle_eval)
     return score
 
 
@@ -70,29 +64,15 @@ DECODERS = {
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--run", required=True, help="an engram swap_vae or myow output folder (splits.csv, accuracy.csv)")
-    ap.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", "..", "data", "reach",
-                                                   "chewie_2013_10_03.npz"))
+    ap.add_argument("--data", default=DEFAULT_DATA)
     ap.add_argument("--only", action="append", choices=sorted(DECODERS), help="decoders to run (default: all)")
     args = ap.parse_args()
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
-    with np.load(args.data) as z:
-        counts = z["counts"].astype(np.float64)
-        trial = z["trial"]
-        direction = z["direction"]
-        velocity = z["velocity"].astype(np.float64)
-    angle = direction * np.pi / 4
-    cos_sin = np.stack([np.cos(angle), np.sin(angle)], axis=1)
-    moving = np.linalg.norm(velocity, axis=1) > MIN_SPEED
-
-    splits = {}
-    with open(os.path.join(args.run, "splits.csv")) as f:
-        for row in csv.DictReader(f):
-            splits.setdefault(int(row["split"]), {0: [], 1: []})[int(row["test"])].append(int(row["trial"]))
-    engram_rows = {}
-    with open(os.path.join(args.run, "accuracy.csv")) as f:
-        for row in csv.DictReader(f):
-            engram_rows.setdefault(row["method"], {})[int(row["split"])] = 100 * float(row["accuracy"])
+    recording = load_recording(args.data)
+    counts, trial, direction = recording["counts"], recording["trial"], recording["direction"]
+    angle, cos_sin, moving = recording["angle"], recording["cos_sin"], recording["moving"]
+    splits, engram_rows = read_run(args.run)
 
     results = {}
     for s in sorted(splits):
@@ -109,7 +89,7 @@ def main():
         pcs = np.hstack([x @ axes.T, np.ones((len(x), 1))])
         w = np.linalg.lstsq(pcs[fit], cos_sin[fit], rcond=None)[0]
         p = pcs[evaluate] @ w
-        results.setdefault("pca64_lstsq", []).append(100 * within_pi_over_8(np.arctan2(p[:, 1], p[:, 0]), angle[evaluate]))
+        results.setdefault("pca64_lstsq", []).append(100 * within(np.arctan2(p[:, 1], p[:, 0]), angle[evaluate]))
 
         rng = np.random.default_rng(s)
         folds = np.array_split(rng.permutation(train_trials), FOLDS)
