@@ -13,7 +13,6 @@ from the grid in SEARCH_SPACE instead and prints one line each.
     PYTHONPATH=build/python python3 scripts/myow_inner_splits.py --run out/myow --search 60
 """
 import argparse
-import csv
 import os
 import random
 import sys
@@ -23,7 +22,9 @@ import numpy as np
 import yaml
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-MIN_SPEED = 5.0
+sys.path.insert(0, os.path.join(ROOT, "bench", "peers"))
+from reach_run import DEFAULT_DATA, load_recording, read_run, within  # noqa: E402  (the reach peers' shared reader and rule)
+
 PCA_DIMS = 64
 # The random search's grid (--search): every key drawn independently.
 SEARCH_SPACE = {
@@ -35,19 +36,14 @@ SEARCH_SPACE = {
 }
 
 
-def load_recording(path):
-    with np.load(path) as z:
-        return {k: z[k] for k in ("counts", "trial", "direction", "velocity")}
-
-
-def within_pi_over_8(z, fit, evaluate, angle):
+def readout_accuracy(z, fit, evaluate, recording):
+    """The job's readout: least squares with a bias from z to (cos, sin), fit on `fit`; accuracy on
+    `evaluate` and on `fit`."""
     features = np.hstack([z, np.ones((len(z), 1))])
-    target = np.stack([np.cos(angle), np.sin(angle)], axis=1)
-    weights = np.linalg.lstsq(features[fit], target[fit], rcond=None)[0]
+    weights = np.linalg.lstsq(features[fit], recording["cos_sin"][fit], rcond=None)[0]
     def score(mask):
         p = features[mask] @ weights
-        diff = np.abs(np.remainder(np.arctan2(p[:, 1], p[:, 0]) - angle[mask] + np.pi, 2 * np.pi) - np.pi)
-        return float((diff < np.pi / 8).mean())
+        return within(np.arctan2(p[:, 1], p[:, 0]), recording["angle"][mask])
     return score(evaluate), score(fit)
 
 
@@ -64,18 +60,17 @@ def run_split(job):
     train_trials, test_trials = inner_split(trials, s)
     d = recording
     train, test = np.isin(d["trial"], train_trials), np.isin(d["trial"], test_trials)
-    moving = np.linalg.norm(d["velocity"], axis=1) > MIN_SPEED
-    angle = d["direction"] * np.pi / 4
-    fit, evaluate = train & moving, test & moving
+    fit, evaluate = train & d["moving"], test & d["moving"]
+    spikes = d["counts"].astype(np.int32)  # the NPZ's own counts (whole numbers, exact), as the job reads them
     model = engram.nn.MYOW(seed=1000 + s, **model_keys)
-    model.fit(d["counts"][train], d["trial"][train], **train_keys)
-    myow = within_pi_over_8(model.encode(d["counts"]).astype(np.float64), fit, evaluate, angle)
-    counts = d["counts"].astype(np.float64)
+    model.fit(spikes[train], d["trial"][train], **train_keys)
+    myow = readout_accuracy(model.encode(spikes).astype(np.float64), fit, evaluate, d)
+    counts = d["counts"]
     mean, sd = counts[train].mean(0), counts[train].std(0)
     sd[sd == 0] = 1
     x = (counts - mean) / sd
     axes = np.linalg.svd(x[train], full_matrices=False)[2][:PCA_DIMS]
-    return myow, within_pi_over_8(x @ axes.T, fit, evaluate, angle)
+    return myow, readout_accuracy(x @ axes.T, fit, evaluate, d)
 
 
 def evaluate_setting(pool, recording, trials, splits, overrides):
@@ -94,20 +89,18 @@ def evaluate_setting(pool, recording, trials, splits, overrides):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--run", required=True, help="a myow or swap_vae output folder (its splits.csv)")
+    ap.add_argument("--run", required=True, help="a myow or swap_vae output folder (splits.csv, accuracy.csv)")
     ap.add_argument("--outer", type=int, default=0, help="whose training trials are split (default: split 0)")
     ap.add_argument("--splits", type=int, default=5, help="inner splits (seeds 1000, 1001, ...)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count(), help="inner splits trained at once (one thread each)")
     ap.add_argument("--search", type=int, default=0, help="draw this many settings from SEARCH_SPACE")
     ap.add_argument("--search-seed", type=int, default=20261202)
-    ap.add_argument("--data", default=os.path.join(ROOT, "data", "reach", "chewie_2013_10_03.npz"))
+    ap.add_argument("--data", default=DEFAULT_DATA)
     ap.add_argument("overrides", nargs="*", help="KEY=VALUE (model.* or train.*)")
     args = ap.parse_args()
     os.environ["OMP_NUM_THREADS"] = "1"  # the pool runs inner splits side by side
 
-    with open(os.path.join(args.run, "splits.csv")) as f:
-        trials = np.array(sorted(int(r["trial"]) for r in csv.DictReader(f)
-                                 if int(r["split"]) == args.outer and r["test"] == "0"))
+    trials = np.array(sorted(read_run(args.run)[0][args.outer][0]))
     recording = load_recording(args.data)
     overrides = {k: yaml.safe_load(v) for k, v in (kv.split("=", 1) for kv in args.overrides)}
     settings = [overrides]

@@ -1,7 +1,8 @@
 """What the reach peers share: the bundled recording's arrays, an engram run's splits and rows, and
 the papers' scoring rule (docs/self_supervised.md, "Evaluation protocol").
 
-Imported by reach_supervised.py and myow_public.py, which run as scripts from this folder.
+Imported by reach_supervised.py and myow_public.py (scripts in this folder) and by
+scripts/myow_inner_splits.py (which puts this folder on its path).
 """
 import csv
 import os
